@@ -1,0 +1,59 @@
+import { fail } from './errors.js';
+
+export type ActivationName = 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'identity' | 'relu';
+
+export const ACTIVATIONS: readonly ActivationName[] = ['tanh', 'sigmoid', 'leaky_relu', 'softplus', 'identity', 'relu'];
+
+/** An elementwise activation with the pieces the attacks need: value, derivative, inverse. */
+export interface Activation {
+  readonly name: ActivationName;
+  readonly invertible: boolean;
+  f(z: number): number;
+  /** Derivative with respect to the pre-activation z. */
+  df(z: number): number;
+  /** Pre-activation from an output value; only for values strictly inside `range`. */
+  inverse(a: number): number;
+  /** The open interval of outputs the inverse accepts. */
+  readonly range: readonly [number, number];
+}
+
+// PyTorch's softplus switches to the identity above this to avoid overflow.
+const SOFTPLUS_THRESHOLD = 20;
+
+export function makeActivation(name: ActivationName, slope = 0.01): Activation {
+  switch (name) {
+    case 'tanh':
+      return { name, invertible: true, f: Math.tanh, df: (z) => 1 - Math.tanh(z) ** 2, inverse: Math.atanh, range: [-1, 1] };
+    case 'sigmoid': {
+      const s = (z: number) => 1 / (1 + Math.exp(-z));
+      return { name, invertible: true, f: s, df: (z) => s(z) * (1 - s(z)), inverse: (a) => Math.log(a / (1 - a)), range: [0, 1] };
+    }
+    case 'leaky_relu':
+      if (!(slope > 0)) fail(`leaky_relu slope must be positive to be invertible, got ${slope}`);
+      return {
+        name, invertible: true,
+        f: (z) => (z >= 0 ? z : slope * z),
+        df: (z) => (z >= 0 ? 1 : slope),
+        inverse: (a) => (a >= 0 ? a : a / slope),
+        range: [-Infinity, Infinity],
+      };
+    case 'softplus':
+      return {
+        name, invertible: true,
+        f: (z) => (z > SOFTPLUS_THRESHOLD ? z : Math.log1p(Math.exp(z))),
+        df: (z) => (z > SOFTPLUS_THRESHOLD ? 1 : 1 / (1 + Math.exp(-z))),
+        inverse: (a) => (a > SOFTPLUS_THRESHOLD ? a : Math.log(Math.expm1(a))),
+        range: [0, Infinity],
+      };
+    case 'identity':
+      return { name, invertible: true, f: (z) => z, df: () => 1, inverse: (a) => a, range: [-Infinity, Infinity] };
+    case 'relu':
+      return {
+        name, invertible: false,
+        f: (z) => (z > 0 ? z : 0),
+        df: (z) => (z > 0 ? 1 : 0),
+        inverse: () => fail('relu is not invertible: negative pre-activations are lost'),
+        range: [0, Infinity],
+      };
+  }
+}

@@ -1,0 +1,119 @@
+import type { LayerSolution } from './layersolve.js';
+import type { LayerGeometry } from './spec.js';
+import type { LayerSystem } from './system.js';
+
+/** What gradleak reports for each layer of a model. */
+export interface LayerReport {
+  index: number;
+  type: 'conv' | 'linear';
+  /** Columns of the layer's system: the padded input size. */
+  unknowns: number;
+  weightConstraints: number;
+  gradientConstraints: number;
+  paddingConstraints: number;
+  rank: number;
+  /** rank − unknowns (≤ 0; 0 means the layer's input is determined). */
+  rankDeficiency: number;
+  structuralRank: number;
+  /** True when the numerical rank differs from the count-based one: worth a look. */
+  rankDiffersFromStructural: boolean;
+  condition: number;
+  /** How the layer was solved: 'closed-form' (last layer), 'column', 'row' or 'dense'. */
+  solver: string;
+}
+
+/**
+ * Count-based rank of a layer system. The weight rows W and gradient rows G are tied by
+ * Σ_k W[o',k]·(G row (o,k)) = Σ_p dz[o,p]·(W row (o',p)) for every pair of output channels (o, o'):
+ * both sides are the same vector over the input, since dW[o] = Σ_p dz[o,p]·patch_p and
+ * z[o',p] = W[o']·patch_p. That gives C_out² dependencies (fewer only if both W and dz lose row
+ * rank). Padding rows are unit rows and always independent; input pixels that no kernel position
+ * reaches (strides that skip the last rows) are zero columns.
+ */
+export function structuralRank(sys: LayerSystem): number {
+  const { g } = sys;
+  const p = g.outH * g.outW;
+  const rw = Math.min(g.outC, g.inC * g.kh * g.kw);
+  const rd = Math.min(g.outC, p);
+  const dependencies = g.outC * g.outC - (g.outC - rw) * (g.outC - rd);
+  const rows = sys.weightRows + sys.grad.rows - dependencies;
+  return sys.paddingRows + Math.min(coveredInterior(g), rows);
+}
+
+function coveredInterior(g: LayerGeometry): number {
+  const span = (len: number, out: number, k: number) => {
+    let covered = 0;
+    for (let q = 0; q < len; q++) {
+      const qp = q + g.pad;
+      // covered if some output position o has o·s ≤ qp < o·s + k
+      const oMin = Math.max(0, Math.ceil((qp - k + 1) / g.stride));
+      if (oMin < out && oMin * g.stride <= qp) covered++;
+    }
+    return covered;
+  };
+  return g.inC * span(g.inH, g.outH, g.kh) * span(g.inW, g.outW, g.kw);
+}
+
+export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
+  const structural = structuralRank(sys);
+  return {
+    index: sys.g.index,
+    type: sys.g.type,
+    unknowns: sys.n,
+    weightConstraints: sys.weightRows,
+    gradientConstraints: sys.grad.rows,
+    paddingConstraints: sys.paddingRows,
+    rank: sol.rank,
+    rankDeficiency: sol.rank - sys.n,
+    structuralRank: structural,
+    rankDiffersFromStructural: structural !== sol.rank,
+    condition: sol.condition,
+    solver: sol.path,
+  };
+}
+
+/** The last layer, solved in closed form from dL/dW = dz ⊗ x: its input is fully determined. */
+export function closedFormReport(g: LayerGeometry): LayerReport {
+  const n = g.inC * g.inH * g.inW;
+  return {
+    index: g.index, type: g.type, unknowns: n, weightConstraints: g.outC, gradientConstraints: g.outC * n,
+    paddingConstraints: 0, rank: n, rankDeficiency: 0, structuralRank: n, rankDiffersFromStructural: false,
+    condition: 1, solver: 'closed-form',
+  };
+}
+
+/** Python's round(): halves go to the even neighbour (the authors' index uses it). */
+export function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const diff = v - f;
+  if (diff < 0.5) return f;
+  if (diff > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * The security index as the authors' code computes it: Σ over non-final layers i of
+ * round(rd_i·(L−1−i)/(L−1)). Deficiencies near the input weigh most.
+ */
+export function copaIndex(reports: LayerReport[]): number {
+  const L = reports.length;
+  let s = 0;
+  for (let i = 0; i < L - 1; i++) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+  return s;
+}
+
+/**
+ * A size-free variant: the same weights applied to the fraction of each layer's unknowns left
+ * undetermined, so models with different input sizes compare (range −(L/2)..0 for L layers).
+ */
+export function normalisedIndex(reports: LayerReport[]): number {
+  const L = reports.length;
+  let s = 0;
+  for (let i = 0; i < L - 1; i++) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
+  return s;
+}
+
+/** The authors' index computed from the structural ranks: instant, for any model size. */
+export function structuralIndex(reports: LayerReport[]): number {
+  return copaIndex(reports.map((r) => ({ ...r, rankDeficiency: r.structuralRank - r.unknowns })));
+}

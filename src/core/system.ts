@@ -1,0 +1,103 @@
+import { CsrBuilder, type Csr } from './linalg/sparse.js';
+import type { LayerGeometry } from './spec.js';
+
+/**
+ * One layer's linear system U x = v over its padded input x (C×(H+2p)×(W+2p), channel-first):
+ *  - weight constraints   Σ W[o,c,i,j]·x[c, ho·s+i, wo·s+j] = z[o,ho,wo] − b[o]   (one per output value)
+ *  - gradient constraints Σ dz[o,ho,wo]·x[c, ho·s+i, wo·s+j] = dW[o,c,i,j]        (one per weight)
+ *  - padding constraints  x[border] = 0                                              (one per padded value)
+ * The weight and padding rows are kept together as the sparse part S, ordered by where they sit in
+ * the image so that S Sᵀ is banded; the gradient rows G are few and handled densely.
+ */
+export interface LayerSystem {
+  g: LayerGeometry;
+  /** Columns: the padded input size. */
+  n: number;
+  padH: number;
+  padW: number;
+  weightRows: number;
+  paddingRows: number;
+  /** Weight and padding rows, in spatial order, and their right-hand side. */
+  s: Csr;
+  sRhs: Float64Array;
+  /** Gradient rows and their right-hand side. */
+  grad: Csr;
+  gradRhs: Float64Array;
+}
+
+export interface SystemInputs {
+  weight: Float64Array;
+  bias: Float64Array | null;
+  /** Pre-activation of this layer (its output before the activation). */
+  z: Float64Array;
+  /** dL/dz of this layer. */
+  dz: Float64Array;
+  /** Shared dL/dW of this layer. */
+  dW: Float64Array;
+}
+
+export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
+  const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
+  const padH = inH + 2 * pad, padW = inW + 2 * pad, plane = padH * padW;
+  const n = inC * plane;
+  const col = (c: number, h: number, w: number) => c * plane + h * padW + w;
+
+  // Sparse part, keyed by the top-left pixel each row touches, so rows close in the image are close
+  // in the ordering. Weight rows come before padding rows at the same key.
+  type Row = { key: number; kind: number; sub: number };
+  const rows: Row[] = [];
+  for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) for (let o = 0; o < outC; o++) {
+    rows.push({ key: ho * stride * padW + wo * stride, kind: 0, sub: (o * outH + ho) * outW + wo });
+  }
+  let paddingRows = 0;
+  if (pad > 0) {
+    for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) {
+      if (h >= pad && h < pad + inH && w >= pad && w < pad + inW) continue;
+      for (let c = 0; c < inC; c++) rows.push({ key: h * padW + w, kind: 1, sub: col(c, h, w) });
+      paddingRows += inC;
+    }
+  }
+  rows.sort((a, b) => a.key - b.key || a.kind - b.kind || a.sub - b.sub);
+
+  const sb = new CsrBuilder(n);
+  const sRhs = new Float64Array(rows.length);
+  const k2 = inC * kh * kw;
+  const idx = new Int32Array(k2);
+  const one = Float64Array.of(1);
+  rows.forEach((r, t) => {
+    if (r.kind === 1) {
+      sb.push([r.sub], one);
+      return;
+    }
+    const o = Math.floor(r.sub / (outH * outW));
+    const ho = Math.floor(r.sub / outW) % outH, wo = r.sub % outW;
+    let m = 0;
+    for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
+    sb.push(idx, inp.weight.subarray(o * k2, (o + 1) * k2));
+    sRhs[t] = inp.z[r.sub] - (inp.bias ? inp.bias[o] : 0);
+  });
+
+  const gb = new CsrBuilder(n);
+  const p = outH * outW;
+  const gi = new Int32Array(p);
+  for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+    let m = 0;
+    for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) gi[m++] = col(c, ho * stride + i, wo * stride + j);
+    gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
+  }
+
+  return {
+    g, n, padH, padW, weightRows: outC * p, paddingRows, s: sb.build(), sRhs,
+    grad: gb.build(), gradRhs: Float64Array.from(inp.dW),
+  };
+}
+
+/** Drops the padding border of a padded input. */
+export function cropPadding(sys: LayerSystem, xPadded: Float64Array): Float64Array {
+  const { inC, inH, inW, pad } = sys.g;
+  const out = new Float64Array(inC * inH * inW);
+  for (let c = 0; c < inC; c++) for (let h = 0; h < inH; h++) for (let w = 0; w < inW; w++) {
+    out[(c * inH + h) * inW + w] = xPadded[c * sys.padH * sys.padW + (h + pad) * sys.padW + (w + pad)];
+  }
+  return out;
+}

@@ -1,0 +1,93 @@
+import { decode as decodePng, encode as encodePng } from 'fast-png';
+import jpeg from 'jpeg-js';
+import { fail } from '../core/errors.js';
+
+/** An 8-bit image, interleaved (HWC), 1 (grey) or 3 (RGB) channels. */
+export interface Bitmap {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
+
+/** Decodes PNG or JPEG bytes (by signature); alpha is dropped, 16-bit PNG is scaled to 8 bits. */
+export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
+  const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (isPng) {
+    let img;
+    try {
+      img = decodePng(bytes);
+    } catch (e) {
+      fail(`${source}: corrupt or truncated PNG (${(e as Error).message})`);
+    }
+    if (img.palette) fail(`${source}: palette PNGs are not supported; save it as RGB or greyscale`);
+    const ch = img.channels;
+    const colour = ch >= 3 ? 3 : 1;
+    const n = img.width * img.height;
+    const out = new Uint8Array(n * colour);
+    const scale = img.depth === 16 ? 1 / 257 : img.depth === 8 ? 1 : 255 / (2 ** img.depth - 1);
+    for (let p = 0; p < n; p++) for (let c = 0; c < colour; c++) out[p * colour + c] = Math.round(img.data[p * ch + c] * scale);
+    return { width: img.width, height: img.height, channels: colour as 1 | 3, data: out };
+  }
+  if (isJpeg) {
+    let img;
+    try {
+      img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
+    } catch (e) {
+      fail(`${source}: corrupt or truncated JPEG (${(e as Error).message})`);
+    }
+    const n = img.width * img.height;
+    const out = new Uint8Array(n * 3);
+    for (let p = 0; p < n; p++) for (let c = 0; c < 3; c++) out[p * 3 + c] = img.data[p * 4 + c];
+    return { width: img.width, height: img.height, channels: 3, data: out };
+  }
+  fail(`${source}: not a PNG or JPEG file`);
+}
+
+export function encodeImagePng(img: Bitmap): Uint8Array {
+  return encodePng({ width: img.width, height: img.height, data: img.data, channels: img.channels, depth: 8 });
+}
+
+/** How pixels map to the model's input: x = pixel/255·scale + offset (the reference: scale 1, offset −0.5). */
+export interface Normalisation {
+  scale: number;
+  offset: number;
+}
+
+export const REFERENCE_NORMALISATION: Normalisation = { scale: 1, offset: -0.5 };
+
+/** To a CHW tensor with the model's channel count (grey is repeated to RGB, RGB averaged to grey). */
+export function bitmapToTensor(img: Bitmap, shape: readonly [number, number, number], norm: Normalisation, source = 'image'): Float64Array {
+  const [C, H, W] = shape;
+  if (img.width !== W || img.height !== H) fail(`${source}: image is ${img.width}×${img.height}, the model expects ${W}×${H}`);
+  if (C !== 1 && C !== 3) fail(`the model's input has ${C} channels; images give 1 or 3`);
+  const out = new Float64Array(C * H * W);
+  for (let p = 0; p < H * W; p++) {
+    for (let c = 0; c < C; c++) {
+      let v: number;
+      if (img.channels === C) v = img.data[p * C + c];
+      else if (img.channels === 1) v = img.data[p];
+      else v = (img.data[p * 3] + img.data[p * 3 + 1] + img.data[p * 3 + 2]) / 3;
+      out[c * H * W + p] = (v / 255) * norm.scale + norm.offset;
+    }
+  }
+  return out;
+}
+
+/** The [0,1] view of a model-space tensor (inverse of the normalisation), unclipped. */
+export function toUnitRange(x: ArrayLike<number>, norm: Normalisation): Float64Array {
+  return Float64Array.from(x, (v) => (v - norm.offset) / norm.scale);
+}
+
+/** A [0,1] CHW tensor to an 8-bit bitmap (clipped, rounded). */
+export function unitTensorToBitmap(x: ArrayLike<number>, shape: readonly [number, number, number]): Bitmap {
+  const [C, H, W] = shape;
+  const channels = C === 1 ? 1 : 3;
+  const data = new Uint8Array(H * W * channels);
+  for (let p = 0; p < H * W; p++) for (let c = 0; c < channels; c++) {
+    const v = x[Math.min(c, C - 1) * H * W + p];
+    data[p * channels + c] = Math.round(Math.min(1, Math.max(0, v)) * 255);
+  }
+  return { width: W, height: H, channels: channels as 1 | 3, data };
+}
