@@ -46,7 +46,10 @@ export const rgap: Attack = {
       const above = model.layers[i + 1];
       options.onProgress?.({ step: L - 1 - i, total: L - 1, message: `layer ${i}` });
       if (!g.activation.invertible) fail(`layer ${i}: activation ${g.activation.name} is not invertible, rgap cannot pass it`);
-      const z = invertActivation(x, i, g.activation, warnings);
+      // An exactly determined layer above must give values inside the activation's range; if not,
+      // the gradients do not come from this model. A least-squares estimate may stray: clip it.
+      const determined = reports[i + 1].rankDeficiency === 0;
+      const z = invertActivation(x, i, g.activation, determined, warnings);
       const da = convInputGrad(above, params[i + 1].weight, dzAbove);
       const dz = throughActivation(g, da, z);
       const sys = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight });
@@ -62,7 +65,7 @@ export const rgap: Attack = {
 // Values this close to the edge of an activation's range are clipped to it before inverting.
 const EDGE = 1e-6;
 
-function invertActivation(a: Float64Array, layer: number, act: { name: string; range: readonly [number, number]; inverse(v: number): number }, warnings: string[]): Float64Array {
+function invertActivation(a: Float64Array, layer: number, act: { name: string; range: readonly [number, number]; inverse(v: number): number }, strict: boolean, warnings: string[]): Float64Array {
   const [lo, hi] = act.range;
   const loIn = Number.isFinite(lo) ? lo + EDGE * Math.max(1, Math.abs(lo)) : lo;
   const hiIn = Number.isFinite(hi) ? hi - EDGE * Math.max(1, Math.abs(hi)) : hi;
@@ -71,6 +74,9 @@ function invertActivation(a: Float64Array, layer: number, act: { name: string; r
   for (let k = 0; k < a.length; k++) {
     let v = a[k];
     if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
+    if (strict && (v < lo || v > hi)) {
+      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, outside its range (${lo}, ${hi}); they do not come from this model and weights`);
+    }
     if (v <= loIn) { v = loIn; clipped++; }
     if (v >= hiIn) { v = hiIn; clipped++; }
     z[k] = act.inverse(v);

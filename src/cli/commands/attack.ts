@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { getAttack, ATTACKS } from '../../core/attacks/registry.js';
+import { simulateClient } from '../../core/client.js';
+import { fail } from '../../core/errors.js';
+import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
+import { quality } from '../../core/metrics.js';
+import { paramsFromTensors } from '../../core/params-io.js';
+import { encodeImagePng, toUnitRange, unitTensorToBitmap } from '../../formats/image.js';
+import { readSafetensorsFile, writeFilesAtomically } from '../../io/files.js';
+import { int, loadImage, loadParams, loadTarget, normalisation, num, parse, requireModel, str } from '../args.js';
+import { progressReporter } from '../progress.js';
+
+export const ATTACK_HELP = `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> --model <preset|spec.json> [--weights W.safetensors]
+                (--image IMG [--label N] | --gradients G.safetensors [--label N]) [--target IMG]
+                --out DIR [--seed N] [--tol T] [--json]
+  Reconstructs the client's image from shared gradients. With --image, gradleak plays the client
+  (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).
+  Writes DIR/reconstruction.png and DIR/result.json (deterministic: same inputs, same bytes) and
+  DIR/timing.json; --json prints the result with its "seconds" on stdout.`;
+
+export function runAttack(argv: string[]): void {
+  const v = parse(argv, {
+    method: { type: 'string' }, image: { type: 'string' }, label: { type: 'string' }, gradients: { type: 'string' },
+    target: { type: 'string' }, out: { type: 'string' },
+  });
+  if (v.help) { console.log(ATTACK_HELP); return; }
+  const attack = getAttack(str(v, 'method') ?? 'rgap');
+  const out = str(v, 'out');
+  if (!out) fail('--out DIR is required');
+  const model = requireModel(v);
+  const params = loadParams(v, model);
+  const norm = normalisation(v);
+  const image = str(v, 'image'), gradFile = str(v, 'gradients');
+  if (!!image === !!gradFile) fail('give exactly one of --image (play the client) or --gradients (shared gradients file)');
+  const label = int(v, 'label');
+  const gradients = image
+    ? simulateClient(model, params, loadImage(image, model, norm), label ?? 0).gradients
+    : paramsFromTensors(model, readSafetensorsFile(gradFile!, 'gradients'), `gradients ${gradFile}`);
+  const targetFile = str(v, 'target') ?? image;
+  const target = targetFile ? loadTarget(targetFile, model, norm) : null;
+
+  const t0 = performance.now();
+  const res = attack.run({ model, params, gradients, label }, { seed: int(v, 'seed', 0)!, tol: num(v, 'tol', DEFAULT_RANK_TOL), onProgress: progressReporter(!!v.json) });
+  const seconds = (performance.now() - t0) / 1000;
+
+  const recon = toUnitRange(res.image, norm);
+  const q = target ? quality(recon, target, model.spec.input) : null;
+  const result = {
+    method: res.method, model: model.spec.name, label: res.label, labelInferred: res.labelInferred,
+    ...(q ? { mse: q.mse, psnr: q.psnr, psnrClipped: q.psnrClipped, ssim: q.ssim } : {}),
+    layers: res.layers, warnings: res.warnings,
+  };
+  const png = encodeImagePng(unitTensorToBitmap(recon, model.spec.input));
+  writeFilesAtomically([
+    { file: path.join(out, 'reconstruction.png'), data: png },
+    { file: path.join(out, 'result.json'), data: JSON.stringify(result, null, 1) + '\n' },
+    { file: path.join(out, 'timing.json'), data: JSON.stringify({ seconds }) + '\n' },
+  ]);
+  if (v.json) { console.log(JSON.stringify({ ...result, seconds })); return; }
+  for (const w of res.warnings) console.error(`warning: ${w}`);
+  console.log(`${res.method} on ${model.spec.name}: label ${res.label}${res.labelInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s`);
+  if (q) console.log(`PSNR ${q.psnr.toFixed(2)} dB (clipped ${q.psnrClipped.toFixed(2)} dB), SSIM ${q.ssim.toFixed(4)}, MSE ${q.mse.toExponential(3)}`);
+  console.log(`wrote ${path.join(out, 'reconstruction.png')} and ${path.join(out, 'result.json')}`);
+}
