@@ -1,6 +1,7 @@
 import { cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
 import { choleskyEnvelope, gramOfColumns, solveEnvelope } from './linalg/envelope.js';
-import { addMulTransVec, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
+import { GramSolver } from './linalg/gramsolver.js';
+import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
 import type { LayerSystem } from './system.js';
 
 /**
@@ -41,8 +42,15 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   if (sys.s.rows >= kept) {
     const r = columnPath(sys, touched, kept, opts);
     if (r) return r;
-  } else {
-    const r = rowPath(sys, sys.s, sys.sRhs, sys.grad, sys.gradRhs, opts, 'row');
+  }
+  // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
+  const dropped = dependentRows(sys.s, opts.tol);
+  if (dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
+    const { kept: s, moved } = splitRows(sys.s, dropped);
+    const g = stack(moved, sys.grad);
+    const sRhs = sys.sRhs.filter((_, i) => !dropped.includes(i));
+    const gRhs = Float64Array.from([...dropped.map((i) => sys.sRhs[i]), ...sys.gradRhs]);
+    const r = rowPath(sys, s, sRhs, g, gRhs, opts, 'row');
     if (r) return r;
   }
   const all = stack(sys.s, sys.grad);
@@ -51,6 +59,34 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   rhs.set(sys.gradRhs, sys.s.rows);
   const empty: Csr = { rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0) };
   return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense')!;
+}
+
+/**
+ * The sparse part is factored without pivoting, so it only keeps rows that are far from the span of
+ * the rows before it (sin² of the angle above this); the others join the dense rows, which are
+ * factored with pivoting. Which rows go where changes the cost, never the answer.
+ */
+const SPARSE_TOL = 1e-6;
+
+// Beyond this many dense rows the Schur complement would not fit comfortably in memory.
+const MAX_DENSE_ROWS = 12000;
+
+function dependentRows(s: Csr, tol: number): number[] {
+  const ident = new Int32Array(s.rows);
+  for (let i = 0; i < s.rows; i++) ident[i] = i;
+  return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), Math.max(tol, SPARSE_TOL), true).dropped;
+}
+
+function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
+  const drop = new Uint8Array(a.rows);
+  for (const r of rows) drop[r] = 1;
+  const pick = (want: number) => {
+    const b = new CsrBuilder(a.cols);
+    const order = want ? rows : Array.from({ length: a.rows }, (_, i) => i).filter((i) => !drop[i]);
+    for (const r of order) b.push(a.idx.subarray(a.ptr[r], a.ptr[r + 1]), a.val.subarray(a.ptr[r], a.ptr[r + 1]));
+    return b.build();
+  };
+  return { kept: pick(0), moved: pick(1) };
 }
 
 function touchedColumns(sys: LayerSystem): Uint8Array {
@@ -83,10 +119,9 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     const col = c * plane + q;
     if (touched[col]) { order[col] = p; back[p++] = col; }
   }
-  const a = gramOfColumns(sys.s, order, kept);
-  const rep = choleskyEnvelope(a, opts.tol);
-  if (!rep.ok) return null;
-  const condition = Math.sqrt(rep.maxPivot / rep.minPivot);
+  const a = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL);
+  if (!a.ok) return null;
+  const condition = a.conditionS;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank: kept, x, condition, path: 'column' };
 
@@ -97,7 +132,7 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     return v;
   };
   const gRows = Array.from({ length: mg }, (_, j) => gDense(j));
-  const y = gRows.map((v) => { const w = v.slice(); solveEnvelope(a, w); return w; });
+  const y = gRows.map((v) => { const w = v.slice(); a.solve(w); return w; });
   const kmat = new Float64Array(mg * mg);
   for (let i = 0; i < mg; i++) for (let j = 0; j <= i; j++) {
     const v = dotSparse(sys.grad, i, y[j], order) + (i === j ? 1 : 0);
@@ -110,7 +145,7 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
   addMulTransVec(sys.grad, sys.gradRhs, full);
   const x0 = new Float64Array(kept);
   for (let i = 0; i < kept; i++) x0[i] = full[back[i]];
-  solveEnvelope(a, x0);
+  a.solve(x0);
   const q = new Float64Array(mg);
   for (let j = 0; j < mg; j++) q[j] = dotSparse(sys.grad, j, x0, order);
   choleskySolve(kmat, mg, q);
@@ -133,11 +168,9 @@ function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): num
  */
 function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions, path: 'row' | 'dense'): LayerSolution | null {
   const ms = s.rows, mg = gm.rows, n = sys.n;
-  const ident = new Int32Array(ms);
-  for (let i = 0; i < ms; i++) ident[i] = i;
-  const b = gramOfColumns(transpose(s), ident, ms);
-  const rep = choleskyEnvelope(b, opts.tol);
-  if (!rep.ok) return null;
+  const bs = GramSolver.ofRows(s, SPARSE_TOL);
+  if (!bs.ok) return null;
+  const rep = bs.report;
 
   // Y columns: B⁻¹ S g_j for each gradient row g_j.
   const dense = new Float64Array(n);
@@ -146,7 +179,7 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
     dense.fill(0);
     for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) dense[gm.idx[k]] += gm.val[k];
     const c = mulVec(s, dense);
-    if (ms > 0) solveEnvelope(b, c);
+    if (ms > 0) bs.solve(c);
     y.push(c);
   }
   // Sc column j on demand: (G g_j) − (S G ᵀ)ᵀ y_j ; for the small row path we materialise it.
@@ -173,27 +206,31 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
     for (let j = 0; j < mg; j++) { scColumn(j, col); for (let i = 0; i < mg; i++) sc[i * mg + j] = col[i]; }
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) { const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]); sc[i * mg + j] = v; sc[j * mg + i] = v; }
   }
+  // Scale by the gradient rows' own norms: pivots become squared sines of the angle between a row
+  // and the span of everything before it, as in the envelope factorisation; rows already in the span
+  // of S keep a tiny diagonal instead of being blown up to one.
+  const norms = rowNorms(gm);
+  const dsc = norms.map((v) => (v > 0 ? 1 / v : 0));
   const diag = new Float64Array(mg);
-  if (sc) for (let i = 0; i < mg; i++) diag[i] = sc[i * mg + i];
-  else { const nr = rowNorms(gm); for (let i = 0; i < mg; i++) diag[i] = nr[i] * nr[i]; }
-  // Symmetric scaling to unit diagonal: rank is invariant under it and the tolerance becomes relative.
-  const dsc = diag.map((v) => (v > 0 ? 1 / Math.sqrt(v) : 0));
-  const tmp = new Float64Array(mg);
+  for (let i = 0; i < mg; i++) {
+    let v: number;
+    if (sc) v = sc[i * mg + i];
+    else v = norms[i] * norms[i];
+    diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
+  }
   const piv = pivotedCholesky(mg, (j, out) => {
     if (sc) for (let i = 0; i < mg; i++) out[i] = sc[i * mg + j];
     else scColumn(j, out);
     for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
-  }, dsc.map((v) => (v > 0 ? 1 : 0)), opts.tol);
-  void tmp;
+  }, diag, opts.tol);
   const r = piv.rank;
   const rank = ms + r;
-  let maxP = rep.maxPivot, minP = rep.minPivot;
-  for (let t = 0; t < r; t++) {
-    const v = piv.pivotValues[t] / (dsc[piv.pivots[t]] ** 2);
-    if (v > maxP) maxP = v;
-    if (v < minP) minP = v;
-  }
-  const condition = ms + r > 0 ? Math.sqrt(maxP / minP) : Infinity;
+  // condition: that of S, times the spread of the accepted dense pivots (sines of angles)
+  let maxP = 0, minP = Infinity;
+  for (let t = 0; t < r; t++) { maxP = Math.max(maxP, piv.pivotValues[t]); minP = Math.min(minP, piv.pivotValues[t]); }
+  const denseCond = r > 0 ? Math.sqrt(maxP / minP) : 1;
+  const condition = (ms > 0 ? bs.conditionS : 1) * denseCond;
+  void rep;
   const x = new Float64Array(n);
   if (opts.rankOnly) return { rank, x, condition, path };
 
@@ -239,7 +276,7 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   const kt = kinv(tres.slice());
   const a = Float64Array.from(sRhs);
   for (let j = 0; j < mg; j++) { const yj = y[j], kj = kt[j]; if (kj !== 0) for (let i = 0; i < ms; i++) a[i] += yj[i] * kj; }
-  if (ms > 0) solveEnvelope(b, a);
+  if (ms > 0) bs.solve(a);
   for (let j = 0; j < mg; j++) { const yj = y[j], bj = bvec[j]; if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj; }
   addMulTransVec(s, a, x);
   addMulTransVec(gm, bvec, x);

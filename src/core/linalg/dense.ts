@@ -46,13 +46,12 @@ export interface PivotedCholesky {
 
 /**
  * Rank-revealing Cholesky with diagonal pivoting of a symmetric positive semidefinite matrix given by
- * its entries. Stops when the largest remaining diagonal is ≤ tol·(largest initial diagonal).
+ * its columns. Stops when the largest remaining diagonal is ≤ tol (callers scale the matrix so that
+ * this is a relative measure).
  * Left-looking: costs n·r² for rank r and reads only the pivot columns of A.
  */
 export function pivotedCholesky(n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number): PivotedCholesky {
   const d = diag.slice();
-  let maxD = 0;
-  for (let i = 0; i < n; i++) maxD = Math.max(maxD, d[i]);
   const cap = n;
   let l = new Float64Array(n * Math.min(cap, 16));
   let width = Math.min(cap, 16);
@@ -60,7 +59,7 @@ export function pivotedCholesky(n: number, column: (j: number, out: Float64Array
   const pivotValues: number[] = [];
   const chosen = new Uint8Array(n);
   const col = new Float64Array(n);
-  const threshold = tol * maxD;
+  const threshold = tol;
   for (let k = 0; k < n; k++) {
     let p = -1, best = threshold;
     for (let i = 0; i < n; i++) if (!chosen[i] && d[i] > best) { best = d[i]; p = i; }
@@ -93,10 +92,5 @@ export function pivotedCholesky(n: number, column: (j: number, out: Float64Array
   const r = pivots.length;
   const out = new Float64Array(n * r);
   for (let i = 0; i < n; i++) for (let t = 0; t < r; t++) out[i * r + t] = l[i * width + t];
-  // Rows chosen later were not updated after their pivot step; entries beyond their pivot are zero.
-  for (let t = 0; t < r; t++) {
-    const i = pivots[t];
-    for (let u = t + 1; u < r; u++) out[i * r + u] = 0;
-  }
   return { rank: r, pivots: Int32Array.from(pivots), l: out, pivotValues: Float64Array.from(pivotValues) };
 }

@@ -75,6 +75,8 @@ export function gramOfColumns(r: Csr, order: Int32Array, n: number): Envelope {
 
 export interface CholeskyReport {
   ok: boolean;
+  /** Rows found dependent on the rows before them and dropped (only with allowDrop). */
+  dropped: number[];
   /** Row at which a pivot fell below tolerance (ok = false). */
   failedAt: number;
   /** Smallest pivot relative to its own diagonal entry: sin² of the angle to the earlier rows. */
@@ -86,13 +88,18 @@ export interface CholeskyReport {
 /**
  * In-place Cholesky A = LLᵀ inside the envelope. A pivot d_i is accepted when d_i > tol·A_ii, where
  * d_i/A_ii is the squared sine of the angle between row i and the span of the rows before it.
+ * With allowDrop, a row that fails is dropped instead (its row and column of L become zero, with a
+ * unit diagonal): the factor is then that of the matrix without those rows and columns.
  */
-export function choleskyEnvelope(a: Envelope, tol: number): CholeskyReport {
+export function choleskyEnvelope(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
   const { n, first, ptr, data } = a;
   let minRel = Infinity, maxPivot = 0, minPivot = Infinity;
+  const dropped: number[] = [];
+  const isDropped = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const fi = first[i], bi = ptr[i] - fi;
     for (let j = fi; j < i; j++) {
+      if (isDropped[j]) { data[bi + j] = 0; continue; }
       const fj = first[j], bj = ptr[j] - fj;
       const k0 = fi > fj ? fi : fj;
       let s = data[bi + j];
@@ -103,13 +110,20 @@ export function choleskyEnvelope(a: Envelope, tol: number): CholeskyReport {
     let d = aii;
     for (let k = fi; k < i; k++) d -= data[bi + k] * data[bi + k];
     const rel = aii > 0 ? d / aii : 0;
-    if (!(rel > tol)) return { ok: false, failedAt: i, minRelativePivot: rel, maxPivot, minPivot };
+    if (!(rel > tol)) {
+      if (!allowDrop) return { ok: false, dropped, failedAt: i, minRelativePivot: rel, maxPivot, minPivot };
+      dropped.push(i);
+      isDropped[i] = 1;
+      for (let k = fi; k < i; k++) data[bi + k] = 0;
+      data[bi + i] = 1;
+      continue;
+    }
     if (rel < minRel) minRel = rel;
     if (d > maxPivot) maxPivot = d;
     if (d < minPivot) minPivot = d;
     data[bi + i] = Math.sqrt(d);
   }
-  return { ok: true, failedAt: -1, minRelativePivot: minRel, maxPivot, minPivot };
+  return { ok: true, dropped, failedAt: -1, minRelativePivot: minRel, maxPivot, minPivot };
 }
 
 /** Solves LLᵀx = b in place (b becomes x) with a factor from choleskyEnvelope. */
