@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildModel, parseSpec, type Model } from '../src/core/spec.js';
+import type { Params } from '../src/core/network.js';
+import { paramsFromTensors } from '../src/core/params-io.js';
+import { parseSafetensors } from '../src/formats/safetensors.js';
+import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
+
+/** Repository root (tests run from dist/test). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const REFERENCE = path.resolve(ROOT, '../shared/reference');
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+
+export interface Fixture {
+  name: string;
+  dir: string;
+  model: Model;
+  weights: Params;
+  gradients: Params;
+  /** Target on the [0,1] scale, CHW. */
+  target: Float64Array;
+  reference: {
+    label: number;
+    reference_rank_deficiency_by_layer: Record<string, number>;
+    reference_copa_index: number;
+    reference_rgap: { mse_01: number; psnr_01_db: number; seconds_2cores: number };
+  };
+  /** The reference's R-GAP reconstruction on [0,1], CHW. */
+  rgapRecon: Float64Array;
+}
+
+export function fixtureNames(): string[] {
+  if (!fs.existsSync(REFERENCE)) throw new Error(`reference fixtures not found at ${REFERENCE} (../shared must sit beside the repository)`);
+  return fs.readdirSync(REFERENCE).filter((d) => fs.existsSync(path.join(REFERENCE, d, 'reference.json'))).sort();
+}
+
+export function loadFixture(name: string): Fixture {
+  const dir = path.join(REFERENCE, name);
+  const model = buildModel(parseSpec(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'))));
+  const st = (f: string) => parseSafetensors(new Uint8Array(fs.readFileSync(path.join(dir, f))));
+  const img = decodeImage(new Uint8Array(fs.readFileSync(path.join(dir, 'target.png'))));
+  return {
+    name, dir, model,
+    weights: paramsFromTensors(model, st('weights.safetensors'), 'weights'),
+    gradients: paramsFromTensors(model, st('gradients.safetensors'), 'gradients'),
+    target: toUnitRange(bitmapToTensor(img, model.spec.input, REFERENCE_NORMALISATION), REFERENCE_NORMALISATION),
+    reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')),
+    rgapRecon: readNpyF64(path.join(dir, 'rgap_recon.npy')),
+  };
+}
+
+/** Minimal .npy reader for little-endian float64 C-order arrays. */
+export function readNpyF64(file: string): Float64Array {
+  const b = fs.readFileSync(file);
+  if (b.toString('latin1', 1, 6) !== 'NUMPY') throw new Error(`${file}: not a .npy file`);
+  const major = b[6];
+  const hl = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  const start = (major === 1 ? 10 : 12) + hl;
+  const header = b.toString('latin1', major === 1 ? 10 : 12, start);
+  if (!header.includes("'<f8'") || header.includes("'fortran_order': True")) throw new Error(`${file}: expected C-order <f8`);
+  const out = new Float64Array((b.length - start) / 8);
+  for (let i = 0; i < out.length; i++) out[i] = b.readDoubleLE(start + 8 * i);
+  return out;
+}
+
+export function tmpDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `gradleak-${tag}-`));
+}
+
+export interface CliRun { status: number; stdout: string; stderr: string }
+
+export function runCli(args: string[], cwd = ROOT): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}

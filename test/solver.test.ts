@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Matrix, SingularValueDecomposition } from 'ml-matrix';
+import { structuralRank } from '../src/core/analysis.js';
+import { solveLayer } from '../src/core/layersolve.js';
+import { Rng } from '../src/core/rng.js';
+import { buildModel } from '../src/core/spec.js';
+import { buildLayerSystem, type LayerSystem } from '../src/core/system.js';
+
+/**
+ * The structured solver against a dense oracle (ml-matrix's SVD): numerical rank with the same
+ * relative tolerance, and the minimum-norm least-squares solution pinv(U)·v for right-hand sides
+ * that are not consistent (as in an attack on a deficient layer).
+ */
+function layer(cin: number, h: number, cout: number, k: number, s: number, p: number, seed: number): LayerSystem {
+  const model = buildModel({ name: 't', input: [cin, h, h], layers: [
+    { type: 'conv', out: cout, kernel: k, stride: s, padding: p, bias: false, activation: 'tanh' },
+    { type: 'linear', out: 3, bias: true, activation: 'identity' }] });
+  const g = model.layers[0];
+  const rng = new Rng(seed);
+  const nz = g.outC * g.outH * g.outW;
+  const rand = (n: number, sc = 1) => Float64Array.from({ length: n }, () => sc * rng.normal());
+  return buildLayerSystem(g, { weight: rand(cout * cin * k * k), bias: null, z: rand(nz), dz: rand(nz, 0.01), dW: rand(cout * cin * k * k, 0.01) });
+}
+
+function dense(sys: LayerSystem): { u: Matrix; v: number[] } {
+  const rows: number[][] = [], v: number[] = [];
+  for (const [m, rhs] of [[sys.s, sys.sRhs], [sys.grad, sys.gradRhs]] as const) {
+    for (let r = 0; r < m.rows; r++) {
+      const row = new Array(sys.n).fill(0);
+      for (let k = m.ptr[r]; k < m.ptr[r + 1]; k++) row[m.idx[k]] += m.val[k];
+      rows.push(row);
+      v.push(rhs[r]);
+    }
+  }
+  return { u: new Matrix(rows), v };
+}
+
+const cases: [string, number, number, number, number, number, number][] = [
+  ['stride 1, over-determined (column path)', 2, 6, 4, 3, 1, 0],
+  ['stride 2, under-determined (row path)', 3, 8, 2, 4, 2, 0],
+  ['stride 2 with padding', 2, 7, 3, 3, 2, 1],
+  ['stride 3 leaving rows uncovered', 1, 8, 2, 3, 3, 0],
+  ['single output channel', 3, 6, 1, 3, 1, 0],
+  ['square sparse part (k5 s2 p2)', 3, 8, 12, 5, 2, 2],
+  ['ill-conditioned square sparse part (k3 s2 p1: dense path)', 3, 12, 12, 3, 2, 1],
+];
+
+describe('layer solver against a dense SVD oracle', () => {
+  for (const [title, cin, h, cout, k, s, p] of cases) {
+    it(title, () => {
+      const sys = layer(cin, h, cout, k, s, p, 11);
+      const sol = solveLayer(sys, { tol: 1e-10 });
+      const { u, v } = dense(sys);
+      // SVD of the row-scaled matrix: rank is invariant to row scaling, and the tolerance is relative.
+      const norms = u.to2DArray().map((r) => Math.hypot(...r) || 1);
+      const scaled = new Matrix(u.to2DArray().map((r, i) => r.map((x) => x / norms[i])));
+      const sv = new SingularValueDecomposition(scaled, { computeLeftSingularVectors: false, computeRightSingularVectors: false }).diagonal;
+      const oracleRank = sv.filter((x) => x > 1e-5 * sv[0]).length;
+      assert.equal(sol.rank, oracleRank, `rank (${sol.path})`);
+      // minimum-norm least squares via the pseudo-inverse of the unscaled matrix
+      const svd = new SingularValueDecomposition(u, { autoTranspose: true });
+      const pinv = svd.solve(Matrix.columnVector(v)).to1DArray();
+      const err = Math.hypot(...pinv.map((x, i) => x - sol.x[i])) / Math.hypot(...pinv);
+      assert.ok(err < 1e-7, `relative error ${err} (${sol.path})`);
+    });
+  }
+
+  it('covers all three solver paths', () => {
+    const paths = new Set(cases.map(([, cin, h, cout, k, s, p]) => solveLayer(layer(cin, h, cout, k, s, p, 11), { tol: 1e-10, rankOnly: true }).path));
+    assert.deepEqual([...paths].sort(), ['column', 'dense', 'row']);
+  });
+});
+
+describe('count-based (structural) rank', () => {
+  it('equals the numerical rank without padding: C_out² dependencies between weight and gradient rows', () => {
+    for (const [cin, h, cout, k, s] of [[3, 12, 6, 4, 2], [6, 10, 3, 4, 2], [3, 9, 1, 3, 1], [2, 9, 5, 3, 3], [12, 17, 20, 3, 2]]) {
+      const sys = layer(cin, h, cout, k, s, 0, 5);
+      assert.equal(solveLayer(sys, { tol: 1e-10, rankOnly: true }).rank, structuralRank(sys), `cin${cin} h${h} cout${cout} k${k} s${s}`);
+    }
+  });
+  it('is only an upper bound with padding when the kernel is wider than the stride (cnn6d layer 1 geometry)', () => {
+    const sys = layer(12, 17, 20, 3, 2, 1, 5);
+    const numeric = solveLayer(sys, { tol: 1e-10, rankOnly: true }).rank;
+    assert.equal(structuralRank(sys), 4244);
+    assert.equal(numeric, 4052); // numpy's SVD of the same matrix agrees (see docs/DESIGN.md)
+  });
+});
