@@ -1,5 +1,5 @@
 import { cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
-import { choleskyEnvelope, gramOfColumns, solveEnvelope } from './linalg/envelope.js';
+import { choleskyEnvelope, gramOfColumns } from './linalg/envelope.js';
 import { GramSolver } from './linalg/gramsolver.js';
 import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
 import type { LayerSystem } from './system.js';
@@ -39,18 +39,21 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   const touched = touchedColumns(sys);
   let kept = 0;
   for (let c = 0; c < sys.n; c++) if (touched[c]) kept++;
+  const cached = factorCache(sys);
   if (sys.s.rows >= kept) {
-    const r = columnPath(sys, touched, kept, opts);
+    const r = columnPath(sys, touched, kept, opts, cached);
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = dependentRows(sys.s, opts.tol);
+  const dropped = (cached.dropped ??= dependentRows(sys.s));
   if (dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
+    const isDropped = new Uint8Array(sys.s.rows);
+    for (const i of dropped) isDropped[i] = 1;
     const { kept: s, moved } = splitRows(sys.s, dropped);
     const g = stack(moved, sys.grad);
-    const sRhs = sys.sRhs.filter((_, i) => !dropped.includes(i));
+    const sRhs = sys.sRhs.filter((_, i) => !isDropped[i]);
     const gRhs = Float64Array.from([...dropped.map((i) => sys.sRhs[i]), ...sys.gradRhs]);
-    const r = rowPath(sys, s, sRhs, g, gRhs, opts, 'row');
+    const r = rowPath(sys, s, sRhs, g, gRhs, opts, 'row', cached);
     if (r) return r;
   }
   const all = stack(sys.s, sys.grad);
@@ -58,7 +61,7 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   rhs.set(sys.sRhs);
   rhs.set(sys.gradRhs, sys.s.rows);
   const empty: Csr = { rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0) };
-  return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense')!;
+  return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense', null)!;
 }
 
 /**
@@ -71,10 +74,41 @@ const SPARSE_TOL = 1e-6;
 // Beyond this many dense rows the Schur complement would not fit comfortably in memory.
 const MAX_DENSE_ROWS = 12000;
 
-function dependentRows(s: Csr, tol: number): number[] {
+function dependentRows(s: Csr): number[] {
   const ident = new Int32Array(s.rows);
   for (let i = 0; i < s.rows; i++) ident[i] = i;
-  return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), Math.max(tol, SPARSE_TOL), true).dropped;
+  return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
+}
+
+/**
+ * Factors of the sparse part S = [weight rows; padding rows], which depends only on the layer's
+ * geometry and weights, not on the image: an audit followed by an attack, or a study of many
+ * images on one model, factors each layer once. Entries are matched on an exact copy of the
+ * weights, so weights changed in place never hit a stale entry.
+ */
+interface CachedFactors {
+  column?: GramSolver | null;
+  dropped?: number[];
+  rows?: GramSolver | null;
+}
+
+const CACHE_SIZE = 8;
+const cache: { key: string; weight: Float64Array; factors: CachedFactors }[] = [];
+
+function factorCache(sys: LayerSystem): CachedFactors {
+  const g = sys.g;
+  const key = `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
+  const w = sys.weight;
+  const hit = cache.findIndex((e) => e.key === key && e.weight.length === w.length && e.weight.every((v, i) => Object.is(v, w[i])));
+  if (hit >= 0) {
+    const [e] = cache.splice(hit, 1);
+    cache.unshift(e);
+    return e.factors;
+  }
+  const e = { key, weight: Float64Array.from(w), factors: {} };
+  cache.unshift(e);
+  if (cache.length > CACHE_SIZE) cache.pop();
+  return e.factors;
 }
 
 function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
@@ -108,7 +142,7 @@ function stack(a: Csr, b: Csr): Csr {
   return { rows: a.rows + b.rows, cols: a.cols, ptr, idx, val };
 }
 
-function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: SolveOptions): LayerSolution | null {
+function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: SolveOptions, cached: CachedFactors): LayerSolution | null {
   const { inC } = sys.g;
   const plane = sys.padH * sys.padW;
   // spatial order (h, w, c) keeps SᵀS banded; untouched columns are dropped (they stay zero)
@@ -119,39 +153,61 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     const col = c * plane + q;
     if (touched[col]) { order[col] = p; back[p++] = col; }
   }
-  const a = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL);
-  if (!a.ok) return null;
+  if (cached.column === undefined) {
+    const f = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL);
+    cached.column = f.ok ? f : null;
+  }
+  const a = cached.column;
+  if (!a) return null;
   const condition = a.conditionS;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank: kept, x, condition, path: 'column' };
 
-  const mg = sys.grad.rows;
-  const gDense = (j: number) => {
-    const v = new Float64Array(kept);
-    for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) v[order[sys.grad.idx[k]]] += sys.grad.val[k];
-    return v;
-  };
-  const gRows = Array.from({ length: mg }, (_, j) => gDense(j));
-  const y = gRows.map((v) => { const w = v.slice(); a.solve(w); return w; });
-  const kmat = new Float64Array(mg * mg);
-  for (let i = 0; i < mg; i++) for (let j = 0; j <= i; j++) {
-    const v = dotSparse(sys.grad, i, y[j], order) + (i === j ? 1 : 0);
-    kmat[i * mg + j] = v;
-    kmat[j * mg + i] = v;
-  }
-  cholesky(kmat, mg);
+  // (SᵀS + GᵀG) x = Sᵀs + Gᵀg by conjugate gradients preconditioned with the SᵀS factor: GᵀG is a
+  // perturbation of rank ≤ rows(G), so convergence takes at most rows(G)+1 steps and, the gradient
+  // rows being small next to the weight rows, usually a handful.
   const full = new Float64Array(sys.n);
   addMulTransVec(sys.s, sys.sRhs, full);
   addMulTransVec(sys.grad, sys.gradRhs, full);
-  const x0 = new Float64Array(kept);
-  for (let i = 0; i < kept; i++) x0[i] = full[back[i]];
-  a.solve(x0);
-  const q = new Float64Array(mg);
-  for (let j = 0; j < mg; j++) q[j] = dotSparse(sys.grad, j, x0, order);
-  choleskySolve(kmat, mg, q);
-  for (let j = 0; j < mg; j++) { const yj = y[j], qj = q[j]; for (let i = 0; i < kept; i++) x0[i] -= yj[i] * qj; }
+  const rhs = new Float64Array(kept);
+  for (let i = 0; i < kept; i++) rhs[i] = full[back[i]];
+  const gtg = (v: Float64Array) => {
+    const out = new Float64Array(kept);
+    for (let j = 0; j < sys.grad.rows; j++) {
+      const d = dotSparse(sys.grad, j, v, order);
+      if (d !== 0) for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) out[order[sys.grad.idx[k]]] += sys.grad.val[k] * d;
+    }
+    return out;
+  };
+  const x0 = pcg((v) => { const a1 = a.applyGram(v), a2 = gtg(v); for (let i = 0; i < kept; i++) a1[i] += a2[i]; return a1; }, (v) => a.solve(v), rhs, sys.grad.rows + 10);
   for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
   return { rank: kept, x, condition, path: 'column' };
+}
+
+/** Preconditioned conjugate gradients for an SPD operator; stops at relative residual 1e-14. */
+function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64Array) => void, b: Float64Array, maxIter: number): Float64Array {
+  const n = b.length;
+  const x = b.slice();
+  precondition(x);
+  const r = apply(x);
+  for (let i = 0; i < n; i++) r[i] = b[i] - r[i];
+  const bn = Math.sqrt(dot(b, b)) || 1;
+  const z = r.slice();
+  precondition(z);
+  const p = z.slice();
+  let rz = dot(r, z);
+  for (let it = 0; it < maxIter && Math.sqrt(dot(r, r)) > 1e-14 * bn; it++) {
+    const ap = apply(p);
+    const alpha = rz / dot(p, ap);
+    for (let i = 0; i < n; i++) { x[i] += alpha * p[i]; r[i] -= alpha * ap[i]; }
+    z.set(r);
+    precondition(z);
+    const rz2 = dot(r, z);
+    const beta = rz2 / rz;
+    rz = rz2;
+    for (let i = 0; i < n; i++) p[i] = z[i] + beta * p[i];
+  }
+  return x;
 }
 
 function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): number {
@@ -162,28 +218,35 @@ function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): num
 
 /**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY, h = g − Yᵀs:
- * the least-squares residual of the gradient rows is t = h − Fc with F a basis of range(Sc) and
- * c = argmin (h − Fc)ᵀK⁻¹(h − Fc); then e = YK⁻¹t, b solves Sc b = h − t on the pivot rows,
- * a = B⁻¹(s + e) and x = Sᵀ(a − Yb) + Gᵀb.
+ * rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows minimises
+ * (h − t)ᵀ… subject to h − t ∈ range(Sc) in the K⁻¹ metric, i.e. t = KZw with Z spanning null(Sc);
+ * then b solves Sc b = h − t on the pivot rows, e = YZw, a = B⁻¹(s + e) − Yb and x = Sᵀa + Gᵀb
+ * (derivation in docs/METHOD.md). With S empty this is the dense path on U's own Gram matrix.
  */
-function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions, path: 'row' | 'dense'): LayerSolution | null {
+function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions, path: 'row' | 'dense', cached: CachedFactors | null): LayerSolution | null {
   const ms = s.rows, mg = gm.rows, n = sys.n;
-  const bs = GramSolver.ofRows(s, SPARSE_TOL);
-  if (!bs.ok) return null;
-  const rep = bs.report;
-
-  // Y columns: B⁻¹ S g_j for each gradient row g_j.
-  const dense = new Float64Array(n);
-  const y: Float64Array[] = [];
-  for (let j = 0; j < mg; j++) {
-    dense.fill(0);
-    for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) dense[gm.idx[k]] += gm.val[k];
-    const c = mulVec(s, dense);
-    if (ms > 0) bs.solve(c);
-    y.push(c);
+  let bs: GramSolver | null;
+  if (cached && cached.rows !== undefined) bs = cached.rows;
+  else {
+    const f = GramSolver.ofRows(s, SPARSE_TOL);
+    bs = f.ok ? f : null;
+    if (cached) cached.rows = bs;
   }
-  // Sc column j on demand: (G g_j) − (S G ᵀ)ᵀ y_j ; for the small row path we materialise it.
-  const gT = transpose(gm);
+  if (!bs) return null;
+
+  // Y columns: B⁻¹ S g_j for each gradient row g_j. S Gᵀ is accumulated through Gᵀ's rows (one per
+  // input value, listing the few gradient rows that touch it), never through dense g_j.
+  const dense = new Float64Array(n);
+  const y: Float64Array[] = Array.from({ length: mg }, () => new Float64Array(ms));
+  const gt = transpose(gm);
+  for (let i = 0; i < ms; i++) {
+    for (let k = s.ptr[i]; k < s.ptr[i + 1]; k++) {
+      const c = s.idx[k], v = s.val[k];
+      for (let q = gt.ptr[c]; q < gt.ptr[c + 1]; q++) y[gt.idx[q]][i] += v * gt.val[q];
+    }
+  }
+  if (ms > 0) for (const c of y) bs.solve(c);
+  // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j. Materialised on the row path; on demand on the dense path.
   const scColumn = (j: number, out: Float64Array) => {
     dense.fill(0);
     for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) dense[gm.idx[k]] += gm.val[k];
@@ -198,7 +261,6 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
     }
     out.set(mulVec(gm, dense));
   };
-  void gT;
   let sc: Float64Array | null = null;
   if (path === 'row') {
     sc = new Float64Array(mg * mg);
@@ -210,7 +272,8 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   // and the span of everything before it, as in the envelope factorisation; rows already in the span
   // of S keep a tiny diagonal instead of being blown up to one.
   const norms = rowNorms(gm);
-  const dsc = norms.map((v) => (v > 0 ? 1 / v : 0));
+  // zero rows keep scale 1: their diagonal is 0, so they are never pivots and stay in the null space
+  const dsc = norms.map((v) => (v > 0 ? 1 / v : 1));
   const diag = new Float64Array(mg);
   for (let i = 0; i < mg; i++) {
     let v: number;
@@ -230,52 +293,64 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   for (let t = 0; t < r; t++) { maxP = Math.max(maxP, piv.pivotValues[t]); minP = Math.min(minP, piv.pivotValues[t]); }
   const denseCond = r > 0 ? Math.sqrt(maxP / minP) : 1;
   const condition = (ms > 0 ? bs.conditionS : 1) * denseCond;
-  void rep;
   const x = new Float64Array(n);
   if (opts.rankOnly) return { rank, x, condition, path };
 
-  // h = g − Yᵀ s ; K = I + YᵀY
+  // h = g − Yᵀs. The weighted residual t of the gradient rows satisfies K⁻¹t ∈ null(Sc), K = I + YᵀY,
+  // so t = KZw with Z a basis of null(Sc) and (ZᵀKZ)w = Zᵀh: a k×k system, k = dim null(Sc)
+  // (typically C_out²), and K is never formed.
   const h = Float64Array.from(gRhs);
   for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
-  let kmat: Float64Array | null = null;
-  if (ms > 0) {
-    kmat = new Float64Array(mg * mg);
-    for (let i = 0; i < mg; i++) for (let j = 0; j <= i; j++) {
-      const v = dot(y[i], y[j]) + (i === j ? 1 : 0);
-      kmat[i * mg + j] = v;
-      kmat[j * mg + i] = v;
+  const lj = (t: number, u: number) => piv.l[piv.pivots[t] * r + u]; // L̂ on the pivot rows, lower triangular
+  const isPivot = new Uint8Array(mg);
+  for (let t = 0; t < r; t++) isPivot[piv.pivots[t]] = 1;
+  const free: number[] = [];
+  for (let q = 0; q < mg; q++) if (!isPivot[q]) free.push(q);
+  const k = free.length;
+  // Z column for a free index q: ẑ_q = 1, ẑ_J = −L̂_J⁻ᵀ L̂_qᵀ, then z = D ẑ (Sc = D⁻¹ Ŝ D⁻¹).
+  const zcols = free.map((q) => {
+    const w = new Float64Array(r);
+    for (let u = 0; u < r; u++) w[u] = -piv.l[q * r + u];
+    for (let t = r - 1; t >= 0; t--) {
+      let acc = w[t];
+      for (let u = t + 1; u < r; u++) acc -= lj(u, t) * w[u];
+      w[t] = acc / lj(t, t);
     }
-    cholesky(kmat, mg);
+    const z = new Float64Array(mg);
+    z[q] = dsc[q];
+    for (let t = 0; t < r; t++) z[piv.pivots[t]] = dsc[piv.pivots[t]] * w[t];
+    return z;
+  });
+  // Y Z (ms × k) and K Z = Z + Yᵀ(YZ)
+  const yz = zcols.map((z) => { const v = new Float64Array(ms); for (let j = 0; j < mg; j++) { const zj = z[j]; if (zj !== 0) { const yj = y[j]; for (let i = 0; i < ms; i++) v[i] += yj[i] * zj; } } return v; });
+  const kz = zcols.map((z, c) => { const v = z.slice(); for (let j = 0; j < mg; j++) v[j] += dot(y[j], yz[c]); return v; });
+  const w = new Float64Array(k);
+  if (k > 0) {
+    const zkz = new Float64Array(k * k);
+    for (let c = 0; c < k; c++) for (let d = 0; d <= c; d++) { const v = dot(zcols[c], kz[d]); zkz[c * k + d] = v; zkz[d * k + c] = v; }
+    for (let c = 0; c < k; c++) w[c] = dot(zcols[c], h);
+    cholesky(zkz, k);
+    choleskySolve(zkz, k, w);
   }
-  const kinv = (v: Float64Array) => { if (kmat) choleskySolve(kmat, mg, v); return v; };
-  // F = D⁻¹ L̂ (mg × r), basis of range(Sc)
-  const f: Float64Array[] = [];
+  const u = h.slice(); // u = h − t lies in range(Sc)
+  for (let c = 0; c < k; c++) { const kc = kz[c], wc = w[c]; for (let j = 0; j < mg; j++) u[j] -= kc[j] * wc; }
+  // b on the pivot rows: Sc_JJ b_J = u_J with Sc_JJ = D_J⁻¹ L̂_J L̂_Jᵀ D_J⁻¹
+  const v = new Float64Array(r);
   for (let t = 0; t < r; t++) {
-    const v = new Float64Array(mg);
-    for (let i = 0; i < mg; i++) v[i] = dsc[i] > 0 ? piv.l[i * r + t] / dsc[i] : 0;
-    f.push(v);
+    let acc = dsc[piv.pivots[t]] * u[piv.pivots[t]];
+    for (let q = 0; q < t; q++) acc -= lj(t, q) * v[q];
+    v[t] = acc / lj(t, t);
   }
-  const kf = f.map((v) => kinv(v.slice()));
-  const mmat = new Float64Array(r * r);
-  for (let t = 0; t < r; t++) for (let u = 0; u <= t; u++) { const v = dot(f[t], kf[u]); mmat[t * r + u] = v; mmat[u * r + t] = v; }
-  const cvec = new Float64Array(r);
-  for (let t = 0; t < r; t++) cvec[t] = dot(kf[t], h);
-  if (r > 0) { cholesky(mmat, r); choleskySolve(mmat, r, cvec); }
-  const tres = h.slice();
-  for (let t = 0; t < r; t++) { const ft = f[t], ct = cvec[t]; for (let i = 0; i < mg; i++) tres[i] -= ft[i] * ct; }
-  // b on the pivot rows: b_J = D_J L̂_J⁻ᵀ c
-  const w = cvec.slice();
   for (let t = r - 1; t >= 0; t--) {
-    let acc = w[t];
-    for (let u = t + 1; u < r; u++) acc -= piv.l[piv.pivots[u] * r + t] * w[u];
-    w[t] = acc / piv.l[piv.pivots[t] * r + t];
+    let acc = v[t];
+    for (let q = t + 1; q < r; q++) acc -= lj(q, t) * v[q];
+    v[t] = acc / lj(t, t);
   }
   const bvec = new Float64Array(mg);
-  for (let t = 0; t < r; t++) bvec[piv.pivots[t]] = dsc[piv.pivots[t]] * w[t];
-  // e = Y K⁻¹ t ; a = B⁻¹(s + e) − Y b
-  const kt = kinv(tres.slice());
+  for (let t = 0; t < r; t++) bvec[piv.pivots[t]] = dsc[piv.pivots[t]] * v[t];
+  // e = Y K⁻¹ t = Y Z w ; a = B⁻¹(s + e) − Y b
   const a = Float64Array.from(sRhs);
-  for (let j = 0; j < mg; j++) { const yj = y[j], kj = kt[j]; if (kj !== 0) for (let i = 0; i < ms; i++) a[i] += yj[i] * kj; }
+  for (let c = 0; c < k; c++) { const yc = yz[c], wc = w[c]; for (let i = 0; i < ms; i++) a[i] += yc[i] * wc; }
   if (ms > 0) bs.solve(a);
   for (let j = 0; j < mg; j++) { const yj = y[j], bj = bvec[j]; if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj; }
   addMulTransVec(s, a, x);

@@ -23,6 +23,8 @@ export interface LayerSystem {
   /** Gradient rows and their right-hand side. */
   grad: Csr;
   gradRhs: Float64Array;
+  /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
+  weight: Float64Array;
 }
 
 export interface SystemInputs {
@@ -88,7 +90,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
 
   return {
     g, n, padH, padW, weightRows: outC * p, paddingRows, s: sb.build(), sRhs,
-    grad: gb.build(), gradRhs: Float64Array.from(inp.dW),
+    grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
   };
 }
 
