@@ -66,6 +66,17 @@ describe('layer solver against a dense SVD oracle', () => {
     });
   }
 
+  it('reuses no stale factors when the weights change in place', () => {
+    const sys = layer(2, 8, 3, 4, 2, 0, 21);
+    solveLayer(sys, { tol: 1e-10 }); // fills the factor cache for these weights
+    for (let i = 0; i < sys.weight.length; i++) sys.weight[i] *= -1.7 + 0.01 * i;
+    const rebuilt = buildLayerSystem(sys.g, { weight: sys.weight, bias: null, z: sys.sRhs.slice(0, sys.weightRows), dz: new Float64Array(sys.g.outC * sys.g.outH * sys.g.outW).map((_, i) => Math.sin(i)), dW: sys.gradRhs });
+    const sol = solveLayer(rebuilt, { tol: 1e-10 });
+    const { u, v } = dense(rebuilt);
+    const pinv = new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();
+    assert.ok(Math.hypot(...pinv.map((x, i) => x - sol.x[i])) < 1e-7 * Math.hypot(...pinv));
+  });
+
   it('covers all three solver paths', () => {
     const paths = new Set(cases.map(([, cin, h, cout, k, s, p]) => solveLayer(layer(cin, h, cout, k, s, p, 11), { tol: 1e-10, rankOnly: true }).path));
     assert.deepEqual([...paths].sort(), ['column', 'dense', 'row']);

@@ -95,6 +95,11 @@ interface CachedFactors {
 const CACHE_SIZE = 8;
 const cache: { key: string; weight: Float64Array; factors: CachedFactors }[] = [];
 
+/** Forgets every cached factorisation (benchmarks use it to time cold runs). */
+export function clearFactorCache(): void {
+  cache.length = 0;
+}
+
 function factorCache(sys: LayerSystem): CachedFactors {
   const g = sys.g;
   const key = `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
