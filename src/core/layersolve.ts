@@ -223,8 +223,8 @@ function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): num
 
 /**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY, h = g − Yᵀs:
- * rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows minimises
- * (h − t)ᵀ… subject to h − t ∈ range(Sc) in the K⁻¹ metric, i.e. t = KZw with Z spanning null(Sc);
+ * rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows minimises tᵀK⁻¹t
+ * subject to h − t ∈ range(Sc), i.e. t = KZw with Z spanning null(Sc);
  * then b solves Sc b = h − t on the pivot rows, e = YZw, a = B⁻¹(s + e) − Yb and x = Sᵀa + Gᵀb
  * (derivation in docs/METHOD.md). With S empty this is the dense path on U's own Gram matrix.
  */
