@@ -11,6 +11,8 @@ export interface Activation {
   f(z: number): number;
   /** Derivative with respect to the pre-activation z. */
   df(z: number): number;
+  /** Second derivative (gradient-matching attacks differentiate through df). */
+  d2f(z: number): number;
   /** Pre-activation from an output value; only for values strictly inside `range`. */
   inverse(a: number): number;
   /** The open interval of outputs the inverse accepts. */
@@ -23,10 +25,18 @@ const SOFTPLUS_THRESHOLD = 20;
 export function makeActivation(name: ActivationName, slope = 0.01): Activation {
   switch (name) {
     case 'tanh':
-      return { name, invertible: true, f: Math.tanh, df: (z) => 1 - Math.tanh(z) ** 2, inverse: Math.atanh, range: [-1, 1] };
+      return {
+        name, invertible: true, f: Math.tanh, df: (z) => 1 - Math.tanh(z) ** 2,
+        d2f: (z) => { const t = Math.tanh(z); return -2 * t * (1 - t * t); },
+        inverse: Math.atanh, range: [-1, 1],
+      };
     case 'sigmoid': {
       const s = (z: number) => 1 / (1 + Math.exp(-z));
-      return { name, invertible: true, f: s, df: (z) => s(z) * (1 - s(z)), inverse: (a) => Math.log(a / (1 - a)), range: [0, 1] };
+      return {
+        name, invertible: true, f: s, df: (z) => s(z) * (1 - s(z)),
+        d2f: (z) => { const v = s(z); return v * (1 - v) * (1 - 2 * v); },
+        inverse: (a) => Math.log(a / (1 - a)), range: [0, 1],
+      };
     }
     case 'leaky_relu':
       if (!(slope > 0)) fail(`leaky_relu slope must be positive to be invertible, got ${slope}`);
@@ -34,6 +44,7 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
         name, invertible: true,
         f: (z) => (z >= 0 ? z : slope * z),
         df: (z) => (z >= 0 ? 1 : slope),
+        d2f: () => 0,
         inverse: (a) => (a >= 0 ? a : a / slope),
         range: [-Infinity, Infinity],
       };
@@ -42,16 +53,18 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
         name, invertible: true,
         f: (z) => (z > SOFTPLUS_THRESHOLD ? z : Math.log1p(Math.exp(z))),
         df: (z) => (z > SOFTPLUS_THRESHOLD ? 1 : 1 / (1 + Math.exp(-z))),
+        d2f: (z) => { if (z > SOFTPLUS_THRESHOLD) return 0; const v = 1 / (1 + Math.exp(-z)); return v * (1 - v); },
         inverse: (a) => (a > SOFTPLUS_THRESHOLD ? a : Math.log(Math.expm1(a))),
         range: [0, Infinity],
       };
     case 'identity':
-      return { name, invertible: true, f: (z) => z, df: () => 1, inverse: (a) => a, range: [-Infinity, Infinity] };
+      return { name, invertible: true, f: (z) => z, df: () => 1, d2f: () => 0, inverse: (a) => a, range: [-Infinity, Infinity] };
     case 'relu':
       return {
         name, invertible: false,
         f: (z) => (z > 0 ? z : 0),
         df: (z) => (z > 0 ? 1 : 0),
+        d2f: () => 0,
         inverse: () => fail('relu is not invertible: negative pre-activations are lost'),
         range: [0, Infinity],
       };

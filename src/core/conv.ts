@@ -2,29 +2,51 @@ import type { LayerGeometry } from './spec.js';
 
 /**
  * Direct convolution kernels on channel-first data, for every layer seen as a convolution (see
- * LayerGeometry). Each output position reads the padded input at (o·stride + k − pad); positions in
- * the padding read zero.
+ * LayerGeometry). Output (ho, wo) reads the padded input at (ho·stride + i − pad, wo·stride + j − pad);
+ * the kernel rows and columns that fall in the padding are cut off once per output position (rows)
+ * and per output column (columns), so the inner loops carry no bounds checks.
  */
+
+interface Span { lo: Int32Array; hi: Int32Array }
+
+/** For each output index, the kernel offsets [lo, hi) that land inside the input. */
+function spans(out: number, k: number, stride: number, pad: number, size: number): Span {
+  const lo = new Int32Array(out), hi = new Int32Array(out);
+  for (let o = 0; o < out; o++) {
+    const start = o * stride - pad;
+    lo[o] = Math.max(0, -start);
+    hi[o] = Math.min(k, size - start);
+  }
+  return { lo, hi };
+}
+
+const spanCache = new WeakMap<LayerGeometry, { rows: Span; cols: Span }>();
+function spansOf(g: LayerGeometry): { rows: Span; cols: Span } {
+  let s = spanCache.get(g);
+  if (!s) {
+    s = { rows: spans(g.outH, g.kh, g.stride, g.pad, g.inH), cols: spans(g.outW, g.kw, g.stride, g.pad, g.inW) };
+    spanCache.set(g, s);
+  }
+  return s;
+}
 
 /** z = W * x + b. */
 export function convForward(g: LayerGeometry, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
+  const { rows, cols } = spansOf(g);
   const z = new Float64Array(outC * outH * outW);
   for (let o = 0; o < outC; o++) {
     for (let ho = 0; ho < outH; ho++) {
+      const i0 = rows.lo[ho], i1 = rows.hi[ho], h0 = ho * stride - pad;
       for (let wo = 0; wo < outW; wo++) {
+        const j0 = cols.lo[wo], j1 = cols.hi[wo], w0 = wo * stride - pad;
         let s = b ? b[o] : 0;
         for (let c = 0; c < inC; c++) {
           const wBase = (o * inC + c) * kh * kw;
-          const xBase = c * inH * inW;
-          for (let i = 0; i < kh; i++) {
-            const h = ho * stride + i - pad;
-            if (h < 0 || h >= inH) continue;
-            for (let j = 0; j < kw; j++) {
-              const ww = wo * stride + j - pad;
-              if (ww < 0 || ww >= inW) continue;
-              s += w[wBase + i * kw + j] * x[xBase + h * inW + ww];
-            }
+          const xBase = c * inH * inW + h0 * inW + w0;
+          for (let i = i0; i < i1; i++) {
+            const wr = wBase + i * kw, xr = xBase + i * inW;
+            for (let j = j0; j < j1; j++) s += w[wr + j] * x[xr + j];
           }
         }
         z[(o * outH + ho) * outW + wo] = s;
@@ -37,23 +59,21 @@ export function convForward(g: LayerGeometry, x: Float64Array, w: Float64Array, 
 /** dL/dW for a given dL/dz: the correlation of the input with dz. */
 export function convWeightGrad(g: LayerGeometry, x: Float64Array, dz: Float64Array): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
+  const { rows, cols } = spansOf(g);
   const dw = new Float64Array(outC * inC * kh * kw);
   for (let o = 0; o < outC; o++) {
     for (let ho = 0; ho < outH; ho++) {
+      const i0 = rows.lo[ho], i1 = rows.hi[ho], h0 = ho * stride - pad;
       for (let wo = 0; wo < outW; wo++) {
         const d = dz[(o * outH + ho) * outW + wo];
         if (d === 0) continue;
+        const j0 = cols.lo[wo], j1 = cols.hi[wo], w0 = wo * stride - pad;
         for (let c = 0; c < inC; c++) {
           const wBase = (o * inC + c) * kh * kw;
-          const xBase = c * inH * inW;
-          for (let i = 0; i < kh; i++) {
-            const h = ho * stride + i - pad;
-            if (h < 0 || h >= inH) continue;
-            for (let j = 0; j < kw; j++) {
-              const ww = wo * stride + j - pad;
-              if (ww < 0 || ww >= inW) continue;
-              dw[wBase + i * kw + j] += d * x[xBase + h * inW + ww];
-            }
+          const xBase = c * inH * inW + h0 * inW + w0;
+          for (let i = i0; i < i1; i++) {
+            const wr = wBase + i * kw, xr = xBase + i * inW;
+            for (let j = j0; j < j1; j++) dw[wr + j] += d * x[xr + j];
           }
         }
       }
@@ -65,23 +85,21 @@ export function convWeightGrad(g: LayerGeometry, x: Float64Array, dz: Float64Arr
 /** dL/dx = Wᵀ dz (the transposed convolution, cropped to the unpadded input). */
 export function convInputGrad(g: LayerGeometry, w: Float64Array, dz: Float64Array): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
+  const { rows, cols } = spansOf(g);
   const dx = new Float64Array(inC * inH * inW);
   for (let o = 0; o < outC; o++) {
     for (let ho = 0; ho < outH; ho++) {
+      const i0 = rows.lo[ho], i1 = rows.hi[ho], h0 = ho * stride - pad;
       for (let wo = 0; wo < outW; wo++) {
         const d = dz[(o * outH + ho) * outW + wo];
         if (d === 0) continue;
+        const j0 = cols.lo[wo], j1 = cols.hi[wo], w0 = wo * stride - pad;
         for (let c = 0; c < inC; c++) {
           const wBase = (o * inC + c) * kh * kw;
-          const xBase = c * inH * inW;
-          for (let i = 0; i < kh; i++) {
-            const h = ho * stride + i - pad;
-            if (h < 0 || h >= inH) continue;
-            for (let j = 0; j < kw; j++) {
-              const ww = wo * stride + j - pad;
-              if (ww < 0 || ww >= inW) continue;
-              dx[xBase + h * inW + ww] += d * w[wBase + i * kw + j];
-            }
+          const xBase = c * inH * inW + h0 * inW + w0;
+          for (let i = i0; i < i1; i++) {
+            const wr = wBase + i * kw, xr = xBase + i * inW;
+            for (let j = j0; j < j1; j++) dx[xr + j] += d * w[wr + j];
           }
         }
       }
