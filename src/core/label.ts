@@ -36,3 +36,11 @@ export function inferLabel(last: LayerTensors, classes: number): LabelGuess {
   if (pos.length === 1) return { label: pos[0], unambiguous: true };
   return { label: ref, unambiguous: false };
 }
+
+/** The label an attack uses: the one given, or the inferred one (with a warning if ambiguous). */
+export function attackLabel(last: LayerTensors, classes: number, given: number | undefined, warnings: string[]): { label: number; inferred: boolean } {
+  if (given !== undefined) return { label: given, inferred: false };
+  const guess = inferLabel(last, classes);
+  if (!guess.unambiguous) warnings.push("label inference was ambiguous: the last layer's gradients do not have one negative entry");
+  return { label: guess.label, inferred: true };
+}

@@ -3,7 +3,7 @@ import { getAttack, ATTACKS } from '../../core/attacks/registry.js';
 import { simulateClient } from '../../core/client.js';
 import { fail } from '../../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
-import { quality } from '../../core/metrics.js';
+import { psnr, quality } from '../../core/metrics.js';
 import { paramsFromTensors } from '../../core/params-io.js';
 import { encodeImagePng, toUnitRange, unitTensorToBitmap } from '../../formats/image.js';
 import { readSafetensorsFile, writeFilesAtomically } from '../../io/files.js';
@@ -12,16 +12,19 @@ import { progressReporter } from '../progress.js';
 
 export const ATTACK_HELP = `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> --model <preset|spec.json> [--weights W.safetensors]
                 (--image IMG [--label N] | --gradients G.safetensors [--label N]) [--target IMG]
-                --out DIR [--seed N] [--tol T] [--json]
+                --out DIR [--seed N] [--tol T] [--iterations N] [--budget SECONDS] [--tv W] [--lr R] [--json]
   Reconstructs the client's image from shared gradients. With --image, gradleak plays the client
   (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).
   Writes DIR/reconstruction.png and DIR/result.json (deterministic: same inputs, same bytes) and
-  DIR/timing.json; --json prints the result with its "seconds" on stdout.`;
+  DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
+  Optimisation attacks (ig, dlg) take --iterations, --budget (wall-clock seconds: stop and keep the
+  best iterate), --tv (total-variation weight) and --lr, and show a progress line on a terminal.`;
 
 export function runAttack(argv: string[]): void {
   const v = parse(argv, {
     method: { type: 'string' }, image: { type: 'string' }, label: { type: 'string' }, gradients: { type: 'string' },
-    target: { type: 'string' }, out: { type: 'string' },
+    target: { type: 'string' }, out: { type: 'string' }, iterations: { type: 'string' }, budget: { type: 'string' },
+    tv: { type: 'string' }, lr: { type: 'string' },
   });
   if (v.help) { console.log(ATTACK_HELP); return; }
   const attack = getAttack(str(v, 'method') ?? 'rgap');
@@ -39,26 +42,40 @@ export function runAttack(argv: string[]): void {
   const targetFile = str(v, 'target') ?? image;
   const target = targetFile ? loadTarget(targetFile, model, norm) : null;
 
+  const iterations = int(v, 'iterations');
+  if (iterations !== undefined && iterations < 1) fail('--iterations must be at least 1');
+  const budget = str(v, 'budget') === undefined ? undefined : num(v, 'budget', 0);
+  if (budget !== undefined && !(budget > 0)) fail('--budget must be a positive number of seconds');
+  const tv = str(v, 'tv') === undefined ? undefined : num(v, 'tv', 0);
+  const lr = str(v, 'lr') === undefined ? undefined : num(v, 'lr', 0);
+  const evaluate = target ? (x: Float64Array) => `PSNR ${psnr(toUnitRange(x, norm), target).toFixed(2)} dB` : undefined;
   const t0 = performance.now();
-  const res = attack.run({ model, params, gradients, label }, { seed: int(v, 'seed', 0)!, tol: num(v, 'tol', DEFAULT_RANK_TOL), onProgress: progressReporter(!!v.json) });
+  const res = attack.run({ model, params, gradients, label }, {
+    seed: int(v, 'seed', 0)!, tol: num(v, 'tol', DEFAULT_RANK_TOL), iterations, budgetSeconds: budget, tv, lr,
+    box: [norm.offset, norm.scale + norm.offset].sort((a, b) => a - b) as [number, number],
+    onProgress: progressReporter(!!v.json, evaluate),
+  });
   const seconds = (performance.now() - t0) / 1000;
+  const timing = { seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}) };
 
   const recon = toUnitRange(res.image, norm);
   const q = target ? quality(recon, target, model.spec.input) : null;
   const result = {
     method: res.method, model: model.spec.name, label: res.label, labelInferred: res.labelInferred,
     ...(q ? { mse: q.mse, psnr: q.psnr, psnrClipped: q.psnrClipped, ssim: q.ssim } : {}),
+    ...(res.iterations !== undefined ? { iterations: res.iterations, stoppedBy: res.stoppedBy } : {}),
     layers: res.layers, warnings: res.warnings,
   };
   const png = encodeImagePng(unitTensorToBitmap(recon, model.spec.input));
   writeFilesAtomically([
     { file: path.join(out, 'reconstruction.png'), data: png },
     { file: path.join(out, 'result.json'), data: JSON.stringify(result, null, 1) + '\n' },
-    { file: path.join(out, 'timing.json'), data: JSON.stringify({ seconds }) + '\n' },
+    { file: path.join(out, 'timing.json'), data: JSON.stringify(timing) + '\n' },
   ]);
-  if (v.json) { console.log(JSON.stringify({ ...result, seconds })); return; }
+  if (v.json) { console.log(JSON.stringify({ ...result, ...timing })); return; }
   for (const w of res.warnings) console.error(`warning: ${w}`);
-  console.log(`${res.method} on ${model.spec.name}: label ${res.label}${res.labelInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s`);
+  const iters = res.iterations !== undefined ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)` : '';
+  console.log(`${res.method} on ${model.spec.name}: label ${res.label}${res.labelInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s${iters}`);
   if (q) console.log(`PSNR ${q.psnr.toFixed(2)} dB (clipped ${q.psnrClipped.toFixed(2)} dB), SSIM ${q.ssim.toFixed(4)}, MSE ${q.mse.toExponential(3)}`);
   console.log(`wrote ${path.join(out, 'reconstruction.png')} and ${path.join(out, 'result.json')}`);
 }

@@ -1,7 +1,7 @@
 import { closedFormReport, layerReport, type LayerReport } from '../analysis.js';
 import { convInputGrad } from '../conv.js';
 import { fail } from '../errors.js';
-import { inferLabel } from '../label.js';
+import { attackLabel } from '../label.js';
 import { solveLayer } from '../layersolve.js';
 import { checkTensors, throughActivation } from '../network.js';
 import { checkLabel } from '../client.js';
@@ -23,11 +23,9 @@ export const rgap: Attack = {
     const L = model.layers.length;
     const last = model.layers[L - 1];
     if (last.type !== 'linear' || !last.bias) fail('rgap needs a final linear layer with a bias (its input comes from dL/dW and dL/db)');
-    const guess = inferLabel(gradients[L - 1], model.classes);
-    const label = input.label ?? guess.label;
-    checkLabel(model, label);
     const warnings: string[] = [];
-    if (input.label === undefined && !guess.unambiguous) warnings.push('label inference was ambiguous: the last layer\'s gradients do not have one negative entry');
+    const { label, inferred } = attackLabel(gradients[L - 1], model.classes, input.label, warnings);
+    checkLabel(model, label);
 
     const db = gradients[L - 1].bias!;
     const dW = gradients[L - 1].weight;
@@ -58,7 +56,7 @@ export const rgap: Attack = {
       x = cropPadding(sys, sol.x);
       dzAbove = dz;
     }
-    return { method: 'rgap', label, labelInferred: input.label === undefined, image: x, layers: reports, warnings };
+    return { method: 'rgap', label, labelInferred: inferred, image: x, layers: reports, warnings };
   },
 };
 

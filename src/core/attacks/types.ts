@@ -17,12 +17,26 @@ export interface Progress {
   step: number;
   total: number;
   message: string;
+  /** Objective value (optimisation attacks). */
+  loss?: number;
+  /** The current reconstruction, for an evaluator that knows the target (never the attack). */
+  current?: Float64Array;
 }
 
 export interface AttackOptions {
   seed: number;
   /** Relative pivot tolerance of the rank decisions. */
   tol: number;
+  /** Optimisation attacks: iteration count (each attack has its own default). */
+  iterations?: number;
+  /** Optimisation attacks: stop after this many seconds and keep the best iterate. */
+  budgetSeconds?: number;
+  /** Weight of the total-variation prior. */
+  tv?: number;
+  /** Learning rate (Adam-based attacks). */
+  lr?: number;
+  /** The valid range of input values, known from the public data normalisation. */
+  box?: readonly [number, number];
   onProgress?: (p: Progress) => void;
 }
 
@@ -35,6 +49,11 @@ export interface AttackResult {
   layers: LayerReport[];
   /** Per-layer notes the user should see (e.g. clipped activations). */
   warnings: string[];
+  /** Optimisation attacks: iterations run, why they stopped, and the objective after each. */
+  iterations?: number;
+  stoppedBy?: 'iterations' | 'budget' | 'converged';
+  msPerIteration?: number;
+  trace?: number[];
 }
 
 export interface Attack {

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ig } from '../src/core/attacks/ig.js';
+import { dlg } from '../src/core/attacks/dlg.js';
+import { simulateClient } from '../src/core/client.js';
+import { matchingLoss } from '../src/core/matching.js';
+import { initParams } from '../src/core/network.js';
+import { adam, lbfgs } from '../src/core/optim.js';
+import { totalVariation } from '../src/core/regularisers.js';
+import { Rng } from '../src/core/rng.js';
+import { buildModel } from '../src/core/spec.js';
+import { ROOT, runCli, tmpDir } from './helpers.js';
+
+describe('optimisers', () => {
+  // f(x) = ½ xᵀAx − bᵀx with A = diag(1..n) + 0.5·11ᵀ: minimiser solves Ax = b
+  const n = 6;
+  const A = (i: number, j: number) => (i === j ? i + 1 : 0) + 0.5;
+  const b = Float64Array.from({ length: n }, (_, i) => Math.cos(i));
+  const f = (x: Float64Array) => {
+    const g = new Float64Array(n);
+    let v = 0;
+    for (let i = 0; i < n; i++) { for (let j = 0; j < n; j++) g[i] += A(i, j) * x[j]; v += 0.5 * x[i] * g[i] - b[i] * x[i]; g[i] -= b[i]; }
+    return { value: v, grad: g };
+  };
+  const residual = (x: Float64Array) => Math.hypot(...f(x).grad);
+  it('L-BFGS reaches the minimiser of a quadratic', () => {
+    const r = lbfgs(f, new Float64Array(n), { iterations: 100 });
+    assert.ok(residual(r.best) < 1e-8, `gradient norm ${residual(r.best)}`);
+  });
+  it('Adam reaches the minimiser of a quadratic and keeps to its box', () => {
+    const r = adam(f, new Float64Array(n), { lr: 0.05 }, { iterations: 3000 });
+    assert.ok(residual(r.best) < 1e-3, `gradient norm ${residual(r.best)}`);
+    const boxed = adam(f, new Float64Array(n), { lr: 0.05, box: [-0.1, 0.1] }, { iterations: 200 });
+    assert.ok(boxed.best.every((v) => v >= -0.1 && v <= 0.1));
+  });
+});
+
+describe('total variation', () => {
+  it('matches its definition and finite differences away from ties', () => {
+    const rng = new Rng(3);
+    const x = Float64Array.from({ length: 2 * 4 * 5 }, () => rng.uniform());
+    const { value, grad } = totalVariation(x, [2, 4, 5]);
+    let h = 0, v = 0;
+    for (let c = 0; c < 2; c++) for (let i = 0; i < 4; i++) for (let j = 0; j < 5; j++) {
+      const k = (c * 4 + i) * 5 + j;
+      if (j < 4) h += Math.abs(x[k] - x[k + 1]);
+      if (i < 3) v += Math.abs(x[k] - x[k + 5]);
+    }
+    assert.ok(Math.abs(value - (h / 32 + v / 30)) < 1e-14);
+    for (let k = 0; k < x.length; k++) {
+      const s = x[k];
+      x[k] = s + 1e-7; const up = totalVariation(x, [2, 4, 5]).value;
+      x[k] = s - 1e-7; const down = totalVariation(x, [2, 4, 5]).value;
+      x[k] = s;
+      assert.ok(Math.abs((up - down) / 2e-7 - grad[k]) < 1e-6);
+    }
+  });
+});
+
+describe('gradient-matching attacks', () => {
+  const model = buildModel({ name: 'small', input: [1, 8, 8], layers: [
+    { type: 'conv', out: 4, kernel: 3, stride: 1, padding: 0, bias: false, activation: 'sigmoid' },
+    { type: 'linear', out: 5, bias: true, activation: 'identity' }] });
+  const params = initParams(model, 7);
+  const truth = Float64Array.from({ length: 64 }, (_, i) => 0.4 * Math.sin(i / 3));
+  const gradients = simulateClient(model, params, truth, 2).gradients;
+
+  for (const attack of [ig, dlg]) {
+    it(`${attack.name} lowers the matching loss by orders of magnitude and infers the label`, () => {
+      const r = attack.run({ model, params, gradients }, { seed: 1, tol: 1e-10, iterations: 300 });
+      assert.equal(r.label, 2);
+      assert.ok(r.trace!.length === r.iterations && r.iterations! > 10);
+      assert.ok(r.trace![r.trace!.length - 1] < r.trace![0] / 100, `loss ${r.trace![0]} → ${r.trace![r.trace!.length - 1]}`);
+    });
+    it(`${attack.name} is deterministic with a seed`, () => {
+      const a = attack.run({ model, params, gradients }, { seed: 4, tol: 1e-10, iterations: 40 });
+      const b = attack.run({ model, params, gradients }, { seed: 4, tol: 1e-10, iterations: 40 });
+      assert.deepEqual([...a.image], [...b.image]);
+    });
+  }
+
+  it('dlg on an exactly recoverable model gets the image back', () => {
+    const r = dlg.run({ model, params, gradients }, { seed: 1, tol: 1e-10, iterations: 300 });
+    const err = Math.hypot(...r.image.map((v, i) => v - truth[i])) / Math.hypot(...truth);
+    const m = matchingLoss({ model, params, target: gradients, label: 2, distance: 'l2' }, r.image).value;
+    assert.ok(err < 1e-2, `relative image error ${err} (matching loss ${m})`);
+  });
+});
+
+describe('CLI: optimisation attacks', () => {
+  it('a --budget run stops on time and still writes its best result', () => {
+    const d = tmpDir('budget');
+    const r = runCli(['attack', '--method', 'ig', '--model', 'cnn3_c1', '--image', path.join(ROOT, 'samples/hills.png'), '--iterations', '1000000', '--budget', '0.5', '--out', d, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.stoppedBy, 'budget');
+    assert.ok(j.iterations > 10 && j.iterations < 1000000 && j.seconds < 5, `${j.iterations} iterations in ${j.seconds} s`);
+    assert.ok(fs.existsSync(path.join(d, 'reconstruction.png')));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'result.json'), 'utf8')).stoppedBy, 'budget');
+  });
+  it('same seed, same bytes for ig', () => {
+    const outs = [tmpDir('ig-a'), tmpDir('ig-b')];
+    for (const d of outs) assert.equal(runCli(['attack', '--method', 'ig', '--model', 'cnn2_c1', '--image', path.join(ROOT, 'samples/rings.png'), '--iterations', '60', '--seed', '9', '--out', d]).status, 0);
+    for (const f of ['result.json', 'reconstruction.png']) assert.ok(fs.readFileSync(path.join(outs[0], f)).equals(fs.readFileSync(path.join(outs[1], f))), f);
+  });
+});
