@@ -106,3 +106,16 @@ describe('CLI: optimisation attacks', () => {
     for (const f of ['result.json', 'reconstruction.png']) assert.ok(fs.readFileSync(path.join(outs[0], f)).equals(fs.readFileSync(path.join(outs[1], f))), f);
   });
 });
+
+describe('hybrid on a reference fixture', () => {
+  it('cnn2_c2: 800 iterations lift rgap\'s 19.95 dB by more than 5 dB', async () => {
+    const { loadFixture } = await import('./helpers.js');
+    const { hybrid } = await import('../src/core/attacks/hybrid.js');
+    const { psnr } = await import('../src/core/metrics.js');
+    const f = loadFixture('cnn2_c2-chelsea');
+    const r = hybrid.run({ model: f.model, params: f.weights, gradients: f.gradients }, { seed: 0, tol: 1e-10, iterations: 800, box: [-0.5, 0.5] });
+    const p = psnr(r.image.map((v) => v + 0.5), f.target);
+    assert.ok(p > 19.95 + 5, `PSNR ${p}`);
+    assert.equal(r.layers[0].rankDeficiency, -1470);
+  });
+});

@@ -1,84 +1,15 @@
-import { closedFormReport, layerReport, type LayerReport } from '../analysis.js';
-import { convInputGrad } from '../conv.js';
-import { fail } from '../errors.js';
-import { attackLabel } from '../label.js';
-import { solveLayer } from '../layersolve.js';
-import { checkTensors, throughActivation } from '../network.js';
-import { checkLabel } from '../client.js';
-import { buildLayerSystem, cropPadding } from '../system.js';
-import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
+import { layerwise } from './layerwise.js';
+import type { Attack } from './types.js';
 
 /**
- * R-GAP-style analytic reconstruction, backward from the output:
- * the last (linear) layer's input in closed form, x = Σ_j db_j·dW_j / Σ_j db_j²; then for each
- * earlier layer: invert the activation of the layer above, pull dL/dz back through it, and solve
- * the layer's weight, gradient and padding constraints in the minimum-norm least-squares sense.
+ * R-GAP-style analytic reconstruction: the layer-wise recursion with nothing but least squares.
+ * Its per-layer reports are the audit of the attacked gradients.
  */
 export const rgap: Attack = {
   name: 'rgap',
   description: 'analytic layer-wise reconstruction (weight, gradient and padding constraints, least squares)',
-  run(input: AttackInput, options: AttackOptions): AttackResult {
-    const { model, params, gradients } = input;
-    checkTensors(model, gradients, 'gradients');
-    const L = model.layers.length;
-    const last = model.layers[L - 1];
-    if (last.type !== 'linear' || !last.bias) fail('rgap needs a final linear layer with a bias (its input comes from dL/dW and dL/db)');
-    const warnings: string[] = [];
-    const { label, inferred } = attackLabel(gradients[L - 1], model.classes, input.label, warnings);
-    checkLabel(model, label);
-
-    const db = gradients[L - 1].bias!;
-    const dW = gradients[L - 1].weight;
-    const inDim = dW.length / last.outC;
-    let norm2 = 0;
-    for (const v of db) norm2 += v * v;
-    if (norm2 === 0) fail('the last layer\'s bias gradient is all zero: nothing to reconstruct from (was the loss already zero?)');
-    let x: Float64Array = new Float64Array(inDim);
-    for (let j = 0; j < last.outC; j++) for (let k = 0; k < inDim; k++) x[k] += (db[j] * dW[j * inDim + k]) / norm2;
-    let dzAbove: Float64Array = Float64Array.from(db);
-
-    const reports: LayerReport[] = new Array(L);
-    reports[L - 1] = closedFormReport(last);
-    for (let i = L - 2; i >= 0; i--) {
-      const g = model.layers[i];
-      const above = model.layers[i + 1];
-      options.onProgress?.({ step: L - 1 - i, total: L - 1, message: `layer ${i}` });
-      if (!g.activation.invertible) fail(`layer ${i}: activation ${g.activation.name} is not invertible, rgap cannot pass it`);
-      // An exactly determined layer above must give values inside the activation's range; if not,
-      // the gradients do not come from this model. A least-squares estimate may stray: clip it.
-      const determined = reports[i + 1].rankDeficiency === 0;
-      const z = invertActivation(x, i, g.activation, determined, warnings);
-      const da = convInputGrad(above, params[i + 1].weight, dzAbove);
-      const dz = throughActivation(g, da, z);
-      const sys = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight });
-      const sol = solveLayer(sys, { tol: options.tol });
-      reports[i] = layerReport(sys, sol);
-      x = cropPadding(sys, sol.x);
-      dzAbove = dz;
-    }
-    return { method: 'rgap', label, labelInferred: inferred, image: x, layers: reports, warnings };
+  run(input, options) {
+    const { refineIterations: _, ...result } = layerwise('rgap', input, options);
+    return result;
   },
 };
-
-// Values this close to the edge of an activation's range are clipped to it before inverting.
-const EDGE = 1e-6;
-
-function invertActivation(a: Float64Array, layer: number, act: { name: string; range: readonly [number, number]; inverse(v: number): number }, strict: boolean, warnings: string[]): Float64Array {
-  const [lo, hi] = act.range;
-  const loIn = Number.isFinite(lo) ? lo + EDGE * Math.max(1, Math.abs(lo)) : lo;
-  const hiIn = Number.isFinite(hi) ? hi - EDGE * Math.max(1, Math.abs(hi)) : hi;
-  let clipped = 0;
-  const z = new Float64Array(a.length);
-  for (let k = 0; k < a.length; k++) {
-    let v = a[k];
-    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
-    if (strict && (v < lo || v > hi)) {
-      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, outside its range (${lo}, ${hi}); they do not come from this model and weights`);
-    }
-    if (v <= loIn) { v = loIn; clipped++; }
-    if (v >= hiIn) { v = hiIn; clipped++; }
-    z[k] = act.inverse(v);
-  }
-  if (clipped > 0) warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs were outside its invertible range (${lo}, ${hi}) and were clipped`);
-  return z;
-}

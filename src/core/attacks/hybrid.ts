@@ -1,0 +1,123 @@
+import { matchingLoss, type GradientDistance } from '../matching.js';
+import { addMulTransVec, mulVec } from '../linalg/sparse.js';
+import { adam, type Objective } from '../optim.js';
+import { totalVariation } from '../regularisers.js';
+import type { LayerSystem } from '../system.js';
+import { layerwise, type LayerContext } from './layerwise.js';
+import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
+
+/**
+ * The authors' hybrid (arXiv:2210.13231): the layer-wise recursion, where each layer's least-squares
+ * input is corrected by minimising the gradient mismatch of the sub-network from that layer up, plus
+ * the squared residual of the layer's own system (relative to its right-hand side), plus TV on the
+ * image. Layers whose input and everything above it are exactly determined are left as they are.
+ * The residual term is used only while every layer above is exact: its right-hand side z comes from
+ * the layer above, and anchoring to an estimated z pulls the input back towards that estimate's
+ * error (measured: cnn3_c1 16.1 dB with it on layer 0, 22.2 dB without; cnn2_c2 28.8 dB with it on
+ * its only layer, 26.4 dB without).
+ */
+export interface HybridSettings {
+  distance: GradientDistance;
+  /** Weight of the relative squared residual ‖Ux̄ − v‖²/‖v‖². */
+  residual: number;
+  /** Iterations on the image layer; deeper layers get a fifth. */
+  iterations: number;
+  lr: number;
+  tv: number;
+}
+
+export const HYBRID_DEFAULTS: HybridSettings = { distance: 'cosine', residual: 1, iterations: 4000, lr: 0.05, tv: 1e-2 };
+
+export function runHybrid(method: string, input: AttackInput, options: AttackOptions, settings: HybridSettings): AttackResult {
+  let exactSoFar = true;
+  let aboveExact = true;
+  let total = 0;
+  const t0 = performance.now();
+  const trace: number[] = [];
+  let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
+  const run = layerwise(method, input, options, (ctx: LayerContext) => {
+    const trustResidual = aboveExact;
+    exactSoFar &&= ctx.report.rankDeficiency === 0;
+    aboveExact = exactSoFar;
+    if (exactSoFar) return { input: ctx.estimate };
+    const iterations = ctx.layer === 0 ? settings.iterations : Math.max(1, Math.round(settings.iterations / 5));
+    const elapsed = (performance.now() - t0) / 1000;
+    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - elapsed);
+    const f = layerObjective(input, ctx, { ...settings, residual: trustResidual ? settings.residual : 0 }, options);
+    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
+    const r = adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, {
+      iterations, budgetSeconds: budget,
+      onStep: options.onProgress && ((step, value, x) => {
+        if (step % 50 === 0) options.onProgress!({ step, total: iterations, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
+      }),
+    });
+    total += r.iterations;
+    trace.push(...r.trace);
+    if (r.stoppedBy === 'budget') stoppedBy = 'budget';
+    return { input: r.best, iterations: r.iterations };
+  });
+  const { refineIterations: _, ...result } = run;
+  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
+}
+
+/** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
+function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
+  const [lo, hi] = input.model.layers[i].activation.range;
+  if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
+  const e = 1e-6;
+  return [Number.isFinite(lo) ? lo + e : -1e300, Number.isFinite(hi) ? hi - e : 1e300];
+}
+
+function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {
+  const problem = { model: input.model, params: input.params, target: input.gradients, label: ctx.label, distance: s.distance, from: ctx.layer };
+  const sys = ctx.system;
+  const vnorm2 = norm2(sys.sRhs) + norm2(sys.gradRhs) || 1;
+  const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
+  const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
+  return (x) => {
+    const m = matchingLoss(problem, x);
+    const r = residual(sys, x);
+    let value = m.value + (s.residual * r.value) / vnorm2;
+    for (let k = 0; k < x.length; k++) m.grad[k] += (s.residual * r.grad[k]) / vnorm2;
+    if (tv > 0) {
+      const t = totalVariation(x, shape);
+      value += tv * t.value;
+      for (let k = 0; k < x.length; k++) m.grad[k] += tv * t.grad[k];
+    }
+    return { value, grad: m.grad };
+  };
+}
+
+/** ‖U x̄ − v‖² and its gradient with respect to the unpadded x. */
+export function residual(sys: LayerSystem, x: Float64Array): { value: number; grad: Float64Array } {
+  const { inC, inH, inW, pad } = sys.g;
+  const xp = new Float64Array(sys.n);
+  const at = (c: number, h: number, w: number) => c * sys.padH * sys.padW + (h + pad) * sys.padW + (w + pad);
+  for (let c = 0; c < inC; c++) for (let h = 0; h < inH; h++) for (let w = 0; w < inW; w++) xp[at(c, h, w)] = x[(c * inH + h) * inW + w];
+  const rs = mulVec(sys.s, xp), rg = mulVec(sys.grad, xp);
+  let value = 0;
+  for (let k = 0; k < rs.length; k++) { rs[k] -= sys.sRhs[k]; value += rs[k] * rs[k]; rs[k] *= 2; }
+  for (let k = 0; k < rg.length; k++) { rg[k] -= sys.gradRhs[k]; value += rg[k] * rg[k]; rg[k] *= 2; }
+  const gp = new Float64Array(sys.n);
+  addMulTransVec(sys.s, rs, gp);
+  addMulTransVec(sys.grad, rg, gp);
+  const grad = new Float64Array(x.length);
+  for (let c = 0; c < inC; c++) for (let h = 0; h < inH; h++) for (let w = 0; w < inW; w++) grad[(c * inH + h) * inW + w] = gp[at(c, h, w)];
+  return { value, grad };
+}
+
+function norm2(v: Float64Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return s;
+}
+
+export const hybrid: Attack = {
+  name: 'hybrid',
+  description: 'layer-wise least squares corrected by gradient matching of the sub-network above, + residual + TV (Adam)',
+  run: (input, options) => runHybrid('hybrid', input, options, {
+    ...HYBRID_DEFAULTS,
+    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+    ...(options.lr !== undefined ? { lr: options.lr } : {}),
+  }),
+};
