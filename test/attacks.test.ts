@@ -119,3 +119,15 @@ describe('hybrid on a reference fixture', () => {
     assert.equal(r.layers[0].rankDeficiency, -1470);
   });
 });
+
+describe('copa', () => {
+  it('runs through the CLI with the pull-back term and reports its layers', () => {
+    const d = tmpDir('copa');
+    const r = runCli(['attack', '--method', 'copa', '--model', 'cnn3_c1', '--image', path.join(ROOT, 'samples/hills.png'), '--iterations', '20', '--out', d, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.method, 'copa');
+    assert.equal(j.layers[1].rankDeficiency, -4533);
+    assert.ok(j.iterations > 0 && Number.isFinite(j.psnr));
+  });
+});

@@ -68,9 +68,10 @@ export function adam(f: Objective, x0: Float64Array, s: AdamSettings, limits: Ru
 
 /**
  * L-BFGS (two-loop recursion, memory 10) with a backtracking Armijo line search. One iteration is
- * one accepted step; the line search may evaluate the objective more than once.
+ * one accepted step; the line search may evaluate the objective more than once. With a box, trial
+ * points are projected into it (a heuristic, adequate when the box is rarely active).
  */
-export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory = 10): RunResult {
+export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory = 10, box?: readonly [number, number]): RunResult {
   const n = x0.length;
   let x = x0.slice();
   let cur = f(x);
@@ -98,6 +99,8 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
     for (let tries = 0; tries < 30; tries++) {
       xn = x.slice();
       axpy(t, d, xn);
+      // projected step: trial points are clamped into the box (then the Armijo test decides)
+      if (box) for (let k = 0; k < n; k++) xn[k] = Math.min(box[1], Math.max(box[0], xn[k]));
       next = f(xn);
       if (Number.isFinite(next.value) && next.value <= cur.value + 1e-4 * t * slope) break;
       t *= 0.5;

@@ -20,6 +20,8 @@ export interface LayerSystem {
   /** Weight and padding rows, in spatial order, and their right-hand side. */
   s: Csr;
   sRhs: Float64Array;
+  /** For each row of s: the output index (o,h,w) of a weight row, or −1 for a padding row. */
+  sRowOutput: Int32Array;
   /** Gradient rows and their right-hand side. */
   grad: Csr;
   gradRhs: Float64Array;
@@ -63,6 +65,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
 
   const sb = new CsrBuilder(n);
   const sRhs = new Float64Array(rows.length);
+  const sRowOutput = new Int32Array(rows.length).fill(-1);
   const k2 = inC * kh * kw;
   const idx = new Int32Array(k2);
   const one = Float64Array.of(1);
@@ -77,6 +80,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
     for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
     sb.push(idx, inp.weight.subarray(o * k2, (o + 1) * k2));
     sRhs[t] = inp.z[r.sub] - (inp.bias ? inp.bias[o] : 0);
+    sRowOutput[t] = r.sub;
   });
 
   const gb = new CsrBuilder(n);
@@ -89,7 +93,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   }
 
   return {
-    g, n, padH, padW, weightRows: outC * p, paddingRows, s: sb.build(), sRhs,
+    g, n, padH, padW, weightRows: outC * p, paddingRows, s: sb.build(), sRhs, sRowOutput,
     grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
   };
 }

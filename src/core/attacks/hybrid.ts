@@ -1,9 +1,8 @@
 import { matchingLoss, type GradientDistance } from '../matching.js';
-import { addMulTransVec, mulVec } from '../linalg/sparse.js';
 import { adam, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import type { LayerSystem } from '../system.js';
 import { layerwise, type LayerContext } from './layerwise.js';
+import { residualBlocks, squaredNorm } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
 /**
@@ -61,7 +60,7 @@ export function runHybrid(method: string, input: AttackInput, options: AttackOpt
 }
 
 /** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
-function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
+export function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
   const [lo, hi] = input.model.layers[i].activation.range;
   if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
   const e = 1e-6;
@@ -71,14 +70,14 @@ function activationBox(input: AttackInput, i: number): readonly [number, number]
 function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {
   const problem = { model: input.model, params: input.params, target: input.gradients, label: ctx.label, distance: s.distance, from: ctx.layer };
   const sys = ctx.system;
-  const vnorm2 = norm2(sys.sRhs) + norm2(sys.gradRhs) || 1;
+  const vnorm2 = squaredNorm(sys.sRhs) + squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
   return (x) => {
     const m = matchingLoss(problem, x);
-    const r = residual(sys, x);
-    let value = m.value + (s.residual * r.value) / vnorm2;
-    for (let k = 0; k < x.length; k++) m.grad[k] += (s.residual * r.grad[k]) / vnorm2;
+    const r = residualBlocks(sys, x);
+    let value = m.value + (s.residual * (r.weight.value + r.gradient.value)) / vnorm2;
+    for (let k = 0; k < x.length; k++) m.grad[k] += (s.residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
     if (tv > 0) {
       const t = totalVariation(x, shape);
       value += tv * t.value;
@@ -86,30 +85,6 @@ function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings
     }
     return { value, grad: m.grad };
   };
-}
-
-/** ‖U x̄ − v‖² and its gradient with respect to the unpadded x. */
-export function residual(sys: LayerSystem, x: Float64Array): { value: number; grad: Float64Array } {
-  const { inC, inH, inW, pad } = sys.g;
-  const xp = new Float64Array(sys.n);
-  const at = (c: number, h: number, w: number) => c * sys.padH * sys.padW + (h + pad) * sys.padW + (w + pad);
-  for (let c = 0; c < inC; c++) for (let h = 0; h < inH; h++) for (let w = 0; w < inW; w++) xp[at(c, h, w)] = x[(c * inH + h) * inW + w];
-  const rs = mulVec(sys.s, xp), rg = mulVec(sys.grad, xp);
-  let value = 0;
-  for (let k = 0; k < rs.length; k++) { rs[k] -= sys.sRhs[k]; value += rs[k] * rs[k]; rs[k] *= 2; }
-  for (let k = 0; k < rg.length; k++) { rg[k] -= sys.gradRhs[k]; value += rg[k] * rg[k]; rg[k] *= 2; }
-  const gp = new Float64Array(sys.n);
-  addMulTransVec(sys.s, rs, gp);
-  addMulTransVec(sys.grad, rg, gp);
-  const grad = new Float64Array(x.length);
-  for (let c = 0; c < inC; c++) for (let h = 0; h < inH; h++) for (let w = 0; w < inW; w++) grad[(c * inH + h) * inW + w] = gp[at(c, h, w)];
-  return { value, grad };
-}
-
-function norm2(v: Float64Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return s;
 }
 
 export const hybrid: Attack = {

@@ -23,6 +23,8 @@ export interface LayerContext {
   /** The least-squares estimate of this layer's (unpadded) input. */
   estimate: Float64Array;
   label: number;
+  /** dL/dz of this layer, as pulled back from the layer above. */
+  dz: Float64Array;
 }
 
 export type Refine = (ctx: LayerContext) => { input: Float64Array; iterations?: number };
@@ -71,7 +73,7 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
     reports[i] = layerReport(system, solution);
     x = cropPadding(system, solution.x);
     if (refine) {
-      const r = refine({ layer: i, system, solution, report: reports[i], estimate: x, label });
+      const r = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz });
       x = r.input;
       refineIterations[i] = r.iterations ?? 0;
     }

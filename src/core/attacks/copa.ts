@@ -1,0 +1,96 @@
+import { adam, lbfgs, type Objective } from '../optim.js';
+import { totalVariation } from '../regularisers.js';
+import { activationBox } from './hybrid.js';
+import { layerwise, type LayerContext } from './layerwise.js';
+import { pullBack } from './pullback.js';
+import { residualBlocks, squaredNorm } from './residual.js';
+import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
+
+/**
+ * COPA, the seed paper's combined per-layer objective (METHOD.md §8). For layer i and its candidate
+ * input x, starting from the least-squares estimate:
+ *
+ *   E_i(x) = ‖W_i x̄ + b_i − z_i‖²/‖z_i − b_i‖²      weight constraints: agree with the layer above
+ *          + ‖G_i(δ_i) x̄ − ∂L/∂W_i‖²/‖∂L/∂W_i‖²    gradient constraints
+ *          + μ · P_i(x)/P_scale                     pull-back from layer i−1 (pullback.ts)
+ *          + τ · TV(x)                              on the image only
+ *
+ * minimised with Adam inside the activation's range. Layers whose input and everything above are
+ * exactly determined keep their least-squares solution.
+ */
+export interface CopaSettings {
+  pullback: number;
+  iterations: number;
+  lr: number;
+  tv: number;
+  /** Optimiser for the layers below the output: Adam moves flat (undetermined) directions as far as informative ones; L-BFGS respects scale. */
+  optimiser: 'adam' | 'lbfgs';
+}
+
+export const COPA_DEFAULTS: CopaSettings = { pullback: 1, iterations: 4000, lr: 0.01, tv: 1e-2, optimiser: 'lbfgs' };
+
+export function runCopa(method: string, input: AttackInput, options: AttackOptions, s: CopaSettings): AttackResult {
+  let exactSoFar = true;
+  let total = 0;
+  const trace: number[] = [];
+  const t0 = performance.now();
+  let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
+  const run = layerwise(method, input, options, (ctx: LayerContext) => {
+    exactSoFar &&= ctx.report.rankDeficiency === 0;
+    if (exactSoFar) return { input: ctx.estimate };
+    const iterations = ctx.layer === 0 ? s.iterations : Math.max(1, Math.round(s.iterations / 5));
+    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
+    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
+    const limits = {
+      iterations, budgetSeconds: budget,
+      onStep: options.onProgress && ((step: number, value: number, x: Float64Array) => {
+        if (step % 50 === 0) options.onProgress!({ step, total: iterations, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
+      }),
+    };
+    const f = objective(input, ctx, s, options);
+    const r = s.optimiser === 'lbfgs' ? lbfgs(f, ctx.estimate, limits, 10, box) : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
+    total += r.iterations;
+    trace.push(...r.trace);
+    if (r.stoppedBy === 'budget') stoppedBy = 'budget';
+    return { input: r.best, iterations: r.iterations };
+  });
+  const { refineIterations: _, ...result } = run;
+  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
+}
+
+function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions): Objective {
+  const sys = ctx.system;
+  const sw = squaredNorm(sys.sRhs) || 1, sg = squaredNorm(sys.gradRhs) || 1;
+  const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
+  const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
+  const pb = ctx.layer > 0 && s.pullback > 0 ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, options.tol) : null;
+  // the pull-back residual is measured against the size of the lower layer's right-hand side
+  const pbScale = pb ? squaredNorm(ctx.estimate.map((v) => input.model.layers[ctx.layer - 1].activation.inverse(v))) + squaredNorm(input.gradients[ctx.layer - 1].weight) || 1 : 1;
+  return (x) => {
+    const r = residualBlocks(sys, x);
+    let value = r.weight.value / sw + r.gradient.value / sg;
+    const grad = new Float64Array(x.length);
+    for (let k = 0; k < x.length; k++) grad[k] = r.weight.grad[k] / sw + r.gradient.grad[k] / sg;
+    if (pb) {
+      const p = pb(x);
+      value += (s.pullback * p.value) / pbScale;
+      for (let k = 0; k < x.length; k++) grad[k] += (s.pullback * p.grad[k]) / pbScale;
+    }
+    if (tv > 0) {
+      const t = totalVariation(x, shape);
+      value += tv * t.value;
+      for (let k = 0; k < x.length; k++) grad[k] += tv * t.grad[k];
+    }
+    return { value, grad };
+  };
+}
+
+export const copa: Attack = {
+  name: 'copa',
+  description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (Adam)',
+  run: (input, options) => runCopa('copa', input, options, {
+    ...COPA_DEFAULTS,
+    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
+    ...(options.lr !== undefined ? { lr: options.lr } : {}),
+  }),
+};
