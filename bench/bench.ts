@@ -6,6 +6,8 @@
  *    and gradients, against the reference's own R-GAP seconds on this machine class;
  *  - cnn4_c1 (seeded weights, bundled 32×32 sample): audit then rgap, cold and warm, against the
  *    reference's 113 s;
+ *  - one gradient-matching value+gradient step on cnn3_c1, against PyTorch's 2.3 ms;
+ *  - hybrid on the fixtures that have optimisation references: PSNR and seconds against theirs;
  *  - 128×128×3 input, cnn3_c1's layers (3 layers: conv, conv, linear) and cnn4_c1's (4 layers):
  *    audit + rgap wall time and peak memory, each in a child process so the memory is its own.
  */
@@ -17,7 +19,9 @@ import { audit } from '../src/core/audit.js';
 import { rgap } from '../src/core/attacks/rgap.js';
 import { simulateClient } from '../src/core/client.js';
 import { clearFactorCache, DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
-import { psnr } from '../src/core/metrics.js';
+import { psnr, quality } from '../src/core/metrics.js';
+import { matchingLoss } from '../src/core/matching.js';
+import { hybrid } from '../src/core/attacks/hybrid.js';
 import { initParams } from '../src/core/network.js';
 import { paramsFromTensors } from '../src/core/params-io.js';
 import { PRESETS } from '../src/core/presets.js';
@@ -89,6 +93,35 @@ function main(): void {
   rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | 113 | ${((100 * total) / 113).toFixed(2)} % |`);
   rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | 113 | ${((100 * rgapCold) / 113).toFixed(2)} % |`);
   out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
+
+  // one gradient-matching value+gradient step on cnn3_c1 (PyTorch on this machine class: 2.3 ms)
+  {
+    const m3 = buildModel(PRESETS.cnn3_c1);
+    const p3 = initParams(m3, 0);
+    const target = simulateClient(m3, p3, loadSample(PRESETS.cnn3_c1, 'hills.png'), 3).gradients;
+    const x = new Float64Array(3072).map((_, k) => 0.2 * Math.sin(k));
+    for (const distance of ['cosine', 'l2'] as const) {
+      const problem = { model: m3, params: p3, target, label: 3, distance };
+      for (let i = 0; i < 200; i++) matchingLoss(problem, x);
+      const ms = median(Array.from({ length: REPEATS }, () => (time(() => { for (let i = 0; i < 500; i++) matchingLoss(problem, x); }) * 1000) / 500));
+      rows.push(`| cnn3_c1 | gradient-matching step (${distance}): value + ∂/∂image, ms | ${ms.toFixed(3)} | 2.3 (PyTorch) | ${((100 * ms) / 2.3).toFixed(0)} % |`);
+      out[`step_${distance}`] = { ms, pytorchMs: 2.3 };
+    }
+  }
+
+  // hybrid on the fixtures with optimisation references: quality and time against the reference's hybrid
+  for (const dir of ['cnn2_c2-chelsea', 'cnn3_c1-chelsea']) {
+    const p = path.join(REFERENCE, dir);
+    const model3 = buildModel(parseSpec(JSON.parse(fs.readFileSync(path.join(p, 'model.json'), 'utf8'))));
+    const st = (f: string, w: string) => paramsFromTensors(model3, parseSafetensors(new Uint8Array(fs.readFileSync(path.join(p, f)))), w);
+    const ref = JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')).reference_optimisation.hybrid as { psnr1_clipped: number; s: number };
+    const target = toUnitRange(bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(p, 'target.png')))), model3.spec.input, REFERENCE_NORMALISATION), REFERENCE_NORMALISATION);
+    let img!: Float64Array;
+    const secs = time(() => { img = hybrid.run({ model: model3, params: st('weights.safetensors', 'w'), gradients: st('gradients.safetensors', 'g') }, { seed: 0, tol: DEFAULT_RANK_TOL, box: [-0.5, 0.5] }).image; });
+    const q = quality(toUnitRange(img, REFERENCE_NORMALISATION), target, model3.spec.input);
+    rows.push(`| ${dir} | hybrid (defaults): PSNR clipped ${q.psnrClipped.toFixed(2)} dB vs reference ${ref.psnr1_clipped} dB | ${secs.toFixed(2)} | ${ref.s} | ${((100 * secs) / ref.s).toFixed(2)} % |`);
+    out[`hybrid_${dir}`] = { seconds: secs, psnrClipped: q.psnrClipped, referencePsnr: ref.psnr1_clipped, referenceSeconds: ref.s };
+  }
 
   for (const base of ['cnn3_c1', 'cnn4_c1']) {
     const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--large', base], { encoding: 'utf8' });
