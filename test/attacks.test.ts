@@ -131,3 +131,23 @@ describe('copa', () => {
     assert.ok(j.iterations > 0 && Number.isFinite(j.psnr));
   });
 });
+
+describe('CLI: compare', () => {
+  it('runs every method on the same gradients and writes the grid and both tables', () => {
+    const d = tmpDir('compare');
+    const r = runCli(['compare', '--methods', 'rgap,hybrid,copa,ig,dlg', '--model', 'cnn2_c1', '--image', path.join(ROOT, 'samples/hills.png'), '--iterations', '15', '--out', d, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.deepEqual(j.methods.map((m: { method: string }) => m.method), ['rgap', 'hybrid', 'copa', 'ig', 'dlg']);
+    assert.ok(j.methods[0].psnr > 60, 'rgap recovers cnn2_c1 exactly');
+    for (const f of ['compare.png', 'compare.json', 'compare.md', 'rgap.png', 'dlg.png']) assert.ok(fs.existsSync(path.join(d, f)), f);
+    assert.match(fs.readFileSync(path.join(d, 'compare.md'), 'utf8'), /\| rgap \| \d+\.\d\d \|/);
+  });
+  it('rejects an unknown method before doing any work', () => {
+    const d = path.join(tmpDir('compare-bad'), 'out');
+    const r = runCli(['compare', '--methods', 'rgap,magic', '--model', 'cnn2_c1', '--image', path.join(ROOT, 'samples/hills.png'), '--out', d]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown method "magic"/);
+    assert.ok(!fs.existsSync(d));
+  });
+});

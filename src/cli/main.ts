@@ -3,6 +3,7 @@ import { InputError } from '../core/errors.js';
 import { PRESETS } from '../core/presets.js';
 import { ATTACK_HELP, runAttack } from './commands/attack.js';
 import { AUDIT_HELP, runAudit } from './commands/audit.js';
+import { COMPARE_HELP, runCompare } from './commands/compare.js';
 import { DEMO_HELP, runDemo } from './commands/demo.js';
 import { SIMULATE_HELP, runSimulate } from './commands/simulate.js';
 
@@ -11,6 +12,8 @@ const USAGE = `gradleak: how much do an image classifier's shared gradients leak
 ${AUDIT_HELP}
 
 ${ATTACK_HELP}
+
+${COMPARE_HELP}
 
 ${SIMULATE_HELP}
 
@@ -24,6 +27,7 @@ Every command: --help; --debug shows a stack trace on errors. Bad input exits wi
 const COMMANDS: Record<string, (argv: string[]) => void> = {
   audit: runAudit,
   attack: runAttack,
+  compare: runCompare,
   simulate: runSimulate,
   demo: runDemo,
   models: () => {

@@ -1,13 +1,10 @@
 import path from 'node:path';
 import { getAttack, ATTACKS } from '../../core/attacks/registry.js';
-import { simulateClient } from '../../core/client.js';
-import { fail } from '../../core/errors.js';
-import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { psnr, quality } from '../../core/metrics.js';
-import { paramsFromTensors } from '../../core/params-io.js';
 import { encodeImagePng, toUnitRange, unitTensorToBitmap } from '../../formats/image.js';
-import { readSafetensorsFile, writeFilesAtomically } from '../../io/files.js';
-import { int, loadImage, loadParams, loadTarget, normalisation, num, parse, requireModel, str } from '../args.js';
+import { writeFilesAtomically } from '../../io/files.js';
+import { parse, str } from '../args.js';
+import { ATTACK_OPTIONS, attackSetup } from '../attack-setup.js';
 import { progressReporter } from '../progress.js';
 
 export const ATTACK_HELP = `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> --model <preset|spec.json> [--weights W.safetensors]
@@ -17,44 +14,18 @@ export const ATTACK_HELP = `gradleak attack --method <${ATTACKS.map((a) => a.nam
   (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).
   Writes DIR/reconstruction.png and DIR/result.json (deterministic: same inputs, same bytes) and
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
-  Optimisation attacks (ig, dlg) take --iterations, --budget (wall-clock seconds: stop and keep the
-  best iterate), --tv (total-variation weight) and --lr, and show a progress line on a terminal.`;
+  Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget (wall-clock seconds: stop
+  and keep the best iterate), --tv (total-variation weight) and --lr, and show a progress line on a
+  terminal.`;
 
 export function runAttack(argv: string[]): void {
-  const v = parse(argv, {
-    method: { type: 'string' }, image: { type: 'string' }, label: { type: 'string' }, gradients: { type: 'string' },
-    target: { type: 'string' }, out: { type: 'string' }, iterations: { type: 'string' }, budget: { type: 'string' },
-    tv: { type: 'string' }, lr: { type: 'string' },
-  });
+  const v = parse(argv, { method: { type: 'string' }, ...ATTACK_OPTIONS });
   if (v.help) { console.log(ATTACK_HELP); return; }
   const attack = getAttack(str(v, 'method') ?? 'rgap');
-  const out = str(v, 'out');
-  if (!out) fail('--out DIR is required');
-  const model = requireModel(v);
-  const params = loadParams(v, model);
-  const norm = normalisation(v);
-  const image = str(v, 'image'), gradFile = str(v, 'gradients');
-  if (!!image === !!gradFile) fail('give exactly one of --image (play the client) or --gradients (shared gradients file)');
-  const label = int(v, 'label');
-  const gradients = image
-    ? simulateClient(model, params, loadImage(image, model, norm), label ?? 0).gradients
-    : paramsFromTensors(model, readSafetensorsFile(gradFile!, 'gradients'), `gradients ${gradFile}`);
-  const targetFile = str(v, 'target') ?? image;
-  const target = targetFile ? loadTarget(targetFile, model, norm) : null;
-
-  const iterations = int(v, 'iterations');
-  if (iterations !== undefined && iterations < 1) fail('--iterations must be at least 1');
-  const budget = str(v, 'budget') === undefined ? undefined : num(v, 'budget', 0);
-  if (budget !== undefined && !(budget > 0)) fail('--budget must be a positive number of seconds');
-  const tv = str(v, 'tv') === undefined ? undefined : num(v, 'tv', 0);
-  const lr = str(v, 'lr') === undefined ? undefined : num(v, 'lr', 0);
+  const { model, input, options, norm, target, out } = attackSetup(v);
   const evaluate = target ? (x: Float64Array) => `PSNR ${psnr(toUnitRange(x, norm), target).toFixed(2)} dB` : undefined;
   const t0 = performance.now();
-  const res = attack.run({ model, params, gradients, label }, {
-    seed: int(v, 'seed', 0)!, tol: num(v, 'tol', DEFAULT_RANK_TOL), iterations, budgetSeconds: budget, tv, lr,
-    box: [norm.offset, norm.scale + norm.offset].sort((a, b) => a - b) as [number, number],
-    onProgress: progressReporter(!!v.json, evaluate),
-  });
+  const res = attack.run(input, { ...options, onProgress: progressReporter(!!v.json, evaluate) });
   const seconds = (performance.now() - t0) / 1000;
   const timing = { seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}) };
 

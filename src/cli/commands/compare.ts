@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { ATTACKS, getAttack } from '../../core/attacks/registry.js';
+import { fail } from '../../core/errors.js';
+import { quality, type Quality } from '../../core/metrics.js';
+import { drawText, textWidth } from '../../formats/font.js';
+import { encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
+import { writeFilesAtomically } from '../../io/files.js';
+import { parse, str } from '../args.js';
+import { ATTACK_OPTIONS, attackSetup } from '../attack-setup.js';
+import { progressReporter } from '../progress.js';
+
+export const COMPARE_HELP = `gradleak compare [--methods ${ATTACKS.map((a) => a.name).join(',')}] --model <preset|spec.json> [--weights W]
+                 (--image IMG [--label N] | --gradients G [--label N]) [--target IMG] --out DIR
+                 [--iterations N] [--budget SECONDS] [--tv W] [--lr R] [--seed N] [--json]
+  Runs the methods on the same model, weights and gradients. Writes DIR/compare.png (target and each
+  method, labelled with PSNR/SSIM), DIR/compare.json and DIR/compare.md (PSNR, SSIM, MSE, seconds,
+  ms per iteration), and DIR/<method>.png. --budget applies to each method.`;
+
+interface Row { method: string; psnr?: number; psnrClipped?: number; ssim?: number; mse?: number; seconds: number; iterations?: number; msPerIteration?: number }
+
+export function runCompare(argv: string[]): void {
+  const v = parse(argv, { methods: { type: 'string' }, ...ATTACK_OPTIONS });
+  if (v.help) { console.log(COMPARE_HELP); return; }
+  const methods = (str(v, 'methods') ?? ATTACKS.map((a) => a.name).join(',')).split(',').map((m) => m.trim()).filter(Boolean);
+  if (methods.length === 0) fail('--methods is empty');
+  const attacks = methods.map(getAttack);
+  const { model, input, options, norm, target, out } = attackSetup(v);
+  const shape = model.spec.input;
+  const rows: Row[] = [];
+  const images: { label: string; lines: string[]; bitmap: Bitmap }[] = [];
+  if (target) images.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(target, shape) });
+  const files: { file: string; data: Uint8Array | string }[] = [];
+  for (const attack of attacks) {
+    if (!v.json) process.stderr.write(`${attack.name}...\n`);
+    const t0 = performance.now();
+    const res = attack.run(input, { ...options, onProgress: progressReporter(!!v.json) });
+    const seconds = (performance.now() - t0) / 1000;
+    const recon = toUnitRange(res.image, norm);
+    const q: Quality | null = target ? quality(recon, target, shape) : null;
+    rows.push({ method: attack.name, ...(q ?? {}), seconds, ...(res.iterations !== undefined ? { iterations: res.iterations, msPerIteration: res.msPerIteration } : {}) });
+    const bitmap = unitTensorToBitmap(recon, shape);
+    images.push({ label: attack.name, lines: q ? [`PSNR ${q.psnr.toFixed(1)}`, `SSIM ${q.ssim.toFixed(2)}`] : [], bitmap });
+    files.push({ file: path.join(out, `${attack.name}.png`), data: encodeImagePng(bitmap) });
+  }
+  files.push({ file: path.join(out, 'compare.png'), data: encodeImagePng(labelledRow(images)) });
+  files.push({ file: path.join(out, 'compare.json'), data: JSON.stringify({ model: model.spec.name, methods: rows }, null, 1) + '\n' });
+  files.push({ file: path.join(out, 'compare.md'), data: markdown(model.spec.name, rows) });
+  writeFilesAtomically(files);
+  if (v.json) console.log(JSON.stringify({ model: model.spec.name, methods: rows }));
+  else console.log(`${markdown(model.spec.name, rows)}\nwrote ${path.join(out, 'compare.png')}, compare.json, compare.md`);
+}
+
+function markdown(model: string, rows: Row[]): string {
+  const f = (x: number | undefined, d: number) => (x === undefined ? '—' : x.toFixed(d));
+  return [
+    `## ${model}`, '',
+    '| method | PSNR dB | PSNR clipped dB | SSIM | MSE | seconds | iterations | ms/iteration |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.method} | ${f(r.psnr, 2)} | ${f(r.psnrClipped, 2)} | ${f(r.ssim, 3)} | ${r.mse === undefined ? '—' : r.mse.toExponential(2)} | ${r.seconds.toFixed(2)} | ${r.iterations ?? '—'} | ${f(r.msPerIteration, 2)} |`),
+    '',
+  ].join('\n');
+}
+
+/** One row of images, each upscaled 6× with its name above and its metrics below. */
+function labelledRow(cells: { label: string; lines: string[]; bitmap: Bitmap }[]): Bitmap {
+  const scale = 6, gap = 12, text = 2, lineH = 7 * text;
+  const cellW = Math.max(...cells.map((c) => Math.max(c.bitmap.width * scale, textWidth(c.label, text), ...c.lines.map((l) => textWidth(l, text)))));
+  const imgH = Math.max(...cells.map((c) => c.bitmap.height * scale));
+  const width = cells.length * cellW + (cells.length + 1) * gap;
+  const height = gap + lineH + 4 + imgH + 4 + 2 * lineH + gap;
+  const out: Bitmap = { width, height, channels: 3, data: new Uint8Array(width * height * 3).fill(255) };
+  cells.forEach((c, i) => {
+    const x0 = gap + i * (cellW + gap);
+    drawText(out, c.label, x0, gap, text, [0, 0, 0]);
+    const y0 = gap + lineH + 4;
+    for (let y = 0; y < c.bitmap.height * scale; y++) for (let x = 0; x < c.bitmap.width * scale; x++) {
+      const src = (Math.floor(y / scale) * c.bitmap.width + Math.floor(x / scale)) * c.bitmap.channels;
+      const dst = ((y0 + y) * width + x0 + x) * 3;
+      for (let k = 0; k < 3; k++) out.data[dst + k] = c.bitmap.data[src + (c.bitmap.channels === 3 ? k : 0)];
+    }
+    c.lines.forEach((l, j) => drawText(out, l, x0, y0 + imgH + 4 + j * lineH, text, [60, 60, 60]));
+  });
+  return out;
+}
