@@ -4,7 +4,9 @@ import type { LayerGeometry } from './spec.js';
  * Direct convolution kernels on channel-first data, for every layer seen as a convolution (see
  * LayerGeometry). Output (ho, wo) reads the padded input at (ho·stride + i − pad, wo·stride + j − pad);
  * the kernel rows and columns that fall in the padding are cut off once per output position (rows)
- * and per output column (columns), so the inner loops carry no bounds checks.
+ * and per output column (columns), so the inner loops carry no bounds checks. The three kernels
+ * share their loop nest on purpose: they differ in the innermost statement, and a shared loop with a
+ * callback there costs the gradient-matching step a large share of its time.
  */
 
 interface Span { lo: Int32Array; hi: Int32Array }

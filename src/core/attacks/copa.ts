@@ -1,7 +1,6 @@
 import { adam, lbfgs, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { activationBox } from './hybrid.js';
-import { layerwise, type LayerContext } from './layerwise.js';
+import { activationBox, refineUndetermined, type LayerContext } from './layerwise.js';
 import { pullBack } from './pullback.js';
 import { residualBlocks, squaredNorm } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
@@ -30,32 +29,11 @@ export interface CopaSettings {
 export const COPA_DEFAULTS: CopaSettings = { pullback: 1, iterations: 4000, lr: 0.01, tv: 1e-2, optimiser: 'lbfgs' };
 
 export function runCopa(method: string, input: AttackInput, options: AttackOptions, s: CopaSettings): AttackResult {
-  let exactSoFar = true;
-  let total = 0;
-  const trace: number[] = [];
-  const t0 = performance.now();
-  let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
-  const run = layerwise(method, input, options, (ctx: LayerContext) => {
-    exactSoFar &&= ctx.report.rankDeficiency === 0;
-    if (exactSoFar) return { input: ctx.estimate };
-    const iterations = ctx.layer === 0 ? s.iterations : Math.max(1, Math.round(s.iterations / 5));
-    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
-    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
-    const limits = {
-      iterations, budgetSeconds: budget,
-      onStep: options.onProgress && ((step: number, value: number, x: Float64Array) => {
-        if (step % 50 === 0) options.onProgress!({ step, total: iterations, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
-      }),
-    };
+  return refineUndetermined(method, input, options, s.iterations, (ctx, _aboveExact, limits) => {
     const f = objective(input, ctx, s, options);
-    const r = s.optimiser === 'lbfgs' ? lbfgs(f, ctx.estimate, limits, 10, box) : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
-    total += r.iterations;
-    trace.push(...r.trace);
-    if (r.stoppedBy === 'budget') stoppedBy = 'budget';
-    return { input: r.best, iterations: r.iterations };
+    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
+    return s.optimiser === 'lbfgs' ? lbfgs(f, ctx.estimate, limits, 10, box) : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
-  const { refineIterations: _, ...result } = run;
-  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
 }
 
 function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions): Objective {

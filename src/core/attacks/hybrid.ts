@@ -1,7 +1,7 @@
 import { matchingLoss, type GradientDistance } from '../matching.js';
 import { adam, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { layerwise, type LayerContext } from './layerwise.js';
+import { activationBox, refineUndetermined, type LayerContext } from './layerwise.js';
 import { residualBlocks, squaredNorm } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
@@ -28,43 +28,11 @@ export interface HybridSettings {
 export const HYBRID_DEFAULTS: HybridSettings = { distance: 'cosine', residual: 1, iterations: 4000, lr: 0.05, tv: 1e-2 };
 
 export function runHybrid(method: string, input: AttackInput, options: AttackOptions, settings: HybridSettings): AttackResult {
-  let exactSoFar = true;
-  let aboveExact = true;
-  let total = 0;
-  const t0 = performance.now();
-  const trace: number[] = [];
-  let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
-  const run = layerwise(method, input, options, (ctx: LayerContext) => {
-    const trustResidual = aboveExact;
-    exactSoFar &&= ctx.report.rankDeficiency === 0;
-    aboveExact = exactSoFar;
-    if (exactSoFar) return { input: ctx.estimate };
-    const iterations = ctx.layer === 0 ? settings.iterations : Math.max(1, Math.round(settings.iterations / 5));
-    const elapsed = (performance.now() - t0) / 1000;
-    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - elapsed);
-    const f = layerObjective(input, ctx, { ...settings, residual: trustResidual ? settings.residual : 0 }, options);
+  return refineUndetermined(method, input, options, settings.iterations, (ctx, aboveExact, limits) => {
+    const f = layerObjective(input, ctx, { ...settings, residual: aboveExact ? settings.residual : 0 }, options);
     const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
-    const r = adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, {
-      iterations, budgetSeconds: budget,
-      onStep: options.onProgress && ((step, value, x) => {
-        if (step % 50 === 0) options.onProgress!({ step, total: iterations, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
-      }),
-    });
-    total += r.iterations;
-    trace.push(...r.trace);
-    if (r.stoppedBy === 'budget') stoppedBy = 'budget';
-    return { input: r.best, iterations: r.iterations };
+    return adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
-  const { refineIterations: _, ...result } = run;
-  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
-}
-
-/** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
-export function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
-  const [lo, hi] = input.model.layers[i].activation.range;
-  if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
-  const e = 1e-6;
-  return [Number.isFinite(lo) ? lo + e : -1e300, Number.isFinite(hi) ? hi - e : 1e300];
 }
 
 function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {

@@ -6,6 +6,7 @@ import { attackLabel } from '../label.js';
 import { solveLayer, type LayerSolution } from '../layersolve.js';
 import { checkTensors, throughActivation } from '../network.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../system.js';
+import type { RunLimits, RunResult } from '../optim.js';
 import type { AttackInput, AttackOptions, AttackResult } from './types.js';
 
 /**
@@ -104,4 +105,47 @@ function invertActivation(a: Float64Array, layer: number, act: { name: string; r
   }
   if (clipped > 0) warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs were outside its invertible range (${lo}, ${hi}) and were clipped`);
   return z;
+}
+
+/**
+ * The refinement loop hybrid and copa share: layers whose input and everything above it are exactly
+ * determined keep their least-squares solution; every other layer is optimised from it, the image
+ * layer with `iterations` steps and deeper ones with a fifth, within the overall wall-clock budget.
+ * `optimise` receives whether every layer above is exact (hybrid trusts its residual term only then).
+ */
+export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: RunLimits) => RunResult;
+
+export function refineUndetermined(method: string, input: AttackInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
+  let exactSoFar = true;
+  let total = 0;
+  const trace: number[] = [];
+  const t0 = performance.now();
+  let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
+  const run = layerwise(method, input, options, (ctx) => {
+    const aboveExact = exactSoFar;
+    exactSoFar &&= ctx.report.rankDeficiency === 0;
+    if (exactSoFar) return { input: ctx.estimate };
+    const steps = ctx.layer === 0 ? iterations : Math.max(1, Math.round(iterations / 5));
+    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
+    const r = optimise(ctx, aboveExact, {
+      iterations: steps, budgetSeconds: budget,
+      onStep: options.onProgress && ((step, value, x) => {
+        if (step % 50 === 0) options.onProgress!({ step, total: steps, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
+      }),
+    });
+    total += r.iterations;
+    trace.push(...r.trace);
+    if (r.stoppedBy === 'budget') stoppedBy = 'budget';
+    return { input: r.best, iterations: r.iterations };
+  });
+  const { refineIterations: _, ...result } = run;
+  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
+}
+
+/** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
+export function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
+  const [lo, hi] = input.model.layers[i].activation.range;
+  if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
+  const e = 1e-6;
+  return [Number.isFinite(lo) ? lo + e : -1e300, Number.isFinite(hi) ? hi - e : 1e300];
 }
