@@ -46,11 +46,18 @@ const cases: [string, number, number, number, number, number, number][] = [
   ['ill-conditioned square sparse part (k3 s2 p1: dense path)', 3, 12, 12, 3, 2, 1],
 ];
 
+const forcedDense: [string, number, number, number, number, number, number][] = [
+  ['dense column path, rank-deficient (more rows than columns)', 2, 7, 3, 3, 2, 1],
+  ['dense row path, rank-deficient (fewer rows than columns)', 3, 8, 2, 4, 2, 0],
+  ['dense column path, full rank', 2, 6, 4, 3, 1, 0],
+];
+
 describe('layer solver against a dense SVD oracle', () => {
-  for (const [title, cin, h, cout, k, s, p] of cases) {
+  for (const [title, cin, h, cout, k, s, p, forceDense] of [...cases.map((c) => [...c, false] as const), ...forcedDense.map((c) => [...c, true] as const)]) {
     it(title, () => {
       const sys = layer(cin, h, cout, k, s, p, 11);
-      const sol = solveLayer(sys, { tol: 1e-10 });
+      const sol = solveLayer(sys, { tol: 1e-10, path: forceDense ? 'dense' : 'auto' });
+      if (forceDense) assert.equal(sol.path, 'dense');
       const { u, v } = dense(sys);
       // SVD of the row-scaled matrix: rank is invariant to row scaling, and the tolerance is relative.
       const norms = u.to2DArray().map((r) => Math.hypot(...r) || 1);

@@ -1,4 +1,4 @@
-import { cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
+import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
 import { choleskyEnvelope, gramOfColumns } from './linalg/envelope.js';
 import { GramSolver } from './linalg/gramsolver.js';
 import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
@@ -22,6 +22,8 @@ export interface SolveOptions {
   tol: number;
   /** Skip the right-hand side work (audit only needs the rank). */
   rankOnly?: boolean;
+  /** 'dense' skips the structured paths: for cross-checks and tests of the fallback. */
+  path?: 'auto' | 'dense';
 }
 
 export const DEFAULT_RANK_TOL = 1e-10;
@@ -40,13 +42,14 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   let kept = 0;
   for (let c = 0; c < sys.n; c++) if (touched[c]) kept++;
   const cached = factorCache(sys);
-  if (sys.s.rows >= kept) {
+  const structured = opts.path !== 'dense';
+  if (structured && sys.s.rows >= kept) {
     const r = columnPath(sys, touched, kept, opts, cached);
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = (cached.dropped ??= dependentRows(sys.s));
-  if (dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
+  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s)) : [];
+  if (structured && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
     const isDropped = new Uint8Array(sys.s.rows);
     for (const i of dropped) isDropped[i] = 1;
     const { kept: s, moved } = splitRows(sys.s, dropped);
@@ -60,6 +63,7 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   const rhs = new Float64Array(all.rows);
   rhs.set(sys.sRhs);
   rhs.set(sys.gradRhs, sys.s.rows);
+  if (all.rows > kept) return denseColumnPath(sys, all, rhs, touched, kept, opts);
   const empty: Csr = { rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0) };
   return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense', null)!;
 }
@@ -187,6 +191,68 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
   const x0 = pcg((v) => { const a1 = a.applyGram(v), a2 = gtg(v); for (let i = 0; i < kept; i++) a1[i] += a2[i]; return a1; }, (v) => a.solve(v), rhs, sys.grad.rows + 10);
   for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
   return { rank: kept, x, condition, path: 'column' };
+}
+
+/**
+ * Dense column path, for systems with more rows than (touched) columns where neither structured path
+ * applies: the column Gram matrix UᵀU, scaled to unit diagonal so that pivots are squared sines of the
+ * angles between columns, factored by a blocked pivoted Cholesky. The least-squares solution on the
+ * pivot columns is made minimum-norm by removing its component in null(U) = D·null(Â).
+ */
+function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uint8Array, kept: number, opts: SolveOptions): LayerSolution {
+  const n = kept;
+  const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
+  for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
+  const a = new Float64Array(n * n);
+  const cvec = new Float64Array(n);
+  for (let r = 0; r < u.rows; r++) {
+    for (let k1 = u.ptr[r]; k1 < u.ptr[r + 1]; k1++) {
+      const p1 = order[u.idx[k1]];
+      if (p1 < 0) continue;
+      const v1 = u.val[k1];
+      cvec[p1] += v1 * v[r];
+      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
+        const p2 = order[u.idx[k2]];
+        if (p2 >= 0) a[p1 * n + p2] += v1 * u.val[k2];
+      }
+    }
+  }
+  const dsc = new Float64Array(n);
+  for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
+  const { rank, perm, pivots } = blockedPivotedCholesky(a, n, opts.tol);
+  const condition = rank > 0 ? Math.sqrt(pivots[0] / pivots[rank - 1]) : Infinity;
+  const x = new Float64Array(sys.n);
+  if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
+  const l = (i: number, j: number) => a[i * n + j];
+  // basic solution on the pivot columns: L₁L₁ᵀ y_B = (D c)_B in permuted order
+  const y = new Float64Array(n);
+  for (let t = 0; t < rank; t++) y[t] = dsc[perm[t]] * cvec[perm[t]];
+  for (let t = 0; t < rank; t++) { let s = y[t]; for (let q = 0; q < t; q++) s -= l(t, q) * y[q]; y[t] = s / l(t, t); }
+  for (let t = rank - 1; t >= 0; t--) { let s = y[t]; for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q]; y[t] = s / l(t, t); }
+  const xb = new Float64Array(n);
+  for (let t = 0; t < rank; t++) xb[perm[t]] = dsc[perm[t]] * y[t];
+  // minimum norm: remove the component in null(U), spanned by D·Π[−L₁⁻ᵀL₂₁ᵀ; I]
+  const k = n - rank;
+  if (k > 0) {
+    const z: Float64Array[] = [];
+    for (let f = 0; f < k; f++) {
+      const w = new Float64Array(rank);
+      for (let t = 0; t < rank; t++) w[t] = -l(rank + f, t);
+      for (let t = rank - 1; t >= 0; t--) { let s = w[t]; for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q]; w[t] = s / l(t, t); }
+      const col = new Float64Array(n);
+      for (let t = 0; t < rank; t++) col[perm[t]] = dsc[perm[t]] * w[t];
+      col[perm[rank + f]] = dsc[perm[rank + f]];
+      z.push(col);
+    }
+    const ztz = new Float64Array(k * k), ztx = new Float64Array(k);
+    for (let i = 0; i < k; i++) { ztx[i] = dot(z[i], xb); for (let j = 0; j <= i; j++) { const val = dot(z[i], z[j]); ztz[i * k + j] = val; ztz[j * k + i] = val; } }
+    cholesky(ztz, k);
+    choleskySolve(ztz, k, ztx);
+    for (let i = 0; i < k; i++) for (let q = 0; q < n; q++) xb[q] -= z[i][q] * ztx[i];
+  }
+  for (let i = 0; i < n; i++) x[back[i]] = xb[i];
+  return { rank, x, condition, path: 'dense' };
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; stops at relative residual 1e-14. */

@@ -94,3 +94,70 @@ export function pivotedCholesky(n: number, column: (j: number, out: Float64Array
   for (let i = 0; i < n; i++) for (let t = 0; t < r; t++) out[i * r + t] = l[i * width + t];
   return { rank: r, pivots: Int32Array.from(pivots), l: out, pivotValues: Float64Array.from(pivotValues) };
 }
+
+/**
+ * Blocked Cholesky with diagonal pivoting of a full symmetric n×n matrix (row-major, both triangles),
+ * in place, after the pattern of LAPACK's pstrf: within a panel of `nb` columns, pivots are chosen on
+ * the diagonal updated by the panel so far; the trailing matrix is then updated once per panel with
+ * contiguous dot products of panel rows. Stops when the largest remaining diagonal is ≤ tol.
+ * On return, rows/columns are permuted by `perm` (position → original index) and the lower triangle's
+ * first `rank` columns hold L: A[perm][:, perm] ≈ L Lᵀ.
+ */
+export function blockedPivotedCholesky(a: Float64Array, n: number, tol: number, nb = 48): { rank: number; perm: Int32Array; pivots: Float64Array } {
+  const perm = Int32Array.from({ length: n }, (_, i) => i);
+  const d = new Float64Array(n);
+  const pivots: number[] = [];
+  const swap = (i: number, p: number) => {
+    if (i === p) return;
+    // rows
+    const ri = i * n, rp = p * n;
+    for (let c = 0; c < n; c++) { const t = a[ri + c]; a[ri + c] = a[rp + c]; a[rp + c] = t; }
+    // columns
+    for (let r = 0; r < n; r++) { const t = a[r * n + i]; a[r * n + i] = a[r * n + p]; a[r * n + p] = t; }
+    let t = perm[i]; perm[i] = perm[p]; perm[p] = t;
+    t = d[i]; d[i] = d[p]; d[p] = t;
+  };
+  let rank = n;
+  outer: for (let k = 0; k < n; k += nb) {
+    const end = Math.min(n, k + nb);
+    for (let i = k; i < n; i++) d[i] = a[i * n + i];
+    for (let j = k; j < end; j++) {
+      // diagonal as updated by the panel columns so far
+      let p = j, best = -Infinity;
+      for (let i = j; i < n; i++) {
+        let v = d[i];
+        for (let t = k; t < j; t++) v -= a[i * n + t] * a[i * n + t];
+        if (v > best) { best = v; p = i; }
+      }
+      if (!(best > tol)) { rank = j; break outer; }
+      swap(j, p);
+      pivots.push(best);
+      const ljj = Math.sqrt(best);
+      const rj = j * n;
+      a[rj + j] = ljj;
+      for (let i = j + 1; i < n; i++) {
+        const ri = i * n;
+        let s = a[ri + j];
+        for (let t = k; t < j; t++) s -= a[ri + t] * a[rj + t];
+        a[ri + j] = s / ljj;
+      }
+    }
+    finishPanel(a, n, k, end);
+  }
+  return { rank, perm, pivots: Float64Array.from(pivots) };
+}
+
+/** Trailing update after panel columns k..end−1: A[i][l] −= Σ_t L[i][t]L[l][t] for i, l ≥ end, mirrored. */
+function finishPanel(a: Float64Array, n: number, k: number, end: number): void {
+  if (end <= k) return;
+  for (let i = end; i < n; i++) {
+    const ri = i * n;
+    for (let l = end; l <= i; l++) {
+      const rl = l * n;
+      let s = 0;
+      for (let t = k; t < end; t++) s += a[ri + t] * a[rl + t];
+      a[ri + l] -= s;
+    }
+  }
+  for (let i = end; i < n; i++) for (let l = end; l < i; l++) a[l * n + i] = a[i * n + l];
+}
