@@ -1,0 +1,40 @@
+/** Statistics for the architecture study. */
+
+/** Ranks 1..n, ties sharing their average rank. */
+export function ranks(values: readonly number[]): number[] {
+  const idx = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+  const r = new Array<number>(values.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[idx[k][1]] = avg;
+    i = j + 1;
+  }
+  return r;
+}
+
+export function pearson(x: readonly number[], y: readonly number[]): number {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n, my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+  return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
+}
+
+export interface Spearman {
+  rho: number;
+  n: number;
+  /** 95% interval by Fisher's z with standard error sqrt(1.06/(n−3)) (Fieller, Hartley & Pearson 1957). */
+  low: number;
+  high: number;
+}
+
+export function spearman(x: readonly number[], y: readonly number[]): Spearman {
+  const n = x.length;
+  const rho = pearson(ranks(x), ranks(y));
+  if (n < 4 || !Number.isFinite(rho)) return { rho, n, low: NaN, high: NaN };
+  const z = Math.atanh(Math.max(-0.999999, Math.min(0.999999, rho)));
+  const se = Math.sqrt(1.06 / (n - 3));
+  return { rho, n, low: Math.tanh(z - 1.96 * se), high: Math.tanh(z + 1.96 * se) };
+}
