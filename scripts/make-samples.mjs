@@ -31,7 +31,28 @@ const checks = (u, v) => {
   const ring = Math.abs(Math.hypot(u - 0.5, v - 0.5) - 0.3) < 0.06;
   return ring ? [0.9, 0.3, 0.6] : c ? [0.2, 0.3 + 0.5 * u, 0.8 - 0.5 * v] : [0.9 - 0.4 * v, 0.85, 0.3 + 0.4 * u];
 };
+const stripes = (u, v) => {
+  const band = Math.floor((u + 0.6 * v) * 7) % 3;
+  const shade = 0.5 + 0.4 * Math.sin(6 * v);
+  return band === 0 ? [0.9 * shade, 0.2, 0.2] : band === 1 ? [0.2, 0.7 * shade, 0.3] : [0.2, 0.3, 0.9 * shade];
+};
+const blobs = (u, v) => {
+  const g = (cx, cy, r) => Math.exp(-((u - cx) ** 2 + (v - cy) ** 2) / (r * r));
+  return [0.1 + 0.8 * g(0.3, 0.35, 0.25), 0.1 + 0.8 * g(0.7, 0.4, 0.2), 0.15 + 0.8 * g(0.5, 0.75, 0.3)];
+};
+const face = (u, v) => {
+  const d = Math.hypot(u - 0.5, v - 0.5);
+  if (d > 0.42) return [0.25, 0.45, 0.7];
+  const eye = Math.hypot(u - 0.35, v - 0.4) < 0.06 || Math.hypot(u - 0.65, v - 0.4) < 0.06;
+  const mouth = v > 0.62 && v < 0.7 && Math.abs(u - 0.5) < 0.18 + 0.1 * (v - 0.62);
+  if (eye) return [0.1, 0.1, 0.15];
+  if (mouth) return [0.7, 0.15, 0.2];
+  return [0.95, 0.8 - 0.3 * d, 0.55 - 0.3 * d];
+};
 fs.mkdirSync('samples', { recursive: true });
+fs.writeFileSync('samples/stripes.png', scene(32, 3, stripes));
+fs.writeFileSync('samples/blobs.png', scene(32, 4, blobs));
+fs.writeFileSync('samples/face.png', scene(32, 5, face));
 fs.writeFileSync('samples/hills.png', scene(32, 1, hills));
 fs.writeFileSync('samples/rings.png', scene(32, 2, checks));
 fs.writeFileSync('samples/hills-128.png', scene(128, 1, hills));

@@ -6,6 +6,7 @@ import { AUDIT_HELP, runAudit } from './commands/audit.js';
 import { COMPARE_HELP, runCompare } from './commands/compare.js';
 import { DEMO_HELP, runDemo } from './commands/demo.js';
 import { SIMULATE_HELP, runSimulate } from './commands/simulate.js';
+import { STUDY_HELP, runStudy } from './commands/study.js';
 
 const USAGE = `gradleak: how much do an image classifier's shared gradients leak the image?
 
@@ -17,6 +18,8 @@ ${COMPARE_HELP}
 
 ${SIMULATE_HELP}
 
+${STUDY_HELP}
+
 ${DEMO_HELP}
 
 gradleak models
@@ -24,12 +27,13 @@ gradleak models
 
 Every command: --help; --debug shows a stack trace on errors. Bad input exits with status 2.`;
 
-const COMMANDS: Record<string, (argv: string[]) => void> = {
+const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = {
   audit: runAudit,
   attack: runAttack,
   compare: runCompare,
   simulate: runSimulate,
   demo: runDemo,
+  study: runStudy,
   models: () => {
     for (const [name, spec] of Object.entries(PRESETS)) {
       console.log(`${name.padEnd(10)} input ${spec.input.join('×')}  ${spec.layers.map((l) => (l.type === 'conv' ? `conv${l.out}k${l.kernel}s${l.stride}p${l.padding}` : `fc${l.out}`) + ':' + l.activation).join(' → ')}`);
@@ -37,7 +41,7 @@ const COMMANDS: Record<string, (argv: string[]) => void> = {
   },
 };
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -47,8 +51,8 @@ function main(argv: string[]): number {
   const run = COMMANDS[cmd];
   try {
     if (!run) throw new InputError(`unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see gradleak --help)`);
-    run(rest);
-    return 0;
+    await run(rest);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (debug) console.error(e);
     else if (e instanceof InputError) console.error(`gradleak: error: ${e.message}`);
@@ -57,4 +61,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

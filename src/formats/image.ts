@@ -91,3 +91,31 @@ export function unitTensorToBitmap(x: ArrayLike<number>, shape: readonly [number
   }
   return { width: W, height: H, channels: channels as 1 | 3, data };
 }
+
+/**
+ * Fits any bitmap to a model's input size: bilinear resampling to W×H (pixel centres aligned) and
+ * channel conversion (grey repeated to RGB, RGB averaged to grey). Used for datasets whose images
+ * are not the model's size, e.g. 28×28 Fashion-MNIST into a 3×32×32 model.
+ */
+export function fitBitmap(img: Bitmap, shape: readonly [number, number, number]): Bitmap {
+  const [C, H, W] = shape;
+  const channels = (C === 1 ? 1 : 3) as 1 | 3;
+  const out = new Uint8Array(H * W * channels);
+  const sample = (x: number, y: number, c: number) => {
+    const cc = img.channels === 1 ? 0 : c;
+    return img.data[(y * img.width + x) * img.channels + cc];
+  };
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const sx = Math.min(img.width - 1, Math.max(0, ((x + 0.5) * img.width) / W - 0.5));
+    const sy = Math.min(img.height - 1, Math.max(0, ((y + 0.5) * img.height) / H - 0.5));
+    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(img.width - 1, x0 + 1), y1 = Math.min(img.height - 1, y0 + 1);
+    const fx = sx - x0, fy = sy - y0;
+    const px = (c: number) =>
+      (1 - fy) * ((1 - fx) * sample(x0, y0, c) + fx * sample(x1, y0, c)) + fy * ((1 - fx) * sample(x0, y1, c) + fx * sample(x1, y1, c));
+    for (let c = 0; c < channels; c++) {
+      const v = channels === 3 || img.channels === 1 ? px(c) : (px(0) + px(1) + px(2)) / 3;
+      out[(y * W + x) * channels + c] = Math.round(v);
+    }
+  }
+  return { width: W, height: H, channels, data: out };
+}
