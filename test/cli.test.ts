@@ -142,6 +142,8 @@ describe('CLI: outputs', () => {
     const j = JSON.parse(r.stdout);
     assert.equal(j.copaIndex, -1470);
     assert.equal(j.layers[0].rankDeficiency, -1470);
+    assert.equal(j.label, 3);
+    assert.equal(j.labelInferred, true);
     for (const k of ['index', 'type', 'unknowns', 'weightConstraints', 'gradientConstraints', 'paddingConstraints', 'rank', 'rankDeficiency', 'structuralRank', 'condition']) assert.ok(k in j.layers[0], k);
     assert.equal(typeof j.seconds, 'number');
   });

@@ -15,6 +15,9 @@ export type AuditSource =
 
 export interface AuditResult {
   model: string;
+  /** The label the audited gradients were computed with (given, or inferred from them). */
+  label: number;
+  labelInferred: boolean;
   layers: LayerReport[];
   /** The authors' security index (more negative: more of the input is undetermined). */
   copaIndex: number;
@@ -28,9 +31,14 @@ export interface AuditResult {
 
 export function audit(model: Model, params: Params, source: AuditSource, tol = DEFAULT_RANK_TOL): AuditResult {
   let layers: LayerReport[];
+  let label: number, labelInferred = false;
   if (source.kind === 'gradients') {
-    layers = rgap.run({ model, params, gradients: source.gradients, label: source.label }, { seed: 0, tol }).layers;
+    const r = rgap.run({ model, params, gradients: source.gradients, label: source.label }, { seed: 0, tol });
+    layers = r.layers;
+    label = r.label;
+    labelInferred = r.labelInferred;
   } else {
+    label = source.label;
     checkImage(model, source.image);
     checkLabel(model, source.label);
     const trace = forward(model, params, source.image);
@@ -44,6 +52,8 @@ export function audit(model: Model, params: Params, source: AuditSource, tol = D
   }
   return {
     model: model.spec.name,
+    label,
+    labelInferred,
     layers,
     copaIndex: copaIndex(layers),
     normalisedIndex: normalisedIndex(layers),
