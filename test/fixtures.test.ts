@@ -55,3 +55,23 @@ describe('reference fixtures (authors\' implementation)', () => {
     assert.ok(psnr(toUnitRange(r.image, REFERENCE_NORMALISATION), f.target) >= 60);
   });
 });
+
+describe('regressions found by the study', () => {
+  it('cnn2_c5 (full rank, cond(S) ≈ 1e5) is recovered exactly: PCG must converge, not stop at a cap', async () => {
+    const { PRESETS } = await import('../src/core/presets.js');
+    const { buildModel } = await import('../src/core/spec.js');
+    const { initParams } = await import('../src/core/network.js');
+    const { simulateClient } = await import('../src/core/client.js');
+    const { bitmapToTensor, decodeImage } = await import('../src/formats/image.js');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const { ROOT } = await import('./helpers.js');
+    const model = buildModel(PRESETS.cnn2_c5);
+    const params = initParams(model, 0);
+    const image = bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'samples/hills.png')))), model.spec.input, REFERENCE_NORMALISATION);
+    const { gradients } = simulateClient(model, params, image, 0);
+    const r = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL });
+    assert.equal(r.layers[0].rankDeficiency, 0);
+    assert.ok(psnr(r.image, image) > 100, `PSNR ${psnr(r.image, image)}`);
+  });
+});

@@ -188,7 +188,12 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     }
     return out;
   };
-  const x0 = pcg((v) => { const a1 = a.applyGram(v), a2 = gtg(v); for (let i = 0; i < kept; i++) a1[i] += a2[i]; return a1; }, (v) => a.solve(v), rhs, sys.grad.rows + 10);
+  // In exact arithmetic CG ends within rows(G)+1 steps; an ill-conditioned SᵀS (cnn2_c5: cond(S) ≈ 1e5)
+  // makes the preconditioner inexact and needs more. If even the generous cap is not enough, the
+  // other paths take over rather than returning an inaccurate solution.
+  const run = pcg((v) => { const a1 = a.applyGram(v), a2 = gtg(v); for (let i = 0; i < kept; i++) a1[i] += a2[i]; return a1; }, (v) => a.solve(v), rhs, 20 * (sys.grad.rows + 10));
+  if (!run.converged) return null;
+  const x0 = run.x;
   for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
   return { rank: kept, x, condition, path: 'column' };
 }
@@ -255,8 +260,8 @@ function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uin
   return { rank, x, condition, path: 'dense' };
 }
 
-/** Preconditioned conjugate gradients for an SPD operator; stops at relative residual 1e-14. */
-function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64Array) => void, b: Float64Array, maxIter: number): Float64Array {
+/** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */
+function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64Array) => void, b: Float64Array, maxIter: number): { x: Float64Array; converged: boolean } {
   const n = b.length;
   const x = b.slice();
   precondition(x);
@@ -267,7 +272,8 @@ function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64
   precondition(z);
   const p = z.slice();
   let rz = dot(r, z);
-  for (let it = 0; it < maxIter && Math.sqrt(dot(r, r)) > 1e-14 * bn; it++) {
+  const done = () => Math.sqrt(dot(r, r)) <= 1e-14 * bn;
+  for (let it = 0; it < maxIter && !done(); it++) {
     const ap = apply(p);
     const alpha = rz / dot(p, ap);
     for (let i = 0; i < n; i++) { x[i] += alpha * p[i]; r[i] -= alpha * ap[i]; }
@@ -278,7 +284,7 @@ function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64
     rz = rz2;
     for (let i = 0; i < n; i++) p[i] = z[i] + beta * p[i];
   }
-  return x;
+  return { x, converged: done() };
 }
 
 function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): number {
