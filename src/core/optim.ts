@@ -76,7 +76,7 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
   let x = x0.slice();
   let cur = f(x);
   const ss: Float64Array[] = [], ys: Float64Array[] = [];
-  return clockedLoop(limits, x0, (it) => {
+  return clockedLoop(limits, x0, () => {
     // search direction d = −H g
     const q = cur.grad.slice();
     const alpha: number[] = [];
@@ -113,7 +113,6 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
     }
     x = xn;
     cur = next;
-    void it;
     return { value: cur.value, x };
   });
 }

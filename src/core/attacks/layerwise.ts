@@ -28,14 +28,10 @@ export interface LayerContext {
   dz: Float64Array;
 }
 
-export type Refine = (ctx: LayerContext) => { input: Float64Array; iterations?: number };
+/** Returns the layer's input to continue with (the estimate, or an improvement of it). */
+export type Refine = (ctx: LayerContext) => Float64Array;
 
-export interface LayerwiseRun extends AttackResult {
-  /** Iterations spent by `refine`, per layer (0 where it was not called). */
-  refineIterations: number[];
-}
-
-export function layerwise(method: string, input: AttackInput, options: AttackOptions, refine?: Refine): LayerwiseRun {
+export function layerwise(method: string, input: AttackInput, options: AttackOptions, refine?: Refine): AttackResult {
   const { model, params, gradients } = input;
   checkTensors(model, gradients, 'gradients');
   const L = model.layers.length;
@@ -56,7 +52,6 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
   let dzAbove: Float64Array = Float64Array.from(db);
 
   const reports: LayerReport[] = new Array(L);
-  const refineIterations = new Array<number>(L).fill(0);
   reports[L - 1] = closedFormReport(last);
   for (let i = L - 2; i >= 0; i--) {
     const g = model.layers[i];
@@ -73,15 +68,11 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
     const solution = solveLayer(system, { tol: options.tol });
     reports[i] = layerReport(system, solution);
     x = cropPadding(system, solution.x);
-    if (refine) {
-      const r = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz });
-      x = r.input;
-      refineIterations[i] = r.iterations ?? 0;
-    }
+    if (refine) x = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz });
     dzAbove = dz;
   }
   options.onProgress?.({ step: L - 1, total: L - 1, message: 'done' });
-  return { method, label, labelInferred: inferred, image: x, layers: reports, warnings, refineIterations };
+  return { method, label, labelInferred: inferred, image: x, layers: reports, warnings };
 }
 
 // Values this close to the edge of an activation's range are clipped to it before inverting.
@@ -124,7 +115,7 @@ export function refineUndetermined(method: string, input: AttackInput, options: 
   const run = layerwise(method, input, options, (ctx) => {
     const aboveExact = exactSoFar;
     exactSoFar &&= ctx.report.rankDeficiency === 0;
-    if (exactSoFar) return { input: ctx.estimate };
+    if (exactSoFar) return ctx.estimate;
     const steps = ctx.layer === 0 ? iterations : Math.max(1, Math.round(iterations / 5));
     const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
     const r = optimise(ctx, aboveExact, {
@@ -136,10 +127,9 @@ export function refineUndetermined(method: string, input: AttackInput, options: 
     total += r.iterations;
     trace.push(...r.trace);
     if (r.stoppedBy === 'budget') stoppedBy = 'budget';
-    return { input: r.best, iterations: r.iterations };
+    return r.best;
   });
-  const { refineIterations: _, ...result } = run;
-  return { ...result, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
+  return { ...run, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
 }
 
 /** The valid output range of layer i's activation, shrunk a little so it stays invertible. */

@@ -8,8 +8,5 @@ import type { Attack } from './types.js';
 export const rgap: Attack = {
   name: 'rgap',
   description: 'analytic layer-wise reconstruction (weight, gradient and padding constraints, least squares)',
-  run(input, options) {
-    const { refineIterations: _, ...result } = layerwise('rgap', input, options);
-    return result;
-  },
+  run: (input, options) => layerwise('rgap', input, options),
 };

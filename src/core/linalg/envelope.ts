@@ -77,10 +77,6 @@ export interface CholeskyReport {
   ok: boolean;
   /** Rows found dependent on the rows before them and dropped (only with allowDrop). */
   dropped: number[];
-  /** Row at which a pivot fell below tolerance (ok = false). */
-  failedAt: number;
-  /** Smallest pivot relative to its own diagonal entry: sin² of the angle to the earlier rows. */
-  minRelativePivot: number;
   maxPivot: number;
   minPivot: number;
 }
@@ -93,7 +89,7 @@ export interface CholeskyReport {
  */
 export function choleskyEnvelope(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
   const { n, first, ptr, data } = a;
-  let minRel = Infinity, maxPivot = 0, minPivot = Infinity;
+  let maxPivot = 0, minPivot = Infinity;
   const dropped: number[] = [];
   const isDropped = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -111,19 +107,18 @@ export function choleskyEnvelope(a: Envelope, tol: number, allowDrop = false): C
     for (let k = fi; k < i; k++) d -= data[bi + k] * data[bi + k];
     const rel = aii > 0 ? d / aii : 0;
     if (!(rel > tol)) {
-      if (!allowDrop) return { ok: false, dropped, failedAt: i, minRelativePivot: rel, maxPivot, minPivot };
+      if (!allowDrop) return { ok: false, dropped, maxPivot, minPivot };
       dropped.push(i);
       isDropped[i] = 1;
       for (let k = fi; k < i; k++) data[bi + k] = 0;
       data[bi + i] = 1;
       continue;
     }
-    if (rel < minRel) minRel = rel;
     if (d > maxPivot) maxPivot = d;
     if (d < minPivot) minPivot = d;
     data[bi + i] = Math.sqrt(d);
   }
-  return { ok: true, dropped, failedAt: -1, minRelativePivot: minRel, maxPivot, minPivot };
+  return { ok: true, dropped, maxPivot, minPivot };
 }
 
 /** Solves LLᵀx = b in place (b becomes x) with a factor from choleskyEnvelope. */

@@ -69,13 +69,6 @@ export function addMulTransVec(a: Csr, x: ArrayLike<number>, y: Float64Array): v
   }
 }
 
-/** Returns a copy with every row scaled by `scale[r]`. */
-export function scaleRows(a: Csr, scale: ArrayLike<number>): Csr {
-  const val = new Float64Array(a.val.length);
-  for (let r = 0; r < a.rows; r++) for (let k = a.ptr[r]; k < a.ptr[r + 1]; k++) val[k] = a.val[k] * scale[r];
-  return { ...a, val };
-}
-
 export function rowNorms(a: Csr): Float64Array {
   const n = new Float64Array(a.rows);
   for (let r = 0; r < a.rows; r++) {
