@@ -1,6 +1,7 @@
 import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
 import { choleskyEnvelope, gramOfColumns } from './linalg/envelope.js';
 import { GramSolver } from './linalg/gramsolver.js';
+import { dot } from './linalg/vec.js';
 import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
 import type { LayerSystem } from './system.js';
 
@@ -433,10 +434,4 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   addMulTransVec(s, a, x);
   addMulTransVec(gm, bvec, x);
   return { rank, x, condition, path };
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }

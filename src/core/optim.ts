@@ -3,6 +3,8 @@
  * objective given as value+gradient, keep the best iterate, and stop on an iteration count or a
  * wall-clock budget (performance.now, available in browsers and Node alike).
  */
+import { dot } from './linalg/vec.js';
+
 export type Objective = (x: Float64Array) => { value: number; grad: Float64Array };
 
 export interface RunLimits {
@@ -115,12 +117,6 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
     cur = next;
     return { value: cur.value, x };
   });
-}
-
-function dot(a: Float64Array, b: Float64Array): number {
-  let s = 0;
-  for (let k = 0; k < a.length; k++) s += a[k] * b[k];
-  return s;
 }
 
 function axpy(a: number, x: Float64Array, y: Float64Array): void {

@@ -2,7 +2,8 @@ import { adam, lbfgs, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
 import { activationBox, refineUndetermined, type LayerContext } from './layerwise.js';
 import { pullBack } from './pullback.js';
-import { residualBlocks, squaredNorm } from './residual.js';
+import { squaredNorm } from '../linalg/vec.js';
+import { residualBlocks } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
 /**

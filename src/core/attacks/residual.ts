@@ -24,9 +24,3 @@ export function residualBlocks(sys: LayerSystem, x: Float64Array): ResidualBlock
   };
   return { weight: block(sys.s, sys.sRhs), gradient: block(sys.grad, sys.gradRhs) };
 }
-
-export function squaredNorm(v: Float64Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return s;
-}

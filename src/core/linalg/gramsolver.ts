@@ -1,6 +1,7 @@
 import { choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope } from './envelope.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../rng.js';
+import { squaredNorm } from './vec.js';
 
 /**
  * Solves with a Gram matrix of a sparse S (SSᵀ of its rows, or SᵀS of chosen columns) through its
@@ -89,9 +90,7 @@ export class GramSolver {
 }
 
 function norm(v: Float64Array): number {
-  let s = 0;
-  for (const x of v) s += x * x;
-  return Math.sqrt(s);
+  return Math.sqrt(squaredNorm(v));
 }
 
 function scale(v: Float64Array, a: number): Float64Array {
