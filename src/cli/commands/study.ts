@@ -46,17 +46,21 @@ export function runStudy(argv: string[]): Promise<void> {
       try { const r = JSON.parse(line) as StudyRow; done.set(r.key, r); } catch { /* a line cut by an interrupted run is redone */ }
     }
   }
+  // every cell of this study in a fixed order (models × images); outputs follow it, not the order
+  // in which the workers happen to finish
+  const keys: string[] = [];
   const cells: StudyCell[] = [];
   for (const m of models) {
     const model = buildModel(PRESETS[m]);
     images.forEach((img, i) => {
       const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}`;
+      keys.push(key);
       if (done.has(key)) return;
       const label = (img.label ?? i) % model.classes;
       cells.push({ key, model: m, image: img.id, input: bitmapToTensor(fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION), label, methods, iterations, seed });
     });
   }
-  const total = models.length * images.length;
+  const total = keys.length;
   const workers = Math.max(1, Math.min(int(v, 'workers', os.availableParallelism?.() ?? os.cpus().length)!, cells.length || 1));
   fs.mkdirSync(out, { recursive: true });
   console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; ${done.size} already done, ${cells.length} to run on ${workers} worker(s)`);
@@ -67,7 +71,7 @@ export function runStudy(argv: string[]): Promise<void> {
     progress(done.size, total, t0);
   }).then((errors) => {
     if (process.stderr.isTTY) process.stderr.write('\n');
-    const rows = [...done.values()].filter((r) => models.includes(r.model) && images.some((i) => i.id === r.image));
+    const rows = keys.flatMap((k) => done.get(k) ?? []);
     const summary = summarise(rows, methods);
     writeFilesAtomically([
       { file: path.join(out, 'results.json'), data: JSON.stringify(rows, null, 1) + '\n' },
