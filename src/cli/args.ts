@@ -64,6 +64,11 @@ export function loadParams(v: Values, model: Model): Params {
   return initParams(model, int(v, 'seed', 0)!);
 }
 
+/** Shared gradients from a safetensors file, mapped onto the model. */
+export function loadGradients(file: string, model: Model): Params {
+  return paramsFromTensors(model, readSafetensorsFile(file, 'gradients'), `gradients ${file}`);
+}
+
 export function normalisation(v: Values): Normalisation {
   const scale = num(v, 'pixel-scale', REFERENCE_NORMALISATION.scale);
   if (scale === 0) fail('--pixel-scale must not be 0');

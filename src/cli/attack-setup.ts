@@ -2,11 +2,9 @@ import type { AttackInput, AttackOptions } from '../core/attacks/types.js';
 import { simulateClient } from '../core/client.js';
 import { fail } from '../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../core/layersolve.js';
-import { paramsFromTensors } from '../core/params-io.js';
 import type { Model } from '../core/spec.js';
 import type { Normalisation } from '../formats/image.js';
-import { readSafetensorsFile } from '../io/files.js';
-import { int, loadImage, loadParams, loadTarget, normalisation, num, requireModel, str, type Options, type Values } from './args.js';
+import { int, loadGradients, loadImage, loadParams, loadTarget, normalisation, num, requireModel, str, type Options, type Values } from './args.js';
 
 /** The options `attack` and `compare` share. */
 export const ATTACK_OPTIONS: NonNullable<Options> = {
@@ -39,7 +37,7 @@ export function attackSetup(v: Values): AttackSetup {
   const label = int(v, 'label');
   const gradients = image
     ? simulateClient(model, params, loadImage(image, model, norm), label ?? 0).gradients
-    : paramsFromTensors(model, readSafetensorsFile(gradFile!, 'gradients'), `gradients ${gradFile}`);
+    : loadGradients(gradFile!, model);
   const targetFile = str(v, 'target') ?? image;
   const iterations = int(v, 'iterations');
   if (iterations !== undefined && iterations < 1) fail('--iterations must be at least 1');

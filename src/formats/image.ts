@@ -119,3 +119,12 @@ export function fitBitmap(img: Bitmap, shape: readonly [number, number, number])
   }
   return { width: W, height: H, channels, data: out };
 }
+
+/** Draws `src` into the RGB bitmap `dst` at (x0, y0), each source pixel as a `scale`×`scale` block. */
+export function drawScaled(dst: Bitmap, src: Bitmap, x0: number, y0: number, scale: number): void {
+  for (let y = 0; y < src.height * scale; y++) for (let x = 0; x < src.width * scale; x++) {
+    const from = (Math.floor(y / scale) * src.width + Math.floor(x / scale)) * src.channels;
+    const to = ((y0 + y) * dst.width + x0 + x) * dst.channels;
+    for (let k = 0; k < dst.channels; k++) dst.data[to + k] = src.data[from + (src.channels === 3 ? k : 0)];
+  }
+}

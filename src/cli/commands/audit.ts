@@ -1,10 +1,8 @@
 import { audit, type AuditSource } from '../../core/audit.js';
-import { paramsFromTensors } from '../../core/params-io.js';
 import { Rng } from '../../core/rng.js';
 import { fail } from '../../core/errors.js';
 import type { Model } from '../../core/spec.js';
-import { readSafetensorsFile } from '../../io/files.js';
-import { int, loadImage, loadParams, normalisation, num, parse, requireModel, str } from '../args.js';
+import { int, loadGradients, loadImage, loadParams, normalisation, num, parse, requireModel, str } from '../args.js';
 import { auditTable } from '../format.js';
 import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 
@@ -17,7 +15,7 @@ export function auditSource(v: Record<string, string | boolean | undefined>, mod
   const image = str(v, 'image'), gradients = str(v, 'gradients');
   if (image && gradients) fail('give --image or --gradients, not both');
   const label = int(v, 'label');
-  if (gradients) return { kind: 'gradients', gradients: paramsFromTensors(model, readSafetensorsFile(gradients, 'gradients'), `gradients ${gradients}`), label };
+  if (gradients) return { kind: 'gradients', gradients: loadGradients(gradients, model), label };
   if (image) return { kind: 'image', image: loadImage(image, model, normalisation(v)), label: label ?? 0 };
   const rng = new Rng(int(v, 'seed', 0)! + 1);
   const [c, h, w] = model.spec.input;

@@ -3,7 +3,7 @@ import { ATTACKS, getAttack } from '../../core/attacks/registry.js';
 import { fail } from '../../core/errors.js';
 import { quality, type Quality } from '../../core/metrics.js';
 import { drawText, textWidth } from '../../formats/font.js';
-import { encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
+import { drawScaled, encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
 import { parse, str } from '../args.js';
 import { ATTACK_OPTIONS, attackSetup } from '../attack-setup.js';
@@ -73,11 +73,7 @@ function labelledRow(cells: { label: string; lines: string[]; bitmap: Bitmap }[]
     const x0 = gap + i * (cellW + gap);
     drawText(out, c.label, x0, gap, text, [0, 0, 0]);
     const y0 = gap + lineH + 4;
-    for (let y = 0; y < c.bitmap.height * scale; y++) for (let x = 0; x < c.bitmap.width * scale; x++) {
-      const src = (Math.floor(y / scale) * c.bitmap.width + Math.floor(x / scale)) * c.bitmap.channels;
-      const dst = ((y0 + y) * width + x0 + x) * 3;
-      for (let k = 0; k < 3; k++) out.data[dst + k] = c.bitmap.data[src + (c.bitmap.channels === 3 ? k : 0)];
-    }
+    drawScaled(out, c.bitmap, x0, y0, scale);
     c.lines.forEach((l, j) => drawText(out, l, x0, y0 + imgH + 4 + j * lineH, text, [60, 60, 60]));
   });
   return out;

@@ -6,7 +6,7 @@ import { simulateClient } from '../../core/client.js';
 import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { quality } from '../../core/metrics.js';
 import { initParams } from '../../core/network.js';
-import { encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
+import { drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { loadModel, writeFilesAtomically } from '../../io/files.js';
 import { loadImage, parse, str, int } from '../args.js';
 import { auditTable } from '../format.js';
@@ -54,13 +54,7 @@ export function grid(rows: Bitmap[][], scale: number, gap: number): Bitmap {
   const cols = Math.max(...rows.map((r) => r.length));
   const width = cols * cellW + (cols + 1) * gap, height = rows.length * cellH + (rows.length + 1) * gap;
   const data = new Uint8Array(width * height * 3).fill(255);
-  rows.forEach((row, r) => row.forEach((b, c) => {
-    const x0 = gap + c * (cellW + gap), y0 = gap + r * (cellH + gap);
-    for (let y = 0; y < b.height * scale; y++) for (let x = 0; x < b.width * scale; x++) {
-      const src = (Math.floor(y / scale) * b.width + Math.floor(x / scale)) * b.channels;
-      const dst = ((y0 + y) * width + x0 + x) * 3;
-      for (let k = 0; k < 3; k++) data[dst + k] = b.data[src + (b.channels === 3 ? k : 0)];
-    }
-  }));
-  return { width, height, channels: 3, data };
+  const out: Bitmap = { width, height, channels: 3, data };
+  rows.forEach((row, r) => row.forEach((b, c) => drawScaled(out, b, gap + c * (cellW + gap), gap + r * (cellH + gap), scale)));
+  return out;
 }
