@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fitBitmap } from '../src/formats/image.js';
+import { decodeImage, fitBitmap } from '../src/formats/image.js';
 import { runCli, tmpDir } from './helpers.js';
 
 describe('study', () => {
@@ -20,13 +20,44 @@ describe('study', () => {
     assert.ok(c2.every((r: { copaIndex: number; rankDeficiency: number[] }) => r.copaIndex === -1470 && r.rankDeficiency[0] === -1470));
     const csv = fs.readFileSync(path.join(d, 'results.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 7);
-    assert.match(csv[0], /^model,image,label,layers,copaIndex,normalisedIndex,structuralIndex,/);
+    assert.match(csv[0], /^model,image,label,trainSteps,layers,copaIndex,normalisedIndex,structuralIndex,/);
     const summary = JSON.parse(fs.readFileSync(path.join(d, 'summary.json'), 'utf8'));
     assert.equal(summary.cells, 6);
     assert.ok(summary.spearman.rgap.copaIndex.rho > 0.5, 'exact recovery where the index is 0, partial where it is negative');
+    // the report states the same correlation as summary.json, and the plots show every cell
+    const report = fs.readFileSync(path.join(d, 'report.md'), 'utf8');
+    assert.ok(report.includes(`**${summary.spearman.rgap.copaIndex.rho.toFixed(3)} [`), report.slice(0, 600));
+    const svg = fs.readFileSync(path.join(d, 'scatter-rgap.svg'), 'utf8');
+    assert.equal((svg.match(/<circle /g) ?? []).length, 6 + 1, 'six cells and one legend dot (all tanh)');
+    const png = decodeImage(fs.readFileSync(path.join(d, 'scatter-rgap.png')));
+    assert.deepEqual([png.width, png.height], [820, 540]);
+    const grid = decodeImage(fs.readFileSync(path.join(d, 'best-worst.png')));
+    assert.ok(grid.width > 6 * 96 && grid.height > 2 * 96, `${grid.width}×${grid.height}`);
+    for (const r of rows) assert.ok(fs.existsSync(path.join(d, 'reconstructions', r.model, `${r.image}.rgap.png`)));
     const again = runCli(args);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stderr, /6 already done, 0 to run/);
+    assert.equal(fs.readFileSync(path.join(d, 'report.md'), 'utf8'), report, 'a rerun rewrites the same report');
+  });
+  it('runs a one-factor sweep and a trained client as separate cells', () => {
+    const d = tmpDir('study-sweep');
+    const r = runCli(['study', '--models', 'sweep:padding', '--count', '1', '--methods', 'rgap', '--out', d]);
+    assert.equal(r.status, 0, r.stderr);
+    const rows = JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8'));
+    assert.deepEqual(rows.map((x: { model: string }) => x.model), ['sweep-padding-0', 'sweep-padding-1', 'sweep-padding-2']);
+    // padding 0 is cnn3_c1 itself: the reference's deficiencies
+    assert.deepEqual(rows[0].rankDeficiency, [0, -4533]);
+    const report = fs.readFileSync(path.join(d, 'report.md'), 'utf8');
+    assert.match(report, /### padding\n\n\| padding \| rank deficiency per layer \| index \|/);
+    const t = runCli(['study', '--models', 'cnn2_c1', '--count', '1', '--methods', 'rgap', '--train-steps', '2', '--out', d]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stderr, /0 already done, 1 to run/);
+    const trained = JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8'));
+    assert.equal(trained[0].trainSteps, 2);
+    assert.ok(trained[0].methods.rgap.psnr > 60, 'index 0 stays exactly recoverable after training');
+    const bad = runCli(['study', '--models', 'cnn2_c1', '--train-steps=-1', '--out', d]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr.trim(), /^gradleak: error: --train-steps/);
   });
   it('reads Fashion-MNIST IDX files and fits 28×28 grey to 3×32×32', () => {
     const d = tmpDir('study-idx');

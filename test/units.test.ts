@@ -148,7 +148,7 @@ describe('model specs', () => {
 });
 
 describe('browser compatibility of the core', () => {
-  it('src/core and src/formats import nothing Node-only', () => {
+  it('src/core, src/formats, src/plot and src/study import nothing Node-only', () => {
     const bad: string[] = [];
     const walk = (dir: string) => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -162,6 +162,47 @@ describe('browser compatibility of the core', () => {
     };
     walk(path.join(ROOT, 'src/core'));
     walk(path.join(ROOT, 'src/formats'));
+    walk(path.join(ROOT, 'src/plot'));
+    walk(path.join(ROOT, 'src/study'));
     assert.deepEqual(bad, []);
+  });
+});
+
+describe('study models and trained clients', () => {
+  it('each sweep model differs from cnn3_c1 in exactly its factor', async () => {
+    const { SWEEPS, sweepOf, resolveStudyModels } = await import('../src/core/sweeps.js');
+    const base = PRESETS.cnn3_c1.layers;
+    for (const [name, spec] of Object.entries(SWEEPS)) {
+      const { factor, value } = sweepOf(name)!;
+      if (factor === 'depth') {
+        assert.equal(spec.layers.length, Number(value) + 1, name);
+        continue;
+      }
+      const l0 = spec.layers[0] as unknown as Record<string, unknown>, b0 = base[0] as unknown as Record<string, unknown>;
+      const key = { channels: 'out', kernel: 'kernel', stride: 'stride', padding: 'padding', activation: 'activation' }[factor]!;
+      assert.equal(String(l0[key]), value, name);
+      for (const k of Object.keys(b0)) if (k !== key) assert.equal(l0[k], b0[k], `${name}: ${k}`);
+      assert.deepEqual(spec.layers.slice(1).map((l) => ({ ...l, activation: 'x' })), base.slice(1).map((l) => ({ ...l, activation: 'x' })), name);
+      buildModel(spec);
+    }
+    assert.deepEqual(resolveStudyModels('sweep:stride'), ['sweep-stride-1', 'sweep-stride-2', 'sweep-stride-3']);
+    assert.equal(resolveStudyModels('all').length, 34);
+    assert.throws(() => resolveStudyModels('sweep:colour'), /unknown sweep "colour"/);
+  });
+  it('trainOnImage takes plain SGD steps: one step is params − lr·gradient, and the loss falls', async () => {
+    const { trainOnImage } = await import('../src/core/client.js');
+    const model = buildModel(PRESETS.cnn3_c1);
+    const p0 = initParams(model, 3);
+    const rng = new Rng(4);
+    const x = Float64Array.from({ length: 3 * 32 * 32 }, () => rng.uniform() - 0.5);
+    const g = simulateClient(model, p0, x, 2);
+    const p1 = trainOnImage(model, p0, x, 2, 1, 0.05);
+    for (let i = 0; i < p0.length; i++) {
+      for (let k = 0; k < p0[i].weight.length; k += 97) assert.equal(p1[i].weight[k], p0[i].weight[k] - 0.05 * g.gradients[i].weight[k]);
+    }
+    assert.deepEqual(trainOnImage(model, p0, x, 2, 0, 0.05), p0);
+    const p5 = trainOnImage(model, p0, x, 2, 5, 0.05);
+    assert.ok(simulateClient(model, p5, x, 2).loss < g.loss);
+    assert.throws(() => trainOnImage(model, p0, x, 2, 1, Number.NaN), InputError);
   });
 });

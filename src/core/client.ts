@@ -27,3 +27,24 @@ export function simulateClient(model: Model, params: Params, image: Float64Array
   const { loss, grads } = backward(model, params, trace, label);
   return { gradients: grads, loss };
 }
+
+/**
+ * A client that has already trained: `steps` plain SGD steps (learning rate `lr`) on the image
+ * before the shared gradient is computed. Returns new parameters; the attacker is given these
+ * (it always knows the weights the gradient was computed at).
+ */
+export function trainOnImage(model: Model, params: Params, image: Float64Array, label: number, steps: number, lr: number): Params {
+  checkImage(model, image);
+  checkLabel(model, label);
+  if (!Number.isInteger(steps) || steps < 0) fail(`training steps must be a non-negative integer, got ${steps}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) fail(`training learning rate must be a positive number, got ${lr}`);
+  let p = params.map((t) => ({ weight: t.weight.slice(), bias: t.bias ? t.bias.slice() : null }));
+  for (let s = 0; s < steps; s++) {
+    const { grads } = backward(model, p, forward(model, p, image), label);
+    p = p.map((t, i) => ({
+      weight: t.weight.map((w, k) => w - lr * grads[i].weight[k]),
+      bias: t.bias ? t.bias.map((b, k) => b - lr * grads[i].bias![k]) : null,
+    }));
+  }
+  return p;
+}

@@ -4,14 +4,16 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { getAttack } from '../../core/attacks/registry.js';
 import { fail } from '../../core/errors.js';
-import { PRESETS } from '../../core/presets.js';
 import { buildModel } from '../../core/spec.js';
-import { spearman, type Spearman } from '../../core/stats.js';
-import { bitmapToTensor, fitBitmap, REFERENCE_NORMALISATION } from '../../formats/image.js';
+import { resolveStudyModels, studySpec } from '../../core/sweeps.js';
+import type { Spearman } from '../../core/stats.js';
+import { studyReport } from '../../study/report.js';
+import { summarise, toCsv } from '../../study/summary.js';
+import { bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
-import { int, parse, str } from '../args.js';
-import type { StudyCell, StudyRow } from '../study-cell.js';
+import { int, num, parse, str } from '../args.js';
+import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
 export const STUDY_HELP = `gradleak study [--models all|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images] [--count N]
                [--methods rgap,hybrid] [--iterations N] [--workers N] [--seed N] [--out DIR]
@@ -26,10 +28,10 @@ export function runStudy(argv: string[]): Promise<void> {
   const v = parse(argv, {
     models: { type: 'string' }, images: { type: 'string' }, count: { type: 'string' }, methods: { type: 'string' },
     iterations: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' },
+    'train-steps': { type: 'string' }, 'train-lr': { type: 'string' },
   });
   if (v.help) { console.log(STUDY_HELP); return Promise.resolve(); }
-  const models = (str(v, 'models') ?? 'all') === 'all' ? Object.keys(PRESETS) : str(v, 'models')!.split(',');
-  for (const m of models) if (!Object.hasOwn(PRESETS, m)) fail(`unknown model "${m}" (see 'gradleak models')`);
+  const models = resolveStudyModels(str(v, 'models') ?? 'all');
   const methods = (str(v, 'methods') ?? 'rgap,hybrid').split(',');
   methods.forEach(getAttack);
   const count = int(v, 'count', 5)!;
@@ -37,6 +39,12 @@ export function runStudy(argv: string[]): Promise<void> {
   const images = loadImageSet(str(v, 'images') ?? 'samples', count);
   const seed = int(v, 'seed', 0)!;
   const iterations = int(v, 'iterations');
+  const trainSteps = int(v, 'train-steps', 0)!;
+  if (trainSteps < 0) fail('--train-steps must be 0 or more');
+  const trainLr = num(v, 'train-lr', 0.01);
+  if (!(trainLr > 0)) fail('--train-lr must be positive');
+  // a trained client is a different cell; untrained keys stay as they were so old journals resume
+  const trained = trainSteps > 0 ? `|train${trainSteps}@${trainLr}` : '';
   const out = str(v, 'out') ?? 'out/study';
   const journal = path.join(out, 'results.jsonl');
   const done = new Map<string, StudyRow>();
@@ -51,31 +59,43 @@ export function runStudy(argv: string[]): Promise<void> {
   const keys: string[] = [];
   const cells: StudyCell[] = [];
   for (const m of models) {
-    const model = buildModel(PRESETS[m]);
+    const model = buildModel(studySpec(m));
     images.forEach((img, i) => {
-      const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}`;
+      const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}${trained}`;
       keys.push(key);
       if (done.has(key)) return;
       const label = (img.label ?? i) % model.classes;
-      cells.push({ key, model: m, image: img.id, input: bitmapToTensor(fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION), label, methods, iterations, seed });
+      cells.push({ key, model: m, image: img.id, input: bitmapToTensor(fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION), label, methods, iterations, seed, trainSteps, trainLr });
     });
   }
   const total = keys.length;
   const workers = Math.max(1, Math.min(int(v, 'workers', os.availableParallelism?.() ?? os.cpus().length)!, cells.length || 1));
   fs.mkdirSync(out, { recursive: true });
-  console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; ${done.size} already done, ${cells.length} to run on ${workers} worker(s)`);
+  console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
-  return runPool(cells, workers, (row) => {
+  let finished = total - cells.length;
+  return runPool(cells, workers, ({ row, reconstructions }) => {
+    // the reconstructions first: a journal line promises that its images exist
+    const shape = buildModel(studySpec(row.model)).spec.input;
+    writeFilesAtomically(Object.entries(reconstructions).map(([method, x]) => (
+      { file: reconstructionFile(out, row, method), data: encodeImagePng(unitTensorToBitmap(x, shape)) })));
     fs.appendFileSync(journal, JSON.stringify(row) + '\n');
     done.set(row.key, row);
-    progress(done.size, total, t0);
+    progress(++finished, total, cells.length, t0, row);
   }).then((errors) => {
     if (process.stderr.isTTY) process.stderr.write('\n');
     const rows = keys.flatMap((k) => done.get(k) ?? []);
     const summary = summarise(rows, methods);
+    const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
+    const report = studyReport({
+      rows, methods, summary, specOf: studySpec, command: `gradleak study ${argv.join(' ')}`.trim(),
+      target: (r) => { const b = imageById.get(r.image); return b ? fitBitmap(b, studySpec(r.model).input) : null; },
+      reconstruction: (r, m) => { const f = reconstructionFile(out, r, m); return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null; },
+    });
     writeFilesAtomically([
+      ...report.map((f) => ({ file: path.join(out, f.file), data: f.data })),
       { file: path.join(out, 'results.json'), data: JSON.stringify(rows, null, 1) + '\n' },
-      { file: path.join(out, 'results.csv'), data: csv(rows, methods) },
+      { file: path.join(out, 'results.csv'), data: toCsv(rows, methods) },
       { file: path.join(out, 'summary.json'), data: JSON.stringify(summary, null, 1) + '\n' },
     ]);
     for (const e of errors) console.error(`study: cell ${e.key} failed: ${e.error}`);
@@ -87,18 +107,38 @@ export function runStudy(argv: string[]): Promise<void> {
   });
 }
 
+/** Where a cell's reconstruction by one method is kept (PNG, [0,1] mapped to 0..255). */
+export function reconstructionFile(out: string, row: StudyRow, method: string): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const train = row.trainSteps ? `-train${row.trainSteps}` : '';
+  return path.join(out, 'reconstructions', safe(row.model), `${safe(row.image)}${train}.${method}.png`);
+}
+
 const fmt = (s: Spearman) => `${s.rho.toFixed(3)} [${s.low.toFixed(3)}, ${s.high.toFixed(3)}] (n=${s.n})`;
 
-function progress(doneCount: number, total: number, t0: number): void {
-  if (!process.stderr.isTTY) return;
+/**
+ * On a terminal, a bar with an estimate of the time left (from this run's cells); otherwise one
+ * line per finished cell, so a log shows what each cell gave.
+ */
+function progress(doneCount: number, total: number, toRun: number, t0: number, row: StudyRow): void {
   const secs = (performance.now() - t0) / 1000;
-  process.stderr.write(`\rstudy: ${doneCount}/${total} cells, ${secs.toFixed(0)} s   `);
+  const psnrs = Object.entries(row.methods).map(([m, r]) => `${m} ${r.psnr.toFixed(1)} dB`).join(', ');
+  if (!process.stderr.isTTY) {
+    console.error(`study: ${doneCount}/${total} ${row.model} ${row.image}: index ${row.copaIndex}, ${psnrs} (${secs.toFixed(0)} s)`);
+    return;
+  }
+  const ranThisRun = doneCount - (total - toRun);
+  const left = (secs / ranThisRun) * (total - doneCount);
+  const width = 30, filled = Math.round((width * doneCount) / total);
+  process.stderr.write(`\rstudy [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${doneCount}/${total} cells, ${fmtTime(secs)} elapsed, ~${fmtTime(left)} left   `);
 }
+
+const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
 
 interface CellError { key: string; error: string }
 
 /** Runs the cells on `n` worker threads; resolves with the cells that failed. */
-function runPool(cells: StudyCell[], n: number, onRow: (r: StudyRow) => void): Promise<CellError[]> {
+function runPool(cells: StudyCell[], n: number, onRow: (r: CellResult) => void): Promise<CellError[]> {
   if (cells.length === 0) return Promise.resolve([]);
   const errors: CellError[] = [];
   let next = 0, live = n;
@@ -112,8 +152,8 @@ function runPool(cells: StudyCell[], n: number, onRow: (r: StudyRow) => void): P
         void worker.terminate();
         if (--live === 0) resolve(errors);
       };
-      worker.on('message', (m: { ok: true; row: StudyRow } | { ok: false; key: string; error: string }) => {
-        if (m.ok) onRow(m.row);
+      worker.on('message', (m: ({ ok: true } & CellResult) | { ok: false; key: string; error: string }) => {
+        if (m.ok) onRow(m);
         else errors.push({ key: m.key, error: m.error });
         feed();
       });
@@ -122,38 +162,3 @@ function runPool(cells: StudyCell[], n: number, onRow: (r: StudyRow) => void): P
     }
   });
 }
-
-export interface StudySummary {
-  cells: number;
-  /** Per method: Spearman's rho between each index variant and that method's PSNR; 'best' = max over methods. */
-  spearman: Record<string, { copaIndex: Spearman; normalisedIndex: Spearman; structuralIndex: Spearman }>;
-}
-
-function summarise(rows: StudyRow[], methods: string[]): StudySummary {
-  const spearmanFor = (psnr: (r: StudyRow) => number) => {
-    const ok = rows.filter((r) => Number.isFinite(psnr(r)));
-    const y = ok.map((r) => Math.min(psnr(r), 100)); // exact recoveries (>100 dB) tie at the top
-    return {
-      copaIndex: spearman(ok.map((r) => r.copaIndex), y),
-      normalisedIndex: spearman(ok.map((r) => r.normalisedIndex), y),
-      structuralIndex: spearman(ok.map((r) => r.structuralIndex), y),
-    };
-  };
-  const out: StudySummary['spearman'] = {};
-  for (const m of methods) out[m] = spearmanFor((r) => r.methods[m]?.psnr ?? NaN);
-  if (methods.length > 1) out.best = spearmanFor((r) => Math.max(...methods.map((m) => r.methods[m]?.psnr ?? -Infinity)));
-  return { cells: rows.length, spearman: out };
-}
-
-function csv(rows: StudyRow[], methods: string[]): string {
-  const head = ['model', 'image', 'label', 'layers', 'copaIndex', 'normalisedIndex', 'structuralIndex', 'rankDeficiency', 'structuralDeficiency', 'flaggedLayers', 'auditSeconds',
-    ...methods.flatMap((m) => [`${m}_psnr`, `${m}_ssim`, `${m}_mse`, `${m}_seconds`])];
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = rows.map((r) => [
-    r.model, r.image, r.label, r.layers, r.copaIndex, r.normalisedIndex, r.structuralIndex,
-    r.rankDeficiency.join(';'), r.structuralDeficiency.join(';'), r.flaggedLayers.join(';'), r.auditSeconds,
-    ...methods.flatMap((m): (number | string)[] => { const x = r.methods[m]; return x ? [x.psnr, x.ssim, x.mse, x.seconds] : ['', '', '', '']; }),
-  ].map((c) => q(String(c))).join(','));
-  return [head.join(','), ...lines].join('\n') + '\n';
-}
-
