@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'fflate';
 import { InputError } from '../src/core/errors.js';
-import { ranks, spearman } from '../src/core/stats.js';
+import { ranks, spearman, spearmanDifference } from '../src/core/stats.js';
+import { Rng } from '../src/core/rng.js';
 import { cifar10Samples, idxSamples, parseIdx } from '../src/formats/datasets.js';
 
 const FASHION = '/usr/share/datasets/fashion-mnist';
@@ -65,5 +66,17 @@ describe('Spearman correlation', () => {
     const r = spearman([1, 2, 3, 4, 5, 6], [1, 3, 2, 4, 5, 6]);
     assert.ok(Math.abs(r.rho - (1 - 12 / 210)) < 1e-12);
     assert.ok(r.low < r.rho && r.rho < r.high && r.high <= 1);
+  });
+  it('paired bootstrap of a difference: zero for the same index, clearly negative for noise, seeded', () => {
+    const rng = new Rng(2);
+    const cluster = Array.from({ length: 60 }, (_, i) => `m${Math.floor(i / 3)}`);
+    const a = cluster.map((c) => Number(c.slice(1)));
+    const y = a.map((v) => v + 2 * rng.uniform());
+    const noise = a.map(() => rng.uniform());
+    const same = spearmanDifference(cluster, a, a, y, 1, 300);
+    assert.deepEqual([same.diff, same.low, same.high], [0, 0, 0]);
+    const worse = spearmanDifference(cluster, a, noise, y, 1, 300);
+    assert.ok(worse.diff < -0.5 && worse.high < 0, JSON.stringify(worse));
+    assert.deepEqual(spearmanDifference(cluster, a, noise, y, 1, 300), worse);
   });
 });

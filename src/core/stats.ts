@@ -1,4 +1,5 @@
 /** Statistics for the architecture study. */
+import { Rng } from './rng.js';
 
 /** Ranks 1..n, ties sharing their average rank. */
 export function ranks(values: readonly number[]): number[] {
@@ -37,4 +38,37 @@ export function spearman(x: readonly number[], y: readonly number[]): Spearman {
   const z = Math.atanh(Math.max(-0.999999, Math.min(0.999999, rho)));
   const se = Math.sqrt(1.06 / (n - 3));
   return { rho, n, low: Math.tanh(z - 1.96 * se), high: Math.tanh(z + 1.96 * se) };
+}
+
+export interface Difference {
+  /** rho(b, y) − rho(a, y) on all the data. */
+  diff: number;
+  /** 95% percentile interval over resamples. */
+  low: number;
+  high: number;
+  resamples: number;
+}
+
+/**
+ * Whether index b predicts y better than index a: the difference of their Spearman correlations with
+ * the same y, with a paired bootstrap that resamples whole clusters (here: architectures), since the
+ * cells of one architecture share its index and are not independent. Seeded.
+ */
+export function spearmanDifference(cluster: readonly string[], a: readonly number[], b: readonly number[], y: readonly number[], seed = 0, resamples = 2000): Difference {
+  const diffOf = (idx: number[]) => {
+    const pick = (v: readonly number[]) => idx.map((i) => v[i]);
+    return spearman(pick(b), pick(y)).rho - spearman(pick(a), pick(y)).rho;
+  };
+  const all = y.map((_, i) => i);
+  const groups = [...new Set(cluster)].map((c) => all.filter((i) => cluster[i] === c));
+  const rng = new Rng(seed);
+  const d: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const idx = groups.flatMap(() => groups[Math.floor(rng.uniform() * groups.length)]);
+    const v = diffOf(idx);
+    if (Number.isFinite(v)) d.push(v);
+  }
+  d.sort((p, q) => p - q);
+  const q = (f: number) => d[Math.min(d.length - 1, Math.max(0, Math.round(f * (d.length - 1))))] ?? NaN;
+  return { diff: diffOf(all), low: q(0.025), high: q(0.975), resamples: d.length };
 }

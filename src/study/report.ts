@@ -1,4 +1,4 @@
-import type { Spearman } from '../core/stats.js';
+import type { Difference, Spearman } from '../core/stats.js';
 import { sweepOf } from '../core/sweeps.js';
 import type { ModelSpec } from '../core/spec.js';
 import { encodeImagePng, type Bitmap } from '../formats/image.js';
@@ -7,7 +7,7 @@ import { sceneToBitmap } from '../plot/raster.js';
 import type { Scene } from '../plot/scene.js';
 import { sceneToSvg } from '../plot/svg.js';
 import type { StudyRow } from './cell.js';
-import { EXACT_DB, psnrOf, type StudySummary } from './summary.js';
+import { EXACT_DB, psnrOf, type IndexCorrelations, type StudySummary } from './summary.js';
 
 export interface ReportInput {
   rows: StudyRow[];
@@ -138,6 +138,13 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
     p(`| ${m} | ${rhoText(s.copaIndex)} | ${rhoText(s.normalisedIndex)} | ${rhoText(s.structuralIndex)} |`);
   }
   p();
+  p('Paired differences against the authors\' index (same cells; 95% interval by bootstrapping whole architectures):');
+  p();
+  p('| method | normalised − authors\' | structural − authors\' |');
+  p('|---|---|---|');
+  const diffText = (d: Difference) => `${d.diff >= 0 ? '+' : ''}${d.diff.toFixed(3)} [${d.low.toFixed(3)}, ${d.high.toFixed(3)}]`;
+  for (const m of all) p(`| ${m} | ${diffText(summary.spearman[m].versusAuthors.normalisedIndex)} | ${diffText(summary.spearman[m].versusAuthors.structuralIndex)} |`);
+  p();
   p(variants(main));
   p();
   p('![index vs PSNR](scatter-' + all[all.length - 1] + '.svg)');
@@ -194,13 +201,14 @@ function verdict(s: Spearman): string {
   return `A ${strength} ${s.rho > 0 ? 'positive' : 'negative'} rank correlation, the interval excluding zero: ${s.rho > 0 ? 'architectures with a more negative index leak less.' : 'the opposite of the claim.'}`;
 }
 
-function variants(c: { copaIndex: Spearman; normalisedIndex: Spearman; structuralIndex: Spearman }): string {
-  const cmp = (name: string, s: Spearman) => {
-    const d = s.rho - c.copaIndex.rho;
-    const overlap = s.low <= c.copaIndex.high && c.copaIndex.low <= s.high;
-    return `the ${name} variant ${d >= 0 ? 'higher' : 'lower'} by ${Math.abs(d).toFixed(3)}${overlap ? ' (intervals overlap: not a clear difference at this n)' : ''}`;
+function variants(c: IndexCorrelations): string {
+  const cmp = (name: string, d: Difference) => {
+    const clear = d.low > 0 || d.high < 0;
+    return `the ${name} variant's ρ is ${d.diff >= 0 ? 'higher' : 'lower'} by ${Math.abs(d.diff).toFixed(3)} `
+      + `(95% interval of the difference [${d.low.toFixed(3)}, ${d.high.toFixed(3)}], ${d.resamples} bootstrap resamples of whole architectures: `
+      + `${clear ? `it predicts ${d.diff > 0 ? 'better' : 'worse'}` : 'not a clear difference'})`;
   };
-  return `Against the authors' index: ${cmp('normalised', c.normalisedIndex)}; ${cmp('structural', c.structuralIndex)}.`;
+  return `Against the authors' index, on the same cells: ${cmp('normalised', c.versusAuthors.normalisedIndex)}; ${cmp('structural', c.versusAuthors.structuralIndex)}.`;
 }
 
 const listOf = (ms: ModelSummary[]) => (ms.length ? ms.map((s) => `${s.model} (${Math.round(s.copaIndex)}, ${dB(s.psnr.best)} dB)`).join(', ') : 'none');

@@ -1,10 +1,16 @@
-import { spearman, type Spearman } from '../core/stats.js';
+import { spearman, spearmanDifference, type Difference, type Spearman } from '../core/stats.js';
 import type { StudyRow } from './cell.js';
 
 /** PSNR above this counts as exact recovery: such cells tie at the top instead of ranking by noise. */
 export const EXACT_DB = 100;
 
-export interface IndexCorrelations { copaIndex: Spearman; normalisedIndex: Spearman; structuralIndex: Spearman }
+export interface IndexCorrelations {
+  copaIndex: Spearman;
+  normalisedIndex: Spearman;
+  structuralIndex: Spearman;
+  /** Each variant's rho minus the authors' index's rho, bootstrapped over architectures. */
+  versusAuthors: { normalisedIndex: Difference; structuralIndex: Difference };
+}
 
 export interface StudySummary {
   cells: number;
@@ -27,6 +33,10 @@ export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
       copaIndex: spearman(ok.map((r) => r.copaIndex), y),
       normalisedIndex: spearman(ok.map((r) => r.normalisedIndex), y),
       structuralIndex: spearman(ok.map((r) => r.structuralIndex), y),
+      versusAuthors: {
+        normalisedIndex: spearmanDifference(ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.normalisedIndex), y),
+        structuralIndex: spearmanDifference(ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.structuralIndex), y),
+      },
     };
   }
   return { cells: rows.length, spearman: out };
