@@ -15,13 +15,18 @@ import { loadImageSet } from '../../io/imagesets.js';
 import { int, num, parse, str } from '../args.js';
 import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
-export const STUDY_HELP = `gradleak study [--models all|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images] [--count N]
-               [--methods rgap,hybrid] [--iterations N] [--workers N] [--seed N] [--out DIR]
-  For every architecture × image: simulate the client (seeded PyTorch-style weights), audit, run each
-  method, and record the index variants, per-layer rank deficiencies, structural ranks, conditions,
-  PSNR/SSIM/MSE and times. Cells run on worker threads (default: one per core). Finished cells are
-  kept in DIR/results.jsonl and skipped on a rerun. Writes DIR/results.json, DIR/results.csv and
-  DIR/summary.json (Spearman's rho between each index and the best PSNR, with 95% intervals).
+export const STUDY_HELP = `gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images]
+               [--count N] [--methods rgap,hybrid] [--iterations N] [--train-steps N] [--train-lr R]
+               [--workers N] [--seed N] [--out DIR]
+  For every architecture × image: play the client (seeded PyTorch-style weights; with --train-steps,
+  after N SGD steps on its image), audit, run each method, and record the index variants, per-layer
+  rank deficiencies, structural ranks, conditions, PSNR/SSIM/MSE and times.
+  --models: 'all' = the 34 presets (default); 'sweeps' = cnn3_c1 with one of channels, kernel, stride,
+  padding, depth, activation changed ('sweep:kernel' for one family); or names, comma-separated.
+  Cells run on worker threads (default: one per core). Finished cells are kept in DIR/results.jsonl
+  and skipped on a rerun. Writes to DIR (default out/study): results.json, results.csv, summary.json
+  (Spearman's rho of each index variant against each method's PSNR and the best, with 95% intervals),
+  report.md, scatter-<method>.svg/.png, rank-deficiency.svg/.png, best-worst.svg/.png, reconstructions/.
   Images that are not the model's size are resampled; without dataset labels, image i gets label i mod classes.`;
 
 export function runStudy(argv: string[]): Promise<void> {
@@ -87,7 +92,7 @@ export function runStudy(argv: string[]): Promise<void> {
     const rows = keys.flatMap((k) => done.get(k) ?? []);
     const summary = summarise(rows, methods);
     const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
-    const report = studyReport({
+    const report = rows.length === 0 ? [] : studyReport({
       rows, methods, summary, specOf: studySpec, command: `gradleak study ${argv.join(' ')}`.trim(),
       target: (r) => { const b = imageById.get(r.image); return b ? fitBitmap(b, studySpec(r.model).input) : null; },
       reconstruction: (r, m) => { const f = reconstructionFile(out, r, m); return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null; },
