@@ -84,6 +84,20 @@ describe('layer solver against a dense SVD oracle', () => {
     assert.ok(Math.hypot(...pinv.map((x, i) => x - sol.x[i])) < 1e-7 * Math.hypot(...pinv));
   });
 
+  it('serves a repeated system from its memo, never a stale or shared solution', () => {
+    const sys = layer(3, 8, 2, 4, 2, 0, 31);
+    const first = solveLayer(sys, { tol: 1e-10 });
+    const kept = first.x.slice();
+    first.x.fill(7); // a caller that edits its solution must not edit the memo
+    assert.deepEqual(solveLayer(sys, { tol: 1e-10 }).x, kept);
+    const nudged = { ...sys, gradRhs: sys.gradRhs.map((v, i) => (i === 0 ? v + 1e-3 : v)) };
+    const other = solveLayer(nudged, { tol: 1e-10 });
+    const { u, v } = dense(nudged);
+    const pinv = new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();
+    assert.ok(Math.hypot(...pinv.map((x, i) => x - other.x[i])) < 1e-7 * Math.hypot(...pinv), 'a changed right-hand side is solved anew');
+    assert.notDeepEqual(other.x, kept);
+  });
+
   it('covers all three solver paths', () => {
     const paths = new Set(cases.map(([, cin, h, cout, k, s, p]) => solveLayer(layer(cin, h, cout, k, s, p, 11), { tol: 1e-10, rankOnly: true }).path));
     assert.deepEqual([...paths].sort(), ['column', 'dense', 'row']);

@@ -38,7 +38,37 @@ export interface LayerSolution {
   path: 'column' | 'row' | 'dense';
 }
 
+/**
+ * The last few solutions, keyed on everything a solution depends on (geometry, weights, right-hand
+ * sides, gradient rows, options), compared exactly. Attacks that repeat rgap's recursion (hybrid, copa)
+ * meet the same systems wherever the layers above were determined, and a study runs them one after
+ * the other on the same gradients: on LeNet this turns hybrid's 70 s of solves into a lookup.
+ */
+const SOLVED_SIZE = 4;
+const solved: { key: string; arrays: (Float64Array | Int32Array)[]; solution: LayerSolution }[] = [];
+
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+};
+
 export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution {
+  const key = `${geometryKey(sys)}|${opts.tol}|${opts.rankOnly ?? false}|${opts.path ?? 'auto'}`;
+  const arrays = [sys.weight, sys.sRhs, sys.grad.val, sys.grad.idx, sys.grad.ptr, sys.gradRhs];
+  const hit = solved.findIndex((e) => e.key === key && e.arrays.every((a, i) => sameArray(a, arrays[i])));
+  if (hit >= 0) {
+    const [e] = solved.splice(hit, 1);
+    solved.unshift(e);
+    return { ...e.solution, x: e.solution.x.slice() };
+  }
+  const solution = solveUncached(sys, opts);
+  solved.unshift({ key, arrays: arrays.map((a) => a.slice()), solution: { ...solution, x: solution.x.slice() } });
+  if (solved.length > SOLVED_SIZE) solved.pop();
+  return solution;
+}
+
+function solveUncached(sys: LayerSystem, opts: SolveOptions): LayerSolution {
   const touched = touchedColumns(sys);
   let kept = 0;
   for (let c = 0; c < sys.n; c++) if (touched[c]) kept++;
@@ -100,14 +130,16 @@ interface CachedFactors {
 const CACHE_SIZE = 8;
 const cache: { key: string; weight: Float64Array; factors: CachedFactors }[] = [];
 
-/** Forgets every cached factorisation (benchmarks use it to time cold runs). */
+/** Forgets every cached factorisation and solution (benchmarks use it to time cold runs). */
 export function clearFactorCache(): void {
   cache.length = 0;
+  solved.length = 0;
 }
 
+const geometryKey = ({ g }: LayerSystem) => `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
+
 function factorCache(sys: LayerSystem): CachedFactors {
-  const g = sys.g;
-  const key = `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
+  const key = geometryKey(sys);
   const w = sys.weight;
   const hit = cache.findIndex((e) => e.key === key && e.weight.length === w.length && e.weight.every((v, i) => Object.is(v, w[i])));
   if (hit >= 0) {
