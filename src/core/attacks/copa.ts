@@ -1,6 +1,6 @@
 import { adam, lbfgs, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { activationBox, refineUndetermined, type LayerContext } from './layerwise.js';
+import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
 import { pullBack } from './pullback.js';
 import { squaredNorm } from '../linalg/vec.js';
 import { residualBlocks } from './residual.js';
@@ -66,10 +66,6 @@ function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, optio
 
 export const copa: Attack = {
   name: 'copa',
-  description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (Adam)',
-  run: (input, options) => runCopa('copa', input, options, {
-    ...COPA_DEFAULTS,
-    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
-    ...(options.lr !== undefined ? { lr: options.lr } : {}),
-  }),
+  description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (L-BFGS)',
+  run: (input, options) => runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options)),
 };

@@ -1,7 +1,7 @@
 import { matchingLoss, type GradientDistance } from '../matching.js';
 import { adam, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { activationBox, refineUndetermined, type LayerContext } from './layerwise.js';
+import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
 import { squaredNorm } from '../linalg/vec.js';
 import { residualBlocks } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
@@ -59,9 +59,5 @@ function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings
 export const hybrid: Attack = {
   name: 'hybrid',
   description: 'layer-wise least squares corrected by gradient matching of the sub-network above, + residual + TV (Adam)',
-  run: (input, options) => runHybrid('hybrid', input, options, {
-    ...HYBRID_DEFAULTS,
-    ...(options.iterations !== undefined ? { iterations: options.iterations } : {}),
-    ...(options.lr !== undefined ? { lr: options.lr } : {}),
-  }),
+  run: (input, options) => runHybrid('hybrid', input, options, withRunOptions(HYBRID_DEFAULTS, options)),
 };

@@ -104,6 +104,11 @@ function invertActivation(a: Float64Array, layer: number, act: { name: string; r
  * layer with `iterations` steps and deeper ones with a fifth, within the overall wall-clock budget.
  * `optimise` receives whether every layer above is exact (hybrid trusts its residual term only then).
  */
+/** An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place. */
+export function withRunOptions<T extends { iterations: number; lr: number }>(defaults: T, options: AttackOptions): T {
+  return { ...defaults, iterations: options.iterations ?? defaults.iterations, lr: options.lr ?? defaults.lr };
+}
+
 export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: RunLimits) => RunResult;
 
 export function refineUndetermined(method: string, input: AttackInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
