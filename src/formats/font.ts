@@ -44,6 +44,7 @@ export function drawText(img: Bitmap, text: string, x: number, y: number, scale:
   }
 }
 
+/** Width in pixels of `text` at `scale` (glyphs are 3·scale wide, 4·scale apart); 0 for no text. */
 export function textWidth(text: string, scale: number): number {
-  return text.length * 4 * scale - scale;
+  return Math.max(0, text.length * 4 * scale - scale);
 }

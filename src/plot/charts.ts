@@ -1,5 +1,6 @@
 import type { Bitmap } from '../formats/image.js';
-import { BLACK, GREY, LIGHT, PALETTE, textWidth, WHITE, type Mark, type Scene } from './scene.js';
+import { textWidth } from '../formats/font.js';
+import { BLACK, GREY, LIGHT, PALETTE, WHITE, type Mark, type Scene } from './scene.js';
 
 const FONT = 2; // pixel-font scale of labels: 10 px capitals
 const TITLE = 3;

@@ -1,6 +1,6 @@
-import { drawText } from '../formats/font.js';
+import { drawText, textWidth } from '../formats/font.js';
 import { drawScaled, type Bitmap } from '../formats/image.js';
-import { textWidth, type Colour, type Scene } from './scene.js';
+import type { Colour, Scene } from './scene.js';
 
 /** The scene as an RGB bitmap: no anti-aliasing, so the same scene always gives the same bytes. */
 export function sceneToBitmap(scene: Scene): Bitmap {

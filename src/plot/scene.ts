@@ -21,9 +21,6 @@ export interface Scene {
   marks: Mark[];
 }
 
-/** Width of `text` at font scale `size`, the same in both renderings (glyphs are 4·size apart). */
-export const textWidth = (text: string, size: number): number => Math.max(0, text.length * 4 * size - size);
-
 export const BLACK: Colour = [0, 0, 0];
 export const GREY: Colour = [120, 120, 120];
 export const LIGHT: Colour = [225, 225, 225];

@@ -7,7 +7,7 @@ import { sceneToBitmap } from '../plot/raster.js';
 import type { Scene } from '../plot/scene.js';
 import { sceneToSvg } from '../plot/svg.js';
 import type { StudyRow } from './cell.js';
-import { EXACT_DB, psnrOf, type IndexCorrelations, type StudySummary } from './summary.js';
+import { EXACT_DB, psnrOf, reportedMethods, type IndexCorrelations, type StudySummary } from './summary.js';
 
 export interface ReportInput {
   rows: StudyRow[];
@@ -48,7 +48,10 @@ function hiddenActivations(spec: ModelSpec): string {
 
 function byModel(rows: StudyRow[], methods: string[]): ModelSummary[] {
   const groups = new Map<string, StudyRow[]>();
-  for (const r of rows) groups.set(r.model, [...(groups.get(r.model) ?? []), r]);
+  for (const r of rows) {
+    if (!groups.has(r.model)) groups.set(r.model, []);
+    groups.get(r.model)!.push(r);
+  }
   return [...groups].map(([model, rs]) => ({
     model, cells: rs.length,
     copaIndex: mean(rs.map((r) => r.copaIndex)),
@@ -68,7 +71,7 @@ const bothFormats = (name: string, scene: Scene): ReportFile[] => [
 /** Plots (PNG and SVG) and report.md for a finished study; pure, so a browser can make them too. */
 export function studyReport(input: ReportInput): ReportFile[] {
   const { rows, methods, summary, specOf } = input;
-  const all = methods.length > 1 ? [...methods, 'best'] : methods;
+  const all = reportedMethods(methods);
   const files: ReportFile[] = [];
   const groups = [...new Set(rows.map((r) => hiddenActivations(specOf(r.model))))].sort();
   for (const m of all) {
@@ -114,7 +117,7 @@ function bestWorstGrid(input: ReportInput): Scene | null {
 
 function markdown(input: ReportInput, models: ModelSummary[]): string {
   const { rows, methods, summary, specOf } = input;
-  const all = methods.length > 1 ? [...methods, 'best'] : methods;
+  const all = reportedMethods(methods);
   const main = summary.spearman[all[all.length - 1]];
   const lines: string[] = [];
   const p = (s = '') => lines.push(s);
@@ -215,11 +218,13 @@ const listOf = (ms: ModelSummary[]) => (ms.length ? ms.map((s) => `${s.model} ($
 
 /** One table per sweep factor present in the study: the factor's value against index and PSNR. */
 function sweepTables(models: ModelSummary[], methods: string[]): string[] {
-  const all = methods.length > 1 ? [...methods, 'best'] : methods;
+  const all = reportedMethods(methods);
   const byFactor = new Map<string, { value: string; s: ModelSummary }[]>();
   for (const s of models) {
     const sw = sweepOf(s.model);
-    if (sw) byFactor.set(sw.factor, [...(byFactor.get(sw.factor) ?? []), { value: sw.value, s }]);
+    if (!sw) continue;
+    if (!byFactor.has(sw.factor)) byFactor.set(sw.factor, []);
+    byFactor.get(sw.factor)!.push({ value: sw.value, s });
   }
   if (byFactor.size === 0) return [];
   const out = ['## One factor at a time', '', 'Each sweep changes one factor of cnn3_c1 (conv 6@3×3 s1 → conv 3@4×4 s2 → linear, tanh); values are means over images.', ''];

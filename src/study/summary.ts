@@ -24,9 +24,12 @@ export function psnrOf(r: StudyRow, method: string, methods: string[]): number {
   return r.methods[method]?.psnr ?? NaN;
 }
 
+/** The methods a study reports on: each one, and 'best' (the larger PSNR per cell) when there are several. */
+export const reportedMethods = (methods: string[]): string[] => (methods.length > 1 ? [...methods, 'best'] : methods);
+
 export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
   const out: StudySummary['spearman'] = {};
-  for (const m of methods.length > 1 ? [...methods, 'best'] : methods) {
+  for (const m of reportedMethods(methods)) {
     const ok = rows.filter((r) => Number.isFinite(psnrOf(r, m, methods)));
     const y = ok.map((r) => Math.min(psnrOf(r, m, methods), EXACT_DB));
     out[m] = {

@@ -81,7 +81,7 @@ export function runStudy(argv: string[]): Promise<void> {
   let finished = total - cells.length;
   return runPool(cells, workers, ({ row, reconstructions }) => {
     // the reconstructions first: a journal line promises that its images exist
-    const shape = buildModel(studySpec(row.model)).spec.input;
+    const shape = studySpec(row.model).input;
     writeFilesAtomically(Object.entries(reconstructions).map(([method, x]) => (
       { file: reconstructionFile(out, row, method), data: encodeImagePng(unitTensorToBitmap(x, shape)) })));
     fs.appendFileSync(journal, JSON.stringify(row) + '\n');
