@@ -13,6 +13,7 @@ import { bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMA
 import { writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
 import { int, num, parse, str } from '../args.js';
+import { bar } from '../progress.js';
 import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
 export const STUDY_HELP = `gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images]
@@ -134,8 +135,7 @@ function progress(doneCount: number, total: number, toRun: number, t0: number, r
   }
   const ranThisRun = doneCount - (total - toRun);
   const left = (secs / ranThisRun) * (total - doneCount);
-  const width = 30, filled = Math.round((width * doneCount) / total);
-  process.stderr.write(`\rstudy [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${doneCount}/${total} cells, ${fmtTime(secs)} elapsed, ~${fmtTime(left)} left   `);
+  process.stderr.write(`\rstudy ${bar(doneCount, total, 30)} ${doneCount}/${total} cells, ${fmtTime(secs)} elapsed, ~${fmtTime(left)} left   `);
 }
 
 const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
