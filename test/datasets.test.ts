@@ -6,8 +6,12 @@ import { InputError } from '../src/core/errors.js';
 import { ranks, spearman, spearmanDifference } from '../src/core/stats.js';
 import { Rng } from '../src/core/rng.js';
 import { cifar10Samples, idxSamples, parseIdx } from '../src/formats/datasets.js';
+import { FASHION_SLICE, skipOutsideCi } from './helpers.js';
 
-const FASHION = '/usr/share/datasets/fashion-mnist';
+/** Debian's dataset-fashion-mnist: the full set, tested when installed (.ci/run installs it). */
+const FASHION_DEBIAN = '/usr/share/datasets/fashion-mnist';
+const read = (dir: string, f: string) => new Uint8Array(fs.readFileSync(`${dir}/${f}`));
+const t10k = (dir: string) => idxSamples(read(dir, 't10k-images-idx3-ubyte.gz'), read(dir, 't10k-labels-idx1-ubyte.gz'), 'fashion');
 
 function idx(dims: number[], data: number[]): Uint8Array {
   const out = new Uint8Array(4 + 4 * dims.length + data.length);
@@ -35,15 +39,35 @@ describe('dataset readers', () => {
     assert.throws(() => idxSamples(idx([2, 1, 1], [1, 2]), idx([3], [0, 1, 2])), /3 labels for 2 images/);
     assert.throws(() => parseIdx(Uint8Array.of(1, 2, 3, 4, 5)), /bad magic number/);
   });
-  it('reads the real Fashion-MNIST test set (Debian dataset-fashion-mnist)', () => {
-    const s = idxSamples(new Uint8Array(fs.readFileSync(`${FASHION}/t10k-images-idx3-ubyte.gz`)), new Uint8Array(fs.readFileSync(`${FASHION}/t10k-labels-idx1-ubyte.gz`)), 'fashion');
+  it('reads the bundled Fashion-MNIST slice (the first 16 test images)', () => {
+    const s = t10k(FASHION_SLICE);
+    assert.equal(s.length, 16);
+    for (const x of s) assert.deepEqual([x.bitmap.width, x.bitmap.height, x.bitmap.channels, x.bitmap.data.length], [28, 28, 1, 784]);
+    // read from Debian's full t10k labels; the first is an ankle boot (9), the second a pullover (2)
+    assert.deepEqual(s.map((x) => x.label), [9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5, 7, 3, 4, 1]);
+    // pixel sums computed from Debian's full t10k images file
+    const sum = (d: Uint8Array) => d.reduce((a, v) => a + v, 0);
+    assert.equal(sum(s[0].bitmap.data), 33456);
+    assert.equal(s.reduce((a, x) => a + sum(x.bitmap.data), 0), 757029);
+    assert.deepEqual([...s[0].bitmap.data.subarray(14 * 28 + 10, 14 * 28 + 16)], [0, 0, 98, 136, 110, 109]);
+  });
+  it('reads the full Fashion-MNIST test set (Debian dataset-fashion-mnist), and the slice is its start', (t) => {
+    if (!fs.existsSync(`${FASHION_DEBIAN}/t10k-images-idx3-ubyte.gz`) || !fs.existsSync(`${FASHION_DEBIAN}/t10k-labels-idx1-ubyte.gz`)) {
+      skipOutsideCi(t, `${FASHION_DEBIAN} is missing: install Debian's dataset-fashion-mnist (.ci/run does)`);
+      return;
+    }
+    const s = t10k(FASHION_DEBIAN);
     assert.equal(s.length, 10000);
     assert.deepEqual([s[0].bitmap.width, s[0].bitmap.height], [28, 28]);
-    // the first test image is an ankle boot (class 9), the second a pullover (class 2)
     assert.deepEqual([s[0].label, s[1].label], [9, 2]);
     const counts = new Array(10).fill(0);
     for (const x of s) counts[x.label!]++;
     assert.deepEqual(counts, new Array(10).fill(1000));
+    const slice = t10k(FASHION_SLICE);
+    slice.forEach((x, i) => {
+      assert.equal(x.label, s[i].label, `label ${i}`);
+      assert.deepEqual(x.bitmap.data, s[i].bitmap.data, `image ${i}`);
+    });
   });
   it('reads CIFAR-10 records (label byte, then R, G, B planes)', () => {
     const rec = new Uint8Array(2 * 3073);

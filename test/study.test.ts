@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { decodeImage, fitBitmap } from '../src/formats/image.js';
-import { runCli, tmpDir } from './helpers.js';
+import { FASHION_SLICE, runCli, tmpDir } from './helpers.js';
 
 describe('study', () => {
   it('runs models × images on workers, writes CSV/JSON/summary, and resumes without redoing cells', () => {
@@ -61,7 +61,7 @@ describe('study', () => {
   });
   it('reads Fashion-MNIST IDX files and fits 28×28 grey to 3×32×32', () => {
     const d = tmpDir('study-idx');
-    const r = runCli(['study', '--models', 'cnn2_c2', '--images', '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz', '--count', '2', '--methods', 'rgap', '--out', d]);
+    const r = runCli(['study', '--models', 'cnn2_c2', '--images', path.join(FASHION_SLICE, 't10k-images-idx3-ubyte.gz'), '--count', '2', '--methods', 'rgap', '--out', d]);
     assert.equal(r.status, 0, r.stderr);
     const rows = JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8'));
     assert.deepEqual(rows.map((x: { label: number }) => x.label), [9, 2]);
