@@ -18,7 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { audit } from '../src/core/audit.js';
 import { rgap } from '../src/core/attacks/rgap.js';
 import { simulateClient } from '../src/core/client.js';
-import { clearFactorCache, DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
+import { DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
+import { SolverCache } from '../src/core/solver-cache.js';
 import { psnr, quality } from '../src/core/metrics.js';
 import { matchingLoss } from '../src/core/matching.js';
 import { hybrid } from '../src/core/attacks/hybrid.js';
@@ -30,7 +31,7 @@ import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } fro
 import { parseSafetensors } from '../src/formats/safetensors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const REFERENCE = path.resolve(ROOT, '../shared/reference');
+const REFERENCE = path.join(ROOT, 'test/fixtures/reference');
 const REPEATS = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -52,8 +53,9 @@ function largeCase(base: string): void {
   const image = loadSample(spec, 'hills-128.png');
   const { gradients } = simulateClient(model, params, image, 3);
   let result!: ReturnType<typeof audit>, recon!: Float64Array;
-  const tAudit = time(() => { result = audit(model, params, { kind: 'image', image, label: 3 }); });
-  const tRgap = time(() => { recon = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL }).image; });
+  const solver = new SolverCache();
+  const tAudit = time(() => { result = audit(model, params, { kind: 'image', image, label: 3 }, { solver }); });
+  const tRgap = time(() => { recon = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver }).image; });
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
   console.log(JSON.stringify({
     model: spec.name, layers: model.layers.length, unknowns: result.layers.map((l) => l.unknowns), rankDeficiency: result.layers.map((l) => l.rankDeficiency),
@@ -72,7 +74,7 @@ function main(): void {
     const st = (f: string, w: string) => paramsFromTensors(model, parseSafetensors(new Uint8Array(fs.readFileSync(path.join(p, f)))), w);
     const params = st('weights.safetensors', 'weights'), gradients = st('gradients.safetensors', 'gradients');
     const ref = JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')).reference_rgap.seconds_2cores as number;
-    const secs = median(Array.from({ length: REPEATS }, () => { clearFactorCache(); return time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL })); }));
+    const secs = median(Array.from({ length: REPEATS }, () => time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
     rows.push(`| ${dir} | rgap incl. per-layer ranks (cold) | ${secs.toFixed(3)} | ${ref} | ${((100 * secs) / ref).toFixed(2)} % |`);
     out[dir] = { seconds: secs, referenceSeconds: ref };
   }
@@ -83,12 +85,12 @@ function main(): void {
   const image = loadSample(spec, 'hills.png');
   const { gradients } = simulateClient(model, params, image, 3);
   const cold = Array.from({ length: REPEATS }, () => {
-    clearFactorCache();
-    const a = time(() => audit(model, params, { kind: 'image', image, label: 3 }));
-    const r = time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL }));
+    const solver = new SolverCache();
+    const a = time(() => audit(model, params, { kind: 'image', image, label: 3 }, { solver }));
+    const r = time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver }));
     return { a, r };
   });
-  const rgapCold = median(Array.from({ length: REPEATS }, () => { clearFactorCache(); return time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL })); }));
+  const rgapCold = median(Array.from({ length: REPEATS }, () => time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
   const a = median(cold.map((c) => c.a)), r = median(cold.map((c) => c.r)), total = median(cold.map((c) => c.a + c.r));
   rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | 113 | ${((100 * total) / 113).toFixed(2)} % |`);
   rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | 113 | ${((100 * rgapCold) / 113).toFixed(2)} % |`);
@@ -117,8 +119,9 @@ function main(): void {
     const ref = JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')).reference_optimisation.hybrid as { psnr1_clipped: number; s: number };
     const target = toUnitRange(bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(p, 'target.png')))), model3.spec.input, REFERENCE_NORMALISATION), REFERENCE_NORMALISATION);
     let img!: Float64Array;
-    clearFactorCache(); // cold, like the reference: no solves left over from the rgap rows above
-    const secs = time(() => { img = hybrid.run({ model: model3, params: st('weights.safetensors', 'w'), gradients: st('gradients.safetensors', 'g') }, { seed: 0, tol: DEFAULT_RANK_TOL, box: [-0.5, 0.5] }).image; });
+    // cold, like the reference: a fresh solver cache, no solves left over from the rgap rows above
+    const solver = new SolverCache();
+    const secs = time(() => { img = hybrid.run({ model: model3, params: st('weights.safetensors', 'w'), gradients: st('gradients.safetensors', 'g') }, { seed: 0, tol: DEFAULT_RANK_TOL, box: [-0.5, 0.5], solver }).image; });
     const q = quality(toUnitRange(img, REFERENCE_NORMALISATION), target, model3.spec.input);
     rows.push(`| ${dir} | hybrid (defaults): PSNR clipped ${q.psnrClipped.toFixed(2)} dB vs reference ${ref.psnr1_clipped} dB | ${secs.toFixed(2)} | ${ref.s} | ${((100 * secs) / ref.s).toFixed(2)} % |`);
     out[`hybrid_${dir}`] = { seconds: secs, psnrClipped: q.psnrClipped, referencePsnr: ref.psnr1_clipped, referenceSeconds: ref.s };

@@ -96,7 +96,8 @@ describe('CLI: optimisation attacks', () => {
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout);
     assert.equal(j.stoppedBy, 'budget');
-    assert.ok(j.iterations > 10 && j.iterations < 1000000 && j.seconds < 5, `${j.iterations} iterations in ${j.seconds} s`);
+    // stopped by the clock, not by the count (speed is the bench's business, not a test's)
+    assert.ok(j.iterations > 10 && j.iterations < 1000000, `${j.iterations} iterations`);
     assert.ok(fs.existsSync(path.join(d, 'reconstruction.png')));
     assert.equal(JSON.parse(fs.readFileSync(path.join(d, 'result.json'), 'utf8')).stoppedBy, 'budget');
   });

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildModel, parseSpec, type Model } from '../src/core/spec.js';
 import type { Params } from '../src/core/network.js';
@@ -11,8 +13,21 @@ import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } fro
 
 /** Repository root (tests run from dist/test). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const REFERENCE = path.resolve(ROOT, '../shared/reference');
+/** The reference fixtures, vendored from ../shared/reference (see test/fixtures/reference/PROVENANCE.md). */
+export const REFERENCE = path.join(ROOT, 'test/fixtures/reference');
+/** The first 16 Fashion-MNIST test images and labels (see test/fixtures/fashion-mnist/LICENSE.md). */
+export const FASHION_SLICE = path.join(ROOT, 'test/fixtures/fashion-mnist');
 export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+
+/**
+ * For tests of something outside the repository (a system package): skips the test with `reason`,
+ * printed in the output, or fails it when CI is "true", where nothing may skip. Return after calling.
+ */
+export function skipOutsideCi(t: TestContext, reason: string): void {
+  if (process.env.CI === 'true') assert.fail(`${reason} (CI=true, so this fails instead of skipping)`);
+  t.diagnostic(`skipped: ${reason}`);
+  t.skip(reason);
+}
 
 export interface Fixture {
   name: string;
@@ -33,7 +48,7 @@ export interface Fixture {
 }
 
 export function fixtureNames(): string[] {
-  if (!fs.existsSync(REFERENCE)) throw new Error(`reference fixtures not found at ${REFERENCE} (../shared must sit beside the repository)`);
+  if (!fs.existsSync(REFERENCE)) throw new Error(`reference fixtures not found at ${REFERENCE} (they are part of the repository: test/fixtures/reference)`);
   return fs.readdirSync(REFERENCE).filter((d) => fs.existsSync(path.join(REFERENCE, d, 'reference.json'))).sort();
 }
 
@@ -75,4 +90,55 @@ export interface CliRun { status: number; stdout: string; stderr: string }
 export function runCli(args: string[], cwd = ROOT): CliRun {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Bad input: status 2, one line on stderr, no stack trace, and nothing written to --out (appended). */
+export function expectCleanFailure(args: string[], pattern: RegExp, outDir: string): CliRun {
+  const r = runCli([...args, '--out', outDir]);
+  assertCleanFailure(r, pattern);
+  assert.ok(!fs.existsSync(outDir) || fs.readdirSync(outDir).length === 0, 'no partial output');
+  return r;
+}
+
+/** Status 2 and exactly one `gradleak: error:` line matching `pattern`, no stack trace. */
+export function assertCleanFailure(r: CliRun, pattern: RegExp): void {
+  assert.equal(r.status, 2, `status ${r.status}; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `stderr: ${r.stderr}`);
+  assert.match(lines[0], /^gradleak: error: /);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+|node:internal/);
+}
+
+/** A PNG from chunks [type, data], with correct CRCs (for building hostile images). */
+export function pngFromChunks(chunks: [string, Uint8Array][]): Uint8Array {
+  const parts: Buffer[] = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
+  for (const [type, data] of chunks) {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    parts.push(head, Buffer.from(data), crc);
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** IHDR data: width, height, bit depth, colour type (2 = RGB), no interlace. */
+export function ihdr(width: number, height: number, depth = 8, colour = 2, interlace = 0): Uint8Array {
+  const b = Buffer.alloc(13);
+  b.writeUInt32BE(width, 0);
+  b.writeUInt32BE(height, 4);
+  b.set([depth, colour, 0, 0, interlace], 8);
+  return new Uint8Array(b);
+}
+
+/** CRC-32 (IEEE), as PNG chunks use; here so the tests do not need a recent Node's zlib.crc32. */
+export function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
 }

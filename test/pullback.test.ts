@@ -18,7 +18,7 @@ describe('pull-back constraint', () => {
       const image = Float64Array.from({ length: 72 }, () => rng.uniform() - 0.5);
       const tr = forward(model, params, image);
       const bk = backward(model, params, tr, 1);
-      const pb = pullBack(model, params, bk.grads, 1, bk.dz[1], 1e-10);
+      const pb = pullBack(model, params, bk.grads, 1, bk.dz[1], { tol: 1e-10 });
       const truth = tr.inputs[1];
       assert.ok(pb(truth).value < 1e-20, `value at truth ${pb(truth).value}`);
       // away from the truth: a perturbed candidate inside the activation's range

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { structuralRank } from '../src/core/analysis.js';
 import { solveLayer } from '../src/core/layersolve.js';
+import { SolverCache } from '../src/core/solver-cache.js';
 import { Rng } from '../src/core/rng.js';
 import { buildModel } from '../src/core/spec.js';
 import { buildLayerSystem, type LayerSystem } from '../src/core/system.js';
@@ -34,6 +35,12 @@ function dense(sys: LayerSystem): { u: Matrix; v: number[] } {
     }
   }
   return { u: new Matrix(rows), v };
+}
+
+/** The oracle: ml-matrix's SVD pseudo-inverse applied to the system's right-hand side. */
+function pseudoInverseSolution(sys: LayerSystem): number[] {
+  const { u, v } = dense(sys);
+  return new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();
 }
 
 const cases: [string, number, number, number, number, number, number][] = [
@@ -74,28 +81,57 @@ describe('layer solver against a dense SVD oracle', () => {
   }
 
   it('reuses no stale factors when the weights change in place', () => {
+    const cache = new SolverCache();
     const sys = layer(2, 8, 3, 4, 2, 0, 21);
-    solveLayer(sys, { tol: 1e-10 }); // fills the factor cache for these weights
+    solveLayer(sys, { tol: 1e-10, cache }); // fills the factor cache for these weights
     for (let i = 0; i < sys.weight.length; i++) sys.weight[i] *= -1.7 + 0.01 * i;
     const rebuilt = buildLayerSystem(sys.g, { weight: sys.weight, bias: null, z: sys.sRhs.slice(0, sys.weightRows), dz: new Float64Array(sys.g.outC * sys.g.outH * sys.g.outW).map((_, i) => Math.sin(i)), dW: sys.gradRhs });
-    const sol = solveLayer(rebuilt, { tol: 1e-10 });
-    const { u, v } = dense(rebuilt);
-    const pinv = new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();
+    const sol = solveLayer(rebuilt, { tol: 1e-10, cache });
+    assert.equal(cache.hits.factors, 0, 'changed weights are a different entry');
+    const pinv = pseudoInverseSolution(rebuilt);
     assert.ok(Math.hypot(...pinv.map((x, i) => x - sol.x[i])) < 1e-7 * Math.hypot(...pinv));
   });
 
-  it('serves a repeated system from its memo, never a stale or shared solution', () => {
+  it('serves a repeated system from its cache, never a stale or shared solution', () => {
+    const cache = new SolverCache();
     const sys = layer(3, 8, 2, 4, 2, 0, 31);
-    const first = solveLayer(sys, { tol: 1e-10 });
+    const first = solveLayer(sys, { tol: 1e-10, cache });
     const kept = first.x.slice();
     first.x.fill(7); // a caller that edits its solution must not edit the memo
-    assert.deepEqual(solveLayer(sys, { tol: 1e-10 }).x, kept);
+    assert.deepEqual(solveLayer(sys, { tol: 1e-10, cache }).x, kept);
+    assert.equal(cache.hits.solutions, 1, 'the second solve was a lookup');
     const nudged = { ...sys, gradRhs: sys.gradRhs.map((v, i) => (i === 0 ? v + 1e-3 : v)) };
-    const other = solveLayer(nudged, { tol: 1e-10 });
-    const { u, v } = dense(nudged);
-    const pinv = new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();
-    assert.ok(Math.hypot(...pinv.map((x, i) => x - other.x[i])) < 1e-7 * Math.hypot(...pinv), 'a changed right-hand side is solved anew');
+    const other = solveLayer(nudged, { tol: 1e-10, cache });
+    assert.equal(cache.hits.solutions, 1, 'a changed right-hand side is not a hit');
+    assert.equal(cache.hits.factors, 1, 'but it reuses the factors of the same weights');
+    const pinv = pseudoInverseSolution(nudged);
+    assert.ok(Math.hypot(...pinv.map((x, i) => x - other.x[i])) < 1e-7 * Math.hypot(...pinv), 'solved anew');
     assert.notDeepEqual(other.x, kept);
+    solveLayer(sys, { tol: 1e-10 });
+    assert.equal(cache.hits.solutions, 1, 'without a cache nothing is shared');
+  });
+
+  it('zero entries on untouched columns keep the column path; a factor is not reused for other touched columns', () => {
+    // a zero in every kernel's corner leaves the image's corner pixel to the gradient rows alone:
+    // with dL/dz zero at the corner output it is untouched (its gradient-row entries are exact zeros,
+    // which once turned the column path's products into NaN and sent it to the row path), otherwise
+    // touched, under the same weights and so the same cache entry
+    const model = buildModel({ name: 't', input: [1, 5, 5], layers: [
+      { type: 'conv', out: 3, kernel: 2, stride: 1, padding: 0, bias: false, activation: 'tanh' }, { type: 'linear', out: 2, bias: true, activation: 'identity' }] });
+    const g = model.layers[0];
+    const rng = new Rng(4);
+    const weight = Float64Array.from({ length: 12 }, (_, i) => (i % 4 === 0 ? 0 : rng.normal()));
+    const z = Float64Array.from({ length: 48 }, () => rng.normal()), dW = Float64Array.from({ length: 12 }, () => 0.01 * rng.normal());
+    const dzWith = Float64Array.from({ length: 48 }, () => 0.01 * rng.normal());
+    const dzWithout = dzWith.map((v, i) => (i % 16 === 0 ? 0 : v));
+    const untouched = buildLayerSystem(g, { weight, bias: null, z, dz: dzWithout, dW });
+    const touched = buildLayerSystem(g, { weight, bias: null, z, dz: dzWith, dW });
+    const cache = new SolverCache();
+    assert.equal(solveLayer(untouched, { tol: 1e-10, cache }).path, 'column');
+    const sol = solveLayer(touched, { tol: 1e-10, cache });
+    assert.equal(cache.hits.factors, 1, 'same weights, same entry');
+    const pinv = pseudoInverseSolution(touched);
+    assert.ok(Math.hypot(...pinv.map((x, i) => x - sol.x[i])) < 1e-7 * Math.hypot(...pinv), `relative error ${Math.hypot(...pinv.map((x, i) => x - sol.x[i])) / Math.hypot(...pinv)}`);
   });
 
   it('covers all three solver paths', () => {

@@ -91,8 +91,9 @@ describe('label inference', () => {
       for (let label = 0; label < 10; label++) {
         const g = simulateClient(model, params, x, label).gradients;
         const last = g[g.length - 1];
-        assert.deepEqual(inferLabel(last, 10), { label, unambiguous: true });
-        assert.equal(inferLabel({ weight: last.weight, bias: null }, 10).label, label);
+        const geometry = model.layers[model.layers.length - 1];
+        assert.deepEqual(inferLabel(geometry, last), { label, ambiguous: false });
+        assert.deepEqual(inferLabel(geometry, { weight: last.weight, bias: null }), { label, ambiguous: false });
       }
     }
   });
@@ -185,9 +186,9 @@ describe('study models and trained clients', () => {
       assert.deepEqual(spec.layers.slice(1).map((l) => ({ ...l, activation: 'x' })), base.slice(1).map((l) => ({ ...l, activation: 'x' })), name);
       buildModel(spec);
     }
-    assert.deepEqual(resolveStudyModels('sweep:stride'), ['sweep-stride-1', 'sweep-stride-2', 'sweep-stride-3']);
-    assert.equal(resolveStudyModels('all').length, 34);
-    assert.throws(() => resolveStudyModels('sweep:colour'), /unknown sweep "colour"/);
+    assert.deepEqual(resolveStudyModels(['sweep:stride']), ['sweep-stride-1', 'sweep-stride-2', 'sweep-stride-3']);
+    assert.equal(resolveStudyModels(['all']).length, 34);
+    assert.throws(() => resolveStudyModels(['sweep:colour']), /unknown sweep "colour"/);
   });
   it('trainOnImage takes plain SGD steps: one step is params − lr·gradient, and the loss falls', async () => {
     const { trainOnImage } = await import('../src/core/client.js');

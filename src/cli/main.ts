@@ -1,64 +1,64 @@
 #!/usr/bin/env node
 import { InputError } from '../core/errors.js';
 import { PRESETS } from '../core/presets.js';
-import { ATTACK_HELP, runAttack } from './commands/attack.js';
-import { AUDIT_HELP, runAudit } from './commands/audit.js';
-import { COMPARE_HELP, runCompare } from './commands/compare.js';
-import { DEMO_HELP, runDemo } from './commands/demo.js';
-import { SIMULATE_HELP, runSimulate } from './commands/simulate.js';
-import { STUDY_HELP, runStudy } from './commands/study.js';
+import { helpText, type Command } from './command.js';
+import { attackCommand } from './commands/attack.js';
+import { auditCommand } from './commands/audit.js';
+import { compareCommand } from './commands/compare.js';
+import { demoCommand } from './commands/demo.js';
+import { simulateCommand } from './commands/simulate.js';
+import { studyCommand } from './commands/study.js';
+import { parseOptions } from './options.js';
 
-const USAGE = `gradleak: how much do an image classifier's shared gradients leak the image?
-
-${AUDIT_HELP}
-
-${ATTACK_HELP}
-
-${COMPARE_HELP}
-
-${SIMULATE_HELP}
-
-${STUDY_HELP}
-
-${DEMO_HELP}
-
-gradleak models
-  Lists the preset architectures.
-
-Every command: --help; --debug shows a stack trace on errors. Bad input exits with status 2.`;
-
-const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = {
-  audit: runAudit,
-  attack: runAttack,
-  compare: runCompare,
-  simulate: runSimulate,
-  demo: runDemo,
-  study: runStudy,
-  models: () => {
+const modelsCommand: Command = {
+  name: 'models',
+  usage: 'gradleak models\n  Lists the preset architectures.',
+  options: {},
+  run: () => {
     for (const [name, spec] of Object.entries(PRESETS)) {
       console.log(`${name.padEnd(10)} input ${spec.input.join('×')}  ${spec.layers.map((l) => (l.type === 'conv' ? `conv${l.out}k${l.kernel}s${l.stride}p${l.padding}` : `fc${l.out}`) + ':' + l.activation).join(' → ')}`);
     }
   },
 };
 
+const COMMANDS: readonly Command[] = [auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, demoCommand, modelsCommand];
+
+const USAGE = `gradleak: how much do an image classifier's shared gradients leak the image?
+
+${COMMANDS.map((c) => c.usage).join('\n\n')}
+
+'gradleak <command> --help' lists a command's options. Every command takes --max-memory SIZE (the memory
+ceiling; default half of the machine's memory) and --debug (stack traces). Bad input exits with status 2
+and one line on stderr.`;
+
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
     return 0;
   }
-  const run = COMMANDS[cmd];
+  const command = COMMANDS.find((c) => c.name === name);
   try {
-    if (!run) throw new InputError(`unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')}; see gradleak --help)`);
-    await run(rest);
+    if (!command) throw new InputError(`unknown command ${JSON.stringify(name.slice(0, 40))} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see gradleak --help)`);
+    const args = parseOptions(command.name, rest, command.options);
+    if (args.flag('help')) {
+      console.log(helpText(command));
+      return 0;
+    }
+    await command.run(args);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (debug) console.error(e);
     else if (e instanceof InputError) console.error(`gradleak: error: ${e.message}`);
-    else console.error(`gradleak: internal error: ${(e as Error).message} (run with --debug for the stack trace)`);
+    else console.error(`gradleak: internal error: ${oneLine(e)} (run with --debug for the stack trace)`);
     return e instanceof InputError ? 2 : 1;
   }
+}
+
+/** A thrown value as one line, whatever it is (a RangeError from a full stack, a string...). */
+function oneLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300);
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

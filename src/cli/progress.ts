@@ -1,15 +1,15 @@
 import type { Progress } from '../core/attacks/types.js';
 
-/**
- * A one-line progress display on stderr, only when stderr is a terminal and output is not JSON.
- * `evaluate` (the CLI's, which may know the target) adds e.g. the current PSNR.
- */
 /** `[####......]`: `done` of `total` as a bar of `width` characters. */
 export function bar(done: number, total: number, width: number): string {
   const filled = Math.round((done / Math.max(1, total)) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
+/**
+ * A one-line progress display on stderr, only when stderr is a terminal and output is not JSON.
+ * `evaluate` (the CLI's, which may know the target) adds e.g. the current PSNR.
+ */
 export function progressReporter(json: boolean, evaluate?: (current: Float64Array) => string): ((p: Progress) => void) | undefined {
   if (json || !process.stderr.isTTY) return undefined;
   return (p) => {

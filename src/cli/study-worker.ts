@@ -1,13 +1,22 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import { InputError } from '../core/errors.js';
+import { SolverCache } from '../core/solver-cache.js';
 import { runCell, type StudyCell } from '../study/cell.js';
 
-/** A study worker: runs the cells it is sent, one at a time, and posts each row (or its error) back. */
-parentPort!.on('message', (cell: StudyCell) => {
-  try {
-    const { row, reconstructions } = runCell(cell);
-    parentPort!.postMessage({ ok: true, row, reconstructions });
-  } catch (e) {
-    parentPort!.postMessage({ ok: false, key: cell.key, error: e instanceof InputError ? e.message : String((e as Error).stack ?? e) });
-  }
-});
+/**
+ * A study worker: runs the cells it is sent, one at a time, and posts each row (or its error) back.
+ * It owns one solver cache for all its cells (consecutive cells are mostly on the same model).
+ */
+function serve(port: MessagePort): void {
+  const solver = new SolverCache();
+  port.on('message', (cell: StudyCell) => {
+    try {
+      const { row, reconstructions } = runCell(cell, solver);
+      port.postMessage({ ok: true, row, reconstructions });
+    } catch (e) {
+      port.postMessage({ ok: false, key: cell.key, error: e instanceof InputError ? e.message : String((e as Error).stack ?? e) });
+    }
+  });
+}
+
+serve(parentPort!);

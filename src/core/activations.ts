@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import { SLOPE_RANGE } from './limits.js';
 
 export type ActivationName = 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'identity' | 'relu';
 
@@ -39,7 +40,7 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
       };
     }
     case 'leaky_relu':
-      if (!(slope > 0)) fail(`leaky_relu slope must be positive to be invertible, got ${slope}`);
+      if (!(slope >= SLOPE_RANGE[0] && slope <= SLOPE_RANGE[1])) fail(`leaky_relu slope must be from ${SLOPE_RANGE[0]} to ${SLOPE_RANGE[1]}, got ${slope}`);
       return {
         name, invertible: true,
         f: (z) => (z >= 0 ? z : slope * z),

@@ -1,7 +1,10 @@
 import { closedFormReport, copaIndex, layerReport, normalisedIndex, structuralIndex, type LayerReport } from './analysis.js';
 import { rgap } from './attacks/rgap.js';
 import { checkImage, checkLabel } from './client.js';
+import type { SolveSettings } from './attacks/types.js';
 import { solveLayer, DEFAULT_RANK_TOL } from './layersolve.js';
+import { checkSolvable } from './memory.js';
+import { SolverCache } from './solver-cache.js';
 import { backward, forward, type Params } from './network.js';
 import type { Model } from './spec.js';
 import { buildLayerSystem } from './system.js';
@@ -18,6 +21,10 @@ export interface AuditResult {
   /** The label the audited gradients were computed with (given, or inferred from them). */
   label: number;
   labelInferred: boolean;
+  /** The inferred label is a guess: the gradients did not single out one class. */
+  labelAmbiguous: boolean;
+  /** Notes the user should see (an ambiguous label, clipped activations). */
+  warnings: string[];
   layers: LayerReport[];
   /** The authors' security index (more negative: more of the input is undetermined). */
   copaIndex: number;
@@ -29,14 +36,20 @@ export interface AuditResult {
   flaggedLayers: number[];
 }
 
-export function audit(model: Model, params: Params, source: AuditSource, tol = DEFAULT_RANK_TOL): AuditResult {
+export function audit(model: Model, params: Params, source: AuditSource, settings: Partial<SolveSettings> = {}): AuditResult {
+  checkSolvable(model);
+  const tol = settings.tol ?? DEFAULT_RANK_TOL;
+  const solve = { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
   let layers: LayerReport[];
-  let label: number, labelInferred = false;
+  let label: number, labelInferred = false, labelAmbiguous = false;
+  let warnings: string[] = [];
   if (source.kind === 'gradients') {
-    const r = rgap.run({ model, params, gradients: source.gradients, label: source.label }, { seed: 0, tol });
+    const r = rgap.run({ model, params, gradients: source.gradients, label: source.label }, { seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes });
     layers = r.layers;
     label = r.label;
     labelInferred = r.labelInferred;
+    labelAmbiguous = r.labelAmbiguous;
+    warnings = r.warnings;
   } else {
     label = source.label;
     checkImage(model, source.image);
@@ -47,13 +60,15 @@ export function audit(model: Model, params: Params, source: AuditSource, tol = D
     layers = model.layers.map((g, i) => {
       if (i === L - 1 && g.type === 'linear') return closedFormReport(g);
       const sys = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z: trace.pre[i], dz: back.dz[i], dW: back.grads[i].weight });
-      return layerReport(sys, solveLayer(sys, { tol, rankOnly: true }));
+      return layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true }));
     });
   }
   return {
     model: model.spec.name,
     label,
     labelInferred,
+    labelAmbiguous,
+    warnings,
     layers,
     copaIndex: copaIndex(layers),
     normalisedIndex: normalisedIndex(layers),

@@ -22,14 +22,9 @@ function spans(out: number, k: number, stride: number, pad: number, size: number
   return { lo, hi };
 }
 
-const spanCache = new WeakMap<LayerGeometry, { rows: Span; cols: Span }>();
+/** Computed per call: O(outH + outW), nothing next to the convolution itself. */
 function spansOf(g: LayerGeometry): { rows: Span; cols: Span } {
-  let s = spanCache.get(g);
-  if (!s) {
-    s = { rows: spans(g.outH, g.kh, g.stride, g.pad, g.inH), cols: spans(g.outW, g.kw, g.stride, g.pad, g.inW) };
-    spanCache.set(g, s);
-  }
-  return s;
+  return { rows: spans(g.outH, g.kh, g.stride, g.pad, g.inH), cols: spans(g.outW, g.kw, g.stride, g.pad, g.inW) };
 }
 
 /** z = W * x + b. */

@@ -3,6 +3,10 @@ import { choleskyEnvelope, gramOfColumns } from './linalg/envelope.js';
 import { GramSolver } from './linalg/gramsolver.js';
 import { dot } from './linalg/vec.js';
 import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
+import { fail } from './errors.js';
+import { formatBytes } from './limits.js';
+import { denseFallbackBytes } from './memory.js';
+import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
 
 /**
@@ -10,7 +14,8 @@ import type { LayerSystem } from './system.js';
  * without ever forming U densely.
  *
  * - column path (S alone has full column rank, typical for stride 1): rank = columns touched;
- *   x = (SᵀS + GᵀG)⁻¹(Sᵀs + Gᵀg) with SᵀS factored in its envelope and GᵀG added by Woodbury.
+ *   x solves (SᵀS + GᵀG) x = Sᵀs + Gᵀg by conjugate gradients preconditioned with the envelope
+ *   factor of SᵀS (GᵀG is a low-rank perturbation, so few iterations are needed).
  * - row path (S has full row rank, typical when the layer is under-determined):
  *   rank = rows(S) + rank(Sc), Sc = G(I − Sᵀ(SSᵀ)⁻¹S)Gᵀ the gradient rows' Schur complement; the
  *   least-squares problem is reduced exactly to Sc's range (see docs/METHOD.md).
@@ -25,6 +30,10 @@ export interface SolveOptions {
   rankOnly?: boolean;
   /** 'dense' skips the structured paths: for cross-checks and tests of the fallback. */
   path?: 'auto' | 'dense';
+  /** Factors and solutions to reuse, owned by the caller; without one nothing is kept between calls. */
+  cache?: SolverCache;
+  /** Memory ceiling in bytes: the dense fallbacks refuse to allocate beyond it. */
+  maxBytes?: number;
 }
 
 export const DEFAULT_RANK_TOL = 1e-10;
@@ -38,41 +47,22 @@ export interface LayerSolution {
   path: 'column' | 'row' | 'dense';
 }
 
-/**
- * The last few solutions, keyed on everything a solution depends on (geometry, weights, right-hand
- * sides, gradient rows, options), compared exactly. Attacks that repeat rgap's recursion (hybrid, copa)
- * meet the same systems wherever the layers above were determined, and a study runs them one after
- * the other on the same gradients: on LeNet this turns hybrid's 70 s of solves into a lookup.
- */
-const SOLVED_SIZE = 4;
-const solved: { key: string; arrays: (Float64Array | Int32Array)[]; solution: LayerSolution }[] = [];
-
-const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
-  return true;
-};
-
 export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution {
+  const cache = opts.cache;
+  if (!cache) return solveUncached(sys, opts, {});
   const key = `${geometryKey(sys)}|${opts.tol}|${opts.rankOnly ?? false}|${opts.path ?? 'auto'}`;
   const arrays = [sys.weight, sys.sRhs, sys.grad.val, sys.grad.idx, sys.grad.ptr, sys.gradRhs];
-  const hit = solved.findIndex((e) => e.key === key && e.arrays.every((a, i) => sameArray(a, arrays[i])));
-  if (hit >= 0) {
-    const [e] = solved.splice(hit, 1);
-    solved.unshift(e);
-    return { ...e.solution, x: e.solution.x.slice() };
-  }
-  const solution = solveUncached(sys, opts);
-  solved.unshift({ key, arrays: arrays.map((a) => a.slice()), solution: { ...solution, x: solution.x.slice() } });
-  if (solved.length > SOLVED_SIZE) solved.pop();
+  const hit = cache.findSolution<LayerSolution>(key, arrays);
+  if (hit) return { ...hit, x: hit.x.slice() };
+  const solution = solveUncached(sys, opts, cache.factorsFor(geometryKey(sys), sys.weight));
+  cache.storeSolution(key, arrays, { ...solution, x: solution.x.slice() });
   return solution;
 }
 
-function solveUncached(sys: LayerSystem, opts: SolveOptions): LayerSolution {
+function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFactors): LayerSolution {
   const touched = touchedColumns(sys);
   let kept = 0;
   for (let c = 0; c < sys.n; c++) if (touched[c]) kept++;
-  const cached = factorCache(sys);
   const structured = opts.path !== 'dense';
   if (structured && sys.s.rows >= kept) {
     const r = columnPath(sys, touched, kept, opts, cached);
@@ -94,7 +84,10 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions): LayerSolution {
   const rhs = new Float64Array(all.rows);
   rhs.set(sys.sRhs);
   rhs.set(sys.gradRhs, sys.s.rows);
-  if (all.rows > kept) return denseColumnPath(sys, all, rhs, touched, kept, opts);
+  if (all.rows > kept) {
+    checkWork(sys, denseFallbackBytes(kept), opts, 'a dense fallback (the structured solvers do not apply)');
+    return denseColumnPath(sys, all, rhs, touched, kept, opts);
+  }
   const empty: Csr = { rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0) };
   return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense', null)!;
 }
@@ -115,42 +108,18 @@ function dependentRows(s: Csr): number[] {
   return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
 }
 
-/**
- * Factors of the sparse part S = [weight rows; padding rows], which depends only on the layer's
- * geometry and weights, not on the image: an audit followed by an attack, or a study of many
- * images on one model, factors each layer once. Entries are matched on an exact copy of the
- * weights, so weights changed in place never hit a stale entry.
- */
-interface CachedFactors {
-  column?: GramSolver | null;
-  dropped?: number[];
-  rows?: GramSolver | null;
-}
-
-const CACHE_SIZE = 8;
-const cache: { key: string; weight: Float64Array; factors: CachedFactors }[] = [];
-
-/** Forgets every cached factorisation and solution (benchmarks use it to time cold runs). */
-export function clearFactorCache(): void {
-  cache.length = 0;
-  solved.length = 0;
-}
-
 const geometryKey = ({ g }: LayerSystem) => `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
 
-function factorCache(sys: LayerSystem): CachedFactors {
-  const key = geometryKey(sys);
-  const w = sys.weight;
-  const hit = cache.findIndex((e) => e.key === key && e.weight.length === w.length && e.weight.every((v, i) => Object.is(v, w[i])));
-  if (hit >= 0) {
-    const [e] = cache.splice(hit, 1);
-    cache.unshift(e);
-    return e.factors;
-  }
-  const e = { key, weight: Float64Array.from(w), factors: {} };
-  cache.unshift(e);
-  if (cache.length > CACHE_SIZE) cache.pop();
-  return e.factors;
+const sameMask = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * Which path a solve takes depends on the data (which rows turn out dependent, how well S is
+ * conditioned), so the dense work is checked against the ceiling when it is about to be allocated.
+ */
+function checkWork(sys: LayerSystem, bytes: number, opts: SolveOptions, what: string): void {
+  if (opts.maxBytes === undefined || bytes <= opts.maxBytes) return;
+  fail(`layer ${sys.g.index}'s system (${sys.s.rows + sys.grad.rows} rows × ${sys.n} unknowns) needs ${formatBytes(bytes)} for ${what}, `
+    + `above the ${formatBytes(opts.maxBytes)} memory ceiling; raise it with --max-memory if the machine has that much`);
 }
 
 function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
@@ -195,11 +164,12 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     const col = c * plane + q;
     if (touched[col]) { order[col] = p; back[p++] = col; }
   }
-  if (cached.column === undefined) {
+  // the factor is of S's touched columns: another set of touched columns needs another factor
+  if (!cached.column || !sameMask(cached.column.touched, touched)) {
     const f = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL);
-    cached.column = f.ok ? f : null;
+    cached.column = { touched: touched.slice(), solver: f.ok ? f : null };
   }
-  const a = cached.column;
+  const a = cached.column.solver;
   if (!a) return null;
   const condition = a.conditionS;
   const x = new Float64Array(sys.n);
@@ -217,7 +187,7 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     const out = new Float64Array(kept);
     for (let j = 0; j < sys.grad.rows; j++) {
       const d = dotSparse(sys.grad, j, v, order);
-      if (d !== 0) for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) out[order[sys.grad.idx[k]]] += sys.grad.val[k] * d;
+      if (d !== 0) for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) { const p = order[sys.grad.idx[k]]; if (p >= 0) out[p] += sys.grad.val[k] * d; }
     }
     return out;
   };
@@ -320,9 +290,13 @@ function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64
   return { x, converged: done() };
 }
 
+/** Row · v over the kept columns (a zero entry may sit on an untouched column, which has no place in v). */
 function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): number {
   let s = 0;
-  for (let k = m.ptr[row]; k < m.ptr[row + 1]; k++) s += m.val[k] * v[order[m.idx[k]]];
+  for (let k = m.ptr[row]; k < m.ptr[row + 1]; k++) {
+    const p = order[m.idx[k]];
+    if (p >= 0) s += m.val[k] * v[p];
+  }
   return s;
 }
 
@@ -343,6 +317,9 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
     if (cached) cached.rows = bs;
   }
   if (!bs) return null;
+  // Y (mg × ms), the Schur complement and its pivoted factor (mg × mg each, the former on the row path)
+  checkWork(sys, (mg * ms + (path === 'row' ? 2 : 1) * mg * mg) * 8, opts,
+    path === 'row' ? `a Schur complement of its ${mg} gradient rows` : `a dense factorisation of its ${mg} rows`);
 
   // Y columns: B⁻¹ S g_j for each gradient row g_j. S Gᵀ is accumulated through Gᵀ's rows (one per
   // input value, listing the few gradient rows that touch it), never through dense g_j.

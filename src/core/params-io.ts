@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import { MAX_ABS_GRADIENT, MAX_ABS_PARAMETER } from './limits.js';
 import type { NamedTensor } from '../formats/safetensors.js';
 import { checkTensors, type Params } from './network.js';
 import { type Model, weightShape } from './spec.js';
@@ -30,4 +31,23 @@ export function tensorsFromParams(model: Model, params: Params): [string, NamedT
     if (b) out.push([`layers.${i}.bias`, { shape: [g.outC], data: b }]);
   });
   return out;
+}
+
+/**
+ * Refuses parameters or gradients whose magnitude makes the computation meaningless (limits.ts gives
+ * the reasons): one line naming the tensor, the entry and the value.
+ */
+export function checkMagnitudes(model: Model, tensors: Params, what: string, kind: 'parameters' | 'gradients'): void {
+  const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
+  const why = kind === 'parameters'
+    ? `parameters of ${limit} or more saturate every smooth activation in float64 (a one-grey-level pixel change moves a pre-activation by 39 or more), so nothing can be measured or reconstructed`
+    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} stays far below ${limit}: this is not a gradient of this model`;
+  model.layers.forEach((_, i) => {
+    for (const [name, values] of [['weight', tensors[i].weight], ['bias', tensors[i].bias]] as const) {
+      if (!values) continue;
+      for (let k = 0; k < values.length; k++) {
+        if (Math.abs(values[k]) >= limit) fail(`${what}: layers.${i}.${name}[${k}] is ${values[k]}; ${why}`);
+      }
+    }
+  });
 }

@@ -1,5 +1,6 @@
 import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } from './activations.js';
 import { fail } from './errors.js';
+import { MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE } from './limits.js';
 
 export interface ConvLayerSpec {
   type: 'conv';
@@ -52,24 +53,47 @@ export interface Model {
   classes: number;
 }
 
-const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
-const isNonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+
+/** A value for an error line: short, whatever it is (a hostile spec may nest arrays a million deep). */
+export function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+const SPEC_FIELDS = ['name', 'input', 'classes', 'layers'];
+const LAYER_FIELDS: Record<string, string[]> = {
+  conv: ['type', 'out', 'kernel', 'stride', 'padding', 'bias', 'activation', 'slope'],
+  linear: ['type', 'out', 'bias', 'activation', 'slope'],
+};
+
+/** Refuses fields the format does not have: a misspelt or unsupported one ("dilation") must not be ignored. */
+function checkFields(o: Record<string, unknown>, known: string[], where: (s: string) => string): void {
+  const extra = Object.keys(o).find((k) => !known.includes(k));
+  if (extra !== undefined) fail(where(`unknown field ${describe(extra)} (expected ${known.join(', ')})`));
+}
 
 /** Validates a parsed JSON value as a model spec; every problem is one clear InputError. */
 export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
   const where = (s: string) => `${source}: ${s}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where('must be a JSON object'));
   const o = raw as Record<string, unknown>;
+  checkFields(o, SPEC_FIELDS, where);
   const input = o.input;
-  if (!Array.isArray(input) || input.length !== 3 || !input.every(isPosInt)) {
-    fail(where('"input" must be [C, H, W] with positive integers'));
+  if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], 1, MAX_FEATURES) || !isInt(input[1], 1, MAX_SPATIAL) || !isInt(input[2], 1, MAX_SPATIAL)) {
+    fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, H and W from 1 to ${MAX_SPATIAL}`));
   }
   if (!Array.isArray(o.layers) || o.layers.length === 0) fail(where('"layers" must be a non-empty array'));
+  if (o.layers.length > MAX_LAYERS) fail(where(`${o.layers.length} layers are more than the ${MAX_LAYERS} supported`));
   const layers = o.layers.map((l, i) => parseLayer(l, (s) => where(`layer ${i}: ${s}`)));
+  if (o.name !== undefined && (typeof o.name !== 'string' || !/^[\w.+-]{1,100}$/.test(o.name))) {
+    fail(where('"name" must be 1 to 100 letters, digits or . _ + -'));
+  }
   const name = typeof o.name === 'string' ? o.name : 'model';
   const spec: ModelSpec = { name, input: input as [number, number, number], layers };
   if (o.classes !== undefined) {
-    if (!isPosInt(o.classes)) fail(where('"classes" must be a positive integer'));
+    if (!isInt(o.classes, 1, MAX_FEATURES)) fail(where(`"classes" must be an integer from 1 to ${MAX_FEATURES}`));
     spec.classes = o.classes;
   }
   buildModel(spec, source); // shape errors surface here, once
@@ -77,26 +101,29 @@ export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
 }
 
 function parseLayer(raw: unknown, where: (s: string) => string): LayerSpec {
-  if (typeof raw !== 'object' || raw === null) fail(where('must be an object'));
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where('must be an object'));
   const l = raw as Record<string, unknown>;
+  if (l.type !== 'conv' && l.type !== 'linear') fail(where(`"type" must be "conv" or "linear", got ${describe(l.type)}`));
+  checkFields(l, LAYER_FIELDS[l.type], where);
   const activation = l.activation ?? 'identity';
   if (typeof activation !== 'string' || !(ACTIVATIONS as readonly string[]).includes(activation)) {
-    fail(where(`unknown activation ${JSON.stringify(activation)} (expected one of ${ACTIVATIONS.join(', ')})`));
+    fail(where(`unknown activation ${describe(activation)} (expected one of ${ACTIVATIONS.join(', ')})`));
   }
-  if (!isPosInt(l.out)) fail(where('"out" must be a positive integer'));
+  if (!isInt(l.out, 1, MAX_FEATURES)) fail(where(`"out" must be an integer from 1 to ${MAX_FEATURES}`));
   if (l.bias !== undefined && typeof l.bias !== 'boolean') fail(where('"bias" must be true or false'));
-  if (l.slope !== undefined && (typeof l.slope !== 'number' || !(l.slope > 0))) fail(where('"slope" must be a positive number'));
+  if (l.slope !== undefined) {
+    const [lo, hi] = SLOPE_RANGE;
+    if (activation !== 'leaky_relu') fail(where(`"slope" applies to leaky_relu only, not ${activation}`));
+    if (typeof l.slope !== 'number' || !(l.slope >= lo && l.slope <= hi)) fail(where(`"slope" must be a number from ${lo} to ${hi}, got ${describe(l.slope)}`));
+  }
   const common = { out: l.out, bias: l.bias === undefined ? true : l.bias, activation: activation as ActivationName, ...(l.slope !== undefined ? { slope: l.slope as number } : {}) };
   if (l.type === 'linear') return { type: 'linear', ...common };
-  if (l.type === 'conv') {
-    if (!isPosInt(l.kernel)) fail(where('"kernel" must be a positive integer'));
-    const stride = l.stride ?? 1;
-    const padding = l.padding ?? 0;
-    if (!isPosInt(stride)) fail(where('"stride" must be a positive integer'));
-    if (!isNonNegInt(padding)) fail(where('"padding" must be a non-negative integer'));
-    return { type: 'conv', ...common, kernel: l.kernel, stride, padding };
-  }
-  fail(where(`"type" must be "conv" or "linear", got ${JSON.stringify(l.type)}`));
+  const stride = l.stride ?? 1;
+  const padding = l.padding ?? 0;
+  if (!isInt(l.kernel, 1, MAX_WINDOW)) fail(where(`"kernel" must be an integer from 1 to ${MAX_WINDOW}`));
+  if (!isInt(stride, 1, MAX_WINDOW)) fail(where(`"stride" must be an integer from 1 to ${MAX_WINDOW}`));
+  if (!isInt(padding, 0, MAX_WINDOW)) fail(where(`"padding" must be an integer from 0 to ${MAX_WINDOW}`));
+  return { type: 'conv', ...common, kernel: l.kernel, stride, padding };
 }
 
 /** Derives every layer's geometry; throws if a layer does not fit its input. */
@@ -115,6 +142,9 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
       };
     } else {
       g = { index, type: 'linear', inC: c, inH: h, inW: w, outC: l.out, outH: 1, outW: 1, kh: h, kw: w, stride: 1, pad: 0, bias: l.bias, activation };
+    }
+    for (const [what, size] of [['output', g.outC * g.outH * g.outW], ['weight', g.outC * g.inC * g.kh * g.kw]] as const) {
+      if (size > MAX_ARRAY_ELEMENTS) fail(`${source}: layer ${index}: its ${what} would have ${size.toExponential(2)} values, more than one array can hold`);
     }
     [c, h, w] = [g.outC, g.outH, g.outW];
     return g;

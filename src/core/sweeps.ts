@@ -46,8 +46,8 @@ export function sweepOf(name: string): { factor: string; value: string } | null 
  * The study's model names: `all` (the 34 presets), `sweeps` (every one-factor sweep),
  * `sweep:<factor>`, or a comma-separated mix of those and single names.
  */
-export function resolveStudyModels(list: string): string[] {
-  const names = list.split(',').flatMap((item) => {
+export function resolveStudyModels(items: readonly string[]): string[] {
+  const names = items.flatMap((item) => {
     if (item === 'all') return Object.keys(PRESETS);
     if (item === 'sweeps') return Object.keys(SWEEPS);
     if (item.startsWith('sweep:')) {

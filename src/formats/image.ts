@@ -1,6 +1,8 @@
 import { decode as decodePng, encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import { fail } from '../core/errors.js';
+import { MAX_IMAGE_PIXELS } from '../core/limits.js';
+import { checkPng } from './png-check.js';
 
 /** An 8-bit image, interleaved (HWC), 1 (grey) or 3 (RGB) channels. */
 export interface Bitmap {
@@ -10,16 +12,21 @@ export interface Bitmap {
   data: Uint8Array;
 }
 
-/** Decodes PNG or JPEG bytes (by signature); alpha is dropped, 16-bit PNG is scaled to 8 bits. */
+/**
+ * Decodes PNG or JPEG bytes (by signature); alpha is dropped, 16-bit PNG is scaled to 8 bits. Both
+ * decoders are bounded: at most MAX_IMAGE_PIXELS declared pixels, PNG data that inflates to no more
+ * than its header implies (png-check.ts) and intact checksums, JPEG within jpeg-js's own limits.
+ */
 export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (isPng) {
+    checkPng(bytes, source);
     let img;
     try {
-      img = decodePng(bytes);
+      img = decodePng(bytes, { checkCrc: true });
     } catch (e) {
-      fail(`${source}: corrupt or truncated PNG (${(e as Error).message})`);
+      fail(`${source}: corrupt or truncated PNG (${errorText(e)})`);
     }
     if (img.palette) fail(`${source}: palette PNGs are not supported; save it as RGB or greyscale`);
     const ch = img.channels;
@@ -33,9 +40,12 @@ export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
   if (isJpeg) {
     let img;
     try {
-      img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
+      img = jpeg.decode(bytes, {
+        useTArray: true, formatAsRGBA: true, tolerantDecoding: false,
+        maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: JPEG_MEMORY_MB,
+      });
     } catch (e) {
-      fail(`${source}: corrupt or truncated JPEG (${(e as Error).message})`);
+      fail(`${source}: corrupt, truncated or oversized JPEG (${errorText(e)})`);
     }
     const n = img.width * img.height;
     const out = new Uint8Array(n * 3);
@@ -43,6 +53,15 @@ export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
     return { width: img.width, height: img.height, channels: 3, data: out };
   }
   fail(`${source}: not a PNG or JPEG file`);
+}
+
+// jpeg-js's own allocation limit: a 4096×4096 RGBA image and its component buffers fit well within it.
+const JPEG_MEMORY_MB = 256;
+
+/** Decoders throw Errors or, in places, plain strings; one line either way. */
+function errorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0].slice(0, 160);
 }
 
 export function encodeImagePng(img: Bitmap): Uint8Array {

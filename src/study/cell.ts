@@ -3,6 +3,7 @@ import { getAttack } from '../core/attacks/registry.js';
 import { simulateClient, trainOnImage } from '../core/client.js';
 import { quality } from '../core/metrics.js';
 import { initParams } from '../core/network.js';
+import { SolverCache } from '../core/solver-cache.js';
 import { buildModel } from '../core/spec.js';
 import { studySpec } from '../core/sweeps.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
@@ -21,6 +22,8 @@ export interface StudyCell {
   /** SGD steps the client takes on the image before sharing its gradient (0: untrained weights). */
   trainSteps: number;
   trainLr: number;
+  /** Memory ceiling per cell, in bytes. */
+  maxBytes?: number;
 }
 
 export interface StudyRow {
@@ -47,12 +50,16 @@ export interface CellResult {
   reconstructions: Record<string, Float64Array>;
 }
 
-/** Client, audit and every attack for one cell. The client's image is used only to measure. */
-export function runCell(cell: StudyCell): CellResult {
+/**
+ * Client, audit and every attack for one cell. The client's image is used only to measure. A worker
+ * passes the same solver cache to all its cells: images on one model share its layers' factors, and
+ * the attacks reuse the solves of the ones before them.
+ */
+export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult {
   const model = buildModel(studySpec(cell.model));
   const params = trainOnImage(model, initParams(model, cell.seed), cell.input, cell.label, cell.trainSteps, cell.trainLr);
   const t0 = performance.now();
-  const a = audit(model, params, { kind: 'image', image: cell.input, label: cell.label });
+  const a = audit(model, params, { kind: 'image', image: cell.input, label: cell.label }, { solver, maxBytes: cell.maxBytes });
   const auditSeconds = (performance.now() - t0) / 1000;
   const { gradients } = simulateClient(model, params, cell.input, cell.label);
   const target = toUnitRange(cell.input, REFERENCE_NORMALISATION);
@@ -60,7 +67,7 @@ export function runCell(cell: StudyCell): CellResult {
   const reconstructions: CellResult['reconstructions'] = {};
   for (const name of cell.methods) {
     const t1 = performance.now();
-    const r = getAttack(name).run({ model, params, gradients }, { seed: cell.seed, tol: 1e-10, iterations: cell.iterations, box: [-0.5, 0.5] });
+    const r = getAttack(name).run({ model, params, gradients }, { seed: cell.seed, tol: 1e-10, iterations: cell.iterations, box: [-0.5, 0.5], solver, maxBytes: cell.maxBytes });
     const seconds = (performance.now() - t1) / 1000;
     const unit = toUnitRange(r.image, REFERENCE_NORMALISATION);
     reconstructions[name] = unit;

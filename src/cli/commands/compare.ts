@@ -1,40 +1,41 @@
 import path from 'node:path';
 import { ATTACKS, getAttack } from '../../core/attacks/registry.js';
-import { fail } from '../../core/errors.js';
 import { quality, type Quality } from '../../core/metrics.js';
 import { drawText, textWidth } from '../../formats/font.js';
 import { drawScaled, encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
-import { parse, str } from '../args.js';
+import type { Command } from '../command.js';
+import type { Args } from '../options.js';
 import { ATTACK_OPTIONS, attackSetup } from '../attack-setup.js';
 import { progressReporter } from '../progress.js';
 
-export const COMPARE_HELP = `gradleak compare [--methods ${ATTACKS.map((a) => a.name).join(',')}] --model <preset|spec.json> [--weights W]
+export const compareCommand: Command = {
+  name: 'compare',
+  usage: `gradleak compare [--methods ${ATTACKS.map((a) => a.name).join(',')}] --model <preset|spec.json> [--weights W]
                  (--image IMG [--label N] | --gradients G [--label N]) [--target IMG] --out DIR
-                 [--iterations N] [--budget SECONDS] [--tv W] [--lr R] [--seed N] [--json]
   Runs the methods on the same model, weights and gradients. Writes DIR/compare.png (target and each
   method, labelled with PSNR/SSIM), DIR/compare.json and DIR/compare.md (PSNR, SSIM, MSE, seconds,
-  ms per iteration), and DIR/<method>.png. --budget applies to each method.`;
+  ms per iteration), and DIR/<method>.png. --budget applies to each method.`,
+  options: { methods: { kind: 'list', arg: 'M1,M2', help: `methods to run (default all: ${ATTACKS.map((a) => a.name).join(',')})` }, ...ATTACK_OPTIONS },
+  run: runCompare,
+};
 
 interface Row { method: string; psnr?: number; psnrClipped?: number; ssim?: number; mse?: number; seconds: number; iterations?: number; msPerIteration?: number }
 
-export function runCompare(argv: string[]): void {
-  const v = parse(argv, { methods: { type: 'string' }, ...ATTACK_OPTIONS });
-  if (v.help) { console.log(COMPARE_HELP); return; }
-  const methods = (str(v, 'methods') ?? ATTACKS.map((a) => a.name).join(',')).split(',').map((m) => m.trim()).filter(Boolean);
-  if (methods.length === 0) fail('--methods is empty');
-  const attacks = methods.map(getAttack);
-  const { model, input, options, norm, target, out } = attackSetup(v);
+function runCompare(v: Args): void {
+  const attacks = v.list('methods', ATTACKS.map((a) => a.name)).map(getAttack);
+  const { model, input, options, norm, target, out } = attackSetup(v, attacks);
   const shape = model.spec.input;
   const rows: Row[] = [];
   const images: { label: string; lines: string[]; bitmap: Bitmap }[] = [];
   if (target) images.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(target, shape) });
   const files: { file: string; data: Uint8Array | string }[] = [];
   for (const attack of attacks) {
-    if (!v.json) process.stderr.write(`${attack.name}...\n`);
+    if (!v.flag('json')) process.stderr.write(`${attack.name}...\n`);
     const t0 = performance.now();
-    const res = attack.run(input, { ...options, onProgress: progressReporter(!!v.json) });
+    const res = attack.run(input, { ...options, onProgress: progressReporter(v.flag('json')) });
     const seconds = (performance.now() - t0) / 1000;
+    if (!v.flag('json')) for (const w of res.warnings) console.error(`warning: ${attack.name}: ${w}`);
     const recon = toUnitRange(res.image, norm);
     const q: Quality | null = target ? quality(recon, target, shape) : null;
     rows.push({ method: attack.name, ...(q ?? {}), seconds, ...(res.iterations !== undefined ? { iterations: res.iterations, msPerIteration: res.msPerIteration } : {}) });
@@ -46,7 +47,7 @@ export function runCompare(argv: string[]): void {
   files.push({ file: path.join(out, 'compare.json'), data: JSON.stringify({ model: model.spec.name, methods: rows }, null, 1) + '\n' });
   files.push({ file: path.join(out, 'compare.md'), data: markdown(model.spec.name, rows) });
   writeFilesAtomically(files);
-  if (v.json) console.log(JSON.stringify({ model: model.spec.name, methods: rows }));
+  if (v.flag('json')) console.log(JSON.stringify({ model: model.spec.name, methods: rows }));
   else console.log(`${markdown(model.spec.name, rows)}\nwrote ${path.join(out, 'compare.png')}, compare.json, compare.md`);
 }
 

@@ -7,34 +7,52 @@ import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { quality } from '../../core/metrics.js';
 import { initParams } from '../../core/network.js';
 import { drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
-import { loadModel, writeFilesAtomically } from '../../io/files.js';
-import { loadImage, parse, str, int } from '../args.js';
+import { checkOutput, loadModel, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
+import { MAX_FEATURES } from '../../core/limits.js';
+import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
+import { SolverCache } from '../../core/solver-cache.js';
+import { checkCeiling, loadImage, MODEL_OPTIONS } from '../args.js';
+import type { Command } from '../command.js';
+import type { Args } from '../options.js';
 import { auditTable } from '../format.js';
 
-export const DEMO_HELP = `gradleak demo [--model m1,m2,...] [--image IMG] [--label N] [--out DIR] [--seed N]
+export const demoCommand: Command = {
+  name: 'demo',
+  usage: `gradleak demo [--model m1,m2,...] [--image IMG] [--label N] [--out DIR] [--seed N]
   Plays client and attacker on a bundled sample image for each preset (default cnn2_c1,cnn3_c1):
   prints the audit and the reconstruction quality, and writes DIR/demo.png (default out/demo):
-  one row per model, target | reconstruction, upscaled 8×.`;
+  one row per model, target | reconstruction, upscaled 8×.`,
+  options: {
+    model: { kind: 'list', arg: 'M1,M2', help: 'presets or spec files (default cnn2_c1,cnn3_c1)' },
+    image: { kind: 'string', arg: 'IMG', help: 'the client\'s image (default samples/hills.png)' },
+    label: { kind: 'int', arg: 'N', help: 'its class (default 3)', min: 0, max: MAX_FEATURES - 1 },
+    out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/demo)' },
+    seed: MODEL_OPTIONS.seed,
+  },
+  run: runDemo,
+};
 
 const SAMPLE = fileURLToPath(new URL('../../../../samples/hills.png', import.meta.url));
 
-export function runDemo(argv: string[]): void {
-  const v = parse(argv, { image: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' } });
-  if (v.help) { console.log(DEMO_HELP); return; }
-  const models = (str(v, 'model') ?? 'cnn2_c1,cnn3_c1').split(',');
-  const imageFile = str(v, 'image') ?? SAMPLE;
-  const label = int(v, 'label', 3)!;
-  const out = str(v, 'out') ?? 'out/demo';
+function runDemo(v: Args): void {
+  const out = v.str('out') ?? 'out/demo';
+  checkOutput(out, 'dir');
+  removeStaleTemps(out);
+  const models = v.list('model', ['cnn2_c1', 'cnn3_c1']).map(loadModel);
+  const imageFile = v.str('image') ?? SAMPLE;
+  const label = v.int('label', 3);
+  const maxBytes = checkCeiling(v, estimate(largestOf(models.map((m) => [parameterBytes(m, 3), passBytes(m), ...solveBytes(m)]))),
+    `the demo of ${models.map((m) => m.spec.name).join(', ')}`);
   const rows: Bitmap[][] = [];
-  for (const name of models) {
-    const model = loadModel(name);
-    const params = initParams(model, int(v, 'seed', 0)!);
+  for (const model of models) {
+    const params = initParams(model, v.int('seed', 0));
     const image = loadImage(imageFile, model, REFERENCE_NORMALISATION);
-    const a = audit(model, params, { kind: 'image', image, label });
-    console.log(`== ${name} (input ${model.spec.input.join('×')}) ==\n${auditTable(a)}`);
+    const solver = new SolverCache();
+    const a = audit(model, params, { kind: 'image', image, label }, { solver, maxBytes });
+    console.log(`== ${model.spec.name} (input ${model.spec.input.join('×')}) ==\n${auditTable(a)}`);
     const { gradients } = simulateClient(model, params, image, label);
     const t0 = performance.now();
-    const res = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL });
+    const res = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver, maxBytes });
     const secs = (performance.now() - t0) / 1000;
     const target = toUnitRange(image, REFERENCE_NORMALISATION);
     const recon = toUnitRange(res.image, REFERENCE_NORMALISATION);
@@ -44,7 +62,7 @@ export function runDemo(argv: string[]): void {
   }
   const file = path.join(out, 'demo.png');
   writeFilesAtomically([{ file, data: encodeImagePng(grid(rows, 8, 8)) }]);
-  console.log(`wrote ${file}: one row per model (${models.join(', ')}), target | reconstruction`);
+  console.log(`wrote ${file}: one row per model (${models.map((m) => m.spec.name).join(', ')}), target | reconstruction`);
 }
 
 /** Tiles RGB bitmaps (nearest-neighbour upscaled by `scale`) with `gap` white pixels between them. */

@@ -3,20 +3,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { getAttack } from '../../core/attacks/registry.js';
-import { fail } from '../../core/errors.js';
+import { formatBytes } from '../../core/limits.js';
+import { checkMemory, estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { buildModel } from '../../core/spec.js';
 import { resolveStudyModels, studySpec } from '../../core/sweeps.js';
 import type { Spearman } from '../../core/stats.js';
 import { studyReport } from '../../study/report.js';
 import { summarise, toCsv } from '../../study/summary.js';
 import { bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap } from '../../formats/image.js';
-import { writeFilesAtomically } from '../../io/files.js';
+import { checkOutput, readBytes, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
-import { int, num, parse, str } from '../args.js';
+import { MODEL_OPTIONS } from '../args.js';
+import type { Command } from '../command.js';
+import type { Args } from '../options.js';
 import { bar } from '../progress.js';
 import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
-export const STUDY_HELP = `gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images]
+export const studyCommand: Command = {
+  name: 'study',
+  usage: `gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images]
                [--count N] [--methods rgap,hybrid] [--iterations N] [--train-steps N] [--train-lr R]
                [--workers N] [--seed N] [--out DIR]
   For every architecture × image: play the client (seeded PyTorch-style weights; with --train-steps,
@@ -25,41 +30,51 @@ export const STUDY_HELP = `gradleak study [--models all|sweeps|sweep:<factor>|m1
   --models: 'all' = the 34 presets (default); 'sweeps' = cnn3_c1 with one of channels, kernel, stride,
   padding, depth, activation changed ('sweep:kernel' for one family); or names, comma-separated.
   Cells run on worker threads (default: one per core). Finished cells are kept in DIR/results.jsonl
-  and skipped on a rerun. Writes to DIR (default out/study): results.json, results.csv, summary.json
-  (Spearman's rho of each index variant against each method's PSNR and the best, with 95% intervals),
-  report.md, scatter-<method>.svg/.png, rank-deficiency.svg/.png, best-worst.svg/.png, reconstructions/.
-  Images that are not the model's size are resampled; without dataset labels, image i gets label i mod classes.`;
+  and skipped on a rerun (an unreadable line is set aside in results.torn.jsonl and its cell redone);
+  Ctrl-C stops the study with the finished cells kept. Writes to DIR (default out/study): results.json,
+  results.csv, summary.json (Spearman's rho of each index variant against each method's PSNR and the
+  best, with 95% intervals), report.md, scatter-<method>.svg/.png, rank-deficiency.svg/.png,
+  best-worst.svg/.png, reconstructions/. Images that are not the model's size are resampled; without
+  dataset labels, image i gets label i mod classes.`,
+  options: {
+    models: { kind: 'list', arg: 'LIST', help: 'all (default), sweeps, sweep:<factor>, or model names' },
+    images: { kind: 'string', arg: 'SET', help: 'samples (default), a folder of PNG/JPEG, a CIFAR-10 .bin batch or an IDX images file' },
+    count: { kind: 'int', arg: 'N', help: 'images taken from the set (default 5)', min: 1, max: 1e6 },
+    methods: { kind: 'list', arg: 'M1,M2', help: 'attacks per cell (default rgap,hybrid)' },
+    iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
+    'train-steps': { kind: 'int', arg: 'N', help: 'SGD steps the client takes on its image first (default 0)', min: 0, max: 1e6 },
+    'train-lr': { kind: 'number', arg: 'R', help: 'their learning rate (default 0.01)', min: 0, aboveMin: true, max: 1e3 },
+    workers: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
+    seed: MODEL_OPTIONS.seed,
+    out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/study)' },
+  },
+  run: runStudy,
+};
 
-export function runStudy(argv: string[]): Promise<void> {
-  const v = parse(argv, {
-    models: { type: 'string' }, images: { type: 'string' }, count: { type: 'string' }, methods: { type: 'string' },
-    iterations: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' },
-    'train-steps': { type: 'string' }, 'train-lr': { type: 'string' },
-  });
-  if (v.help) { console.log(STUDY_HELP); return Promise.resolve(); }
-  const models = resolveStudyModels(str(v, 'models') ?? 'all');
-  const methods = (str(v, 'methods') ?? 'rgap,hybrid').split(',');
-  methods.forEach(getAttack);
-  const count = int(v, 'count', 5)!;
-  if (count < 1) fail('--count must be at least 1');
-  const images = loadImageSet(str(v, 'images') ?? 'samples', count);
-  const seed = int(v, 'seed', 0)!;
-  const iterations = int(v, 'iterations');
-  const trainSteps = int(v, 'train-steps', 0)!;
-  if (trainSteps < 0) fail('--train-steps must be 0 or more');
-  const trainLr = num(v, 'train-lr', 0.01);
-  if (!(trainLr > 0)) fail('--train-lr must be positive');
+function runStudy(v: Args): Promise<void> {
+  const out = v.str('out') ?? 'out/study';
+  checkOutput(out, 'dir');
+  const models = resolveStudyModels(v.list('models', ['all']));
+  const methods = v.list('methods', ['rgap', 'hybrid']);
+  const attacks = methods.map(getAttack);
+  const count = v.int('count', 5);
+  const seed = v.int('seed', 0);
+  const iterations = v.int('iterations');
+  const trainSteps = v.int('train-steps', 0);
+  const trainLr = v.num('train-lr', 0.01);
+  // a cell needs one model's audit and its largest method; workers run cells side by side
+  const perCell = estimate(largestOf(models.map((m) => {
+    const model = buildModel(studySpec(m));
+    return [parameterBytes(model, 4), passBytes(model), ...solveBytes(model), ...largestOf(attacks.map((x) => x.memory(model)))];
+  })));
+  const ceiling = v.maxMemory();
+  checkMemory(perCell, ceiling, 'a study cell');
+  const images = loadImageSet(v.str('images') ?? 'samples', count);
   // a trained client is a different cell; untrained keys stay as they were so old journals resume
   const trained = trainSteps > 0 ? `|train${trainSteps}@${trainLr}` : '';
-  const out = str(v, 'out') ?? 'out/study';
   const journal = path.join(out, 'results.jsonl');
-  const done = new Map<string, StudyRow>();
-  if (fs.existsSync(journal)) {
-    for (const line of fs.readFileSync(journal, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try { const r = JSON.parse(line) as StudyRow; done.set(r.key, r); } catch { /* a line cut by an interrupted run is redone */ }
-    }
-  }
+  for (const f of removeStaleTemps(out, 2)) console.error(`study: removed ${f}, left by an interrupted run`);
+  const done = readJournal(journal);
   // every cell of this study in a fixed order (models × images); outputs follow it, not the order
   // in which the workers happen to finish
   const keys: string[] = [];
@@ -75,7 +90,13 @@ export function runStudy(argv: string[]): Promise<void> {
     });
   }
   const total = keys.length;
-  const workers = Math.max(1, Math.min(int(v, 'workers', os.availableParallelism?.() ?? os.cpus().length)!, cells.length || 1));
+  let workers = Math.min(v.int('workers', os.availableParallelism?.() ?? os.cpus().length), cells.length || 1);
+  const fits = Math.max(1, Math.floor(ceiling / perCell.bytes));
+  if (workers > fits) {
+    console.error(`study: ${workers} workers would need ${formatBytes(workers * perCell.bytes)}, above the ${formatBytes(ceiling)} memory ceiling; running ${fits}`);
+    workers = fits;
+  }
+  for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
   fs.mkdirSync(out, { recursive: true });
   console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
@@ -88,13 +109,16 @@ export function runStudy(argv: string[]): Promise<void> {
     fs.appendFileSync(journal, JSON.stringify(row) + '\n');
     done.set(row.key, row);
     progress(++finished, total, cells.length, t0, row);
+  }, (signal) => {
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    console.error(`study: stopped by ${signal}; ${done.size} finished cells are kept in ${journal}: run the same command to resume`);
   }).then((errors) => {
     if (process.stderr.isTTY) process.stderr.write('\n');
     const rows = keys.flatMap((k) => done.get(k) ?? []);
     const summary = summarise(rows, methods);
     const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
     const report = rows.length === 0 ? [] : studyReport({
-      rows, methods, summary, specOf: studySpec, command: `gradleak study ${argv.join(' ')}`.trim(),
+      rows, methods, summary, specOf: studySpec, command: `gradleak study ${v.argv.join(' ')}`.trim(),
       target: (r) => { const b = imageById.get(r.image); return b ? fitBitmap(b, studySpec(r.model).input) : null; },
       reconstruction: (r, m) => { const f = reconstructionFile(out, r, m); return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null; },
     });
@@ -111,6 +135,44 @@ export function runStudy(argv: string[]): Promise<void> {
     }
     if (errors.length) process.exitCode = 1;
   });
+}
+
+/**
+ * The finished cells of earlier runs. A line that cannot be read (cut by a kill while it was being
+ * appended, or edited by hand) is moved to results.torn.jsonl and the journal rewritten without it,
+ * so that its cell runs again once and later lines are appended after a clean line end.
+ */
+function readJournal(journal: string): Map<string, StudyRow> {
+  const done = new Map<string, StudyRow>();
+  if (!fs.existsSync(journal)) return done;
+  const text = new TextDecoder().decode(readBytes(journal, 'study journal', 'dataset'));
+  const lines = text.split('\n');
+  const last = lines.pop()!; // '' when the file ends with a newline, as every complete journal does
+  const good: string[] = [], torn: string[] = [];
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    const row = parseRow(line);
+    if (row) { done.set(row.key, row); good.push(line); } else torn.push(line);
+  }
+  if (last.trim()) torn.push(last);
+  if (torn.length === 0) return done;
+  const aside = path.join(path.dirname(journal), 'results.torn.jsonl');
+  fs.appendFileSync(aside, torn.map((l) => l + '\n').join(''));
+  writeFilesAtomically([{ file: journal, data: good.map((l) => l + '\n').join('') }]);
+  console.error(`study: set aside ${torn.length} unreadable journal line(s) in ${aside}; their cells run again`);
+  return done;
+}
+
+function parseRow(line: string): StudyRow | null {
+  try {
+    const r = JSON.parse(line) as StudyRow;
+    const ok = typeof r === 'object' && r !== null && typeof r.key === 'string' && typeof r.model === 'string'
+      && typeof r.image === 'string' && typeof r.copaIndex === 'number' && typeof r.methods === 'object' && r.methods !== null
+      && Object.values(r.methods).every((m) => typeof m?.psnr === 'number');
+    return ok ? r : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Where a cell's reconstruction by one method is kept (PNG, [0,1] mapped to 0..255). */
@@ -142,14 +204,30 @@ const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.ro
 
 interface CellError { key: string; error: string }
 
-/** Runs the cells on `n` worker threads; resolves with the cells that failed. */
-function runPool(cells: StudyCell[], n: number, onRow: (r: CellResult) => void): Promise<CellError[]> {
+/**
+ * Runs the cells on `n` worker threads; resolves with the cells that failed. SIGINT, SIGTERM and
+ * SIGHUP stop the workers and end the process (the journal holds every finished cell; writes are
+ * synchronous, so a signal never lands half-way through one).
+ */
+function runPool(cells: StudyCell[], n: number, onRow: (r: CellResult) => void, onStop: (signal: string) => void): Promise<CellError[]> {
   if (cells.length === 0) return Promise.resolve([]);
   const errors: CellError[] = [];
+  const pool: Worker[] = [];
+  const stop = (signal: NodeJS.Signals, code: number) => {
+    for (const w of pool) void w.terminate();
+    onStop(signal);
+    process.exit(code);
+  };
+  const handlers = ([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const).map(([signal, code]) => {
+    const h = () => stop(signal, code);
+    process.on(signal, h);
+    return [signal, h] as const;
+  });
   let next = 0, live = n;
-  return new Promise((resolve, reject) => {
+  return new Promise<CellError[]>((resolve, reject) => {
     for (let w = 0; w < n; w++) {
       const worker = new Worker(new URL('../study-worker.js', import.meta.url));
+      pool.push(worker);
       // a worker asks for the next cell only when its last one is finished, so the pool is done
       // when every worker has been retired
       const feed = () => {
@@ -165,5 +243,5 @@ function runPool(cells: StudyCell[], n: number, onRow: (r: CellResult) => void):
       worker.on('error', reject);
       feed();
     }
-  });
+  }).finally(() => { for (const [signal, h] of handlers) process.off(signal, h); });
 }

@@ -3,6 +3,7 @@ import { totalVariation } from '../regularisers.js';
 import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
 import { pullBack } from './pullback.js';
 import { squaredNorm } from '../linalg/vec.js';
+import { matchingBytes, solveBytes } from '../memory.js';
 import { residualBlocks } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
@@ -15,7 +16,7 @@ import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.j
  *          + μ · P_i(x)/P_scale                     pull-back from layer i−1 (pullback.ts)
  *          + τ · TV(x)                              on the image only
  *
- * minimised with Adam inside the activation's range. Layers whose input and everything above are
+ * minimised inside the activation's range with L-BFGS (the default; Adam on request). Layers whose input and everything above are
  * exactly determined keep their least-squares solution.
  */
 export interface CopaSettings {
@@ -42,7 +43,7 @@ function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, optio
   const sw = squaredNorm(sys.sRhs) || 1, sg = squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
-  const pb = ctx.layer > 0 && s.pullback > 0 ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, options.tol) : null;
+  const pb = ctx.layer > 0 && s.pullback > 0 ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve) : null;
   // the pull-back residual is measured against the size of the lower layer's right-hand side
   const pbScale = pb ? squaredNorm(ctx.estimate.map((v) => input.model.layers[ctx.layer - 1].activation.inverse(v))) + squaredNorm(input.gradients[ctx.layer - 1].weight) || 1 : 1;
   return (x) => {
@@ -68,4 +69,6 @@ export const copa: Attack = {
   name: 'copa',
   description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (L-BFGS)',
   run: (input, options) => runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options)),
+  // the pull-back solves the layer below on every evaluation: a second set of systems and work
+  memory: (model) => [...solveBytes(model), ...solveBytes(model), matchingBytes(model, 0, 'lbfgs')],
 };

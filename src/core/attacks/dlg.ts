@@ -1,4 +1,5 @@
 import { lbfgs } from '../optim.js';
+import { matchingBytes } from '../memory.js';
 import { runMatchingAttack } from './matching-attack.js';
 import type { Attack } from './types.js';
 
@@ -10,4 +11,5 @@ export const dlg: Attack = {
     method: 'dlg', distance: 'l2', defaultIterations: 300, defaultTv: 0,
     optimise: (f, x0, limits) => lbfgs(f, x0, limits),
   }, input, options),
+  memory: (model) => [matchingBytes(model, 0, 'lbfgs')],
 };

@@ -3,6 +3,7 @@ import { adam, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
 import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
 import { squaredNorm } from '../linalg/vec.js';
+import { matchingBytes, solveBytes } from '../memory.js';
 import { residualBlocks } from './residual.js';
 import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
@@ -60,4 +61,5 @@ export const hybrid: Attack = {
   name: 'hybrid',
   description: 'layer-wise least squares corrected by gradient matching of the sub-network above, + residual + TV (Adam)',
   run: (input, options) => runHybrid('hybrid', input, options, withRunOptions(HYBRID_DEFAULTS, options)),
+  memory: (model) => [...solveBytes(model), matchingBytes(model, 0, 'adam')],
 };

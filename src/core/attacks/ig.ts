@@ -1,4 +1,5 @@
 import { adam } from '../optim.js';
+import { matchingBytes } from '../memory.js';
 import { runMatchingAttack } from './matching-attack.js';
 import type { Attack } from './types.js';
 
@@ -14,4 +15,5 @@ export const ig: Attack = {
     method: 'ig', distance: 'cosine', defaultIterations: 4800, defaultTv: 1e-2,
     optimise: (f, x0, limits, o) => adam(f, x0, { lr: o.lr ?? 0.1, decayAt: [3 / 8, 5 / 8, 7 / 8], box: o.box ?? [-0.5, 0.5] }, limits),
   }, input, options),
+  memory: (model) => [matchingBytes(model, 0, 'adam')],
 };

@@ -3,7 +3,9 @@ import { checkLabel } from '../client.js';
 import { convInputGrad } from '../conv.js';
 import { fail } from '../errors.js';
 import { attackLabel } from '../label.js';
-import { solveLayer, type LayerSolution } from '../layersolve.js';
+import { solveLayer, type LayerSolution, type SolveOptions } from '../layersolve.js';
+import { checkSolvable } from '../memory.js';
+import { SolverCache } from '../solver-cache.js';
 import { checkTensors, throughActivation } from '../network.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../system.js';
 import type { RunLimits, RunResult } from '../optim.js';
@@ -26,6 +28,8 @@ export interface LayerContext {
   label: number;
   /** dL/dz of this layer, as pulled back from the layer above. */
   dz: Float64Array;
+  /** The run's solver settings (tolerance, cache, memory ceiling), for refinements that solve too. */
+  solve: SolveOptions;
 }
 
 /** Returns the layer's input to continue with (the estimate, or an improvement of it). */
@@ -34,11 +38,13 @@ export type Refine = (ctx: LayerContext) => Float64Array;
 export function layerwise(method: string, input: AttackInput, options: AttackOptions, refine?: Refine): AttackResult {
   const { model, params, gradients } = input;
   checkTensors(model, gradients, 'gradients');
+  checkSolvable(model);
   const L = model.layers.length;
   const last = model.layers[L - 1];
   if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias (its input comes from dL/dW and dL/db)`);
   const warnings: string[] = [];
-  const { label, inferred } = attackLabel(gradients[L - 1], model.classes, input.label, warnings);
+  const solve: SolveOptions = { tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes };
+  const { label, inferred, ambiguous } = attackLabel(last, gradients[L - 1], input.label, warnings);
   checkLabel(model, label);
 
   const db = gradients[L - 1].bias!;
@@ -65,14 +71,14 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
     const da = convInputGrad(above, params[i + 1].weight, dzAbove);
     const dz = throughActivation(g, da, z);
     const system = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight });
-    const solution = solveLayer(system, { tol: options.tol });
+    const solution = solveLayer(system, solve);
     reports[i] = layerReport(system, solution);
     x = cropPadding(system, solution.x);
-    if (refine) x = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz });
+    if (refine) x = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz, solve });
     dzAbove = dz;
   }
   options.onProgress?.({ step: L - 1, total: L - 1, message: 'done' });
-  return { method, label, labelInferred: inferred, image: x, layers: reports, warnings };
+  return { method, label, labelInferred: inferred, labelAmbiguous: ambiguous, image: x, layers: reports, warnings };
 }
 
 // Values this close to the edge of an activation's range are clipped to it before inverting.
@@ -98,19 +104,20 @@ function invertActivation(a: Float64Array, layer: number, act: { name: string; r
   return z;
 }
 
+/** An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place. */
+export function withRunOptions<T extends { iterations: number; lr: number }>(defaults: T, options: AttackOptions): T {
+  return { ...defaults, iterations: options.iterations ?? defaults.iterations, lr: options.lr ?? defaults.lr };
+}
+
+/** Optimises one layer's input from its least-squares estimate. */
+export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: RunLimits) => RunResult;
+
 /**
  * The refinement loop hybrid and copa share: layers whose input and everything above it are exactly
  * determined keep their least-squares solution; every other layer is optimised from it, the image
  * layer with `iterations` steps and deeper ones with a fifth, within the overall wall-clock budget.
  * `optimise` receives whether every layer above is exact (hybrid trusts its residual term only then).
  */
-/** An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place. */
-export function withRunOptions<T extends { iterations: number; lr: number }>(defaults: T, options: AttackOptions): T {
-  return { ...defaults, iterations: options.iterations ?? defaults.iterations, lr: options.lr ?? defaults.lr };
-}
-
-export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: RunLimits) => RunResult;
-
 export function refineUndetermined(method: string, input: AttackInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
   let exactSoFar = true;
   let total = 0;

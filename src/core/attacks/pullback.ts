@@ -1,5 +1,5 @@
 import { convInputGrad } from '../conv.js';
-import { solveLayer } from '../layersolve.js';
+import { solveLayer, type SolveOptions } from '../layersolve.js';
 import { mulVec } from '../linalg/sparse.js';
 import type { Params } from '../network.js';
 import type { Model } from '../spec.js';
@@ -17,7 +17,7 @@ export interface PullBack {
   (x: Float64Array): { value: number; grad: Float64Array };
 }
 
-export function pullBack(model: Model, params: Params, gradients: Params, layer: number, dzLayer: Float64Array, tol: number): PullBack {
+export function pullBack(model: Model, params: Params, gradients: Params, layer: number, dzLayer: Float64Array, solve: SolveOptions): PullBack {
   const below = model.layers[layer - 1];
   const act = below.activation;
   // u = W_iᵀ δ_i: what δ_{i−1} is before the activation's derivative; fixed while x varies
@@ -33,7 +33,7 @@ export function pullBack(model: Model, params: Params, gradients: Params, layer:
       dz[e] = u[e] * d1[e];
     }
     const sys = buildLayerSystem(below, { weight: params[layer - 1].weight, bias: params[layer - 1].bias, z, dz, dW: gradients[layer - 1].weight });
-    const y = solveLayer(sys, { tol }).x;
+    const y = solveLayer(sys, solve).x;
     const rs = mulVec(sys.s, y), rg = mulVec(sys.grad, y);
     let value = 0;
     for (let t = 0; t < rs.length; t++) { rs[t] -= sys.sRhs[t]; value += rs[t] * rs[t]; }

@@ -1,3 +1,4 @@
+import { solveBytes } from '../memory.js';
 import { layerwise } from './layerwise.js';
 import type { Attack } from './types.js';
 
@@ -9,4 +10,5 @@ export const rgap: Attack = {
   name: 'rgap',
   description: 'analytic layer-wise reconstruction (weight, gradient and padding constraints, least squares)',
   run: (input, options) => layerwise('rgap', input, options),
+  memory: (model) => solveBytes(model),
 };

@@ -1,5 +1,7 @@
 import type { LayerReport } from '../analysis.js';
 import type { Params } from '../network.js';
+import type { MemoryPart } from '../memory.js';
+import type { SolverCache } from '../solver-cache.js';
 import type { Model } from '../spec.js';
 
 /**
@@ -23,10 +25,18 @@ export interface Progress {
   current?: Float64Array;
 }
 
-export interface AttackOptions {
-  seed: number;
+/** What every analysis that solves layer systems takes. */
+export interface SolveSettings {
   /** Relative pivot tolerance of the rank decisions. */
   tol: number;
+  /** Factors and solutions to reuse across runs on the same model (a fresh one per run without it). */
+  solver?: SolverCache;
+  /** Memory ceiling in bytes for the solver's data-dependent dense work. */
+  maxBytes?: number;
+}
+
+export interface AttackOptions extends SolveSettings {
+  seed: number;
   /** Optimisation attacks: iteration count (each attack has its own default). */
   iterations?: number;
   /** Optimisation attacks: stop after this many seconds and keep the best iterate. */
@@ -44,6 +54,8 @@ export interface AttackResult {
   method: string;
   label: number;
   labelInferred: boolean;
+  /** True when the label was inferred and the gradients did not single out one class (see warnings). */
+  labelAmbiguous: boolean;
   /** The reconstructed input in the model's normalised space, CHW. */
   image: Float64Array;
   layers: LayerReport[];
@@ -60,4 +72,6 @@ export interface Attack {
   name: string;
   description: string;
   run(input: AttackInput, options: AttackOptions): AttackResult;
+  /** What a run on this model allocates beyond the inputs (see memory.ts), checked before it starts. */
+  memory(model: Model): MemoryPart[];
 }

@@ -36,9 +36,8 @@ export class GramSolver {
   static ofRows(s: Csr, tol: number, allowDrop = false): GramSolver {
     const ident = new Int32Array(s.rows);
     for (let i = 0; i < s.rows; i++) ident[i] = i;
-    const tmp = new Float64Array(s.cols);
     return new GramSolver(gramOfColumns(transpose(s), ident, s.rows), tol, allowDrop, (v) => {
-      tmp.fill(0);
+      const tmp = new Float64Array(s.cols);
       addMulTransVec(s, v, tmp);
       return mulVec(s, tmp);
     });
@@ -46,9 +45,9 @@ export class GramSolver {
 
   /** SᵀS over the columns c of S with order[c] ≥ 0, at position order[c] (back inverts order). */
   static ofColumns(s: Csr, order: Int32Array, back: Int32Array, tol: number): GramSolver {
-    const full = new Float64Array(s.cols);
     return new GramSolver(gramOfColumns(s, order, back.length), tol, false, (v) => {
-      full.fill(0);
+      // fresh work arrays per call: a solver kept in a cache may be used by more than one caller
+      const full = new Float64Array(s.cols);
       for (let i = 0; i < back.length; i++) full[back[i]] = v[i];
       const sv = mulVec(s, full);
       full.fill(0);

@@ -1,0 +1,202 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { fail } from '../core/errors.js';
+import { formatBytes, parseSize } from '../core/limits.js';
+
+/**
+ * Each command declares its options here, typed and bounded; parsing refuses anything else: options
+ * the command does not take, positional arguments, an option given twice, and numbers that are
+ * empty, blank, hexadecimal, not finite or out of range. Help text is generated from the same
+ * table, so what a command documents is what it accepts. (Choice of parser: docs/DESIGN.md.)
+ */
+export interface OptionSpec {
+  kind: 'string' | 'boolean' | 'int' | 'number' | 'list' | 'size';
+  /** Placeholder in the help, e.g. N or DIR. */
+  arg?: string;
+  help: string;
+  /** Inclusive bounds for int and number. */
+  min?: number;
+  max?: number;
+  /** For number: the value must be strictly above `min` (rates, budgets). */
+  aboveMin?: boolean;
+}
+
+export type OptionTable = Readonly<Record<string, OptionSpec>>;
+
+const INT = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The options every command takes. */
+export const GLOBAL_OPTIONS: OptionTable = {
+  'max-memory': { kind: 'size', arg: 'SIZE', help: 'memory ceiling, e.g. 8G (default: half of this machine\'s memory)' },
+  debug: { kind: 'boolean', help: 'show the stack trace of an error' },
+  help: { kind: 'boolean', help: 'show this help' },
+};
+
+/** The default memory ceiling: half of the machine's memory, or of the container's limit if lower. */
+export function defaultMemoryCeiling(): number {
+  const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
+  const total = constrained && constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  return Math.floor(total / 2);
+}
+
+/** Parsed, validated options of one command. */
+export class Args {
+  constructor(
+    private readonly values: Readonly<Record<string, string | boolean>>,
+    private readonly table: OptionTable,
+    /** The arguments as given (the study's report quotes its command). */
+    readonly argv: readonly string[],
+  ) {}
+
+  has(name: string): boolean {
+    return this.values[this.known(name)] !== undefined;
+  }
+
+  flag(name: string): boolean {
+    return this.values[this.known(name)] === true;
+  }
+
+  str(name: string): string | undefined {
+    const v = this.values[this.known(name)];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  int(name: string): number | undefined;
+  int(name: string, fallback: number): number;
+  int(name: string, fallback?: number): number | undefined {
+    const s = this.str(name);
+    return s === undefined ? fallback : parseInt(s, name, this.table[name]);
+  }
+
+  num(name: string): number | undefined;
+  num(name: string, fallback: number): number;
+  num(name: string, fallback?: number): number | undefined {
+    const s = this.str(name);
+    return s === undefined ? fallback : parseNumber(s, name, this.table[name]);
+  }
+
+  /**
+   * A comma-separated list; entries are trimmed, empty ones refused, and repeats merged with a
+   * notice on stderr (running the same method twice would only repeat the same work).
+   */
+  list(name: string, fallback: string[]): string[] {
+    const s = this.str(name);
+    if (s === undefined) return fallback;
+    const items = listItems(s, name);
+    const unique = [...new Set(items)];
+    if (unique.length < items.length) {
+      const twice = items.filter((x, i) => items.indexOf(x) !== i);
+      console.error(`gradleak: note: --${name} lists ${[...new Set(twice)].join(', ')} more than once; each is used once`);
+    }
+    return unique;
+  }
+
+  /** The memory ceiling in bytes: --max-memory, or the default. */
+  maxMemory(): number {
+    const s = this.str('max-memory');
+    return s === undefined ? defaultMemoryCeiling() : parseSize(s, '--max-memory');
+  }
+
+  private known(name: string): string {
+    if (!Object.hasOwn(this.table, name)) throw new Error(`option --${name} is not declared for this command`);
+    return name;
+  }
+}
+
+function listItems(s: string, name: string): string[] {
+  const items = s.split(',').map((x) => x.trim());
+  if (items.some((x) => x === '')) fail(`--${name} has an empty entry in ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`);
+  return items;
+}
+
+function parseInt(s: string, name: string, spec: OptionSpec): number {
+  if (!INT.test(s)) fail(`--${name} must be a whole number, got ${JSON.stringify(s)}`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) fail(`--${name} is out of range, got ${s}`);
+  checkRange(n, name, spec);
+  return n;
+}
+
+function parseNumber(s: string, name: string, spec: OptionSpec): number {
+  if (!DECIMAL.test(s)) fail(`--${name} must be a decimal number, got ${JSON.stringify(s)}`);
+  const n = Number(s);
+  if (!Number.isFinite(n)) fail(`--${name} is out of range, got ${s}`);
+  checkRange(n, name, spec);
+  return n;
+}
+
+function checkRange(n: number, name: string, spec: OptionSpec): void {
+  const { min, max, aboveMin } = spec;
+  if (min !== undefined && (aboveMin ? !(n > min) : n < min)) {
+    fail(`--${name} must be ${aboveMin ? 'greater than' : 'at least'} ${min}${max !== undefined ? ` (and at most ${max})` : ''}, got ${n}`);
+  }
+  if (max !== undefined && n > max) fail(`--${name} must be at most ${max}, got ${n}`);
+}
+
+/**
+ * `--pixel-offset -0.5`: parseArgs refuses a value that starts with a dash as ambiguous. A negative
+ * number after an option that takes a value can only be that value, so it is attached to it.
+ */
+function attachNegativeNumbers(argv: readonly string[], all: OptionTable): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    if (Object.hasOwn(all, name) && all[name].kind !== 'boolean' && /^-\.?\d/.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[++i]}`);
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** Parses a command's arguments against its table (plus the global options); one line per problem. */
+export function parseOptions(command: string, argv: string[], table: OptionTable): Args {
+  const all: OptionTable = { ...table, ...GLOBAL_OPTIONS };
+  const config = Object.fromEntries(Object.entries(all).map(([name, spec]) => [
+    name, { type: spec.kind === 'boolean' ? 'boolean' as const : 'string' as const, ...(name === 'help' ? { short: 'h' } : {}) },
+  ]));
+  let parsed;
+  try {
+    parsed = parseArgs({ args: attachNegativeNumbers(argv, all), options: config, allowPositionals: false, strict: true, tokens: true });
+  } catch (e) {
+    const { code, message } = e as { code?: string; message: string };
+    const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
+    const shown = JSON.stringify(option.length > 40 ? `${option.slice(0, 37)}...` : option);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`${command} does not take ${shown} (see gradleak ${command} --help)`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') fail(`${command} takes no positional arguments, got ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? '')}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      fail(`${shown} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}${/ambiguous/.test(message) ? `; to give a value that starts with a dash write ${option}=VALUE` : ''}`);
+    }
+    fail(`${message.split('\n')[0]} (see gradleak ${command} --help)`);
+  }
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) fail(`--${t.name} is given more than once`);
+    seen.add(t.name);
+  }
+  const values = parsed.values as Record<string, string | boolean>;
+  const args = new Args(values, all, argv);
+  // every typed value is checked now, before any work, whether or not the command reads it later
+  for (const [name, spec] of Object.entries(all)) {
+    const v = values[name];
+    if (typeof v !== 'string') continue;
+    if (v.trim() === '') fail(`--${name} is empty`);
+    if (spec.kind === 'int') args.int(name);
+    else if (spec.kind === 'number') args.num(name);
+    else if (spec.kind === 'size') args.maxMemory();
+    else if (spec.kind === 'list') listItems(v, name);
+  }
+  return args;
+}
+
+/** The option lines of a command's help, from its table. */
+export function optionHelp(table: OptionTable): string {
+  const rows = Object.entries({ ...table, ...GLOBAL_OPTIONS }).map(([name, spec]) => {
+    const left = `  --${name}${spec.arg ? ` ${spec.arg}` : ''}${name === 'help' ? ', -h' : ''}`;
+    const extra = name === 'max-memory' ? ` (${formatBytes(defaultMemoryCeiling())} here)` : '';
+    return [left, spec.help + extra] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return rows.map(([l, r]) => l.padEnd(width) + r).join('\n');
+}

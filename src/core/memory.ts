@@ -1,0 +1,162 @@
+import { fail } from './errors.js';
+import { formatBytes, MAX_ARRAY_ELEMENTS } from './limits.js';
+import { inputSize, outputSize, weightSize, type LayerGeometry, type Model } from './spec.js';
+
+/**
+ * Memory estimates, made before anything large is allocated, so that a model or input too big for
+ * the machine is refused with one line instead of exhausting memory half-way. They follow the
+ * arrays the code allocates (docs/DESIGN.md compares them with measured peaks); the solver checks
+ * its data-dependent fallbacks against the same ceiling when it is about to take them.
+ */
+export interface MemoryPart {
+  what: string;
+  bytes: number;
+}
+
+export interface MemoryEstimate {
+  bytes: number;
+  /** The largest single contribution, named so that the refusal says what is too big. */
+  largest: MemoryPart;
+}
+
+const F64 = 8, I32 = 4;
+/** What Node itself and our modules occupy before any model exists. */
+const RUNTIME_BYTES = 64 * 2 ** 20;
+
+/** Sums parts into an estimate (the runtime included). */
+export function estimate(parts: MemoryPart[]): MemoryEstimate {
+  const real = parts.filter((p) => p.bytes > 0);
+  const largest = real.reduce((a, b) => (b.bytes > a.bytes ? b : a), { what: 'the runtime', bytes: RUNTIME_BYTES });
+  return { bytes: RUNTIME_BYTES + real.reduce((s, p) => s + p.bytes, 0), largest };
+}
+
+/** Of several alternatives (methods run one after the other), the parts of the largest. */
+export function largestOf(alternatives: MemoryPart[][]): MemoryPart[] {
+  const total = (ps: MemoryPart[]) => ps.reduce((s, p) => s + p.bytes, 0);
+  return alternatives.reduce((a, b) => (total(b) > total(a) ? b : a), []);
+}
+
+/** Refuses, in one line, work whose estimate exceeds the ceiling. */
+export function checkMemory(e: MemoryEstimate, ceiling: number, doing: string): void {
+  if (e.bytes <= ceiling) return;
+  fail(`${doing} needs an estimated ${formatBytes(e.bytes)} of memory (largest part: ${e.largest.what}, ${formatBytes(e.largest.bytes)}), `
+    + `above the ${formatBytes(ceiling)} ceiling; raise it with --max-memory if the machine has that much`);
+}
+
+/** Weights (and as many copies as `copies`: gradients, targets, trained parameters). */
+export function parameterBytes(model: Model, copies: number): MemoryPart {
+  const n = model.layers.reduce((s, g) => s + weightSize(g) + (g.bias ? g.outC : 0), 0);
+  return { what: `${copies} copies of the ${n} parameters`, bytes: copies * n * F64 };
+}
+
+/** One forward and backward pass keeps every layer's input, pre-activation and dL/dz. */
+export function passBytes(model: Model): MemoryPart {
+  const n = model.layers.reduce((s, g) => s + inputSize(g) + 3 * outputSize(g), 0);
+  return { what: 'the activations of a forward and backward pass', bytes: n * F64 };
+}
+
+/**
+ * One evaluation of the gradient-matching objective keeps about twelve arrays per layer output
+ * (activations, derivatives, adjoints) and three per weight tensor; the optimiser keeps its own
+ * vectors of the input's size (Adam 5, L-BFGS with memory 10 about 26).
+ */
+export function matchingBytes(model: Model, from: number, optimiser: 'adam' | 'lbfgs'): MemoryPart {
+  const layers = model.layers.slice(from);
+  const act = layers.reduce((s, g) => s + inputSize(g) + 11 * outputSize(g), 0);
+  const w = layers.reduce((s, g) => s + 3 * weightSize(g), 0);
+  const input = inputSize(layers[0]);
+  return { what: 'gradient matching', bytes: (act + w + (optimiser === 'adam' ? 5 : 26) * input) * F64 };
+}
+
+/** Sizes of one layer's constraint system (system.ts) and of the structured factorisation it takes. */
+export interface SystemSize {
+  /** Columns: the padded input. */
+  n: number;
+  /** Weight and padding rows (the sparse part S), gradient rows (G). */
+  ms: number;
+  mg: number;
+  nnzS: number;
+  nnzG: number;
+  /** The path a structured solve takes when S is well conditioned: column if S has as many rows as columns. */
+  path: 'column' | 'row';
+  /** Bytes of the system's arrays. */
+  systemBytes: number;
+  /** Bytes of the factorisation kept for reuse (envelope of SᵀS or SSᵀ). */
+  factorBytes: number;
+  /** Bytes the solve allocates on top, released when it returns. */
+  workBytes: number;
+}
+
+export function systemSize(g: LayerGeometry): SystemSize {
+  const padH = g.inH + 2 * g.pad, padW = g.inW + 2 * g.pad;
+  const n = g.inC * padH * padW;
+  const p = g.outH * g.outW, k2 = g.inC * g.kh * g.kw;
+  const weightRows = g.outC * p, paddingRows = g.inC * (padH * padW - g.inH * g.inW);
+  const ms = weightRows + paddingRows, mg = g.outC * k2;
+  const nnzS = weightRows * k2 + paddingRows, nnzG = mg * p;
+  // CSR (8-byte values, 4-byte indices), right-hand sides, the row-to-output map; while it is built,
+  // one 8-byte sort key per sparse row
+  const systemBytes = (nnzS + nnzG) * (F64 + I32) + (ms + mg) * (F64 + I32) + ms * (I32 + F64);
+  const path = ms >= n ? 'column' : 'row';
+  let factorBytes: number, workBytes: number;
+  if (path === 'column') {
+    // SᵀS in spatial order (h, w, c): a column couples with those up to (kh−1) image rows and
+    // kw−1 columns back, all channels
+    const band = ((g.kh - 1) * padW + g.kw) * g.inC;
+    factorBytes = Math.min(n, band) * n * F64 + 2 * n * I32;
+    // PCG and condition-estimate vectors, and the gradient rows' products
+    workBytes = 12 * n * F64 + 2 * mg * F64;
+  } else {
+    // SSᵀ in the rows' spatial order: a row couples with rows whose patches overlap it
+    const rowsBack = ((Math.ceil(g.kh / g.stride) - 1) * g.outW + Math.ceil(g.kw / g.stride)) * g.outC;
+    const band = Math.min(ms, Math.ceil(rowsBack * (ms / Math.max(1, weightRows))));
+    factorBytes = band * ms * F64 + 2 * ms * I32;
+    // Y = B⁻¹SGᵀ (mg × ms), its products with the null space of the Schur complement (about C_out²
+    // columns), the Schur complement and its pivoted factor (mg × mg each), and a transpose of S
+    const nullDim = Math.min(mg, g.outC * g.outC);
+    workBytes = (mg + nullDim) * ms * F64 + 2 * mg * mg * F64 + nnzS * (F64 + I32) + 2 * n * F64;
+  }
+  return { n, ms, mg, nnzS, nnzG, path, systemBytes, factorBytes, workBytes };
+}
+
+/** The dense fallback's matrix: the Gram matrix of the touched columns, n × n. */
+export function denseFallbackBytes(columns: number): number {
+  return columns * columns * F64;
+}
+
+/**
+ * Refuses a model whose layer systems could not be addressed at all (Int32 indices), whatever the
+ * ceiling: these sizes are a property of the code, not of the machine. The analyses call it first.
+ */
+export function checkSolvable(model: Model): void {
+  for (const g of solvedLayers(model)) {
+    const s = systemSize(g);
+    const entries = Math.max(s.nnzS, s.nnzG, s.factorBytes / F64);
+    if (entries > MAX_ARRAY_ELEMENTS) {
+      fail(`layer ${g.index}'s system would need ${entries.toExponential(2)} entries in one array, beyond the ${MAX_ARRAY_ELEMENTS} an index can address; use a smaller input or layer`);
+    }
+  }
+}
+
+/** The layers whose systems are solved: all but a final linear layer (closed form). */
+function solvedLayers(model: Model): LayerGeometry[] {
+  const L = model.layers.length;
+  return model.layers.filter((g, i) => !(i === L - 1 && g.type === 'linear'));
+}
+
+/**
+ * The layer-wise solves of a model (audit, rgap, and the analytic part of hybrid and copa). Factors
+ * stay cached for every layer (a solver cache keeps them for reuse), the systems of the layers are
+ * kept by the solution memo, and one layer's work is live at a time.
+ */
+export function solveBytes(model: Model): MemoryPart[] {
+  const sizes = solvedLayers(model).map((g) => ({ g, s: systemSize(g) }));
+  if (sizes.length === 0) return [];
+  const kept = sizes.reduce((t, { s }) => t + s.factorBytes + 2 * s.systemBytes, 0);
+  const work = sizes.reduce((a, b) => (b.s.workBytes > a.s.workBytes ? b : a));
+  const biggest = sizes.reduce((a, b) => (b.s.factorBytes + b.s.systemBytes > a.s.factorBytes + a.s.systemBytes ? b : a));
+  return [
+    { what: `the layer systems and their factors (layer ${biggest.g.index}: ${biggest.s.ms + biggest.s.mg} rows × ${biggest.s.n} unknowns, ${biggest.s.path} path)`, bytes: kept },
+    { what: `layer ${work.g.index}'s solve`, bytes: work.s.workBytes },
+  ];
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT, runCli, tmpDir } from './helpers.js';
+
+const SAMPLE = path.join(ROOT, 'samples/hills.png');
+
+function sources(dir: string): string[] {
+  return (fs.readdirSync(path.join(ROOT, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
+}
+
+describe('structure', () => {
+  it('no module-level mutable state in src/: caches are objects their owners pass', () => {
+    // top-level `let`, or a top-level binding to a new, empty or growable container
+    const mutable = /^(export )?(let |var |const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[\]|\{\}))/;
+    const found = sources('src').flatMap((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n')
+      .map((line, i) => ({ f, i: i + 1, line })).filter(({ line }) => mutable.test(line)));
+    assert.deepEqual(found.map(({ f, i, line }) => `${f}:${i}: ${line}`), []);
+  });
+
+  it('the scan would see such state (it is not vacuous)', () => {
+    const mutable = /^(export )?(let |var |const \w+(: [^=]+)? = (new (Map|Set|WeakMap|WeakSet|Array)\b|\[\]|\{\}))/;
+    for (const line of ['const cache: Entry[] = [];', 'let calls = 0;', 'const spanCache = new WeakMap<A, B>();', 'export const memo = {};']) assert.ok(mutable.test(line), line);
+  });
+
+  it("the library: import { audit } from 'gradleak', typed", () => {
+    const d = tmpDir('consumer');
+    fs.mkdirSync(path.join(d, 'node_modules'));
+    fs.symlinkSync(ROOT, path.join(d, 'node_modules', 'gradleak'), 'dir');
+    fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify({ type: 'module' }));
+    fs.writeFileSync(path.join(d, 'use.ts'), [
+      "import { audit, buildModel, initParams, PRESETS, type AuditResult } from 'gradleak';",
+      "const model = buildModel(PRESETS.cnn2_c2);",
+      "const image = new Float64Array(3 * 32 * 32).map((_, i) => Math.sin(i) / 4);",
+      "const result: AuditResult = audit(model, initParams(model, 0), { kind: 'image', image, label: 1 });",
+      "console.log(result.copaIndex);",
+    ].join('\n'));
+    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'use.ts'], { cwd: d, encoding: 'utf8' });
+    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+    const run = spawnSync(process.execPath, ['use.js'], { cwd: d, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout.trim(), '-1470');
+  });
+
+  it('every method: same inputs and seed, same result.json and PNG bytes', () => {
+    for (const method of ['rgap', 'hybrid', 'copa', 'ig', 'dlg']) {
+      const outs = [tmpDir(`det-${method}-a`), tmpDir(`det-${method}-b`)];
+      for (const d of outs) {
+        const r = runCli(['attack', '--method', method, '--model', 'cnn3_c1', '--image', SAMPLE, '--iterations', '40', '--seed', '5', '--out', d]);
+        assert.equal(r.status, 0, r.stderr);
+      }
+      for (const f of ['result.json', 'reconstruction.png']) {
+        assert.ok(fs.readFileSync(path.join(outs[0], f)).equals(fs.readFileSync(path.join(outs[1], f))), `${method} ${f}`);
+      }
+    }
+  });
+});
