@@ -109,36 +109,3 @@ export function assertCleanFailure(r: CliRun, pattern: RegExp): void {
   assert.match(lines[0], pattern);
   assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+|node:internal/);
 }
-
-/** A PNG from chunks [type, data], with correct CRCs (for building hostile images). */
-export function pngFromChunks(chunks: [string, Uint8Array][]): Uint8Array {
-  const parts: Buffer[] = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
-  for (const [type, data] of chunks) {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    parts.push(head, Buffer.from(data), crc);
-  }
-  return new Uint8Array(Buffer.concat(parts));
-}
-
-/** IHDR data: width, height, bit depth, colour type (2 = RGB), no interlace. */
-export function ihdr(width: number, height: number, depth = 8, colour = 2, interlace = 0): Uint8Array {
-  const b = Buffer.alloc(13);
-  b.writeUInt32BE(width, 0);
-  b.writeUInt32BE(height, 4);
-  b.set([depth, colour, 0, 0, interlace], 8);
-  return new Uint8Array(b);
-}
-
-/** CRC-32 (IEEE), as PNG chunks use; here so the tests do not need a recent Node's zlib.crc32. */
-export function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}

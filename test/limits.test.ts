@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { describe, it } from 'node:test';
-import jpeg from 'jpeg-js';
 import { InputError } from '../src/core/errors.js';
 import { solveLayer } from '../src/core/layersolve.js';
 import { Rng } from '../src/core/rng.js';
@@ -12,7 +10,8 @@ import { buildModel } from '../src/core/spec.js';
 import { buildLayerSystem } from '../src/core/system.js';
 import { decodeImage } from '../src/formats/image.js';
 import { parseSafetensors, serializeSafetensors } from '../src/formats/safetensors.js';
-import { expectCleanFailure, ihdr, pngFromChunks, REFERENCE, ROOT, tmpDir } from './helpers.js';
+import { bombPng, encodeJpeg, hugeHeaderPng, jpegWithDeclaredSize } from './fuzz/png.js';
+import { expectCleanFailure, REFERENCE, ROOT, tmpDir } from './helpers.js';
 
 const SAMPLE = path.join(ROOT, 'samples/hills.png');
 const FIX = path.join(REFERENCE, 'cnn2_c2-chelsea');
@@ -92,7 +91,7 @@ describe('image decoders are bounded', () => {
   const out = path.join(dir, 'out');
   const write = (name: string, bytes: Uint8Array) => { const f = path.join(dir, name); fs.writeFileSync(f, bytes); return f; };
   it('a 32×32 PNG whose data inflates to 100 MB is refused after inflating little', () => {
-    const bomb = pngFromChunks([['IHDR', ihdr(32, 32)], ['IDAT', zlib.deflateSync(Buffer.alloc(100 * 2 ** 20))], ['IEND', new Uint8Array(0)]]);
+    const bomb = bombPng(100 * 2 ** 20);
     assert.ok(bomb.length < 200_000);
     const t0 = performance.now();
     assert.throws(() => decodeImage(bomb, 'bomb'), /bomb: compressed data expands beyond 3\.0 KiB, more than its header declares/);
@@ -100,7 +99,7 @@ describe('image decoders are bounded', () => {
     expectCleanFailure(['attack', '--model', 'cnn2_c1', '--image', write('bomb.png', bomb)], /expands beyond 3\.0 KiB/, out);
   });
   it('a PNG declaring 100000×100000 pixels is refused from its header', () => {
-    const huge = pngFromChunks([['IHDR', ihdr(100000, 100000)], ['IDAT', zlib.deflateSync(Buffer.alloc(64))], ['IEND', new Uint8Array(0)]]);
+    const huge = hugeHeaderPng(100000, 100000);
     expectCleanFailure(['attack', '--model', 'cnn2_c1', '--image', write('huge.png', huge)], /PNG declares 100000×100000 pixels, more than the 16777216/, out);
   });
   it('a PNG with a damaged checksum is refused', () => {
@@ -109,11 +108,8 @@ describe('image decoders are bounded', () => {
     expectCleanFailure(['attack', '--model', 'cnn2_c1', '--image', write('crc.png', b)], /corrupt or truncated PNG/, out);
   });
   it('a JPEG declaring 60000×60000 pixels is refused', () => {
-    const small = Buffer.from(jpeg.encode({ width: 8, height: 8, data: new Uint8Array(8 * 8 * 4).fill(128) }, 90).data);
-    const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
-    small.writeUInt16BE(60000, sof + 5);
-    small.writeUInt16BE(60000, sof + 7);
-    expectCleanFailure(['attack', '--model', 'cnn2_c1', '--image', write('huge.jpg', small)], /corrupt, truncated or oversized JPEG \(maxResolutionInMP limit exceeded/, out);
+    const huge = jpegWithDeclaredSize(encodeJpeg(8, 8), 60000, 60000);
+    expectCleanFailure(['attack', '--model', 'cnn2_c1', '--image', write('huge.jpg', huge)], /corrupt, truncated or oversized JPEG \(maxResolutionInMP limit exceeded/, out);
   });
 });
 

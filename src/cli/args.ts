@@ -6,13 +6,14 @@ import { checkMagnitudes, paramsFromTensors } from '../core/params-io.js';
 import type { Model } from '../core/spec.js';
 import { bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation } from '../formats/image.js';
 import { loadModel, readImageFile, readSafetensorsFile } from '../io/files.js';
-import type { Args, OptionTable } from './options.js';
+import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 
 /** Option groups the commands compose their tables from. */
 export const MODEL_OPTIONS: OptionTable = {
   model: { kind: 'string', arg: 'M', help: 'a preset name (gradleak models) or a model spec .json file' },
   weights: { kind: 'string', arg: 'W.safetensors', help: 'weights (layers.{i}.weight/bias); default: PyTorch-style initialisation from --seed' },
   seed: { kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)', min: 0, max: 2 ** 32 - 1 },
+  ...MEMORY_OPTION,
 };
 
 export const IMAGE_OPTIONS: OptionTable = {

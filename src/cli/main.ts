@@ -27,9 +27,9 @@ const USAGE = `gradleak: how much do an image classifier's shared gradients leak
 
 ${COMMANDS.map((c) => c.usage).join('\n\n')}
 
-'gradleak <command> --help' lists a command's options. Every command takes --max-memory SIZE (the memory
-ceiling; default half of the machine's memory) and --debug (stack traces). Bad input exits with status 2
-and one line on stderr.`;
+'gradleak <command> --help' lists a command's options. Every command that computes takes --max-memory SIZE
+(the memory ceiling; default half of the machine's memory); every command takes --debug (stack traces).
+Bad input exits with status 2 and one line on stderr.`;
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');

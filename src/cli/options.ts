@@ -28,9 +28,13 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** The options every command takes. */
 export const GLOBAL_OPTIONS: OptionTable = {
-  'max-memory': { kind: 'size', arg: 'SIZE', help: 'memory ceiling, e.g. 8G (default: half of this machine\'s memory)' },
   debug: { kind: 'boolean', help: 'show the stack trace of an error' },
   help: { kind: 'boolean', help: 'show this help' },
+};
+
+/** The memory ceiling, for every command that computes. */
+export const MEMORY_OPTION: OptionTable = {
+  'max-memory': { kind: 'size', arg: 'SIZE', help: 'memory ceiling, e.g. 8G (default: half of this machine\'s memory)' },
 };
 
 /** The default memory ceiling: half of the machine's memory, or of the container's limit if lower. */

@@ -1,5 +1,5 @@
 // The 34 target architectures defined in the authors' code (arXiv:2210.13231), in gradleak's spec
-// format. Data, transcribed from ../shared/reference/architectures.json.
+// format. Data, transcribed from test/fixtures/reference/architectures.json.
 import type { ModelSpec } from './spec.js';
 
 export const PRESETS: Readonly<Record<string, ModelSpec>> = {

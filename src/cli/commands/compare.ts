@@ -31,7 +31,8 @@ function runCompare(v: Args): void {
   if (target) images.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(target, shape) });
   const files: { file: string; data: Uint8Array | string }[] = [];
   for (const attack of attacks) {
-    if (!v.flag('json')) process.stderr.write(`${attack.name}...\n`);
+    // which method is running, on a terminal (a log gets the table at the end, and errors stay one line)
+    if (!v.flag('json') && process.stderr.isTTY) process.stderr.write(`${attack.name}...\n`);
     const t0 = performance.now();
     const res = attack.run(input, { ...options, onProgress: progressReporter(v.flag('json')) });
     const seconds = (performance.now() - t0) / 1000;

@@ -13,7 +13,7 @@ import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../.
 import { SolverCache } from '../../core/solver-cache.js';
 import { checkCeiling, loadImage, MODEL_OPTIONS } from '../args.js';
 import type { Command } from '../command.js';
-import type { Args } from '../options.js';
+import { MEMORY_OPTION, type Args } from '../options.js';
 import { auditTable } from '../format.js';
 
 export const demoCommand: Command = {
@@ -28,6 +28,7 @@ export const demoCommand: Command = {
     label: { kind: 'int', arg: 'N', help: 'its class (default 3)', min: 0, max: MAX_FEATURES - 1 },
     out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/demo)' },
     seed: MODEL_OPTIONS.seed,
+    ...MEMORY_OPTION,
   },
   run: runDemo,
 };

@@ -15,7 +15,7 @@ import { checkOutput, readBytes, removeStaleTemps, writeFilesAtomically } from '
 import { loadImageSet } from '../../io/imagesets.js';
 import { MODEL_OPTIONS } from '../args.js';
 import type { Command } from '../command.js';
-import type { Args } from '../options.js';
+import { MEMORY_OPTION, type Args } from '../options.js';
 import { bar } from '../progress.js';
 import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
@@ -47,6 +47,7 @@ export const studyCommand: Command = {
     workers: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
     seed: MODEL_OPTIONS.seed,
     out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/study)' },
+    ...MEMORY_OPTION,
   },
   run: runStudy,
 };
