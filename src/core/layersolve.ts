@@ -4,7 +4,7 @@ import { GramSolver } from './linalg/gramsolver.js';
 import { dot } from './linalg/vec.js';
 import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
 import { fail } from './errors.js';
-import { formatBytes } from './limits.js';
+import { formatBytes, MAX_DENSE_ROWS } from './limits.js';
 import { denseFallbackBytes } from './memory.js';
 import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
@@ -99,8 +99,6 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-// Beyond this many dense rows the Schur complement would not fit comfortably in memory.
-const MAX_DENSE_ROWS = 12000;
 
 function dependentRows(s: Csr): number[] {
   const ident = new Int32Array(s.rows);
@@ -126,8 +124,8 @@ function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
   const drop = new Uint8Array(a.rows);
   for (const r of rows) drop[r] = 1;
   const pick = (want: number) => {
-    const b = new CsrBuilder(a.cols);
     const order = want ? rows : Array.from({ length: a.rows }, (_, i) => i).filter((i) => !drop[i]);
+    const b = new CsrBuilder(a.cols, order.length, order.reduce((s, r) => s + a.ptr[r + 1] - a.ptr[r], 0));
     for (const r of order) b.push(a.idx.subarray(a.ptr[r], a.ptr[r + 1]), a.val.subarray(a.ptr[r], a.ptr[r + 1]));
     return b.build();
   };

@@ -22,6 +22,12 @@ export const MAX_IMAGE_PIXELS = 1 << 24;
 export const MAX_ARRAY_ELEMENTS = 2 ** 31 - 1;
 
 /**
+ * Gradient rows the row path handles as a dense Schur complement (mg² values: 1.1 GiB at this
+ * size); with more, the solver takes the dense column path instead (n² values for n unknowns).
+ */
+export const MAX_DENSE_ROWS = 12000;
+
+/**
  * leaky_relu's negative slope. Its inverse divides by the slope, so a tiny slope multiplies any error
  * in a reconstructed activation (1e−6 already by a million); above 1 it is no longer a "leaky" ReLU.
  */

@@ -1,5 +1,5 @@
 import { fail } from './errors.js';
-import { formatBytes, MAX_ARRAY_ELEMENTS } from './limits.js';
+import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS } from './limits.js';
 import { inputSize, outputSize, weightSize, type LayerGeometry, type Model } from './spec.js';
 
 /**
@@ -20,8 +20,12 @@ export interface MemoryEstimate {
 }
 
 const F64 = 8, I32 = 4;
-/** What Node itself and our modules occupy before any model exists. */
-const RUNTIME_BYTES = 64 * 2 ** 20;
+/**
+ * Node itself and our modules before any model exists (53 MiB measured), and arrays already freed but
+ * not yet collected: V8 collects typed arrays' memory only after it has grown by tens of MiB
+ * (30–60 MiB measured above the estimate on gradient matching and refined solves).
+ */
+const RUNTIME_BYTES = 128 * 2 ** 20;
 
 /** Sums parts into an estimate (the runtime included). */
 export function estimate(parts: MemoryPart[]): MemoryEstimate {
@@ -77,8 +81,11 @@ export interface SystemSize {
   mg: number;
   nnzS: number;
   nnzG: number;
-  /** The path a structured solve takes when S is well conditioned: column if S has as many rows as columns. */
-  path: 'column' | 'row';
+  /**
+   * The path the solver takes on a well-conditioned S: column when S has as many rows as columns,
+   * row while the gradient rows fit a dense Schur complement, dense beyond that.
+   */
+  path: 'column' | 'row' | 'dense';
   /** Bytes of the system's arrays. */
   systemBytes: number;
   /** Bytes of the factorisation kept for reuse (envelope of SᵀS or SSᵀ). */
@@ -94,10 +101,13 @@ export function systemSize(g: LayerGeometry): SystemSize {
   const weightRows = g.outC * p, paddingRows = g.inC * (padH * padW - g.inH * g.inW);
   const ms = weightRows + paddingRows, mg = g.outC * k2;
   const nnzS = weightRows * k2 + paddingRows, nnzG = mg * p;
-  // CSR (8-byte values, 4-byte indices), right-hand sides, the row-to-output map; while it is built,
-  // one 8-byte sort key per sparse row
-  const systemBytes = (nnzS + nnzG) * (F64 + I32) + (ms + mg) * (F64 + I32) + ms * (I32 + F64);
-  const path = ms >= n ? 'column' : 'row';
+  // CSR (8-byte values, 4-byte indices and row pointers), right-hand sides, the row-to-output map;
+  // built in place, nothing more
+  const systemBytes = (nnzS + nnzG) * (F64 + I32) + (ms + mg) * (F64 + I32) + ms * I32;
+  const path = ms >= n ? 'column' : mg <= MAX_DENSE_ROWS ? 'row' : 'dense';
+  // SSᵀ in the rows' spatial order: a row couples with rows whose patches overlap it
+  const rowsBack = ((Math.ceil(g.kh / g.stride) - 1) * g.outW + Math.ceil(g.kw / g.stride)) * g.outC;
+  const rowBand = Math.min(ms, Math.ceil(rowsBack * (ms / Math.max(1, weightRows))));
   let factorBytes: number, workBytes: number;
   if (path === 'column') {
     // SᵀS in spatial order (h, w, c): a column couples with those up to (kh−1) image rows and
@@ -106,15 +116,17 @@ export function systemSize(g: LayerGeometry): SystemSize {
     factorBytes = Math.min(n, band) * n * F64 + 2 * n * I32;
     // PCG and condition-estimate vectors, and the gradient rows' products
     workBytes = 12 * n * F64 + 2 * mg * F64;
-  } else {
-    // SSᵀ in the rows' spatial order: a row couples with rows whose patches overlap it
-    const rowsBack = ((Math.ceil(g.kh / g.stride) - 1) * g.outW + Math.ceil(g.kw / g.stride)) * g.outC;
-    const band = Math.min(ms, Math.ceil(rowsBack * (ms / Math.max(1, weightRows))));
-    factorBytes = band * ms * F64 + 2 * ms * I32;
+  } else if (path === 'row') {
+    factorBytes = rowBand * ms * F64 + 2 * ms * I32;
     // Y = B⁻¹SGᵀ (mg × ms), its products with the null space of the Schur complement (about C_out²
-    // columns), the Schur complement and its pivoted factor (mg × mg each), and a transpose of S
+    // columns), the Schur complement, its pivoted factor while it grows and its final copy (mg × mg
+    // each), and two copies of S (transposed for the Gram matrix, and without its dependent rows)
     const nullDim = Math.min(mg, g.outC * g.outC);
-    workBytes = (mg + nullDim) * ms * F64 + 2 * mg * mg * F64 + nnzS * (F64 + I32) + 2 * n * F64;
+    workBytes = (mg + nullDim) * ms * F64 + 3 * mg * mg * F64 + 2 * nnzS * (F64 + I32) + 2 * n * F64;
+  } else {
+    // the column Gram matrix of all rows (n × n), after the dependent rows of S were looked for
+    factorBytes = 0;
+    workBytes = n * n * F64 + rowBand * ms * F64 + (nnzS + nnzG) * (F64 + I32) + 4 * n * F64;
   }
   return { n, ms, mg, nnzS, nnzG, path, systemBytes, factorBytes, workBytes };
 }

@@ -46,44 +46,50 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   const n = inC * plane;
   const col = (c: number, h: number, w: number) => c * plane + h * padW + w;
 
-  // Sparse part, keyed by the top-left pixel each row touches, so rows close in the image are close
-  // in the ordering. Weight rows come before padding rows at the same key.
-  type Row = { key: number; kind: number; sub: number };
-  const rows: Row[] = [];
-  for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) for (let o = 0; o < outC; o++) {
-    rows.push({ key: ho * stride * padW + wo * stride, kind: 0, sub: (o * outH + ho) * outW + wo });
-  }
+  // Sparse part, ordered by the top-left pixel each row touches (its key), so rows close in the image
+  // are close in the ordering; weight rows come before padding rows at the same key, then by index.
+  // Weight rows taken in (ho, wo, o) order and padding rows in (h, w, c) order are each already in
+  // that order, so the two streams are merged, not sorted.
+  const weightRows = outC * outH * outW;
+  const isPadding = (h: number, w: number) => h < pad || h >= pad + inH || w < pad || w >= pad + inW;
   let paddingRows = 0;
-  if (pad > 0) {
-    for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) {
-      if (h >= pad && h < pad + inH && w >= pad && w < pad + inW) continue;
-      for (let c = 0; c < inC; c++) rows.push({ key: h * padW + w, kind: 1, sub: col(c, h, w) });
-      paddingRows += inC;
-    }
-  }
-  rows.sort((a, b) => a.key - b.key || a.kind - b.kind || a.sub - b.sub);
-
-  const sb = new CsrBuilder(n);
-  const sRhs = new Float64Array(rows.length);
-  const sRowOutput = new Int32Array(rows.length).fill(-1);
+  if (pad > 0) for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) if (isPadding(h, w)) paddingRows += inC;
   const k2 = inC * kh * kw;
+  const sb = new CsrBuilder(n, weightRows + paddingRows, weightRows * k2 + paddingRows);
+  const sRhs = new Float64Array(weightRows + paddingRows);
+  const sRowOutput = new Int32Array(weightRows + paddingRows).fill(-1);
   const idx = new Int32Array(k2);
   const one = Float64Array.of(1);
-  rows.forEach((r, t) => {
-    if (r.kind === 1) {
-      sb.push([r.sub], one);
-      return;
+  let t = 0;
+  const pushWeightRows = (ho: number, wo: number) => {
+    for (let o = 0; o < outC; o++) {
+      let m = 0;
+      for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
+      sb.push(idx, inp.weight.subarray(o * k2, (o + 1) * k2));
+      const sub = (o * outH + ho) * outW + wo;
+      sRhs[t] = inp.z[sub] - (inp.bias ? inp.bias[o] : 0);
+      sRowOutput[t++] = sub;
     }
-    const o = Math.floor(r.sub / (outH * outW));
-    const ho = Math.floor(r.sub / outW) % outH, wo = r.sub % outW;
-    let m = 0;
-    for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
-    sb.push(idx, inp.weight.subarray(o * k2, (o + 1) * k2));
-    sRhs[t] = inp.z[r.sub] - (inp.bias ? inp.bias[o] : 0);
-    sRowOutput[t] = r.sub;
-  });
+  };
+  let next = 0; // the next output position (ho·outW + wo) whose weight rows are not yet placed
+  const weightRowsUpTo = (key: number) => {
+    for (; next < outH * outW; next++) {
+      const ho = Math.floor(next / outW), wo = next % outW;
+      if (ho * stride * padW + wo * stride > key) break;
+      pushWeightRows(ho, wo);
+    }
+  };
+  const at = new Int32Array(1);
+  if (pad > 0) {
+    for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) {
+      if (!isPadding(h, w)) continue;
+      weightRowsUpTo(h * padW + w);
+      for (let c = 0; c < inC; c++) { at[0] = col(c, h, w); sb.push(at, one); t++; }
+    }
+  }
+  weightRowsUpTo(Infinity);
 
-  const gb = new CsrBuilder(n);
+  const gb = new CsrBuilder(n, outC * k2, outC * k2 * outH * outW);
   const p = outH * outW;
   const gi = new Int32Array(p);
   for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
@@ -93,7 +99,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   }
 
   return {
-    g, n, padH, padW, weightRows: outC * p, paddingRows, s: sb.build(), sRhs, sRowOutput,
+    g, n, padH, padW, weightRows, paddingRows, s: sb.build(), sRhs, sRowOutput,
     grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
   };
 }

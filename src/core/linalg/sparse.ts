@@ -7,27 +7,53 @@ export interface Csr {
   val: Float64Array;
 }
 
-/** Builds a CSR matrix from row lists; entries within a row may come in any order. */
+/**
+ * Builds a CSR matrix row by row into typed arrays. Callers that know the size give it (`rows`,
+ * `nonzeros`) and nothing is reallocated or copied; otherwise the arrays double as they fill.
+ */
 export class CsrBuilder {
-  private ptr: number[] = [0];
-  private idx: number[] = [];
-  private val: number[] = [];
-  constructor(readonly cols: number) {}
+  private ptr: Int32Array;
+  private idx: Int32Array;
+  private val: Float64Array;
+  private rowCount = 0;
+
+  constructor(readonly cols: number, rows = 16, nonzeros = 64) {
+    this.ptr = new Int32Array(rows + 1);
+    this.idx = new Int32Array(nonzeros);
+    this.val = new Float64Array(nonzeros);
+  }
 
   push(idx: ArrayLike<number>, val: ArrayLike<number>, n = idx.length): void {
-    for (let k = 0; k < n; k++) {
-      this.idx.push(idx[k]);
-      this.val.push(val[k]);
+    const at = this.ptr[this.rowCount];
+    if (at + n > this.idx.length) {
+      const size = Math.max(at + n, 2 * this.idx.length);
+      const idx2 = new Int32Array(size), val2 = new Float64Array(size);
+      idx2.set(this.idx);
+      val2.set(this.val);
+      this.idx = idx2;
+      this.val = val2;
     }
-    this.ptr.push(this.idx.length);
+    if (this.rowCount + 2 > this.ptr.length) {
+      const ptr2 = new Int32Array(2 * this.ptr.length);
+      ptr2.set(this.ptr);
+      this.ptr = ptr2;
+    }
+    for (let k = 0; k < n; k++) {
+      this.idx[at + k] = idx[k];
+      this.val[at + k] = val[k];
+    }
+    this.ptr[++this.rowCount] = at + n;
   }
 
   get rows(): number {
-    return this.ptr.length - 1;
+    return this.rowCount;
   }
 
   build(): Csr {
-    return { rows: this.rows, cols: this.cols, ptr: Int32Array.from(this.ptr), idx: Int32Array.from(this.idx), val: Float64Array.from(this.val) };
+    const nnz = this.ptr[this.rowCount];
+    // exact capacity: hand the arrays over as they are; otherwise trim them to size
+    const fit = <T extends Int32Array | Float64Array>(a: T, n: number): T => (a.length === n ? a : (a.slice(0, n) as T));
+    return { rows: this.rowCount, cols: this.cols, ptr: fit(this.ptr, this.rowCount + 1), idx: fit(this.idx, nnz), val: fit(this.val, nnz) };
   }
 }
 
