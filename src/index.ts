@@ -11,11 +11,16 @@ export { simulateClient, trainOnImage, type ClientUpdate } from './core/client.j
 export { audit, type AuditResult, type AuditSource } from './core/audit.js';
 export type { LayerReport } from './core/analysis.js';
 export { ATTACKS, getAttack } from './core/attacks/registry.js';
-export type { Attack, AttackInput, AttackOptions, AttackResult, Progress, SolveSettings } from './core/attacks/types.js';
+export type {
+  Attack, AttackInput, AttackOptions, AttackResult, Progress, SolveSettings,
+} from './core/attacks/types.js';
 export { inferLabel, type LabelGuess } from './core/label.js';
 export { SolverCache } from './core/solver-cache.js';
 export { DEFAULT_RANK_TOL } from './core/layersolve.js';
-export { estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate, type MemoryPart } from './core/memory.js';
+export {
+  estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes,
+  type MemoryEstimate, type MemoryPart,
+} from './core/memory.js';
 export { mse, psnr, ssim, quality, type Quality } from './core/metrics.js';
 export { parseSafetensors, serializeSafetensors, type NamedTensor } from './formats/safetensors.js';
 export {

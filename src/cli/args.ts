@@ -11,8 +11,14 @@ import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 /** Option groups the commands compose their tables from. */
 export const MODEL_OPTIONS: OptionTable = {
   model: { kind: 'string', arg: 'M', help: 'a preset name (gradleak models) or a model spec .json file' },
-  weights: { kind: 'string', arg: 'W.safetensors', help: 'weights (layers.{i}.weight/bias); default: PyTorch-style initialisation from --seed' },
-  seed: { kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)', min: 0, max: 2 ** 32 - 1 },
+  weights: {
+    kind: 'string', arg: 'W.safetensors',
+    help: 'weights (layers.{i}.weight/bias); default: PyTorch-style initialisation from --seed',
+  },
+  seed: {
+    kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)',
+    min: 0, max: 2 ** 32 - 1,
+  },
   ...MEMORY_OPTION,
 };
 
@@ -20,7 +26,10 @@ export const IMAGE_OPTIONS: OptionTable = {
   image: { kind: 'string', arg: 'IMG', help: 'a PNG or JPEG image: gradleak plays the client on it' },
   label: { kind: 'int', arg: 'N', help: 'the image\'s class', min: 0, max: MAX_FEATURES - 1 },
   'pixel-scale': { kind: 'number', arg: 'S', help: 'input = pixel/255·S + offset (default 1)', min: -1e6, max: 1e6 },
-  'pixel-offset': { kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5; write --pixel-offset=-1)', min: -1e6, max: 1e6 },
+  'pixel-offset': {
+    kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5; write --pixel-offset=-1)',
+    min: -1e6, max: 1e6,
+  },
 };
 
 export const TOL_OPTION: OptionTable = {

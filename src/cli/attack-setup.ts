@@ -21,7 +21,10 @@ export const ATTACK_OPTIONS: OptionTable = {
   target: { kind: 'string', arg: 'IMG', help: 'the image to measure against (default: --image)' },
   out: { kind: 'string', arg: 'DIR', help: 'output folder (required)' },
   iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
-  budget: { kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate', min: 0, aboveMin: true, max: 1e7 },
+  budget: {
+    kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate',
+    min: 0, aboveMin: true, max: 1e7,
+  },
   tv: { kind: 'number', arg: 'W', help: 'total-variation weight', min: 0, max: 1e6 },
   lr: { kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3 },
   ...TOL_OPTION,
@@ -49,7 +52,9 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   checkOutput(out, 'dir');
   removeStaleTemps(out);
   const model = requireModel(a);
-  const need = estimate([parameterBytes(model, 3), passBytes(model), ...largestOf(attacks.map((x) => x.memory(model)))]);
+  const need = estimate([
+    parameterBytes(model, 3), passBytes(model), ...largestOf(attacks.map((x) => x.memory(model))),
+  ]);
   const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.spec.name}`);
   const params = loadParams(a, model);
   const norm = normalisation(a);
@@ -65,8 +70,8 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
     input: { model, params, gradients, label },
     target: targetFile ? loadTarget(targetFile, model, norm) : null,
     options: {
-      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'), budgetSeconds: a.num('budget'),
-      tv: a.num('tv'), lr: a.num('lr'), maxBytes,
+      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
+      budgetSeconds: a.num('budget'), tv: a.num('tv'), lr: a.num('lr'), maxBytes,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),
       box: [norm.offset, norm.scale + norm.offset].sort((p, q) => p - q) as [number, number],

@@ -21,7 +21,9 @@ const modelsCommand: Command = {
   },
 };
 
-const COMMANDS: readonly Command[] = [auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, demoCommand, modelsCommand];
+const COMMANDS: readonly Command[] = [
+  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, demoCommand, modelsCommand,
+];
 
 const USAGE = `gradleak: how much do an image classifier's shared gradients leak the image?
 
@@ -40,7 +42,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   try {
-    if (!command) throw new InputError(`unknown command ${JSON.stringify(name.slice(0, 40))} (commands: ${COMMANDS.map((c) => c.name).join(', ')}; see gradleak --help)`);
+    if (!command) {
+      throw new InputError(`unknown command ${JSON.stringify(name.slice(0, 40))} `
+        + `(commands: ${COMMANDS.map((c) => c.name).join(', ')}; see gradleak --help)`);
+    }
     const args = parseOptions(command.name, rest, command.options);
     if (args.flag('help')) {
       console.log(helpText(command));

@@ -34,7 +34,9 @@ export const GLOBAL_OPTIONS: OptionTable = {
 
 /** The memory ceiling, for every command that computes. */
 export const MEMORY_OPTION: OptionTable = {
-  'max-memory': { kind: 'size', arg: 'SIZE', help: 'memory ceiling, e.g. 8G (default: half of this machine\'s memory)' },
+  'max-memory': {
+    kind: 'size', arg: 'SIZE', help: 'memory ceiling, e.g. 8G (default: half of this machine\'s memory)',
+  },
 };
 
 /** The default memory ceiling: half of the machine's memory, or of the container's limit if lower. */
@@ -91,7 +93,8 @@ export class Args {
     const unique = [...new Set(items)];
     if (unique.length < items.length) {
       const twice = items.filter((x, i) => items.indexOf(x) !== i);
-      console.error(`gradleak: note: --${name} lists ${[...new Set(twice)].join(', ')} more than once; each is used once`);
+      console.error(`gradleak: note: --${name} lists ${[...new Set(twice)].join(', ')} `
+        + `more than once; each is used once`);
     }
     return unique;
   }
@@ -110,7 +113,9 @@ export class Args {
 
 function listItems(s: string, name: string): string[] {
   const items = s.split(',').map((x) => x.trim());
-  if (items.some((x) => x === '')) fail(`--${name} has an empty entry in ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`);
+  if (items.some((x) => x === '')) {
+    fail(`--${name} has an empty entry in ${JSON.stringify(s.length > 60 ? `${s.slice(0, 57)}...` : s)}`);
+  }
   return items;
 }
 
@@ -133,7 +138,8 @@ function parseNumber(s: string, name: string, spec: OptionSpec): number {
 function checkRange(n: number, name: string, spec: OptionSpec): void {
   const { min, max, aboveMin } = spec;
   if (min !== undefined && (aboveMin ? !(n > min) : n < min)) {
-    fail(`--${name} must be ${aboveMin ? 'greater than' : 'at least'} ${min}${max !== undefined ? ` (and at most ${max})` : ''}, got ${n}`);
+    fail(`--${name} must be ${aboveMin ? 'greater than' : 'at least'} ${min}`
+      + `${max !== undefined ? ` (and at most ${max})` : ''}, got ${n}`);
   }
   if (max !== undefined && n > max) fail(`--${name} must be at most ${max}, got ${n}`);
 }
@@ -157,19 +163,32 @@ function attachNegativeNumbers(argv: readonly string[], all: OptionTable): strin
 export function parseOptions(command: string, argv: string[], table: OptionTable): Args {
   const all: OptionTable = { ...table, ...GLOBAL_OPTIONS };
   const config = Object.fromEntries(Object.entries(all).map(([name, spec]) => [
-    name, { type: spec.kind === 'boolean' ? 'boolean' as const : 'string' as const, ...(name === 'help' ? { short: 'h' } : {}) },
+    name, {
+      type: spec.kind === 'boolean' ? 'boolean' as const : 'string' as const,
+      ...(name === 'help' ? { short: 'h' } : {}),
+    },
   ]));
   let parsed;
   try {
-    parsed = parseArgs({ args: attachNegativeNumbers(argv, all), options: config, allowPositionals: false, strict: true, tokens: true });
+    parsed = parseArgs({
+      args: attachNegativeNumbers(argv, all), options: config,
+      allowPositionals: false, strict: true, tokens: true,
+    });
   } catch (e) {
     const { code, message } = e as { code?: string; message: string };
     const option = /'(-[^' ]*)/.exec(message)?.[1] ?? '';
     const shown = JSON.stringify(option.length > 40 ? `${option.slice(0, 37)}...` : option);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') fail(`${command} does not take ${shown} (see gradleak ${command} --help)`);
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') fail(`${command} takes no positional arguments, got ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? '')}`);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      fail(`${command} does not take ${shown} (see gradleak ${command} --help)`);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      fail(`${command} takes no positional arguments, `
+        + `got ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? '')}`);
+    }
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      fail(`${shown} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}${/ambiguous/.test(message) ? `; to give a value that starts with a dash write ${option}=VALUE` : ''}`);
+      fail(`${shown} ${/argument missing/.test(message) ? 'needs a value' : 'takes no value'}`
+        + `${/ambiguous/.test(message)
+          ? `; to give a value that starts with a dash write ${option}=VALUE` : ''}`);
     }
     fail(`${message.split('\n')[0]} (see gradleak ${command} --help)`);
   }

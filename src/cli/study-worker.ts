@@ -14,7 +14,9 @@ function serve(port: MessagePort): void {
       const { row, reconstructions } = runCell(cell, solver);
       port.postMessage({ ok: true, row, reconstructions });
     } catch (e) {
-      port.postMessage({ ok: false, key: cell.key, error: e instanceof InputError ? e.message : String((e as Error).stack ?? e) });
+      port.postMessage({
+        ok: false, key: cell.key, error: e instanceof InputError ? e.message : String((e as Error).stack ?? e),
+      });
     }
   });
 }

@@ -40,7 +40,9 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
       };
     }
     case 'leaky_relu':
-      if (!(slope >= SLOPE_RANGE[0] && slope <= SLOPE_RANGE[1])) fail(`leaky_relu slope must be from ${SLOPE_RANGE[0]} to ${SLOPE_RANGE[1]}, got ${slope}`);
+      if (!(slope >= SLOPE_RANGE[0] && slope <= SLOPE_RANGE[1])) {
+        fail(`leaky_relu slope must be from ${SLOPE_RANGE[0]} to ${SLOPE_RANGE[1]}, got ${slope}`);
+      }
       return {
         name, invertible: true,
         f: (z) => (z >= 0 ? z : slope * z),

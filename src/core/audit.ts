@@ -36,7 +36,10 @@ export interface AuditResult {
   flaggedLayers: number[];
 }
 
-export function audit(model: Model, params: Params, source: AuditSource, settings: Partial<SolveSettings> = {}): AuditResult {
+export function audit(
+  model: Model, params: Params, source: AuditSource,
+  settings: Partial<SolveSettings> = {},
+): AuditResult {
   checkSolvable(model);
   const tol = settings.tol ?? DEFAULT_RANK_TOL;
   const solve = { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
@@ -44,7 +47,8 @@ export function audit(model: Model, params: Params, source: AuditSource, setting
   let label: number, labelInferred = false, labelAmbiguous = false;
   let warnings: string[] = [];
   if (source.kind === 'gradients') {
-    const r = rgap.run({ model, params, gradients: source.gradients, label: source.label }, { seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes });
+    const r = rgap.run({ model, params, gradients: source.gradients, label: source.label },
+      { seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes });
     layers = r.layers;
     label = r.label;
     labelInferred = r.labelInferred;

@@ -34,22 +34,33 @@ export function inferLabel(last: LayerGeometry, grads: LayerTensors): LabelGuess
     }
     const label = argmin * positions;
     if (negatives.length !== 1) {
-      return { label, ambiguous: true, reason: `the last layer's bias gradient has ${negatives.length} negative entries, not one` };
+      return {
+        label, ambiguous: true,
+        reason: `the last layer's bias gradient has ${negatives.length} negative entries, not one`,
+      };
     }
     if (positions > 1) {
       return {
         label, ambiguous: true,
-        reason: `the last layer is a convolution with ${positions} positions per channel: its bias gradient singles out channel ${argmin} but not the position in it`,
+        reason: `the last layer is a convolution with ${positions} positions per channel: its bias gradient `
+          + `singles out channel ${argmin} but not the position in it`,
       };
     }
     return { label, ambiguous: false };
   }
   if (positions > 1) {
-    return { label: 0, ambiguous: true, reason: `the last layer is a convolution without a bias and with ${positions} positions per channel: its gradients single out no class` };
+    return {
+      label: 0, ambiguous: true,
+      reason: `the last layer is a convolution without a bias and with ${positions} positions per channel: `
+        + `its gradients single out no class`,
+    };
   }
   const classes = last.outC;
   if (classes === 2) {
-    return { label: 0, ambiguous: true, reason: 'with two classes and no bias, the two gradient rows are opposite whichever the label is' };
+    return {
+      label: 0, ambiguous: true,
+      reason: 'with two classes and no bias, the two gradient rows are opposite whichever the label is',
+    };
   }
   const inDim = grads.weight.length / classes;
   const row = (j: number) => grads.weight.subarray(j * inDim, (j + 1) * inDim);
@@ -64,7 +75,11 @@ export function inferLabel(last: LayerGeometry, grads: LayerTensors): LabelGuess
   for (let j = 0; j < classes; j++) (sign(j) >= 0 ? pos : neg).push(j);
   if (neg.length === 1) return { label: neg[0], ambiguous: false };
   if (pos.length === 1) return { label: pos[0], ambiguous: false };
-  return { label: ref, ambiguous: true, reason: `no single row of the last layer's weight gradient points opposite to the others (${pos.length} and ${neg.length})` };
+  return {
+    label: ref, ambiguous: true,
+    reason: `no single row of the last layer's weight gradient points opposite to the others `
+      + `(${pos.length} and ${neg.length})`,
+  };
 }
 
 export interface AttackLabel {
@@ -74,9 +89,15 @@ export interface AttackLabel {
 }
 
 /** The label an attack uses: the one given, or the inferred one (with a warning if ambiguous). */
-export function attackLabel(last: LayerGeometry, grads: LayerTensors, given: number | undefined, warnings: string[]): AttackLabel {
+export function attackLabel(
+  last: LayerGeometry, grads: LayerTensors,
+  given: number | undefined, warnings: string[],
+): AttackLabel {
   if (given !== undefined) return { label: given, inferred: false, ambiguous: false };
   const guess = inferLabel(last, grads);
-  if (guess.ambiguous) warnings.push(`label inference is ambiguous: ${guess.reason}; using ${guess.label} (give --label if you know it)`);
+  if (guess.ambiguous) {
+    warnings.push(`label inference is ambiguous: ${guess.reason}; `
+      + `using ${guess.label} (give --label if you know it)`);
+  }
   return { label: guess.label, inferred: true, ambiguous: guess.ambiguous };
 }

@@ -99,7 +99,6 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-
 function dependentRows(s: Csr): number[] {
   const ident = new Int32Array(s.rows);
   for (let i = 0; i < s.rows; i++) ident[i] = i;
@@ -116,8 +115,9 @@ const sameMask = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.ev
  */
 function checkWork(sys: LayerSystem, bytes: number, opts: SolveOptions, what: string): void {
   if (opts.maxBytes === undefined || bytes <= opts.maxBytes) return;
-  fail(`layer ${sys.g.index}'s system (${sys.s.rows + sys.grad.rows} rows × ${sys.n} unknowns) needs ${formatBytes(bytes)} for ${what}, `
-    + `above the ${formatBytes(opts.maxBytes)} memory ceiling; raise it with --max-memory if the machine has that much`);
+  fail(`layer ${sys.g.index}'s system (${sys.s.rows + sys.grad.rows} rows × ${sys.n} unknowns) `
+    + `needs ${formatBytes(bytes)} for ${what}, above the ${formatBytes(opts.maxBytes)} memory ceiling; `
+    + `raise it with --max-memory if the machine has that much`);
 }
 
 function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
@@ -185,7 +185,12 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
     const out = new Float64Array(kept);
     for (let j = 0; j < sys.grad.rows; j++) {
       const d = dotSparse(sys.grad, j, v, order);
-      if (d !== 0) for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) { const p = order[sys.grad.idx[k]]; if (p >= 0) out[p] += sys.grad.val[k] * d; }
+      if (d !== 0) {
+        for (let k = sys.grad.ptr[j]; k < sys.grad.ptr[j + 1]; k++) {
+          const p = order[sys.grad.idx[k]];
+          if (p >= 0) out[p] += sys.grad.val[k] * d;
+        }
+      }
     }
     return out;
   };

@@ -43,7 +43,8 @@ export function largestOf(alternatives: MemoryPart[][]): MemoryPart[] {
 /** Refuses, in one line, work whose estimate exceeds the ceiling. */
 export function checkMemory(e: MemoryEstimate, ceiling: number, doing: string): void {
   if (e.bytes <= ceiling) return;
-  fail(`${doing} needs an estimated ${formatBytes(e.bytes)} of memory (largest part: ${e.largest.what}, ${formatBytes(e.largest.bytes)}), `
+  fail(`${doing} needs an estimated ${formatBytes(e.bytes)} of memory `
+    + `(largest part: ${e.largest.what}, ${formatBytes(e.largest.bytes)}), `
     + `above the ${formatBytes(ceiling)} ceiling; raise it with --max-memory if the machine has that much`);
 }
 
@@ -145,7 +146,8 @@ export function checkSolvable(model: Model): void {
     const s = systemSize(g);
     const entries = Math.max(s.nnzS, s.nnzG, s.factorBytes / F64);
     if (entries > MAX_ARRAY_ELEMENTS) {
-      fail(`layer ${g.index}'s system would need ${entries.toExponential(2)} entries in one array, beyond the ${MAX_ARRAY_ELEMENTS} an index can address; use a smaller input or layer`);
+      fail(`layer ${g.index}'s system would need ${entries.toExponential(2)} entries in one array, `
+        + `beyond the ${MAX_ARRAY_ELEMENTS} an index can address; use a smaller input or layer`);
     }
   }
 }
@@ -166,9 +168,14 @@ export function solveBytes(model: Model): MemoryPart[] {
   if (sizes.length === 0) return [];
   const kept = sizes.reduce((t, { s }) => t + s.factorBytes + 2 * s.systemBytes, 0);
   const work = sizes.reduce((a, b) => (b.s.workBytes > a.s.workBytes ? b : a));
-  const biggest = sizes.reduce((a, b) => (b.s.factorBytes + b.s.systemBytes > a.s.factorBytes + a.s.systemBytes ? b : a));
+  const biggest = sizes.reduce((a, b) =>
+    (b.s.factorBytes + b.s.systemBytes > a.s.factorBytes + a.s.systemBytes ? b : a));
   return [
-    { what: `the layer systems and their factors (layer ${biggest.g.index}: ${biggest.s.ms + biggest.s.mg} rows × ${biggest.s.n} unknowns, ${biggest.s.path} path)`, bytes: kept },
+    {
+      what: `the layer systems and their factors (layer ${biggest.g.index}: `
+        + `${biggest.s.ms + biggest.s.mg} rows × ${biggest.s.n} unknowns, ${biggest.s.path} path)`,
+      bytes: kept,
+    },
     { what: `layer ${work.g.index}'s solve`, bytes: work.s.workBytes },
   ];
 }

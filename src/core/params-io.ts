@@ -40,8 +40,10 @@ export function tensorsFromParams(model: Model, params: Params): [string, NamedT
 export function checkMagnitudes(model: Model, tensors: Params, what: string, kind: 'parameters' | 'gradients'): void {
   const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
   const why = kind === 'parameters'
-    ? `parameters of ${limit} or more saturate every smooth activation in float64 (a one-grey-level pixel change moves a pre-activation by 39 or more), so nothing can be measured or reconstructed`
-    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} stays far below ${limit}: this is not a gradient of this model`;
+    ? `parameters of ${limit} or more saturate every smooth activation in float64 (a one-grey-level pixel `
+      + `change moves a pre-activation by 39 or more), so nothing can be measured or reconstructed`
+    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} stays far below `
+      + `${limit}: this is not a gradient of this model`;
   model.layers.forEach((_, i) => {
     for (const [name, values] of [['weight', tensors[i].weight], ['bias', tensors[i].bias]] as const) {
       if (!values) continue;

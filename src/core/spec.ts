@@ -53,7 +53,8 @@ export interface Model {
   classes: number;
 }
 
-const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+const isInt = (v: unknown, lo: number, hi: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 
 /** A value for an error line: short, whatever it is (a hostile spec may nest arrays a million deep). */
 export function describe(v: unknown): string {
@@ -81,7 +82,8 @@ export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
   const o = raw as Record<string, unknown>;
   checkFields(o, SPEC_FIELDS, where);
   const input = o.input;
-  if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], 1, MAX_FEATURES) || !isInt(input[1], 1, MAX_SPATIAL) || !isInt(input[2], 1, MAX_SPATIAL)) {
+  if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], 1, MAX_FEATURES)
+    || !isInt(input[1], 1, MAX_SPATIAL) || !isInt(input[2], 1, MAX_SPATIAL)) {
     fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, H and W from 1 to ${MAX_SPATIAL}`));
   }
   if (!Array.isArray(o.layers) || o.layers.length === 0) fail(where('"layers" must be a non-empty array'));
@@ -103,7 +105,9 @@ export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
 function parseLayer(raw: unknown, where: (s: string) => string): LayerSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where('must be an object'));
   const l = raw as Record<string, unknown>;
-  if (l.type !== 'conv' && l.type !== 'linear') fail(where(`"type" must be "conv" or "linear", got ${describe(l.type)}`));
+  if (l.type !== 'conv' && l.type !== 'linear') {
+    fail(where(`"type" must be "conv" or "linear", got ${describe(l.type)}`));
+  }
   checkFields(l, LAYER_FIELDS[l.type], where);
   const activation = l.activation ?? 'identity';
   if (typeof activation !== 'string' || !(ACTIVATIONS as readonly string[]).includes(activation)) {
@@ -114,7 +118,9 @@ function parseLayer(raw: unknown, where: (s: string) => string): LayerSpec {
   if (l.slope !== undefined) {
     const [lo, hi] = SLOPE_RANGE;
     if (activation !== 'leaky_relu') fail(where(`"slope" applies to leaky_relu only, not ${activation}`));
-    if (typeof l.slope !== 'number' || !(l.slope >= lo && l.slope <= hi)) fail(where(`"slope" must be a number from ${lo} to ${hi}, got ${describe(l.slope)}`));
+    if (typeof l.slope !== 'number' || !(l.slope >= lo && l.slope <= hi)) {
+      fail(where(`"slope" must be a number from ${lo} to ${hi}, got ${describe(l.slope)}`));
+    }
   }
   const common = { out: l.out, bias: l.bias === undefined ? true : l.bias, activation: activation as ActivationName, ...(l.slope !== undefined ? { slope: l.slope as number } : {}) };
   if (l.type === 'linear') return { type: 'linear', ...common };
@@ -143,8 +149,13 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
     } else {
       g = { index, type: 'linear', inC: c, inH: h, inW: w, outC: l.out, outH: 1, outW: 1, kh: h, kw: w, stride: 1, pad: 0, bias: l.bias, activation };
     }
-    for (const [what, size] of [['output', g.outC * g.outH * g.outW], ['weight', g.outC * g.inC * g.kh * g.kw]] as const) {
-      if (size > MAX_ARRAY_ELEMENTS) fail(`${source}: layer ${index}: its ${what} would have ${size.toExponential(2)} values, more than one array can hold`);
+    for (const [what, size] of [
+      ['output', g.outC * g.outH * g.outW], ['weight', g.outC * g.inC * g.kh * g.kw],
+    ] as const) {
+      if (size > MAX_ARRAY_ELEMENTS) {
+        fail(`${source}: layer ${index}: its ${what} would have ${size.toExponential(2)} values, `
+          + `more than one array can hold`);
+      }
     }
     [c, h, w] = [g.outC, g.outH, g.outW];
     return g;

@@ -64,7 +64,11 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   const pushWeightRows = (ho: number, wo: number) => {
     for (let o = 0; o < outC; o++) {
       let m = 0;
-      for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
+      for (let c = 0; c < inC; c++) {
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) idx[m++] = col(c, ho * stride + i, wo * stride + j);
+        }
+      }
       sb.push(idx, inp.weight.subarray(o * k2, (o + 1) * k2));
       const sub = (o * outH + ho) * outW + wo;
       sRhs[t] = inp.z[sub] - (inp.bias ? inp.bias[o] : 0);

@@ -11,7 +11,10 @@ const PIECE = 4096;
 
 class TooLarge extends Error {}
 
-export function inflateBounded(data: Uint8Array, format: 'zlib' | 'gzip', maxBytes: number, source: string, corrupt = `corrupt ${format} data`): Uint8Array {
+export function inflateBounded(
+  data: Uint8Array, format: 'zlib' | 'gzip', maxBytes: number,
+  source: string, corrupt = `corrupt ${format} data`,
+): Uint8Array {
   const chunks: Uint8Array[] = [];
   let total = 0;
   const onData = (chunk: Uint8Array) => {
@@ -24,7 +27,10 @@ export function inflateBounded(data: Uint8Array, format: 'zlib' | 'gzip', maxByt
     if (data.length === 0) stream.push(data, true);
     for (let i = 0; i < data.length; i += PIECE) stream.push(data.subarray(i, i + PIECE), i + PIECE >= data.length);
   } catch (e) {
-    if (e instanceof TooLarge) fail(`${source}: compressed data expands beyond ${formatBytes(maxBytes)}, more than its header declares (a decompression bomb?)`);
+    if (e instanceof TooLarge) {
+      fail(`${source}: compressed data expands beyond ${formatBytes(maxBytes)}, `
+        + `more than its header declares (a decompression bomb?)`);
+    }
     fail(`${source}: ${corrupt} (${String((e as Error)?.message ?? e)})`);
   }
   const out = new Uint8Array(total);

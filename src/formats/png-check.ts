@@ -28,9 +28,12 @@ export function checkPng(bytes: Uint8Array, source: string): void {
         width: view.getUint32(body), height: view.getUint32(body + 4),
         depth: bytes[body + 8], colour: bytes[body + 9], interlace: bytes[body + 12],
       };
-      if (header.width === 0 || header.height === 0) fail(`${source}: PNG declares an empty image (${header.width}×${header.height})`);
+      if (header.width === 0 || header.height === 0) {
+        fail(`${source}: PNG declares an empty image (${header.width}×${header.height})`);
+      }
       if (header.width * header.height > MAX_IMAGE_PIXELS) {
-        fail(`${source}: PNG declares ${header.width}×${header.height} pixels, more than the ${MAX_IMAGE_PIXELS} gradleak decodes`);
+        fail(`${source}: PNG declares ${header.width}×${header.height} pixels, `
+          + `more than the ${MAX_IMAGE_PIXELS} gradleak decodes`);
       }
     }
     if (type === 'IDAT') idat.push(bytes.subarray(body, body + length));
@@ -39,13 +42,16 @@ export function checkPng(bytes: Uint8Array, source: string): void {
   }
   if (!header) fail(`${source}: corrupt PNG (no IHDR chunk)`);
   const channels = CHANNELS[header.colour];
-  if (!channels || ![1, 2, 4, 8, 16].includes(header.depth)) fail(`${source}: PNG colour type ${header.colour} with depth ${header.depth} is not valid`);
+  if (!channels || ![1, 2, 4, 8, 16].includes(header.depth)) {
+    fail(`${source}: PNG colour type ${header.colour} with depth ${header.depth} is not valid`);
+  }
   const bits = channels * header.depth;
   const rowBytes = (cols: number) => (cols === 0 ? 0 : 1 + Math.ceil((cols * bits) / 8));
   const passes: readonly [number, number, number, number][] = header.interlace ? ADAM7 : [[0, 0, 1, 1]];
   let expected = 0;
   for (const [x0, y0, dx, dy] of passes) {
-    const cols = Math.max(0, Math.ceil((header.width - x0) / dx)), rows = Math.max(0, Math.ceil((header.height - y0) / dy));
+    const cols = Math.max(0, Math.ceil((header.width - x0) / dx)),
+      rows = Math.max(0, Math.ceil((header.height - y0) / dy));
     expected += rows * rowBytes(cols);
   }
   const data = new Uint8Array(idat.reduce((s, c) => s + c.length, 0));

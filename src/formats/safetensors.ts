@@ -28,7 +28,9 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
   if (headerLen > bytes.length - 8) bad(`header length ${headerLen} exceeds the file size ${bytes.length} (truncated or not safetensors)`);
-  if (headerLen > MAX_HEADER_BYTES) bad(`header length ${headerLen} is beyond the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  if (headerLen > MAX_HEADER_BYTES) {
+    bad(`header length ${headerLen} is beyond the format's limit of ${MAX_HEADER_BYTES} bytes`);
+  }
   let text: string;
   let header: unknown;
   try {
@@ -55,19 +57,25 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) bad(`tensor ${quote(name)}: entry must be an object`);
     const width = typeof t.dtype === 'string' && Object.hasOwn(DTYPE_BYTES, t.dtype) ? DTYPE_BYTES[t.dtype] : undefined;
-    if (!width) bad(`tensor ${quote(name)}: unsupported dtype ${typeof t.dtype === 'string' ? quote(t.dtype) : typeof t.dtype} (F64, F32, F16, BF16 are read)`);
+    if (!width) {
+      bad(`tensor ${quote(name)}: unsupported dtype `
+        + `${typeof t.dtype === 'string' ? quote(t.dtype) : typeof t.dtype} (F64, F32, F16, BF16 are read)`);
+    }
     if (!Array.isArray(t.shape) || t.shape.length > 8 || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       bad(`tensor ${quote(name)}: shape must be a list of at most 8 non-negative integers`);
     }
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) {
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)
+      || off[0] > off[1]) {
       bad(`tensor ${quote(name)}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
     }
     const shape = t.shape as number[];
     const [begin, end] = off as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
     if (count > MAX_ARRAY_ELEMENTS) bad(`tensor ${quote(name)}: ${count} elements are more than one array can hold`);
-    if (end - begin !== count * width!) bad(`tensor ${quote(name)}: ${end - begin} bytes do not hold shape [${shape.join(',')}] of ${t.dtype}`);
+    if (end - begin !== count * width!) {
+      bad(`tensor ${quote(name)}: ${end - begin} bytes do not hold shape [${shape.join(',')}] of ${t.dtype}`);
+    }
     if (end > dataBytes) bad(`tensor ${quote(name)}: data runs past the end of the file (truncated)`);
     entries.push({ name, shape, dtype: t.dtype as string, begin, end });
   }
@@ -75,14 +83,21 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of sorted) {
-    if (e.begin < at) bad(`tensor ${quote(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap another tensor's bytes`);
-    if (e.begin > at) bad(`tensor ${quote(e.name)}: data_offsets leave ${e.begin - at} unused bytes before it (at ${at})`);
+    if (e.begin < at) {
+      bad(`tensor ${quote(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap another tensor's bytes`);
+    }
+    if (e.begin > at) {
+      bad(`tensor ${quote(e.name)}: data_offsets leave ${e.begin - at} unused bytes before it (at ${at})`);
+    }
     at = e.end;
   }
   if (at !== dataBytes) bad(`${dataBytes - at} bytes after the last tensor's data are not part of any tensor`);
   const out = new Map<string, NamedTensor>();
   for (const e of entries) {
-    out.set(e.name, { shape: e.shape, data: decode(view, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype) });
+    out.set(e.name, {
+      shape: e.shape,
+      data: decode(view, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype),
+    });
   }
   return out;
 }

@@ -20,7 +20,8 @@ const CHUNK = 1 << 20;
  */
 export function readBytes(file: string, what: string, kind: FileKind, maxBytes = Infinity): Uint8Array {
   const cap = Math.min(MAX_FILE_BYTES[kind], maxBytes);
-  const tooBig = (size: string) => fail(`${what} ${file}: ${size}, more than the ${formatBytes(cap)} a ${kind} file may have`);
+  const tooBig = (size: string) =>
+    fail(`${what} ${file}: ${size}, more than the ${formatBytes(cap)} a ${kind} file may have`);
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -139,9 +140,13 @@ export function checkOutput(target: string, kind: 'dir' | 'file', what = '--out'
   }
   const folder = probe === abs && kind === 'file' ? path.dirname(abs) : probe;
   const real = fs.realpathSync(folder);
-  if (PSEUDO_DIRS.some((d) => real === d || real.startsWith(`${d}/`))) fail(`${what} ${target}: ${real} is a system folder, not a place for outputs`);
+  if (PSEUDO_DIRS.some((d) => real === d || real.startsWith(`${d}/`))) {
+    fail(`${what} ${target}: ${real} is a system folder, not a place for outputs`);
+  }
   const type = fs.statfsSync(real).type;
-  if (Object.hasOwn(PSEUDO_FS, type)) fail(`${what} ${target}: ${real} is on a ${PSEUDO_FS[type]} pseudo-filesystem, not a place for outputs`);
+  if (Object.hasOwn(PSEUDO_FS, type)) {
+    fail(`${what} ${target}: ${real} is on a ${PSEUDO_FS[type]} pseudo-filesystem, not a place for outputs`);
+  }
   try {
     fs.accessSync(real, fs.constants.W_OK | fs.constants.X_OK);
   } catch {

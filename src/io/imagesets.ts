@@ -29,11 +29,14 @@ export function loadImageSet(spec: string, count: number): StudyImage[] {
     if (files.length === 0) fail(`images ${spec}: no PNG or JPEG files in the folder`);
     out = files.slice(0, count).map((f) => ({ id: f, bitmap: readImageFile(path.join(target, f)), label: null }));
   } else if (/\.bin$/i.test(target)) {
-    out = cifar10Samples(readBytes(target, 'CIFAR-10 batch', 'dataset'), target).slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
+    out = cifar10Samples(readBytes(target, 'CIFAR-10 batch', 'dataset'), target)
+      .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
   } else if (/idx3-ubyte/.test(target)) {
     const labelsFile = target.replace('images-idx3', 'labels-idx1').replace('idx3-ubyte', 'idx1-ubyte');
-    const labels = labelsFile !== target && fs.existsSync(labelsFile) ? readBytes(labelsFile, 'IDX labels', 'dataset') : null;
-    out = idxSamples(readBytes(target, 'IDX images', 'dataset'), labels, target).slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
+    const labels = labelsFile !== target && fs.existsSync(labelsFile)
+      ? readBytes(labelsFile, 'IDX labels', 'dataset') : null;
+    out = idxSamples(readBytes(target, 'IDX images', 'dataset'), labels, target)
+      .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
   } else {
     fail(`images ${spec}: expected 'samples', a folder of PNG/JPEG, a CIFAR-10 .bin batch or an IDX images file`);
   }

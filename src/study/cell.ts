@@ -59,7 +59,8 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const model = buildModel(studySpec(cell.model));
   const params = trainOnImage(model, initParams(model, cell.seed), cell.input, cell.label, cell.trainSteps, cell.trainLr);
   const t0 = performance.now();
-  const a = audit(model, params, { kind: 'image', image: cell.input, label: cell.label }, { solver, maxBytes: cell.maxBytes });
+  const a = audit(model, params, { kind: 'image', image: cell.input, label: cell.label },
+    { solver, maxBytes: cell.maxBytes });
   const auditSeconds = (performance.now() - t0) / 1000;
   const { gradients } = simulateClient(model, params, cell.input, cell.label);
   const target = toUnitRange(cell.input, REFERENCE_NORMALISATION);
@@ -67,7 +68,10 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const reconstructions: CellResult['reconstructions'] = {};
   for (const name of cell.methods) {
     const t1 = performance.now();
-    const r = getAttack(name).run({ model, params, gradients }, { seed: cell.seed, tol: 1e-10, iterations: cell.iterations, box: [-0.5, 0.5], solver, maxBytes: cell.maxBytes });
+    const r = getAttack(name).run({ model, params, gradients }, {
+      seed: cell.seed, tol: 1e-10, iterations: cell.iterations, box: [-0.5, 0.5],
+      solver, maxBytes: cell.maxBytes,
+    });
     const seconds = (performance.now() - t1) / 1000;
     const unit = toUnitRange(r.image, REFERENCE_NORMALISATION);
     reconstructions[name] = unit;

@@ -10,7 +10,8 @@ import { progressReporter } from '../progress.js';
 
 export const attackCommand: Command = {
   name: 'attack',
-  usage: `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> --model <preset|spec.json> [--weights W.safetensors]
+  usage: `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> `
+    + `--model <preset|spec.json> [--weights W.safetensors]
                 (--image IMG [--label N] | --gradients G.safetensors [--label N]) [--target IMG] --out DIR
   Reconstructs the client's image from shared gradients. With --image, gradleak plays the client
   (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).
@@ -18,7 +19,12 @@ export const attackCommand: Command = {
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
   Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget, --tv and --lr, and show a
   progress line on a terminal.`,
-  options: { method: { kind: 'string', arg: 'NAME', help: `the attack: ${ATTACKS.map((a) => a.name).join(', ')} (default rgap)` }, ...ATTACK_OPTIONS },
+  options: {
+    method: {
+      kind: 'string', arg: 'NAME', help: `the attack: ${ATTACKS.map((a) => a.name).join(', ')} (default rgap)`,
+    },
+    ...ATTACK_OPTIONS,
+  },
   run: runAttack,
 };
 
@@ -34,7 +40,8 @@ function runAttack(v: Args): void {
   const recon = toUnitRange(res.image, norm);
   const q = target ? quality(recon, target, model.spec.input) : null;
   const result = {
-    method: res.method, model: model.spec.name, label: res.label, labelInferred: res.labelInferred, labelAmbiguous: res.labelAmbiguous,
+    method: res.method, model: model.spec.name, label: res.label, labelInferred: res.labelInferred,
+    labelAmbiguous: res.labelAmbiguous,
     ...(q ? { mse: q.mse, psnr: q.psnr, psnrClipped: q.psnrClipped, ssim: q.ssim } : {}),
     ...(res.iterations !== undefined ? { iterations: res.iterations, stoppedBy: res.stoppedBy } : {}),
     layers: res.layers, warnings: res.warnings,

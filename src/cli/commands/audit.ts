@@ -5,7 +5,10 @@ import { estimate, parameterBytes, passBytes, solveBytes } from '../../core/memo
 import { Rng } from '../../core/rng.js';
 import { SolverCache } from '../../core/solver-cache.js';
 import type { Model } from '../../core/spec.js';
-import { checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImage, loadParams, MODEL_OPTIONS, normalisation, requireModel, TOL_OPTION } from '../args.js';
+import {
+  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImage, loadParams, MODEL_OPTIONS, normalisation,
+  requireModel, TOL_OPTION,
+} from '../args.js';
 import type { Command } from '../command.js';
 import { auditTable } from '../format.js';
 import type { Args } from '../options.js';
@@ -18,7 +21,10 @@ export const auditCommand: Command = {
   security index. Without --image or --gradients a seeded random image stands in for the client's.`,
   options: {
     ...MODEL_OPTIONS, ...IMAGE_OPTIONS,
-    gradients: { kind: 'string', arg: 'G.safetensors', help: 'audit these shared gradients (the attacker\'s view) instead of an image' },
+    gradients: {
+      kind: 'string', arg: 'G.safetensors',
+      help: 'audit these shared gradients (the attacker\'s view) instead of an image',
+    },
     ...TOL_OPTION, ...JSON_OPTION,
   },
   run: runAudit,
@@ -37,13 +43,17 @@ function auditSource(a: Args, model: Model, maxBytes: number): AuditSource {
 
 function runAudit(a: Args): void {
   const model = requireModel(a);
-  const maxBytes = checkCeiling(a, estimate([parameterBytes(model, 2), passBytes(model), ...solveBytes(model)]), `auditing ${model.spec.name}`);
+  const maxBytes = checkCeiling(a, estimate([parameterBytes(model, 2), passBytes(model), ...solveBytes(model)]),
+    `auditing ${model.spec.name}`);
   const params = loadParams(a, model);
   const source = auditSource(a, model, maxBytes);
   const t0 = performance.now();
-  const result = audit(model, params, source, { tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache() });
+  const result = audit(model, params, source, {
+    tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (a.flag('json')) { console.log(JSON.stringify({ ...result, seconds })); return; }
   for (const w of result.warnings) console.error(`warning: ${w}`);
-  console.log(`${model.spec.name}: ${model.layers.length} layers, input ${model.spec.input.join('×')}\n\n${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
+  console.log(`${model.spec.name}: ${model.layers.length} layers, input ${model.spec.input.join('×')}\n\n`
+    + `${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
 }

@@ -16,7 +16,12 @@ export const compareCommand: Command = {
   Runs the methods on the same model, weights and gradients. Writes DIR/compare.png (target and each
   method, labelled with PSNR/SSIM), DIR/compare.json and DIR/compare.md (PSNR, SSIM, MSE, seconds,
   ms per iteration), and DIR/<method>.png. --budget applies to each method.`,
-  options: { methods: { kind: 'list', arg: 'M1,M2', help: `methods to run (default all: ${ATTACKS.map((a) => a.name).join(',')})` }, ...ATTACK_OPTIONS },
+  options: {
+    methods: {
+      kind: 'list', arg: 'M1,M2', help: `methods to run (default all: ${ATTACKS.map((a) => a.name).join(',')})`,
+    },
+    ...ATTACK_OPTIONS,
+  },
   run: runCompare,
 };
 

@@ -42,7 +42,8 @@ function runDemo(v: Args): void {
   const models = v.list('model', ['cnn2_c1', 'cnn3_c1']).map(loadModel);
   const imageFile = v.str('image') ?? SAMPLE;
   const label = v.int('label', 3);
-  const maxBytes = checkCeiling(v, estimate(largestOf(models.map((m) => [parameterBytes(m, 3), passBytes(m), ...solveBytes(m)]))),
+  const maxBytes = checkCeiling(v,
+    estimate(largestOf(models.map((m) => [parameterBytes(m, 3), passBytes(m), ...solveBytes(m)]))),
     `the demo of ${models.map((m) => m.spec.name).join(', ')}`);
   const rows: Bitmap[][] = [];
   for (const model of models) {
@@ -63,7 +64,8 @@ function runDemo(v: Args): void {
   }
   const file = path.join(out, 'demo.png');
   writeFilesAtomically([{ file, data: encodeImagePng(grid(rows, 8, 8)) }]);
-  console.log(`wrote ${file}: one row per model (${models.map((m) => m.spec.name).join(', ')}), target | reconstruction`);
+  console.log(`wrote ${file}: one row per model (${models.map((m) => m.spec.name).join(', ')}), `
+    + `target | reconstruction`);
 }
 
 /** Tiles RGB bitmaps (nearest-neighbour upscaled by `scale`) with `gap` white pixels between them. */

@@ -5,7 +5,9 @@ import { estimate, parameterBytes, passBytes } from '../../core/memory.js';
 import { tensorsFromParams } from '../../core/params-io.js';
 import { serializeSafetensors } from '../../formats/safetensors.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
-import { checkCeiling, IMAGE_OPTIONS, loadImage, loadParams, MODEL_OPTIONS, normalisation, requireModel } from '../args.js';
+import {
+  checkCeiling, IMAGE_OPTIONS, loadImage, loadParams, MODEL_OPTIONS, normalisation, requireModel,
+} from '../args.js';
 import type { Command } from '../command.js';
 import type { Args } from '../options.js';
 
@@ -18,7 +20,9 @@ export const simulateCommand: Command = {
   options: {
     ...MODEL_OPTIONS, ...IMAGE_OPTIONS,
     out: { kind: 'string', arg: 'G.safetensors', help: 'where to write the gradients (required)' },
-    'save-weights': { kind: 'string', arg: 'W.safetensors', help: 'also write the weights the gradients were computed at' },
+    'save-weights': {
+      kind: 'string', arg: 'W.safetensors', help: 'also write the weights the gradients were computed at',
+    },
   },
   run: runSimulate,
 };
@@ -28,7 +32,9 @@ function runSimulate(a: Args): void {
   if (!out) fail('--out G.safetensors is required');
   const saveWeights = a.str('save-weights');
   const outputs = [out, ...(saveWeights ? [saveWeights] : [])];
-  if (saveWeights && path.resolve(saveWeights) === path.resolve(out)) fail('--save-weights and --out name the same file');
+  if (saveWeights && path.resolve(saveWeights) === path.resolve(out)) {
+    fail('--save-weights and --out name the same file');
+  }
   for (const [i, f] of outputs.entries()) {
     checkOutput(f, 'file', i === 0 ? '--out' : '--save-weights');
     removeStaleTemps(path.dirname(path.resolve(f)), 0, [path.basename(f)]);
@@ -40,7 +46,12 @@ function runSimulate(a: Args): void {
   if (!image) fail('--image is required');
   const upd = simulateClient(model, params, loadImage(image, model, normalisation(a)), a.int('label', 0));
   const files = [{ file: out, data: serializeSafetensors(tensorsFromParams(model, upd.gradients), { model: model.spec.name }) }];
-  if (saveWeights) files.push({ file: saveWeights, data: serializeSafetensors(tensorsFromParams(model, params), { model: model.spec.name }) });
+  if (saveWeights) {
+    files.push({
+      file: saveWeights,
+      data: serializeSafetensors(tensorsFromParams(model, params), { model: model.spec.name }),
+    });
+  }
   writeFilesAtomically(files);
   console.log(`loss ${upd.loss.toFixed(6)}; wrote ${files.map((f) => f.file).join(' and ')}`);
 }

@@ -38,12 +38,20 @@ export const studyCommand: Command = {
   dataset labels, image i gets label i mod classes.`,
   options: {
     models: { kind: 'list', arg: 'LIST', help: 'all (default), sweeps, sweep:<factor>, or model names' },
-    images: { kind: 'string', arg: 'SET', help: 'samples (default), a folder of PNG/JPEG, a CIFAR-10 .bin batch or an IDX images file' },
+    images: {
+      kind: 'string', arg: 'SET',
+      help: 'samples (default), a folder of PNG/JPEG, a CIFAR-10 .bin batch or an IDX images file',
+    },
     count: { kind: 'int', arg: 'N', help: 'images taken from the set (default 5)', min: 1, max: 1e6 },
     methods: { kind: 'list', arg: 'M1,M2', help: 'attacks per cell (default rgap,hybrid)' },
     iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
-    'train-steps': { kind: 'int', arg: 'N', help: 'SGD steps the client takes on its image first (default 0)', min: 0, max: 1e6 },
-    'train-lr': { kind: 'number', arg: 'R', help: 'their learning rate (default 0.01)', min: 0, aboveMin: true, max: 1e3 },
+    'train-steps': {
+      kind: 'int', arg: 'N', help: 'SGD steps the client takes on its image first (default 0)',
+      min: 0, max: 1e6,
+    },
+    'train-lr': {
+      kind: 'number', arg: 'R', help: 'their learning rate (default 0.01)', min: 0, aboveMin: true, max: 1e3,
+    },
     workers: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
     seed: MODEL_OPTIONS.seed,
     out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/study)' },
@@ -66,7 +74,10 @@ function runStudy(v: Args): Promise<void> {
   // a cell needs one model's audit and its largest method; workers run cells side by side
   const perCell = estimate(largestOf(models.map((m) => {
     const model = buildModel(studySpec(m));
-    return [parameterBytes(model, 4), passBytes(model), ...solveBytes(model), ...largestOf(attacks.map((x) => x.memory(model)))];
+    return [
+      parameterBytes(model, 4), passBytes(model), ...solveBytes(model),
+      ...largestOf(attacks.map((x) => x.memory(model))),
+    ];
   })));
   const ceiling = v.maxMemory();
   checkMemory(perCell, ceiling, 'a study cell');
@@ -94,7 +105,8 @@ function runStudy(v: Args): Promise<void> {
   let workers = Math.min(v.int('workers', os.availableParallelism?.() ?? os.cpus().length), cells.length || 1);
   const fits = Math.max(1, Math.floor(ceiling / perCell.bytes));
   if (workers > fits) {
-    console.error(`study: ${workers} workers would need ${formatBytes(workers * perCell.bytes)}, above the ${formatBytes(ceiling)} memory ceiling; running ${fits}`);
+    console.error(`study: ${workers} workers would need ${formatBytes(workers * perCell.bytes)}, `
+      + `above the ${formatBytes(ceiling)} memory ceiling; running ${fits}`);
     workers = fits;
   }
   for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
@@ -112,7 +124,8 @@ function runStudy(v: Args): Promise<void> {
     progress(++finished, total, cells.length, t0, row);
   }, (signal) => {
     if (process.stderr.isTTY) process.stderr.write('\n');
-    console.error(`study: stopped by ${signal}; ${done.size} finished cells are kept in ${journal}: run the same command to resume`);
+    console.error(`study: stopped by ${signal}; ${done.size} finished cells are kept in ${journal}: `
+      + `run the same command to resume`);
   }).then((errors) => {
     if (process.stderr.isTTY) process.stderr.write('\n');
     const rows = keys.flatMap((k) => done.get(k) ?? []);
@@ -168,7 +181,8 @@ function parseRow(line: string): StudyRow | null {
   try {
     const r = JSON.parse(line) as StudyRow;
     const ok = typeof r === 'object' && r !== null && typeof r.key === 'string' && typeof r.model === 'string'
-      && typeof r.image === 'string' && typeof r.copaIndex === 'number' && typeof r.methods === 'object' && r.methods !== null
+      && typeof r.image === 'string' && typeof r.copaIndex === 'number'
+      && typeof r.methods === 'object' && r.methods !== null
       && Object.values(r.methods).every((m) => typeof m?.psnr === 'number');
     return ok ? r : null;
   } catch {
@@ -210,7 +224,10 @@ interface CellError { key: string; error: string }
  * SIGHUP stop the workers and end the process (the journal holds every finished cell; writes are
  * synchronous, so a signal never lands half-way through one).
  */
-function runPool(cells: StudyCell[], n: number, onRow: (r: CellResult) => void, onStop: (signal: string) => void): Promise<CellError[]> {
+function runPool(
+  cells: StudyCell[], n: number,
+  onRow: (r: CellResult) => void, onStop: (signal: string) => void,
+): Promise<CellError[]> {
   if (cells.length === 0) return Promise.resolve([]);
   const errors: CellError[] = [];
   const pool: Worker[] = [];

@@ -16,8 +16,8 @@ import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.j
  *          + μ · P_i(x)/P_scale                     pull-back from layer i−1 (pullback.ts)
  *          + τ · TV(x)                              on the image only
  *
- * minimised inside the activation's range with L-BFGS (the default; Adam on request). Layers whose input and everything above are
- * exactly determined keep their least-squares solution.
+ * minimised inside the activation's range with L-BFGS (the default; Adam on request). Layers whose
+ * input and everything above are exactly determined keep their least-squares solution.
  */
 export interface CopaSettings {
   pullback: number;
@@ -43,7 +43,9 @@ function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, optio
   const sw = squaredNorm(sys.sRhs) || 1, sg = squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
-  const pb = ctx.layer > 0 && s.pullback > 0 ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve) : null;
+  const pb = ctx.layer > 0 && s.pullback > 0
+    ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve)
+    : null;
   // the pull-back residual is measured against the size of the lower layer's right-hand side
   const pbScale = pb ? squaredNorm(ctx.estimate.map((v) => input.model.layers[ctx.layer - 1].activation.inverse(v))) + squaredNorm(input.gradients[ctx.layer - 1].weight) || 1 : 1;
   return (x) => {

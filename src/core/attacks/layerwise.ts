@@ -43,7 +43,9 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
   const last = model.layers[L - 1];
   if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias (its input comes from dL/dW and dL/db)`);
   const warnings: string[] = [];
-  const solve: SolveOptions = { tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes };
+  const solve: SolveOptions = {
+    tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes,
+  };
   const { label, inferred, ambiguous } = attackLabel(last, gradients[L - 1], input.label, warnings);
   checkLabel(model, label);
 

@@ -24,7 +24,8 @@ export function runMatchingAttack(spec: MatchingAttackSpec, input: AttackInput, 
   const { model, params, gradients } = input;
   checkTensors(model, gradients, 'gradients');
   const warnings: string[] = [];
-  const { label, inferred, ambiguous } = attackLabel(model.layers[model.layers.length - 1], gradients[gradients.length - 1], input.label, warnings);
+  const { label, inferred, ambiguous } = attackLabel(model.layers[model.layers.length - 1],
+    gradients[gradients.length - 1], input.label, warnings);
   checkLabel(model, label);
   const shape = model.spec.input;
   // Start: seeded Gaussian noise at the scale of natural images (std 1/4 of the valid range).
@@ -52,7 +53,8 @@ export function runMatchingAttack(spec: MatchingAttackSpec, input: AttackInput, 
   }, options);
   if (run.stoppedBy === 'budget') warnings.push(`stopped by the ${options.budgetSeconds} s budget after ${run.iterations} of ${iterations} iterations; the best iterate is returned`);
   return {
-    method: spec.method, label, labelInferred: inferred, labelAmbiguous: ambiguous, image: run.best, layers: [], warnings,
+    method: spec.method, label, labelInferred: inferred, labelAmbiguous: ambiguous, image: run.best,
+    layers: [], warnings,
     iterations: run.iterations, stoppedBy: run.stoppedBy, msPerIteration: run.msPerIteration, trace: run.trace,
   };
 }

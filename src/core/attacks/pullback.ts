@@ -17,7 +17,10 @@ export interface PullBack {
   (x: Float64Array): { value: number; grad: Float64Array };
 }
 
-export function pullBack(model: Model, params: Params, gradients: Params, layer: number, dzLayer: Float64Array, solve: SolveOptions): PullBack {
+export function pullBack(
+  model: Model, params: Params, gradients: Params,
+  layer: number, dzLayer: Float64Array, solve: SolveOptions,
+): PullBack {
   const below = model.layers[layer - 1];
   const act = below.activation;
   // u = W_iᵀ δ_i: what δ_{i−1} is before the activation's derivative; fixed while x varies

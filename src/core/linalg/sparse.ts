@@ -52,8 +52,12 @@ export class CsrBuilder {
   build(): Csr {
     const nnz = this.ptr[this.rowCount];
     // exact capacity: hand the arrays over as they are; otherwise trim them to size
-    const fit = <T extends Int32Array | Float64Array>(a: T, n: number): T => (a.length === n ? a : (a.slice(0, n) as T));
-    return { rows: this.rowCount, cols: this.cols, ptr: fit(this.ptr, this.rowCount + 1), idx: fit(this.idx, nnz), val: fit(this.val, nnz) };
+    const fit = <T extends Int32Array | Float64Array>(a: T, n: number): T =>
+      (a.length === n ? a : (a.slice(0, n) as T));
+    return {
+      rows: this.rowCount, cols: this.cols,
+      ptr: fit(this.ptr, this.rowCount + 1), idx: fit(this.idx, nnz), val: fit(this.val, nnz),
+    };
   }
 }
 
