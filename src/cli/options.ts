@@ -72,14 +72,14 @@ export class Args {
   int(name: string, fallback: number): number;
   int(name: string, fallback?: number): number | undefined {
     const s = this.str(name);
-    return s === undefined ? fallback : parseInt(s, name, this.table[name]);
+    return s === undefined ? fallback : parseNumeric(s, name, this.table[name], true);
   }
 
   num(name: string): number | undefined;
   num(name: string, fallback: number): number;
   num(name: string, fallback?: number): number | undefined {
     const s = this.str(name);
-    return s === undefined ? fallback : parseNumber(s, name, this.table[name]);
+    return s === undefined ? fallback : parseNumeric(s, name, this.table[name], false);
   }
 
   /**
@@ -119,18 +119,13 @@ function listItems(s: string, name: string): string[] {
   return items;
 }
 
-function parseInt(s: string, name: string, spec: OptionSpec): number {
-  if (!INT.test(s)) fail(`--${name} must be a whole number, got ${JSON.stringify(s)}`);
+/** A whole or decimal number, strictly: its grammar first, then representable, then in range. */
+function parseNumeric(s: string, name: string, spec: OptionSpec, whole: boolean): number {
+  if (!(whole ? INT : DECIMAL).test(s)) {
+    fail(`--${name} must be a ${whole ? 'whole' : 'decimal'} number, got ${JSON.stringify(s)}`);
+  }
   const n = Number(s);
-  if (!Number.isSafeInteger(n)) fail(`--${name} is out of range, got ${s}`);
-  checkRange(n, name, spec);
-  return n;
-}
-
-function parseNumber(s: string, name: string, spec: OptionSpec): number {
-  if (!DECIMAL.test(s)) fail(`--${name} must be a decimal number, got ${JSON.stringify(s)}`);
-  const n = Number(s);
-  if (!Number.isFinite(n)) fail(`--${name} is out of range, got ${s}`);
+  if (!(whole ? Number.isSafeInteger(n) : Number.isFinite(n))) fail(`--${name} is out of range, got ${s}`);
   checkRange(n, name, spec);
   return n;
 }

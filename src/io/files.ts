@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fail } from '../core/errors.js';
+import { fail, InputError } from '../core/errors.js';
 import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
 import { PRESETS } from '../core/presets.js';
 import { buildModel, parseSpec, type Model } from '../core/spec.js';
@@ -55,7 +55,7 @@ export function readBytes(file: string, what: string, kind: FileKind, maxBytes =
     for (const c of chunks) { out.set(c, at); at += c.length; }
     return out;
   } catch (e) {
-    if (e instanceof Error && e.name === 'InputError') throw e;
+    if (e instanceof InputError) throw e;
     fail(`${what} ${file}: ${describeError(e)}`);
   } finally {
     fs.closeSync(fd);
@@ -78,7 +78,7 @@ export function readJsonFile(file: string, what: string): unknown {
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(readBytes(file, what, 'spec'));
   } catch (e) {
-    if (e instanceof Error && e.name === 'InputError') throw e;
+    if (e instanceof InputError) throw e;
     fail(`${what} ${file}: not UTF-8 text`);
   }
   try {
@@ -199,7 +199,12 @@ export function removeStaleTemps(dir: string, depth = 0, names?: string[]): stri
  */
 function deferSignalsUntilWritten(): void {
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-    if (process.listenerCount(signal) === 0) process.once(signal, () => process.exit(code));
+    // a command with its own handler (the study stops its workers and says what it kept) has it run
+    // instead: ours steps aside when another listener is there when the signal comes
+    if (process.listenerCount(signal) > 0) continue;
+    process.once(signal, () => {
+      if (process.listenerCount(signal) === 0) process.exit(code);
+    });
   }
 }
 
