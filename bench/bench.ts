@@ -6,7 +6,8 @@
  *    and gradients, against the reference's own R-GAP seconds on this machine class;
  *  - cnn4_c1 (seeded weights, bundled 32×32 sample): audit then rgap, cold and warm, against the
  *    reference's 113 s;
- *  - one gradient-matching value+gradient step on cnn3_c1, against PyTorch's 2.3 ms;
+ *  - one gradient-matching value+gradient step on cnn3_c1, convnet_bn and resnet8, beside PyTorch's
+ *    in the same run (float64 and float32) when Debian's python3-torch is installed;
  *  - hybrid on the fixtures that have optimisation references: PSNR and seconds against theirs;
  *  - 128×128×3 input, cnn3_c1's layers (3 layers: conv, conv, linear) and cnn4_c1's (4 layers):
  *    audit + rgap wall time and peak memory, each in a child process so the memory is its own.
@@ -15,20 +16,24 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { audit } from '../src/core/audit.js';
-import { rgap } from '../src/core/attacks/rgap.js';
-import { simulateClient } from '../src/core/client.js';
-import { DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
-import { SolverCache } from '../src/core/solver-cache.js';
-import { psnr, quality } from '../src/core/metrics.js';
-import { matchingLoss } from '../src/core/matching.js';
 import { hybrid } from '../src/core/attacks/hybrid.js';
-import { initParams } from '../src/core/network.js';
-import { paramsFromTensors } from '../src/core/params-io.js';
-import { PRESETS } from '../src/core/presets.js';
-import { buildModel, parseSpec, type ModelSpec } from '../src/core/spec.js';
+import { rgap } from '../src/core/attacks/rgap.js';
+import { audit } from '../src/core/audit.js';
+import { DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
+import { psnr, quality } from '../src/core/metrics.js';
+import { SolverCache } from '../src/core/solver-cache.js';
 import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
+import { matchingObjective } from '../src/attacks/matching/objective.js';
+import { JS_KERNELS } from '../src/kernels/js/index.js';
+import { chainToGraph } from '../src/model/chain.js';
+import { buildGraph, type Graph } from '../src/model/graph.js';
+import { initParams, paramsFromTensors } from '../src/model/params.js';
+import { graphFromJson, presetGraph, presetSpec } from '../src/model/presets.js';
+import { PRESETS } from '../src/core/presets.js';
+import { simulateClient } from '../src/threat/client.js';
+import type { ServerPayload } from '../src/threat/payload.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const REFERENCE = path.join(ROOT, 'test/fixtures/reference');
@@ -41,88 +46,111 @@ function time(f: () => void): number {
   return (performance.now() - t0) / 1000;
 }
 
-function loadSample(spec: ModelSpec, file: string): Float64Array {
-  return bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'samples', file)))), spec.input, REFERENCE_NORMALISATION);
+function loadSample(model: Graph, file: string): Tensor {
+  const [c, h, w] = model.input;
+  const data = bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'samples', file)))), [c, h, w], REFERENCE_NORMALISATION);
+  return { shape: [1, c, h, w], data };
 }
+
+const payloadOf = (model: Graph, params: ServerPayload['params']): ServerPayload => ({ model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' });
 
 /** One large-input case, run in its own process: prints one JSON line. */
 function largeCase(base: string): void {
-  const spec: ModelSpec = { ...PRESETS[base], name: `${base}@128`, input: [3, 128, 128] };
-  const model = buildModel(spec);
-  const params = initParams(model, 0);
-  const image = loadSample(spec, 'hills-128.png');
-  const { gradients } = simulateClient(model, params, image, 3);
+  const model = buildGraph(chainToGraph({ ...PRESETS[base], name: `${base}@128`, input: [3, 128, 128] }));
+  const payload = payloadOf(model, initParams(model, 0));
+  const image = loadSample(model, 'hills-128.png');
+  const { update } = simulateClient(JS_KERNELS, model, payload.params, 'train', image, [3]);
   let result!: ReturnType<typeof audit>, recon!: Float64Array;
   const solver = new SolverCache();
-  const tAudit = time(() => { result = audit(model, params, { kind: 'image', image, label: 3 }, { solver }); });
-  const tRgap = time(() => { recon = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver }).image; });
+  const tAudit = time(() => { result = audit(payload, { kind: 'image', image, label: 3 }, { solver }); });
+  const tRgap = time(() => { recon = rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver }).images.data; });
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
   console.log(JSON.stringify({
-    model: spec.name, layers: model.layers.length, unknowns: result.layers.map((l) => l.unknowns), rankDeficiency: result.layers.map((l) => l.rankDeficiency),
+    model: model.name, layers: result.layers.length, unknowns: result.layers.map((l) => l.unknowns), rankDeficiency: result.layers.map((l) => l.rankDeficiency),
     auditSeconds: tAudit, rgapSeconds: tRgap, totalSeconds: tAudit + tRgap, peakMiB: Math.round(hwm),
-    psnr: psnr(toUnitRange(recon, REFERENCE_NORMALISATION), toUnitRange(image, REFERENCE_NORMALISATION)),
+    psnr: psnr(toUnitRange(recon, REFERENCE_NORMALISATION), toUnitRange(image.data, REFERENCE_NORMALISATION)),
   }));
+}
+
+/** PyTorch's time for the same matching step, when Debian's python3-torch is there (bench/torch_step.py). */
+function torchStep(name: string, distance: string, dtype: 'float64' | 'float32', steps: number): { ms: number; threads: number } | string {
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) return 'no /usr/bin/python3';
+  const job = JSON.stringify({ spec: presetSpec(name), batch: 1, distance, dtype, steps, bn_mode: 'train' });
+  const r = spawnSync(python, [path.join(ROOT, 'bench/torch_step.py')], { input: job, encoding: 'utf8' });
+  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? "Debian's python3-torch is not installed" : `PyTorch failed: ${r.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout);
 }
 
 function main(): void {
   const rows: string[] = ['| case | what | gradleak s (median of 3) | reference s | ratio |', '|---|---|---|---|---|'];
   const out: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
 
-  for (const dir of fs.readdirSync(REFERENCE).filter((d) => fs.existsSync(path.join(REFERENCE, d, 'reference.json'))).sort()) {
+  const fixture = (dir: string) => {
     const p = path.join(REFERENCE, dir);
-    const model = buildModel(parseSpec(JSON.parse(fs.readFileSync(path.join(p, 'model.json'), 'utf8'))));
-    const st = (f: string, w: string) => paramsFromTensors(model, parseSafetensors(new Uint8Array(fs.readFileSync(path.join(p, f)))), w);
-    const params = st('weights.safetensors', 'weights'), gradients = st('gradients.safetensors', 'gradients');
-    const ref = JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')).reference_rgap.seconds_2cores as number;
-    const secs = median(Array.from({ length: REPEATS }, () => time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
+    const model = graphFromJson(JSON.parse(fs.readFileSync(path.join(p, 'model.json'), 'utf8')), dir);
+    const st = (f: string) => parseSafetensors(new Uint8Array(fs.readFileSync(path.join(p, f))));
+    const payload = payloadOf(model, paramsFromTensors(model, st('weights.safetensors'), 'weights', 'weights'));
+    const update = { gradients: paramsFromTensors(model, st('gradients.safetensors'), 'gradients', 'gradients'), batch: 1 };
+    return { p, model, payload, update, reference: JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')) };
+  };
+
+  for (const dir of fs.readdirSync(REFERENCE).filter((d) => fs.existsSync(path.join(REFERENCE, d, 'reference.json'))).sort()) {
+    const { payload, update, reference } = fixture(dir);
+    const ref = reference.reference_rgap.seconds_2cores as number;
+    const secs = median(Array.from({ length: REPEATS }, () => time(() => rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
     rows.push(`| ${dir} | rgap incl. per-layer ranks (cold) | ${secs.toFixed(3)} | ${ref} | ${((100 * secs) / ref).toFixed(2)} % |`);
     out[dir] = { seconds: secs, referenceSeconds: ref };
   }
 
-  const spec = PRESETS.cnn4_c1;
-  const model = buildModel(spec);
-  const params = initParams(model, 0);
-  const image = loadSample(spec, 'hills.png');
-  const { gradients } = simulateClient(model, params, image, 3);
-  const cold = Array.from({ length: REPEATS }, () => {
-    const solver = new SolverCache();
-    const a = time(() => audit(model, params, { kind: 'image', image, label: 3 }, { solver }));
-    const r = time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver }));
-    return { a, r };
-  });
-  const rgapCold = median(Array.from({ length: REPEATS }, () => time(() => rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
-  const a = median(cold.map((c) => c.a)), r = median(cold.map((c) => c.r)), total = median(cold.map((c) => c.a + c.r));
-  rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | 113 | ${((100 * total) / 113).toFixed(2)} % |`);
-  rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | 113 | ${((100 * rgapCold) / 113).toFixed(2)} % |`);
-  out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
-
-  // one gradient-matching value+gradient step on cnn3_c1 (PyTorch on this machine class: 2.3 ms)
   {
-    const m3 = buildModel(PRESETS.cnn3_c1);
-    const p3 = initParams(m3, 0);
-    const target = simulateClient(m3, p3, loadSample(PRESETS.cnn3_c1, 'hills.png'), 3).gradients;
+    const model = presetGraph('cnn4_c1')!;
+    const payload = payloadOf(model, initParams(model, 0));
+    const image = loadSample(model, 'hills.png');
+    const { update } = simulateClient(JS_KERNELS, model, payload.params, 'train', image, [3]);
+    const cold = Array.from({ length: REPEATS }, () => {
+      const solver = new SolverCache();
+      const a = time(() => audit(payload, { kind: 'image', image, label: 3 }, { solver }));
+      const r = time(() => rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver }));
+      return { a, r };
+    });
+    const rgapCold = median(Array.from({ length: REPEATS }, () => time(() => rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
+    const a = median(cold.map((c) => c.a)), r = median(cold.map((c) => c.r)), total = median(cold.map((c) => c.a + c.r));
+    rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | 113 | ${((100 * total) / 113).toFixed(2)} % |`);
+    rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | 113 | ${((100 * rgapCold) / 113).toFixed(2)} % |`);
+    out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
+  }
+
+  // one gradient-matching step (value + ∂/∂image, batch 1) beside PyTorch's in this run
+  const stepRows: string[] = ['| model | distance | gradleak ms (f64) | PyTorch ms (f64) | PyTorch ms (f32) | gradleak / PyTorch f32 |', '|---|---|---|---|---|---|'];
+  for (const name of ['cnn3_c1', 'convnet_bn', 'resnet8']) {
+    const model = presetGraph(name)!;
+    const params = initParams(model, 0);
+    const target = simulateClient(JS_KERNELS, model, params, 'train', loadSample(model, 'hills.png'), [3]).update.gradients;
     const x = new Float64Array(3072).map((_, k) => 0.2 * Math.sin(k));
     for (const distance of ['cosine', 'l2'] as const) {
-      const problem = { model: m3, params: p3, target, label: 3, distance };
-      for (let i = 0; i < 200; i++) matchingLoss(problem, x);
-      const ms = median(Array.from({ length: REPEATS }, () => (time(() => { for (let i = 0; i < 500; i++) matchingLoss(problem, x); }) * 1000) / 500));
-      rows.push(`| cnn3_c1 | gradient-matching step (${distance}): value + ∂/∂image, ms | ${ms.toFixed(3)} | 2.3 (PyTorch) | ${((100 * ms) / 2.3).toFixed(0)} % |`);
-      out[`step_${distance}`] = { ms, pytorchMs: 2.3 };
+      const f = matchingObjective({ kernels: JS_KERNELS, graph: model, params, bnMode: 'train', target, labels: [3], distance }, [1, 3, 32, 32]);
+      const n = name === 'resnet8' ? 20 : name === 'convnet_bn' ? 60 : 300;
+      for (let i = 0; i < n / 3; i++) f(x);
+      const ms = median(Array.from({ length: REPEATS }, () => (time(() => { for (let i = 0; i < n; i++) f(x); }) * 1000) / n));
+      const t64 = torchStep(name, distance, 'float64', n), t32 = torchStep(name, distance, 'float32', n);
+      const fmt = (t: typeof t64) => (typeof t === 'string' ? '—' : t.ms.toFixed(3));
+      const ratio = typeof t32 === 'string' ? t32 : `${(ms / t32.ms).toFixed(2)}× (PyTorch ${t32.threads} thread${t32.threads === 1 ? '' : 's'})`;
+      stepRows.push(`| ${name} | ${distance} | ${ms.toFixed(3)} | ${fmt(t64)} | ${fmt(t32)} | ${ratio} |`);
+      out[`step_${name}_${distance}`] = { ms, pytorch64: t64, pytorch32: t32 };
     }
   }
 
   // hybrid on the fixtures with optimisation references: quality and time against the reference's hybrid
   for (const dir of ['cnn2_c2-chelsea', 'cnn3_c1-chelsea']) {
-    const p = path.join(REFERENCE, dir);
-    const model3 = buildModel(parseSpec(JSON.parse(fs.readFileSync(path.join(p, 'model.json'), 'utf8'))));
-    const st = (f: string, w: string) => paramsFromTensors(model3, parseSafetensors(new Uint8Array(fs.readFileSync(path.join(p, f)))), w);
-    const ref = JSON.parse(fs.readFileSync(path.join(p, 'reference.json'), 'utf8')).reference_optimisation.hybrid as { psnr1_clipped: number; s: number };
-    const target = toUnitRange(bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(p, 'target.png')))), model3.spec.input, REFERENCE_NORMALISATION), REFERENCE_NORMALISATION);
+    const { p, model, payload, update, reference } = fixture(dir);
+    const ref = reference.reference_optimisation.hybrid as { psnr1_clipped: number; s: number };
+    const [c, h, w] = model.input;
+    const target = toUnitRange(bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(p, 'target.png')))), [c, h, w], REFERENCE_NORMALISATION), REFERENCE_NORMALISATION);
     let img!: Float64Array;
     // cold, like the reference: a fresh solver cache, no solves left over from the rgap rows above
-    const solver = new SolverCache();
-    const secs = time(() => { img = hybrid.run({ model: model3, params: st('weights.safetensors', 'w'), gradients: st('gradients.safetensors', 'g') }, { seed: 0, tol: DEFAULT_RANK_TOL, box: [-0.5, 0.5], solver }).image; });
-    const q = quality(toUnitRange(img, REFERENCE_NORMALISATION), target, model3.spec.input);
+    const secs = time(() => { img = hybrid.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }).images.data; });
+    const q = quality(toUnitRange(img, REFERENCE_NORMALISATION), target, [c, h, w]);
     rows.push(`| ${dir} | hybrid (defaults): PSNR clipped ${q.psnrClipped.toFixed(2)} dB vs reference ${ref.psnr1_clipped} dB | ${secs.toFixed(2)} | ${ref.s} | ${((100 * secs) / ref.s).toFixed(2)} % |`);
     out[`hybrid_${dir}`] = { seconds: secs, psnrClipped: q.psnrClipped, referencePsnr: ref.psnr1_clipped, referenceSeconds: ref.s };
   }
@@ -135,6 +163,7 @@ function main(): void {
     out[j.model] = j;
   }
   console.log(rows.join('\n'));
+  console.log(`\nGradient-matching step, batch 1, BN in train mode (PyTorch: the same graph built from its spec by bench/torch_step.py):\n\n${stepRows.join('\n')}`);
   fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'out/bench.json'), JSON.stringify(out, null, 1) + '\n');
   console.log('\nwrote out/bench.json');

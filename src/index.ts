@@ -1,27 +1,33 @@
 /**
- * gradleak as a library: `import { audit, getAttack, PRESETS, buildModel } from 'gradleak'`. Everything
- * here is browser-safe (no Node modules); file reading and writing belong to the caller.
+ * gradleak as a library: `import { audit, getAttack, presetGraph, initParams } from 'gradleak'`.
+ * Everything here is browser-safe (no Node modules); file reading and writing belong to the caller.
  */
 export { InputError } from './core/errors.js';
-export { parseSpec, buildModel, type Model, type ModelSpec, type LayerSpec, type LayerGeometry } from './core/spec.js';
+export { parseGraphSpec, buildGraph, forwardGraph, parameterCount, type Graph, type GraphSpec, type NodeSpec, type ParamMap } from './model/graph.js';
+export { presetGraph, presetSpec, presetNames, graphFromJson } from './model/presets.js';
+export { chainToGraph, chainView } from './model/chain.js';
+export { initParams, paramsFromTensors, tensorsFromParams, checkMagnitudes } from './model/params.js';
+export { batchGradients } from './model/gradients.js';
 export { PRESETS } from './core/presets.js';
-export { initParams, forward, backward, type Params, type LayerTensors } from './core/network.js';
-export { paramsFromTensors, tensorsFromParams, checkMagnitudes } from './core/params-io.js';
-export { simulateClient, trainOnImage, type ClientUpdate } from './core/client.js';
+export { parseSpec, type ModelSpec } from './core/spec.js';
+export { OPS } from './ops/registry.js';
+export type { Op, BnMode } from './ops/op.js';
+export { Engine, Var } from './autodiff/engine.js';
+export { JS_KERNELS } from './kernels/js/index.js';
+export type { Kernels } from './kernels/kernels.js';
+export type { Tensor, Shape } from './tensor/tensor.js';
+export type { ServerPayload, SharedUpdate } from './threat/payload.js';
+export { simulateClient, trainOnBatch, type ClientResult } from './threat/client.js';
 export { audit, type AuditResult, type AuditSource } from './core/audit.js';
 export type { LayerReport } from './core/analysis.js';
-export { ATTACKS, getAttack } from './core/attacks/registry.js';
-export type {
-  Attack, AttackInput, AttackOptions, AttackResult, Progress, SolveSettings,
-} from './core/attacks/types.js';
-export { inferLabel, type LabelGuess } from './core/label.js';
+export { ATTACKS, getAttack } from './attacks/registry.js';
+export type { Attack, AttackOptions, AttackResult, Progress, SolveSettings } from './attacks/types.js';
+export { recoverLabels, type LabelRecovery } from './attacks/labels.js';
+export { matchingObjective, type MatchingProblem } from './attacks/matching/objective.js';
 export { SolverCache } from './core/solver-cache.js';
 export { DEFAULT_RANK_TOL } from './core/layersolve.js';
-export {
-  estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes,
-  type MemoryEstimate, type MemoryPart,
-} from './core/memory.js';
-export { mse, psnr, ssim, quality, type Quality } from './core/metrics.js';
+export { estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate, type MemoryPart } from './core/memory.js';
+export { mse, psnr, ssim, quality, batchQuality, type Quality } from './core/metrics.js';
 export { parseSafetensors, serializeSafetensors, type NamedTensor } from './formats/safetensors.js';
 export {
   decodeImage, encodeImagePng, bitmapToTensor, toUnitRange, unitTensorToBitmap, fitBitmap,

@@ -2,15 +2,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ig } from '../src/core/attacks/ig.js';
-import { dlg } from '../src/core/attacks/dlg.js';
-import { simulateClient } from '../src/core/client.js';
-import { matchingLoss } from '../src/core/matching.js';
-import { initParams } from '../src/core/network.js';
+import { ig } from '../src/attacks/matching/ig.js';
+import { dlg } from '../src/attacks/matching/dlg.js';
+import { matchingObjective } from '../src/attacks/matching/objective.js';
+import { REFERENCE_NORMALISATION } from '../src/formats/image.js';
+import { JS_KERNELS } from '../src/kernels/js/index.js';
+import { chainToGraph } from '../src/model/chain.js';
+import { buildGraph } from '../src/model/graph.js';
+import { initParams } from '../src/model/params.js';
+import { simulateClient } from '../src/threat/client.js';
 import { adam, lbfgs } from '../src/core/optim.js';
 import { totalVariation } from '../src/core/regularisers.js';
 import { Rng } from '../src/core/rng.js';
-import { buildModel } from '../src/core/spec.js';
 import { ROOT, runCli, tmpDir } from './helpers.js';
 
 describe('optimisers', () => {
@@ -60,32 +63,41 @@ describe('total variation', () => {
 });
 
 describe('gradient-matching attacks', () => {
-  const model = buildModel({ name: 'small', input: [1, 8, 8], layers: [
+  const model = buildGraph(chainToGraph({ name: 'small', input: [1, 8, 8], layers: [
     { type: 'conv', out: 4, kernel: 3, stride: 1, padding: 0, bias: false, activation: 'sigmoid' },
-    { type: 'linear', out: 5, bias: true, activation: 'identity' }] });
+    { type: 'linear', out: 5, bias: true, activation: 'identity' }] }));
   const params = initParams(model, 7);
+  const payload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'eval' as const };
   const truth = Float64Array.from({ length: 64 }, (_, i) => 0.4 * Math.sin(i / 3));
-  const gradients = simulateClient(model, params, truth, 2).gradients;
+  const { update } = simulateClient(JS_KERNELS, model, params, 'eval', { shape: [1, 1, 8, 8], data: truth }, [2]);
 
   for (const attack of [ig, dlg]) {
     it(`${attack.name} lowers the matching loss by orders of magnitude and infers the label`, () => {
-      const r = attack.run({ model, params, gradients }, { seed: 1, tol: 1e-10, iterations: 300 });
-      assert.equal(r.label, 2);
+      const r = attack.run(payload, update, { seed: 1, tol: 1e-10, iterations: 300 });
+      assert.deepEqual(r.labels, [2]);
       assert.ok(r.trace!.length === r.iterations && r.iterations! > 10);
       assert.ok(r.trace![r.trace!.length - 1] < r.trace![0] / 100, `loss ${r.trace![0]} → ${r.trace![r.trace!.length - 1]}`);
     });
     it(`${attack.name} is deterministic with a seed`, () => {
-      const a = attack.run({ model, params, gradients }, { seed: 4, tol: 1e-10, iterations: 40 });
-      const b = attack.run({ model, params, gradients }, { seed: 4, tol: 1e-10, iterations: 40 });
-      assert.deepEqual([...a.image], [...b.image]);
+      const a = attack.run(payload, update, { seed: 4, tol: 1e-10, iterations: 40 });
+      const b = attack.run(payload, update, { seed: 4, tol: 1e-10, iterations: 40 });
+      assert.deepEqual([...a.images.data], [...b.images.data]);
     });
   }
 
   it('dlg on an exactly recoverable model gets the image back', () => {
-    const r = dlg.run({ model, params, gradients }, { seed: 1, tol: 1e-10, iterations: 300 });
-    const err = Math.hypot(...r.image.map((v, i) => v - truth[i])) / Math.hypot(...truth);
-    const m = matchingLoss({ model, params, target: gradients, label: 2, distance: 'l2' }, r.image).value;
+    const r = dlg.run(payload, update, { seed: 1, tol: 1e-10, iterations: 300 });
+    const err = Math.hypot(...r.images.data.map((v, i) => v - truth[i])) / Math.hypot(...truth);
+    const m = matchingObjective({ kernels: JS_KERNELS, graph: model, params, bnMode: 'eval', target: update.gradients, labels: [2], distance: 'l2' }, [1, 1, 8, 8])(r.images.data).value;
     assert.ok(err < 1e-2, `relative image error ${err} (matching loss ${m})`);
+  });
+
+  it('restarts keep the best of several starts', () => {
+    const one = ig.run(payload, update, { seed: 3, tol: 1e-10, iterations: 30 });
+    const three = ig.run(payload, update, { seed: 3, tol: 1e-10, iterations: 30, restarts: 3 });
+    assert.equal(three.iterations, 90);
+    const last = (r: typeof one) => Math.min(...r.trace!);
+    assert.ok(last(three) <= last(one), `${last(three)} vs ${last(one)}`);
   });
 });
 
@@ -114,8 +126,8 @@ describe('hybrid on a reference fixture', () => {
     const { hybrid } = await import('../src/core/attacks/hybrid.js');
     const { psnr } = await import('../src/core/metrics.js');
     const f = loadFixture('cnn2_c2-chelsea');
-    const r = hybrid.run({ model: f.model, params: f.weights, gradients: f.gradients }, { seed: 0, tol: 1e-10, iterations: 800, box: [-0.5, 0.5] });
-    const p = psnr(r.image.map((v) => v + 0.5), f.target);
+    const r = hybrid.run(f.payload, f.update, { seed: 0, tol: 1e-10, iterations: 800 });
+    const p = psnr(r.images.data.map((v) => v + 0.5), f.target);
     assert.ok(p > 19.95 + 5, `PSNR ${p}`);
     assert.equal(r.layers[0].rankDeficiency, -1470);
   });

@@ -25,18 +25,19 @@ function findBrowser(): { path: string | null; tried: string } {
 
 function page(fixture: string): string {
   return `<!doctype html><body>running<script type="module">
-import { buildModel, parseSpec } from '/dist/src/core/spec.js';
+import { graphFromJson } from '/dist/src/model/presets.js';
 import { parseSafetensors } from '/dist/src/formats/safetensors.js';
-import { paramsFromTensors } from '/dist/src/core/params-io.js';
+import { paramsFromTensors } from '/dist/src/model/params.js';
 import { rgap } from '/dist/src/core/attacks/rgap.js';
 const base = '/${fixture}/';
 const bytes = async (f) => new Uint8Array(await (await fetch(base + f)).arrayBuffer());
 try {
-  const model = buildModel(parseSpec(await (await fetch(base + 'model.json')).json()));
-  const w = paramsFromTensors(model, parseSafetensors(await bytes('weights.safetensors')), 'w');
-  const g = paramsFromTensors(model, parseSafetensors(await bytes('gradients.safetensors')), 'g');
-  const r = rgap.run({ model, params: w, gradients: g }, { seed: 0, tol: 1e-10 });
-  document.body.textContent = 'RESULT ' + JSON.stringify({ rd: r.layers.map((l) => l.rankDeficiency), label: r.label, image: Array.from(r.image.subarray(0, 64)) });
+  const model = graphFromJson(await (await fetch(base + 'model.json')).json(), 'fixture');
+  const params = paramsFromTensors(model, parseSafetensors(await bytes('weights.safetensors')), 'w', 'weights');
+  const gradients = paramsFromTensors(model, parseSafetensors(await bytes('gradients.safetensors')), 'g', 'gradients');
+  const payload = { model, params, normalisation: { scale: 1, offset: -0.5 }, bnMode: 'train' };
+  const r = rgap.run(payload, { gradients, batch: 1 }, { seed: 0, tol: 1e-10 });
+  document.body.textContent = 'RESULT ' + JSON.stringify({ rd: r.layers.map((l) => l.rankDeficiency), label: r.labels[0], image: Array.from(r.images.data.subarray(0, 64)) });
 } catch (e) { document.body.textContent = 'ERROR ' + e.message; }
 </script></body>`;
 }
@@ -83,10 +84,11 @@ describe('browser', () => {
       assert.ok(m, `no result in the page: ${dom.slice(0, 300)}`);
       const inBrowser = JSON.parse(m[1]);
       const f = loadFixture('cnn2_c2-chelsea');
-      const node = rgap.run({ model: f.model, params: f.weights, gradients: f.gradients }, { seed: 0, tol: 1e-10 });
+      const node = rgap.run(f.payload, f.update, { seed: 0, tol: 1e-10 });
       assert.deepEqual(inBrowser.rd, [-1470, 0]);
       assert.equal(inBrowser.label, 3);
-      for (let k = 0; k < 64; k++) assert.ok(Math.abs(inBrowser.image[k] - node.image[k]) <= 1e-12, `pixel ${k}: ${inBrowser.image[k]} vs ${node.image[k]}`);
+      const px = node.images.data;
+      for (let k = 0; k < 64; k++) assert.ok(Math.abs(inBrowser.image[k] - px[k]) <= 1e-12, `pixel ${k}: ${inBrowser.image[k]} vs ${px[k]}`);
     } finally {
       server.close();
     }

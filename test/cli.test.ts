@@ -30,7 +30,7 @@ describe('CLI: bad input gives one clear line and exit 2', () => {
     expectCleanFailure(attack(['--model', path.join(dir, 'act.json'), '--image', SAMPLE]), /unknown activation "swish"/, out);
   });
   it('spec / safetensors shape mismatch', () => {
-    expectCleanFailure(attack(['--model', 'cnn2_c1', '--weights', path.join(FIX, 'weights.safetensors'), '--image', SAMPLE]), /layers\.0\.weight has shape \[6,3,4,4\], the model needs \[6,3,3,3\]/, out);
+    expectCleanFailure(attack(['--model', 'cnn2_c1', '--weights', path.join(FIX, 'weights.safetensors'), '--image', SAMPLE]), /layers\.0\.weight has shape \[6, 3, 4, 4\], the model needs \[6, 3, 3, 3\]/, out);
   });
   it('missing tensor', () => {
     const f = rewrite(path.join(FIX, 'gradients.safetensors'), (t) => t.delete('layers.1.bias'), path.join(dir, 'missing.safetensors'));

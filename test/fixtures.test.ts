@@ -15,12 +15,12 @@ describe('reference fixtures (authors\' implementation)', () => {
   for (const name of names) {
     describe(name, () => {
       const f = loadFixture(name);
-      const result = rgap.run({ model: f.model, params: f.weights, gradients: f.gradients }, { seed: 0, tol: DEFAULT_RANK_TOL });
-      const recon = toUnitRange(result.image, REFERENCE_NORMALISATION);
+      const result = rgap.run(f.payload, f.update, { seed: 0, tol: DEFAULT_RANK_TOL });
+      const recon = toUnitRange(result.images.data, REFERENCE_NORMALISATION);
 
       it('infers the reference label', () => {
-        assert.equal(result.label, f.reference.label);
-        assert.equal(result.labelInferred, true);
+        assert.deepEqual(result.labels, [f.reference.label]);
+        assert.equal(result.labelsInferred, true);
       });
 
       it('per-layer rank deficiencies equal the reference exactly', () => {
@@ -30,7 +30,7 @@ describe('reference fixtures (authors\' implementation)', () => {
       });
 
       it('security index equals the reference exactly', () => {
-        const a = audit(f.model, f.weights, { kind: 'gradients', gradients: f.gradients });
+        const a = audit(f.payload, { kind: 'gradients', update: f.update });
         assert.equal(a.copaIndex, f.reference.reference_copa_index);
       });
 
@@ -51,27 +51,28 @@ describe('reference fixtures (authors\' implementation)', () => {
 
   it('cnn2_c1 is recovered exactly (PSNR ≥ 60 dB)', () => {
     const f = loadFixture('cnn2_c1-chelsea');
-    const r = rgap.run({ model: f.model, params: f.weights, gradients: f.gradients }, { seed: 0, tol: DEFAULT_RANK_TOL });
-    assert.ok(psnr(toUnitRange(r.image, REFERENCE_NORMALISATION), f.target) >= 60);
+    const r = rgap.run(f.payload, f.update, { seed: 0, tol: DEFAULT_RANK_TOL });
+    assert.ok(psnr(toUnitRange(r.images.data, REFERENCE_NORMALISATION), f.target) >= 60);
   });
 });
 
 describe('regressions found by the study', () => {
   it('cnn2_c5 (full rank, cond(S) ≈ 1e5) is recovered exactly: PCG must converge, not stop at a cap', async () => {
-    const { PRESETS } = await import('../src/core/presets.js');
-    const { buildModel } = await import('../src/core/spec.js');
-    const { initParams } = await import('../src/core/network.js');
-    const { simulateClient } = await import('../src/core/client.js');
+    const { presetGraph } = await import('../src/model/presets.js');
+    const { initParams } = await import('../src/model/params.js');
+    const { simulateClient } = await import('../src/threat/client.js');
+    const { JS_KERNELS } = await import('../src/kernels/js/index.js');
     const { bitmapToTensor, decodeImage } = await import('../src/formats/image.js');
     const fs = await import('node:fs');
     const path = await import('node:path');
     const { ROOT } = await import('./helpers.js');
-    const model = buildModel(PRESETS.cnn2_c5);
+    const model = presetGraph('cnn2_c5')!;
     const params = initParams(model, 0);
-    const image = bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'samples/hills.png')))), model.spec.input, REFERENCE_NORMALISATION);
-    const { gradients } = simulateClient(model, params, image, 0);
-    const r = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL });
+    const x = bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(ROOT, 'samples/hills.png')))), [3, 32, 32], REFERENCE_NORMALISATION);
+    const payload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' as const };
+    const { update } = simulateClient(JS_KERNELS, model, params, 'train', { shape: [1, 3, 32, 32], data: x }, [0]);
+    const r = rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL });
     assert.equal(r.layers[0].rankDeficiency, 0);
-    assert.ok(psnr(r.image, image) > 100, `PSNR ${psnr(r.image, image)}`);
+    assert.ok(psnr(r.images.data, x) > 100, `PSNR ${psnr(r.images.data, x)}`);
   });
 });

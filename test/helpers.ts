@@ -5,9 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildModel, parseSpec, type Model } from '../src/core/spec.js';
-import type { Params } from '../src/core/network.js';
-import { paramsFromTensors } from '../src/core/params-io.js';
+import type { Graph } from '../src/model/graph.js';
+import { initParams, paramsFromTensors } from '../src/model/params.js';
+import { chainParams, chainToGraph, chainView } from '../src/model/chain.js';
+import { buildGraph } from '../src/model/graph.js';
+import { JS_KERNELS } from '../src/kernels/js/index.js';
+import { simulateClient } from '../src/threat/client.js';
+import type { ModelSpec } from '../src/core/spec.js';
+import { graphFromJson } from '../src/model/presets.js';
+import type { ServerPayload, SharedUpdate } from '../src/threat/payload.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
 import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
 
@@ -32,9 +38,11 @@ export function skipOutsideCi(t: TestContext, reason: string): void {
 export interface Fixture {
   name: string;
   dir: string;
-  model: Model;
-  weights: Params;
-  gradients: Params;
+  model: Graph;
+  /** What the server sent (the reference normalisation; these chains have no batch norm). */
+  payload: ServerPayload;
+  /** The shared gradients of one image, without its label. */
+  update: SharedUpdate;
   /** Target on the [0,1] scale, CHW. */
   target: Float64Array;
   reference: {
@@ -54,14 +62,16 @@ export function fixtureNames(): string[] {
 
 export function loadFixture(name: string): Fixture {
   const dir = path.join(REFERENCE, name);
-  const model = buildModel(parseSpec(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'))));
+  const model = graphFromJson(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')), name);
   const st = (f: string) => parseSafetensors(new Uint8Array(fs.readFileSync(path.join(dir, f))));
   const img = decodeImage(new Uint8Array(fs.readFileSync(path.join(dir, 'target.png'))));
+  const params = paramsFromTensors(model, st('weights.safetensors'), 'weights', 'weights');
+  const gradients = paramsFromTensors(model, st('gradients.safetensors'), 'gradients', 'gradients');
   return {
     name, dir, model,
-    weights: paramsFromTensors(model, st('weights.safetensors'), 'weights'),
-    gradients: paramsFromTensors(model, st('gradients.safetensors'), 'gradients'),
-    target: toUnitRange(bitmapToTensor(img, model.spec.input, REFERENCE_NORMALISATION), REFERENCE_NORMALISATION),
+    payload: { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' },
+    update: { gradients, batch: 1 },
+    target: toUnitRange(bitmapToTensor(img, [model.input[0], model.input[1], model.input[2]], REFERENCE_NORMALISATION), REFERENCE_NORMALISATION),
     reference: JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8')),
     rgapRecon: readNpyF64(path.join(dir, 'rgap_recon.npy')),
   };
@@ -108,4 +118,21 @@ export function assertCleanFailure(r: CliRun, pattern: RegExp): void {
   assert.match(lines[0], /^gradleak: error: /);
   assert.match(lines[0], pattern);
   assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+|node:internal/);
+}
+
+/**
+ * A chain spec as a graph with seeded weights, its chain view, and the client's gradients of one
+ * image both by name and per layer: what the layer-wise tests need.
+ */
+export function chainCase(spec: ModelSpec, seed: number) {
+  const graph = buildGraph(chainToGraph(spec));
+  const view = chainView(graph);
+  if ('reason' in view) throw new Error(view.reason);
+  const params = initParams(graph, seed);
+  const [c, h, w] = spec.input;
+  const client = (x: Float64Array, label: number) => {
+    const r = simulateClient(JS_KERNELS, graph, params, 'eval', { shape: [1, c, h, w], data: x }, [label]);
+    return { update: r.update, loss: r.loss, layers: chainParams(view, r.update.gradients) };
+  };
+  return { graph, view, params, layers: chainParams(view, params), client, model: view.model };
 }

@@ -31,10 +31,11 @@ describe('structure', () => {
     fs.symlinkSync(ROOT, path.join(d, 'node_modules', 'gradleak'), 'dir');
     fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify({ type: 'module' }));
     fs.writeFileSync(path.join(d, 'use.ts'), [
-      "import { audit, buildModel, initParams, PRESETS, type AuditResult } from 'gradleak';",
-      "const model = buildModel(PRESETS.cnn2_c2);",
-      "const image = new Float64Array(3 * 32 * 32).map((_, i) => Math.sin(i) / 4);",
-      "const result: AuditResult = audit(model, initParams(model, 0), { kind: 'image', image, label: 1 });",
+      "import { audit, initParams, presetGraph, REFERENCE_NORMALISATION, type AuditResult, type ServerPayload } from 'gradleak';",
+      "const model = presetGraph('cnn2_c2')!;",
+      "const payload: ServerPayload = { model, params: initParams(model, 0), normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };",
+      "const image = { shape: [1, 3, 32, 32], data: new Float64Array(3 * 32 * 32).map((_, i) => Math.sin(i) / 4) };",
+      "const result: AuditResult = audit(payload, { kind: 'image', image, label: 1 });",
       "console.log(result.copaIndex);",
     ].join('\n'));
     const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'use.ts'], { cwd: d, encoding: 'utf8' });

@@ -5,20 +5,18 @@ import { describe, it } from 'node:test';
 import jpeg from 'jpeg-js';
 import { encode as encodePng } from 'fast-png';
 import { copaIndex, roundHalfEven, type LayerReport } from '../src/core/analysis.js';
-import { simulateClient } from '../src/core/client.js';
 import { InputError } from '../src/core/errors.js';
 import { inferLabel } from '../src/core/label.js';
 import { cholesky, choleskySolve, pivotedCholesky } from '../src/core/linalg/dense.js';
 import { choleskyEnvelope, gramOfColumns, solveEnvelope } from '../src/core/linalg/envelope.js';
 import { CsrBuilder } from '../src/core/linalg/sparse.js';
 import { mse, psnr, ssim } from '../src/core/metrics.js';
-import { initParams } from '../src/core/network.js';
 import { PRESETS } from '../src/core/presets.js';
 import { Rng } from '../src/core/rng.js';
 import { buildModel, parseSpec } from '../src/core/spec.js';
 import { decodeImage } from '../src/formats/image.js';
 import { parseSafetensors, serializeSafetensors } from '../src/formats/safetensors.js';
-import { REFERENCE, ROOT } from './helpers.js';
+import { chainCase, REFERENCE, ROOT } from './helpers.js';
 
 describe('safetensors', () => {
   it('round-trips F64 tensors and reads the fixtures\' F32', () => {
@@ -84,14 +82,13 @@ describe('metrics', () => {
 describe('label inference', () => {
   it('recovers every label from the last layer gradients, with and without bias', () => {
     for (const name of ['cnn2_c1', 'cnn3_c13']) {
-      const model = buildModel(PRESETS[name]);
-      const params = initParams(model, 1);
+      const c = chainCase(PRESETS[name], 1);
       const rng = new Rng(3);
       const x = Float64Array.from({ length: 3072 }, () => rng.uniform() - 0.5);
       for (let label = 0; label < 10; label++) {
-        const g = simulateClient(model, params, x, label).gradients;
+        const g = c.client(x, label).layers;
         const last = g[g.length - 1];
-        const geometry = model.layers[model.layers.length - 1];
+        const geometry = c.model.layers[c.model.layers.length - 1];
         assert.deepEqual(inferLabel(geometry, last), { label, ambiguous: false });
         assert.deepEqual(inferLabel(geometry, { weight: last.weight, bias: null }), { label, ambiguous: false });
       }
@@ -190,20 +187,23 @@ describe('study models and trained clients', () => {
     assert.equal(resolveStudyModels(['all']).length, 34);
     assert.throws(() => resolveStudyModels(['sweep:colour']), /unknown sweep "colour"/);
   });
-  it('trainOnImage takes plain SGD steps: one step is params − lr·gradient, and the loss falls', async () => {
-    const { trainOnImage } = await import('../src/core/client.js');
-    const model = buildModel(PRESETS.cnn3_c1);
+  it('trainOnBatch takes plain SGD steps: one step is params − lr·gradient, and the loss falls', async () => {
+    const { simulateClient, trainOnBatch } = await import('../src/threat/client.js');
+    const { JS_KERNELS } = await import('../src/kernels/js/index.js');
+    const { presetGraph } = await import('../src/model/presets.js');
+    const { initParams } = await import('../src/model/params.js');
+    const model = presetGraph('cnn3_c1')!;
     const p0 = initParams(model, 3);
     const rng = new Rng(4);
-    const x = Float64Array.from({ length: 3 * 32 * 32 }, () => rng.uniform() - 0.5);
-    const g = simulateClient(model, p0, x, 2);
-    const p1 = trainOnImage(model, p0, x, 2, 1, 0.05);
-    for (let i = 0; i < p0.length; i++) {
-      for (let k = 0; k < p0[i].weight.length; k += 97) assert.equal(p1[i].weight[k], p0[i].weight[k] - 0.05 * g.gradients[i].weight[k]);
+    const x = { shape: [1, 3, 32, 32], data: Float64Array.from({ length: 3 * 32 * 32 }, () => rng.uniform() - 0.5) };
+    const g = simulateClient(JS_KERNELS, model, p0, 'eval', x, [2]);
+    const p1 = trainOnBatch(JS_KERNELS, model, p0, 'eval', x, [2], 1, 0.05);
+    for (const [name, w] of p0) {
+      for (let k = 0; k < w.length; k += 97) assert.equal(p1.get(name)![k], w[k] - 0.05 * g.update.gradients.get(name)![k]);
     }
-    assert.deepEqual(trainOnImage(model, p0, x, 2, 0, 0.05), p0);
-    const p5 = trainOnImage(model, p0, x, 2, 5, 0.05);
-    assert.ok(simulateClient(model, p5, x, 2).loss < g.loss);
-    assert.throws(() => trainOnImage(model, p0, x, 2, 1, Number.NaN), InputError);
+    assert.deepEqual(trainOnBatch(JS_KERNELS, model, p0, 'eval', x, [2], 0, 0.05), p0);
+    const p5 = trainOnBatch(JS_KERNELS, model, p0, 'eval', x, [2], 5, 0.05);
+    assert.ok(simulateClient(JS_KERNELS, model, p5, 'eval', x, [2]).loss < g.loss);
+    assert.throws(() => trainOnBatch(JS_KERNELS, model, p0, 'eval', x, [2], 1, Number.NaN), InputError);
   });
 });

@@ -1,35 +1,29 @@
 import { fail } from '../core/errors.js';
 import { MAX_FEATURES } from '../core/limits.js';
 import { checkMemory, type MemoryEstimate } from '../core/memory.js';
-import { initParams, type Params } from '../core/network.js';
-import { checkMagnitudes, paramsFromTensors } from '../core/params-io.js';
-import type { Model } from '../core/spec.js';
 import { bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation } from '../formats/image.js';
 import { loadModel, readImageFile, readSafetensorsFile } from '../io/files.js';
+import type { Graph, ParamMap } from '../model/graph.js';
+import { checkMagnitudes, initParams, paramsFromTensors } from '../model/params.js';
+import type { BnMode } from '../ops/op.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ServerPayload } from '../threat/payload.js';
 import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 
 /** Option groups the commands compose their tables from. */
 export const MODEL_OPTIONS: OptionTable = {
-  model: { kind: 'string', arg: 'M', help: 'a preset name (gradleak models) or a model spec .json file' },
-  weights: {
-    kind: 'string', arg: 'W.safetensors',
-    help: 'weights (layers.{i}.weight/bias); default: PyTorch-style initialisation from --seed',
-  },
-  seed: {
-    kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)',
-    min: 0, max: 2 ** 32 - 1,
-  },
+  model: { kind: 'string', arg: 'M', help: 'a preset name (gradleak models) or a model spec .json file (graph or chain)' },
+  weights: { kind: 'string', arg: 'W.safetensors', help: 'weights by name (PyTorch state_dict names); default: PyTorch-style initialisation from --seed' },
+  seed: { kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)', min: 0, max: 2 ** 32 - 1 },
+  'bn-mode': { kind: 'string', arg: 'MODE', help: 'batch norm of the client: train (batch statistics, default) or eval (running statistics)' },
   ...MEMORY_OPTION,
 };
 
 export const IMAGE_OPTIONS: OptionTable = {
-  image: { kind: 'string', arg: 'IMG', help: 'a PNG or JPEG image: gradleak plays the client on it' },
-  label: { kind: 'int', arg: 'N', help: 'the image\'s class', min: 0, max: MAX_FEATURES - 1 },
+  image: { kind: 'string', arg: 'IMG', help: 'a PNG or JPEG image: gradleak plays the client on it (repeat for a batch)', repeatable: true },
+  label: { kind: 'ints', arg: 'N[,N...]', help: 'the images\' classes, one per --image (default 0)', min: 0, max: MAX_FEATURES - 1 },
   'pixel-scale': { kind: 'number', arg: 'S', help: 'input = pixel/255·S + offset (default 1)', min: -1e6, max: 1e6 },
-  'pixel-offset': {
-    kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5; write --pixel-offset=-1)',
-    min: -1e6, max: 1e6,
-  },
+  'pixel-offset': { kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5)', min: -1e6, max: 1e6 },
 };
 
 export const TOL_OPTION: OptionTable = {
@@ -40,25 +34,31 @@ export const JSON_OPTION: OptionTable = {
   json: { kind: 'boolean', help: 'print the result as one JSON object' },
 };
 
-export function requireModel(a: Args): Model {
+export function requireModel(a: Args): Graph {
   const m = a.str('model');
-  if (!m) fail('--model is required (a preset name such as cnn3_c1, or a spec .json file)');
+  if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, or a spec .json file)');
   return loadModel(m);
 }
 
+export function bnMode(a: Args): BnMode {
+  const m = a.str('bn-mode') ?? 'train';
+  if (m !== 'train' && m !== 'eval') fail(`--bn-mode must be train or eval, got ${JSON.stringify(m.slice(0, 20))}`);
+  return m;
+}
+
 /** Weights from --weights, or seeded PyTorch-style initialisation (--seed, default 0). */
-export function loadParams(a: Args, model: Model): Params {
+export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
   if (!w) return initParams(model, a.int('seed', 0));
-  const params = paramsFromTensors(model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`);
-  checkMagnitudes(model, params, `weights ${w}`, 'parameters');
+  const params = paramsFromTensors(model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
+  checkMagnitudes(params, `weights ${w}`, 'parameters');
   return params;
 }
 
-/** Shared gradients from a safetensors file, mapped onto the model. */
-export function loadGradients(file: string, model: Model, maxBytes: number): Params {
-  const g = paramsFromTensors(model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`);
-  checkMagnitudes(model, g, `gradients ${file}`, 'gradients');
+/** Shared gradients from a safetensors file, by parameter name. */
+export function loadGradients(file: string, model: Graph, maxBytes: number): ParamMap {
+  const g = paramsFromTensors(model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
+  checkMagnitudes(g, `gradients ${file}`, 'gradients');
   return g;
 }
 
@@ -68,14 +68,28 @@ export function normalisation(a: Args): Normalisation {
   return { scale, offset: a.num('pixel-offset', REFERENCE_NORMALISATION.offset) };
 }
 
-/** An image file as the model's input tensor. */
-export function loadImage(file: string, model: Model, norm: Normalisation): Float64Array {
-  return bitmapToTensor(readImageFile(file), model.spec.input, norm, `image ${file}`);
+export function payload(a: Args, model: Graph, params: ParamMap): ServerPayload {
+  return { model, params, normalisation: normalisation(a), bnMode: bnMode(a) };
 }
 
-/** An image file on the [0,1] scale, for evaluation. */
-export function loadTarget(file: string, model: Model, norm: Normalisation): Float64Array {
-  return toUnitRange(loadImage(file, model, norm), norm);
+/** Image files as one batch [N, C, H, W] in the model's input space. */
+export function loadImages(files: readonly string[], model: Graph, norm: Normalisation): Tensor {
+  const [c, h, w] = model.input;
+  const data = new Float64Array(files.length * c * h * w);
+  files.forEach((f, i) => data.set(bitmapToTensor(readImageFile(f), [c, h, w], norm, `image ${f}`), i * c * h * w));
+  return { shape: [files.length, c, h, w], data };
+}
+
+/** Image files as a batch on the [0, 1] scale, for evaluation. */
+export function loadTargets(files: readonly string[], model: Graph, norm: Normalisation): Float64Array {
+  return toUnitRange(loadImages(files, model, norm).data, norm);
+}
+
+/** --label for a batch of n: one per image (default 0 for each). */
+export function batchLabels(a: Args, n: number): number[] {
+  const labels = a.ints('label') ?? new Array<number>(n).fill(0);
+  if (labels.length !== n) fail(`--label gives ${labels.length} label(s) for ${n} image(s); give one per --image, comma-separated`);
+  return labels;
 }
 
 /** Refuses, before any input is read, work the memory ceiling does not allow. */

@@ -1,15 +1,15 @@
-import type { Attack, AttackInput, AttackOptions } from '../core/attacks/types.js';
-import { simulateClient } from '../core/client.js';
+import type { Attack, AttackOptions } from '../attacks/types.js';
 import { fail } from '../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../core/layersolve.js';
 import { estimate, largestOf, parameterBytes, passBytes } from '../core/memory.js';
 import { SolverCache } from '../core/solver-cache.js';
-import type { Model } from '../core/spec.js';
-import type { Normalisation } from '../formats/image.js';
 import { checkOutput, removeStaleTemps } from '../io/files.js';
+import { JS_KERNELS } from '../kernels/js/index.js';
+import { simulateClient } from '../threat/client.js';
+import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import {
-  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImage, loadParams, loadTarget, MODEL_OPTIONS,
-  normalisation, requireModel, TOL_OPTION,
+  batchLabels, checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, loadTargets,
+  MODEL_OPTIONS, payload as makePayload, requireModel, TOL_OPTION,
 } from './args.js';
 import type { Args, OptionTable } from './options.js';
 
@@ -18,13 +18,12 @@ export const ATTACK_OPTIONS: OptionTable = {
   ...MODEL_OPTIONS,
   ...IMAGE_OPTIONS,
   gradients: { kind: 'string', arg: 'G.safetensors', help: 'shared gradients to attack (instead of --image)' },
-  target: { kind: 'string', arg: 'IMG', help: 'the image to measure against (default: --image)' },
+  batch: { kind: 'int', arg: 'B', help: 'how many images the --gradients are the mean over (default 1)', min: 1, max: 4096 },
+  target: { kind: 'string', arg: 'IMG', help: 'an image to measure against, one per image of the batch (default: --image)', repeatable: true },
   out: { kind: 'string', arg: 'DIR', help: 'output folder (required)' },
   iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
-  budget: {
-    kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate',
-    min: 0, aboveMin: true, max: 1e7,
-  },
+  budget: { kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate', min: 0, aboveMin: true, max: 1e7 },
+  restarts: { kind: 'int', arg: 'R', help: 'independent starts of ig and dlg; the best match is kept (default 1)', min: 1, max: 1000 },
   tv: { kind: 'number', arg: 'W', help: 'total-variation weight', min: 0, max: 1e6 },
   lr: { kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3 },
   ...TOL_OPTION,
@@ -32,19 +31,19 @@ export const ATTACK_OPTIONS: OptionTable = {
 };
 
 export interface AttackSetup {
-  model: Model;
-  input: AttackInput;
+  payload: ServerPayload;
+  update: SharedUpdate;
   options: Omit<AttackOptions, 'onProgress'>;
-  norm: Normalisation;
-  /** The image to measure against on [0,1], if known (evaluation only). */
-  target: Float64Array | null;
+  /** The images to measure against on [0, 1], [B, C, H, W], if known (evaluation only). */
+  targets: Float64Array | null;
   out: string;
 }
 
 /**
  * Reads what an attack needs from the command line, checking first that the output folder can be
- * written and that the attacks fit the memory ceiling. With --image, gradleak plays the client and
- * hands the attacker only the gradients (and --label if given).
+ * written and that the attacks fit the memory ceiling. With --image (once or more), gradleak plays
+ * the client on that batch and hands the attacker only the update (and the labels if --label was
+ * given).
  */
 export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   const out = a.str('out');
@@ -52,29 +51,35 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   checkOutput(out, 'dir');
   removeStaleTemps(out);
   const model = requireModel(a);
-  const need = estimate([
-    parameterBytes(model, 3), passBytes(model), ...largestOf(attacks.map((x) => x.memory(model))),
-  ]);
-  const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.spec.name}`);
+  const images = a.strs('image'), gradFile = a.str('gradients');
+  if ((images.length > 0) === !!gradFile) fail('give --image (play the client, once per image of the batch) or --gradients (a shared update), not both');
+  if (images.length > 0 && a.has('batch')) fail('--batch goes with --gradients; with --image the batch is the images given');
+  const batch = images.length || a.int('batch', 1);
+  const need = estimate([parameterBytes(model, 3), passBytes(model, batch), ...largestOf(attacks.map((x) => x.memory(model, batch)))]);
+  const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.name}`);
   const params = loadParams(a, model);
-  const norm = normalisation(a);
-  const image = a.str('image'), gradFile = a.str('gradients');
-  if (!!image === !!gradFile) fail('give exactly one of --image (play the client) or --gradients (shared gradients file)');
-  const label = a.int('label');
-  const gradients = image
-    ? simulateClient(model, params, loadImage(image, model, norm), label ?? 0).gradients
-    : loadGradients(gradFile!, model, maxBytes);
-  const targetFile = a.str('target') ?? image;
+  const payload = makePayload(a, model, params);
+  const kernels = JS_KERNELS;
+  let update: SharedUpdate;
+  if (images.length > 0) {
+    const labels = batchLabels(a, images.length);
+    const client = simulateClient(kernels, model, params, payload.bnMode, loadImages(images, model, payload.normalisation), labels);
+    update = { ...client.update, ...(a.has('label') ? { labels } : {}) };
+  } else {
+    const labels = a.ints('label');
+    if (labels && labels.length !== batch) fail(`--label gives ${labels.length} label(s) for a batch of ${batch}`);
+    update = { gradients: loadGradients(gradFile!, model, maxBytes), batch, ...(labels ? { labels } : {}) };
+  }
+  const targetFiles = a.strs('target').length ? a.strs('target') : images;
+  if (targetFiles.length && targetFiles.length !== batch) fail(`${targetFiles.length} --target image(s) for a batch of ${batch}`);
   return {
-    model, norm, out,
-    input: { model, params, gradients, label },
-    target: targetFile ? loadTarget(targetFile, model, norm) : null,
+    payload, update, out,
+    targets: targetFiles.length ? loadTargets(targetFiles, model, payload.normalisation) : null,
     options: {
-      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
-      budgetSeconds: a.num('budget'), tv: a.num('tv'), lr: a.num('lr'), maxBytes,
+      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'), budgetSeconds: a.num('budget'),
+      restarts: a.int('restarts'), tv: a.num('tv'), lr: a.num('lr'), maxBytes, kernels,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),
-      box: [norm.offset, norm.scale + norm.offset].sort((p, q) => p - q) as [number, number],
     },
   };
 }

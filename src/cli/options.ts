@@ -10,7 +10,7 @@ import { formatBytes, parseSize } from '../core/limits.js';
  * table, so what a command documents is what it accepts. (Choice of parser: docs/DESIGN.md.)
  */
 export interface OptionSpec {
-  kind: 'string' | 'boolean' | 'int' | 'number' | 'list' | 'size';
+  kind: 'string' | 'boolean' | 'int' | 'ints' | 'number' | 'list' | 'size';
   /** Placeholder in the help, e.g. N or DIR. */
   arg?: string;
   help: string;
@@ -19,6 +19,8 @@ export interface OptionSpec {
   max?: number;
   /** For number: the value must be strictly above `min` (rates, budgets). */
   aboveMin?: boolean;
+  /** A string option that may be given several times (--image a.png --image b.png: a batch, in order). */
+  repeatable?: boolean;
 }
 
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
@@ -49,7 +51,7 @@ export function defaultMemoryCeiling(): number {
 /** Parsed, validated options of one command. */
 export class Args {
   constructor(
-    private readonly values: Readonly<Record<string, string | boolean>>,
+    private readonly values: Readonly<Record<string, string | boolean | string[]>>,
     private readonly table: OptionTable,
     /** The arguments as given (the study's report quotes its command). */
     readonly argv: readonly string[],
@@ -65,7 +67,20 @@ export class Args {
 
   str(name: string): string | undefined {
     const v = this.values[this.known(name)];
+    if (Array.isArray(v)) return v[v.length - 1];
     return typeof v === 'string' ? v : undefined;
+  }
+
+  /** Every value of a repeatable option, in order. */
+  strs(name: string): string[] {
+    const v = this.values[this.known(name)];
+    return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
+  }
+
+  /** A comma-separated list of whole numbers, each checked against the option's bounds. */
+  ints(name: string): number[] | undefined {
+    const s = this.str(name);
+    return s === undefined ? undefined : listItems(s, name).map((x) => parseNumeric(x, name, this.table[name], true));
   }
 
   int(name: string): number | undefined;
@@ -161,6 +176,7 @@ export function parseOptions(command: string, argv: string[], table: OptionTable
     name, {
       type: spec.kind === 'boolean' ? 'boolean' as const : 'string' as const,
       ...(name === 'help' ? { short: 'h' } : {}),
+      ...(spec.repeatable ? { multiple: true } : {}),
     },
   ]));
   let parsed;
@@ -190,17 +206,20 @@ export function parseOptions(command: string, argv: string[], table: OptionTable
   const seen = new Set<string>();
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;
-    if (seen.has(t.name)) fail(`--${t.name} is given more than once`);
+    if (seen.has(t.name) && !all[t.name]?.repeatable) fail(`--${t.name} is given more than once`);
     seen.add(t.name);
   }
-  const values = parsed.values as Record<string, string | boolean>;
+  const values = parsed.values as Record<string, string | boolean | string[]>;
   const args = new Args(values, all, argv);
   // every typed value is checked now, before any work, whether or not the command reads it later
   for (const [name, spec] of Object.entries(all)) {
-    const v = values[name];
-    if (typeof v !== 'string') continue;
-    if (v.trim() === '') fail(`--${name} is empty`);
+    const given = values[name];
+    const texts = Array.isArray(given) ? given : typeof given === 'string' ? [given] : [];
+    if (texts.some((t) => t.trim() === '')) fail(`--${name} is empty`);
+    const v = texts[texts.length - 1];
+    if (v === undefined) continue;
     if (spec.kind === 'int') args.int(name);
+    else if (spec.kind === 'ints') args.ints(name);
     else if (spec.kind === 'number') args.num(name);
     else if (spec.kind === 'size') args.maxMemory();
     else if (spec.kind === 'list') listItems(v, name);

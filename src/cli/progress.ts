@@ -1,4 +1,4 @@
-import type { Progress } from '../core/attacks/types.js';
+import type { Progress } from '../attacks/types.js';
 
 /** `[####......]`: `done` of `total` as a bar of `width` characters. */
 export function bar(done: number, total: number, width: number): string {

@@ -1,3 +1,4 @@
+import { signRule } from '../attacks/labels.js';
 import type { LayerTensors } from './network.js';
 import type { LayerGeometry } from './spec.js';
 
@@ -23,63 +24,7 @@ export interface LabelGuess {
 }
 
 export function inferLabel(last: LayerGeometry, grads: LayerTensors): LabelGuess {
-  const positions = last.outH * last.outW;
-  if (grads.bias) {
-    const db = grads.bias;
-    const negatives: number[] = [];
-    let argmin = 0;
-    for (let o = 0; o < db.length; o++) {
-      if (db[o] < 0) negatives.push(o);
-      if (db[o] < db[argmin]) argmin = o;
-    }
-    const label = argmin * positions;
-    if (negatives.length !== 1) {
-      return {
-        label, ambiguous: true,
-        reason: `the last layer's bias gradient has ${negatives.length} negative entries, not one`,
-      };
-    }
-    if (positions > 1) {
-      return {
-        label, ambiguous: true,
-        reason: `the last layer is a convolution with ${positions} positions per channel: its bias gradient `
-          + `singles out channel ${argmin} but not the position in it`,
-      };
-    }
-    return { label, ambiguous: false };
-  }
-  if (positions > 1) {
-    return {
-      label: 0, ambiguous: true,
-      reason: `the last layer is a convolution without a bias and with ${positions} positions per channel: `
-        + `its gradients single out no class`,
-    };
-  }
-  const classes = last.outC;
-  if (classes === 2) {
-    return {
-      label: 0, ambiguous: true,
-      reason: 'with two classes and no bias, the two gradient rows are opposite whichever the label is',
-    };
-  }
-  const inDim = grads.weight.length / classes;
-  const row = (j: number) => grads.weight.subarray(j * inDim, (j + 1) * inDim);
-  let ref = 0, best = -1;
-  for (let j = 0; j < classes; j++) {
-    const n = row(j).reduce((s, v) => s + v * v, 0);
-    if (n > best) { best = n; ref = j; }
-  }
-  if (!(best > 0)) return { label: 0, ambiguous: true, reason: "the last layer's weight gradient is zero" };
-  const sign = (j: number) => Math.sign(row(j).reduce((s, v, k) => s + v * row(ref)[k], 0));
-  const pos: number[] = [], neg: number[] = [];
-  for (let j = 0; j < classes; j++) (sign(j) >= 0 ? pos : neg).push(j);
-  if (neg.length === 1) return { label: neg[0], ambiguous: false };
-  if (pos.length === 1) return { label: pos[0], ambiguous: false };
-  return {
-    label: ref, ambiguous: true,
-    reason: `no single row of the last layer's weight gradient points opposite to the others `
-      + `(${pos.length} and ${neg.length})`,
-  };
+  return signRule(grads.bias, grads.weight, last.outC, last.outH * last.outW);
 }
 
 export interface AttackLabel {

@@ -1,6 +1,8 @@
 import { fail } from './errors.js';
 import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS } from './limits.js';
-import { inputSize, outputSize, weightSize, type LayerGeometry, type Model } from './spec.js';
+import type { Graph } from '../model/graph.js';
+import { sizeOf } from '../tensor/tensor.js';
+import type { LayerGeometry, Model } from './spec.js';
 
 /**
  * Memory estimates, made before anything large is allocated, so that a model or input too big for
@@ -48,29 +50,30 @@ export function checkMemory(e: MemoryEstimate, ceiling: number, doing: string): 
     + `above the ${formatBytes(ceiling)} ceiling; raise it with --max-memory if the machine has that much`);
 }
 
-/** Weights (and as many copies as `copies`: gradients, targets, trained parameters). */
-export function parameterBytes(model: Model, copies: number): MemoryPart {
-  const n = model.layers.reduce((s, g) => s + weightSize(g) + (g.bias ? g.outC : 0), 0);
+/** Every tensor of the model (and as many copies as `copies`: gradients, targets, trained weights). */
+export function parameterBytes(model: Graph, copies: number): MemoryPart {
+  const n = model.params.reduce((s, p) => s + sizeOf(p.shape), 0);
   return { what: `${copies} copies of the ${n} parameters`, bytes: copies * n * F64 };
 }
 
-/** One forward and backward pass keeps every layer's input, pre-activation and dL/dz. */
-export function passBytes(model: Model): MemoryPart {
-  const n = model.layers.reduce((s, g) => s + inputSize(g) + 3 * outputSize(g), 0);
-  return { what: 'the activations of a forward and backward pass', bytes: n * F64 };
+/** Every node's output over the batch: one forward pass keeps them all for the backward one. */
+const activations = (model: Graph) => model.nodes.reduce((s, n) => s + sizeOf(n.shape), sizeOf(model.input));
+
+/** A forward and backward pass over a batch: the outputs and their adjoints. */
+export function passBytes(model: Graph, batch = 1): MemoryPart {
+  return { what: 'the activations of a forward and backward pass', bytes: 3 * batch * activations(model) * F64 };
 }
 
 /**
- * One evaluation of the gradient-matching objective keeps about twelve arrays per layer output
- * (activations, derivatives, adjoints) and three per weight tensor; the optimiser keeps its own
- * vectors of the input's size (Adam 5, L-BFGS with memory 10 about 26).
+ * One evaluation of the gradient-matching objective records the forward pass, the backward pass and
+ * the distance, then differentiates them all: about twelve arrays per node output and four per
+ * parameter tensor; the optimiser keeps its own vectors of the batch's size (Adam 5, L-BFGS with
+ * memory 10 about 26).
  */
-export function matchingBytes(model: Model, from: number, optimiser: 'adam' | 'lbfgs'): MemoryPart {
-  const layers = model.layers.slice(from);
-  const act = layers.reduce((s, g) => s + inputSize(g) + 11 * outputSize(g), 0);
-  const w = layers.reduce((s, g) => s + 3 * weightSize(g), 0);
-  const input = inputSize(layers[0]);
-  return { what: 'gradient matching', bytes: (act + w + (optimiser === 'adam' ? 5 : 26) * input) * F64 };
+export function matchingBytes(model: Graph, batch: number, optimiser: 'adam' | 'lbfgs'): MemoryPart {
+  const params = model.params.reduce((s, p) => s + sizeOf(p.shape), 0);
+  const input = batch * sizeOf(model.input);
+  return { what: 'gradient matching', bytes: (12 * batch * activations(model) + 4 * params + (optimiser === 'adam' ? 5 : 26) * input) * F64 };
 }
 
 /** Sizes of one layer's constraint system (system.ts) and of the structured factorisation it takes. */

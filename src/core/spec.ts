@@ -47,6 +47,9 @@ export interface LayerGeometry {
   activation: Activation;
 }
 
+/** A chain model: the layer-wise analysis's view of a model (model/chain.ts derives it from a graph). */
+export type ChainModel = Model;
+
 export interface Model {
   spec: ModelSpec;
   layers: LayerGeometry[];

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail, InputError } from '../core/errors.js';
 import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
-import { PRESETS } from '../core/presets.js';
-import { buildModel, parseSpec, type Model } from '../core/spec.js';
+import type { Graph } from '../model/graph.js';
+import { graphFromJson, presetGraph, presetNames } from '../model/presets.js';
 import { parseSafetensors, type NamedTensor } from '../formats/safetensors.js';
 import { decodeImage, type Bitmap } from '../formats/image.js';
 
@@ -88,11 +88,13 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** A preset name or a path to a spec JSON file. */
-export function loadModel(ref: string): Model {
-  if (Object.hasOwn(PRESETS, ref)) return buildModel(PRESETS[ref]);
-  if (ref.endsWith('.json') || fs.existsSync(ref)) return buildModel(parseSpec(readJsonFile(ref, 'model spec'), ref));
-  fail(`unknown model "${ref}": not a preset (${Object.keys(PRESETS).slice(0, 6).join(', ')}, ...; see 'gradleak models') nor a spec file`);
+/** A preset name or a path to a spec JSON file (a graph, or a chain of layers). */
+export function loadModel(ref: string): Graph {
+  const preset = presetGraph(ref);
+  if (preset) return preset;
+  if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
+  const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
+  fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') nor a spec file`);
 }
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {

@@ -1,12 +1,14 @@
+import { getAttack } from '../attacks/registry.js';
 import { audit } from '../core/audit.js';
-import { getAttack } from '../core/attacks/registry.js';
-import { simulateClient, trainOnImage } from '../core/client.js';
+import { fail } from '../core/errors.js';
 import { quality } from '../core/metrics.js';
-import { initParams } from '../core/network.js';
 import { SolverCache } from '../core/solver-cache.js';
-import { buildModel } from '../core/spec.js';
-import { studySpec } from '../core/sweeps.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
+import { JS_KERNELS } from '../kernels/js/index.js';
+import { initParams } from '../model/params.js';
+import { presetGraph } from '../model/presets.js';
+import { simulateClient, trainOnBatch } from '../threat/client.js';
+import type { ServerPayload } from '../threat/payload.js';
 
 /** One cell of a study: an architecture and an image. Plain data, so it can cross to a worker. */
 export interface StudyCell {
@@ -56,31 +58,32 @@ export interface CellResult {
  * the attacks reuse the solves of the ones before them.
  */
 export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult {
-  const model = buildModel(studySpec(cell.model));
-  const params = trainOnImage(model, initParams(model, cell.seed), cell.input, cell.label, cell.trainSteps, cell.trainLr);
+  const model = presetGraph(cell.model);
+  if (!model) fail(`unknown model "${cell.model}"`);
+  const shape = model.input as [number, number, number];
+  const image = { shape: [1, ...shape], data: cell.input };
+  const labels = [cell.label];
+  const params = trainOnBatch(JS_KERNELS, model, initParams(model, cell.seed), 'train', image, labels, cell.trainSteps, cell.trainLr);
+  const payload: ServerPayload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
   const t0 = performance.now();
-  const a = audit(model, params, { kind: 'image', image: cell.input, label: cell.label },
-    { solver, maxBytes: cell.maxBytes });
+  const a = audit(payload, { kind: 'image', image, label: cell.label }, { solver, maxBytes: cell.maxBytes });
   const auditSeconds = (performance.now() - t0) / 1000;
-  const { gradients } = simulateClient(model, params, cell.input, cell.label);
+  const { update } = simulateClient(JS_KERNELS, model, params, payload.bnMode, image, labels);
   const target = toUnitRange(cell.input, REFERENCE_NORMALISATION);
   const methods: StudyRow['methods'] = {};
   const reconstructions: CellResult['reconstructions'] = {};
   for (const name of cell.methods) {
     const t1 = performance.now();
-    const r = getAttack(name).run({ model, params, gradients }, {
-      seed: cell.seed, tol: 1e-10, iterations: cell.iterations, box: [-0.5, 0.5],
-      solver, maxBytes: cell.maxBytes,
-    });
+    const r = getAttack(name).run(payload, update, { seed: cell.seed, tol: 1e-10, iterations: cell.iterations, solver, maxBytes: cell.maxBytes });
     const seconds = (performance.now() - t1) / 1000;
-    const unit = toUnitRange(r.image, REFERENCE_NORMALISATION);
+    const unit = toUnitRange(r.images.data, REFERENCE_NORMALISATION);
     reconstructions[name] = unit;
-    const q = quality(unit, target, model.spec.input);
+    const q = quality(unit, target, shape);
     methods[name] = { psnr: q.psnr, psnrClipped: q.psnrClipped, ssim: q.ssim, mse: q.mse, seconds };
   }
   const nonFinal = a.layers.slice(0, -1);
   const row: StudyRow = {
-    key: cell.key, model: model.spec.name, image: cell.image, label: cell.label, layers: a.layers.length,
+    key: cell.key, model: model.name, image: cell.image, label: cell.label, layers: a.layers.length,
     copaIndex: a.copaIndex, normalisedIndex: a.normalisedIndex, structuralIndex: a.structuralIndex,
     rankDeficiency: nonFinal.map((l) => l.rankDeficiency), structuralDeficiency: nonFinal.map((l) => l.structuralRank - l.unknowns),
     condition: nonFinal.map((l) => l.condition), flaggedLayers: a.flaggedLayers, auditSeconds, trainSteps: cell.trainSteps, methods,

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { getAttack, ATTACKS } from '../../core/attacks/registry.js';
-import { psnr, quality } from '../../core/metrics.js';
+import { getAttack, ATTACKS } from '../../attacks/registry.js';
+import { batchQuality } from '../../core/metrics.js';
 import { encodeImagePng, toUnitRange, unitTensorToBitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
 import type { Command } from '../command.js';
@@ -30,32 +30,49 @@ export const attackCommand: Command = {
 
 function runAttack(v: Args): void {
   const attack = getAttack(v.str('method') ?? 'rgap');
-  const { model, input, options, norm, target, out } = attackSetup(v, [attack]);
-  const evaluate = target ? (x: Float64Array) => `PSNR ${psnr(toUnitRange(x, norm), target).toFixed(2)} dB` : undefined;
+  const { payload, update, options, targets, out } = attackSetup(v, [attack]);
+  const model = payload.model, shape = model.input as [number, number, number], norm = payload.normalisation;
+  const B = update.batch;
+  const evaluate = targets
+    ? (x: Float64Array) => `PSNR ${batchQuality(toUnitRange(x, norm), targets, B, shape).mean.psnr.toFixed(2)} dB`
+    : undefined;
   const t0 = performance.now();
-  const res = attack.run(input, { ...options, onProgress: progressReporter(v.flag('json'), evaluate) });
+  const res = attack.run(payload, update, { ...options, onProgress: progressReporter(v.flag('json'), evaluate) });
   const seconds = (performance.now() - t0) / 1000;
   const timing = { seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}) };
 
-  const recon = toUnitRange(res.image, norm);
-  const q = target ? quality(recon, target, model.spec.input) : null;
+  const recon = toUnitRange(res.images.data, norm);
+  const q = targets ? batchQuality(recon, targets, B, shape) : null;
   const result = {
-    method: res.method, model: model.spec.name, label: res.label, labelInferred: res.labelInferred,
+    method: res.method, model: model.name,
+    // one image: the fields a single reconstruction has always had; a batch: its labels, sorted
+    ...(B === 1
+      ? { label: res.labels[0], labelInferred: res.labelsInferred }
+      : { batch: B, labels: res.labels, labelsInferred: res.labelsInferred }),
     labelAmbiguous: res.labelAmbiguous,
-    ...(q ? { mse: q.mse, psnr: q.psnr, psnrClipped: q.psnrClipped, ssim: q.ssim } : {}),
+    ...(q ? { mse: q.mean.mse, psnr: q.mean.psnr, psnrClipped: q.mean.psnrClipped, ssim: q.mean.ssim } : {}),
+    ...(q && B > 1 ? { pairs: q.pairs } : {}),
     ...(res.iterations !== undefined ? { iterations: res.iterations, stoppedBy: res.stoppedBy } : {}),
     layers: res.layers, warnings: res.warnings,
   };
-  const png = encodeImagePng(unitTensorToBitmap(recon, model.spec.input));
+  const n = shape[0] * shape[1] * shape[2];
+  const pngs = Array.from({ length: B }, (_, i) => ({
+    file: path.join(out, B === 1 ? 'reconstruction.png' : `reconstruction-${i}.png`),
+    data: encodeImagePng(unitTensorToBitmap(recon.subarray(i * n, (i + 1) * n), shape)),
+  }));
   writeFilesAtomically([
-    { file: path.join(out, 'reconstruction.png'), data: png },
+    ...pngs,
     { file: path.join(out, 'result.json'), data: JSON.stringify(result, null, 1) + '\n' },
     { file: path.join(out, 'timing.json'), data: JSON.stringify(timing) + '\n' },
   ]);
   if (v.flag('json')) { console.log(JSON.stringify({ ...result, ...timing })); return; }
   for (const w of res.warnings) console.error(`warning: ${w}`);
   const iters = res.iterations !== undefined ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)` : '';
-  console.log(`${res.method} on ${model.spec.name}: label ${res.label}${res.labelInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s${iters}`);
-  if (q) console.log(`PSNR ${q.psnr.toFixed(2)} dB (clipped ${q.psnrClipped.toFixed(2)} dB), SSIM ${q.ssim.toFixed(4)}, MSE ${q.mse.toExponential(3)}`);
-  console.log(`wrote ${path.join(out, 'reconstruction.png')} and ${path.join(out, 'result.json')}`);
+  const labels = B === 1 ? `label ${res.labels[0]}` : `labels ${res.labels.join(',')}`;
+  console.log(`${res.method} on ${model.name}: ${labels}${res.labelsInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s${iters}`);
+  if (q) {
+    const m = q.mean;
+    console.log(`${B > 1 ? 'mean ' : ''}PSNR ${m.psnr.toFixed(2)} dB (clipped ${m.psnrClipped.toFixed(2)} dB), SSIM ${m.ssim.toFixed(4)}, MSE ${m.mse.toExponential(3)}`);
+  }
+  console.log(`wrote ${pngs.length === 1 ? pngs[0].file : `${pngs.length} reconstruction-*.png`} and ${path.join(out, 'result.json')}`);
 }

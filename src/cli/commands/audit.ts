@@ -4,9 +4,10 @@ import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { estimate, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { Rng } from '../../core/rng.js';
 import { SolverCache } from '../../core/solver-cache.js';
-import type { Model } from '../../core/spec.js';
+import { chainOrNull } from '../../model/chain.js';
+import type { ServerPayload } from '../../threat/payload.js';
 import {
-  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImage, loadParams, MODEL_OPTIONS, normalisation,
+  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, MODEL_OPTIONS, payload,
   requireModel, TOL_OPTION,
 } from '../args.js';
 import type { Command } from '../command.js';
@@ -30,30 +31,31 @@ export const auditCommand: Command = {
   run: runAudit,
 };
 
-function auditSource(a: Args, model: Model, maxBytes: number): AuditSource {
-  const image = a.str('image'), gradients = a.str('gradients');
-  if (image && gradients) fail('give --image or --gradients, not both');
-  const label = a.int('label');
-  if (gradients) return { kind: 'gradients', gradients: loadGradients(gradients, model, maxBytes), label };
-  if (image) return { kind: 'image', image: loadImage(image, model, normalisation(a)), label: label ?? 0 };
+function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSource {
+  const images = a.strs('image'), gradients = a.str('gradients');
+  if (images.length && gradients) fail('give --image or --gradients, not both');
+  if (images.length > 1) fail('the audit takes one --image (the layer-wise systems are those of one image)');
+  const label = a.ints('label');
+  if (label && label.length !== 1) fail('--label takes one label here');
+  const model = payload.model;
+  if (gradients) return { kind: 'gradients', update: { gradients: loadGradients(gradients, model, maxBytes), batch: 1, ...(label ? { labels: label } : {}) } };
+  if (images.length) return { kind: 'image', image: loadImages(images, model, payload.normalisation), label: label?.[0] ?? 0 };
   const rng = new Rng(a.int('seed', 0) + 1);
-  const [c, h, w] = model.spec.input;
-  return { kind: 'image', image: Float64Array.from({ length: c * h * w }, () => rng.uniform() - 0.5), label: label ?? 0 };
+  const [c, h, w] = model.input;
+  return { kind: 'image', image: { shape: [1, c, h, w], data: Float64Array.from({ length: c * h * w }, () => rng.uniform() - 0.5) }, label: label?.[0] ?? 0 };
 }
 
 function runAudit(a: Args): void {
   const model = requireModel(a);
-  const maxBytes = checkCeiling(a, estimate([parameterBytes(model, 2), passBytes(model), ...solveBytes(model)]),
-    `auditing ${model.spec.name}`);
-  const params = loadParams(a, model);
-  const source = auditSource(a, model, maxBytes);
+  const view = chainOrNull(model);
+  const parts = [parameterBytes(model, 2), passBytes(model), ...(view ? solveBytes(view.model) : [])];
+  const maxBytes = checkCeiling(a, estimate(parts), `auditing ${model.name}`);
+  const p = payload(a, model, loadParams(a, model));
+  const source = auditSource(a, p, maxBytes);
   const t0 = performance.now();
-  const result = audit(model, params, source, {
-    tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
-  });
+  const result = audit(p, source, { tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache() });
   const seconds = (performance.now() - t0) / 1000;
   if (a.flag('json')) { console.log(JSON.stringify({ ...result, seconds })); return; }
   for (const w of result.warnings) console.error(`warning: ${w}`);
-  console.log(`${model.spec.name}: ${model.layers.length} layers, input ${model.spec.input.join('×')}\n\n`
-    + `${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
+  console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { ATTACKS, getAttack } from '../../core/attacks/registry.js';
-import { quality, type Quality } from '../../core/metrics.js';
+import { ATTACKS, getAttack } from '../../attacks/registry.js';
+import { batchQuality, type Quality } from '../../core/metrics.js';
 import { drawText, textWidth } from '../../formats/font.js';
 import { drawScaled, encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
@@ -29,32 +29,37 @@ interface Row { method: string; psnr?: number; psnrClipped?: number; ssim?: numb
 
 function runCompare(v: Args): void {
   const attacks = v.list('methods', ATTACKS.map((a) => a.name)).map(getAttack);
-  const { model, input, options, norm, target, out } = attackSetup(v, attacks);
-  const shape = model.spec.input;
+  const { payload, update, options, targets, out } = attackSetup(v, attacks);
+  const model = payload.model, norm = payload.normalisation, B = update.batch;
+  const shape = model.input as [number, number, number];
+  const n = shape[0] * shape[1] * shape[2];
   const rows: Row[] = [];
+  // the grid shows the batch's first image and, per method, the reconstruction paired with it
   const images: { label: string; lines: string[]; bitmap: Bitmap }[] = [];
-  if (target) images.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(target, shape) });
+  if (targets) images.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(targets.subarray(0, n), shape) });
   const files: { file: string; data: Uint8Array | string }[] = [];
   for (const attack of attacks) {
     // which method is running, on a terminal (a log gets the table at the end, and errors stay one line)
     if (!v.flag('json') && process.stderr.isTTY) process.stderr.write(`${attack.name}...\n`);
     const t0 = performance.now();
-    const res = attack.run(input, { ...options, onProgress: progressReporter(v.flag('json')) });
+    const res = attack.run(payload, update, { ...options, onProgress: progressReporter(v.flag('json')) });
     const seconds = (performance.now() - t0) / 1000;
     if (!v.flag('json')) for (const w of res.warnings) console.error(`warning: ${attack.name}: ${w}`);
-    const recon = toUnitRange(res.image, norm);
-    const q: Quality | null = target ? quality(recon, target, shape) : null;
+    const recon = toUnitRange(res.images.data, norm);
+    const bq = targets ? batchQuality(recon, targets, B, shape) : null;
+    const q: Quality | null = bq ? bq.mean : null;
     rows.push({ method: attack.name, ...(q ?? {}), seconds, ...(res.iterations !== undefined ? { iterations: res.iterations, msPerIteration: res.msPerIteration } : {}) });
-    const bitmap = unitTensorToBitmap(recon, shape);
+    const shown = bq ? Math.max(0, bq.pairs.findIndex((p) => p.target === 0)) : 0;
+    const bitmap = unitTensorToBitmap(recon.subarray(shown * n, (shown + 1) * n), shape);
     images.push({ label: attack.name, lines: q ? [`PSNR ${q.psnr.toFixed(1)}`, `SSIM ${q.ssim.toFixed(2)}`] : [], bitmap });
     files.push({ file: path.join(out, `${attack.name}.png`), data: encodeImagePng(bitmap) });
   }
   files.push({ file: path.join(out, 'compare.png'), data: encodeImagePng(labelledRow(images)) });
-  files.push({ file: path.join(out, 'compare.json'), data: JSON.stringify({ model: model.spec.name, methods: rows }, null, 1) + '\n' });
-  files.push({ file: path.join(out, 'compare.md'), data: markdown(model.spec.name, rows) });
+  files.push({ file: path.join(out, 'compare.json'), data: JSON.stringify({ model: model.name, methods: rows }, null, 1) + '\n' });
+  files.push({ file: path.join(out, 'compare.md'), data: markdown(model.name, rows) });
   writeFilesAtomically(files);
-  if (v.flag('json')) console.log(JSON.stringify({ model: model.spec.name, methods: rows }));
-  else console.log(`${markdown(model.spec.name, rows)}\nwrote ${path.join(out, 'compare.png')}, compare.json, compare.md`);
+  if (v.flag('json')) console.log(JSON.stringify({ model: model.name, methods: rows }));
+  else console.log(`${markdown(model.name, rows)}\nwrote ${path.join(out, 'compare.png')}, compare.json, compare.md`);
 }
 
 function markdown(model: string, rows: Row[]): string {

@@ -2,16 +2,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { audit } from '../../core/audit.js';
 import { rgap } from '../../core/attacks/rgap.js';
-import { simulateClient } from '../../core/client.js';
 import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { quality } from '../../core/metrics.js';
-import { initParams } from '../../core/network.js';
+import { JS_KERNELS } from '../../kernels/js/index.js';
+import { chainOrNull } from '../../model/chain.js';
+import { initParams } from '../../model/params.js';
+import { simulateClient } from '../../threat/client.js';
+import type { ServerPayload } from '../../threat/payload.js';
 import { drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { checkOutput, loadModel, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { MAX_FEATURES } from '../../core/limits.js';
 import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { SolverCache } from '../../core/solver-cache.js';
-import { checkCeiling, loadImage, MODEL_OPTIONS } from '../args.js';
+import { checkCeiling, loadImages, MODEL_OPTIONS } from '../args.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
 import { auditTable } from '../format.js';
@@ -43,28 +46,32 @@ function runDemo(v: Args): void {
   const imageFile = v.str('image') ?? SAMPLE;
   const label = v.int('label', 3);
   const maxBytes = checkCeiling(v,
-    estimate(largestOf(models.map((m) => [parameterBytes(m, 3), passBytes(m), ...solveBytes(m)]))),
-    `the demo of ${models.map((m) => m.spec.name).join(', ')}`);
+    estimate(largestOf(models.map((m) => {
+      const view = chainOrNull(m);
+      return [parameterBytes(m, 3), passBytes(m), ...(view ? solveBytes(view.model) : [])];
+    }))),
+    `the demo of ${models.map((m) => m.name).join(', ')}`);
   const rows: Bitmap[][] = [];
   for (const model of models) {
-    const params = initParams(model, v.int('seed', 0));
-    const image = loadImage(imageFile, model, REFERENCE_NORMALISATION);
+    const payload: ServerPayload = { model, params: initParams(model, v.int('seed', 0)), normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
+    const image = loadImages([imageFile], model, REFERENCE_NORMALISATION);
     const solver = new SolverCache();
-    const a = audit(model, params, { kind: 'image', image, label }, { solver, maxBytes });
-    console.log(`== ${model.spec.name} (input ${model.spec.input.join('×')}) ==\n${auditTable(a)}`);
-    const { gradients } = simulateClient(model, params, image, label);
+    const a = audit(payload, { kind: 'image', image, label }, { solver, maxBytes });
+    console.log(`== ${model.name} (input ${model.input.join('×')}) ==\n${auditTable(a)}`);
+    const { update } = simulateClient(JS_KERNELS, model, payload.params, payload.bnMode, image, [label]);
     const t0 = performance.now();
-    const res = rgap.run({ model, params, gradients }, { seed: 0, tol: DEFAULT_RANK_TOL, solver, maxBytes });
+    const res = rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver, maxBytes });
     const secs = (performance.now() - t0) / 1000;
-    const target = toUnitRange(image, REFERENCE_NORMALISATION);
-    const recon = toUnitRange(res.image, REFERENCE_NORMALISATION);
-    const q = quality(recon, target, model.spec.input);
-    console.log(`rgap from the gradients alone: label ${res.label} (inferred), PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(3)}, ${secs.toFixed(2)} s\n`);
-    rows.push([unitTensorToBitmap(target, model.spec.input), unitTensorToBitmap(recon, model.spec.input)]);
+    const shape = model.input as [number, number, number];
+    const target = toUnitRange(image.data, REFERENCE_NORMALISATION);
+    const recon = toUnitRange(res.images.data, REFERENCE_NORMALISATION);
+    const q = quality(recon, target, shape);
+    console.log(`rgap from the gradients alone: label ${res.labels[0]} (inferred), PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(3)}, ${secs.toFixed(2)} s\n`);
+    rows.push([unitTensorToBitmap(target, shape), unitTensorToBitmap(recon, shape)]);
   }
   const file = path.join(out, 'demo.png');
   writeFilesAtomically([{ file, data: encodeImagePng(grid(rows, 8, 8)) }]);
-  console.log(`wrote ${file}: one row per model (${models.map((m) => m.spec.name).join(', ')}), `
+  console.log(`wrote ${file}: one row per model (${models.map((m) => m.name).join(', ')}), `
     + `target | reconstruction`);
 }
 

@@ -1,22 +1,22 @@
 import path from 'node:path';
-import { simulateClient } from '../../core/client.js';
+import { simulateClient } from '../../threat/client.js';
+import { JS_KERNELS } from '../../kernels/js/index.js';
 import { fail } from '../../core/errors.js';
 import { estimate, parameterBytes, passBytes } from '../../core/memory.js';
-import { tensorsFromParams } from '../../core/params-io.js';
+import { tensorsFromParams } from '../../model/params.js';
 import { serializeSafetensors } from '../../formats/safetensors.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
-import {
-  checkCeiling, IMAGE_OPTIONS, loadImage, loadParams, MODEL_OPTIONS, normalisation, requireModel,
-} from '../args.js';
+import { batchLabels, checkCeiling, IMAGE_OPTIONS, loadImages, loadParams, MODEL_OPTIONS, payload, requireModel } from '../args.js';
 import type { Command } from '../command.js';
 import type { Args } from '../options.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',
-  usage: `gradleak simulate --model <preset|spec.json> [--weights W.safetensors] --image IMG [--label N]
+  usage: `gradleak simulate --model <preset|spec.json> [--weights W.safetensors] --image IMG [--image IMG...] [--label N,N...]
                   --out G.safetensors [--save-weights W.safetensors]
-  Plays the federated client: computes the cross-entropy gradients for one image and label and saves
-  them as safetensors (layers.{i}.weight / layers.{i}.bias, F64).`,
+  Plays the federated client: computes the mean cross-entropy gradients of a batch (one --image per
+  image, --label N,N,... in the same order) and saves them as safetensors under the model's
+  parameter names (F64).`,
   options: {
     ...MODEL_OPTIONS, ...IMAGE_OPTIONS,
     out: { kind: 'string', arg: 'G.safetensors', help: 'where to write the gradients (required)' },
@@ -40,18 +40,16 @@ function runSimulate(a: Args): void {
     removeStaleTemps(path.dirname(path.resolve(f)), 0, [path.basename(f)]);
   }
   const model = requireModel(a);
-  checkCeiling(a, estimate([parameterBytes(model, 3), passBytes(model)]), `simulating ${model.spec.name}`);
+  const images = a.strs('image');
+  if (images.length === 0) fail('--image is required (repeat it for a batch)');
+  checkCeiling(a, estimate([parameterBytes(model, 3), passBytes(model, images.length)]), `simulating ${model.name}`);
   const params = loadParams(a, model);
-  const image = a.str('image');
-  if (!image) fail('--image is required');
-  const upd = simulateClient(model, params, loadImage(image, model, normalisation(a)), a.int('label', 0));
-  const files = [{ file: out, data: serializeSafetensors(tensorsFromParams(model, upd.gradients), { model: model.spec.name }) }];
-  if (saveWeights) {
-    files.push({
-      file: saveWeights,
-      data: serializeSafetensors(tensorsFromParams(model, params), { model: model.spec.name }),
-    });
-  }
+  const p = payload(a, model, params);
+  const labels = batchLabels(a, images.length);
+  const { update, loss } = simulateClient(JS_KERNELS, model, params, p.bnMode, loadImages(images, model, p.normalisation), labels);
+  const meta = { model: model.name, batch: String(images.length), 'bn-mode': p.bnMode };
+  const files = [{ file: out, data: serializeSafetensors(tensorsFromParams(model, update.gradients, 'gradients'), meta) }];
+  if (saveWeights) files.push({ file: saveWeights, data: serializeSafetensors(tensorsFromParams(model, params, 'weights'), { model: model.name }) });
   writeFilesAtomically(files);
-  console.log(`loss ${upd.loss.toFixed(6)}; wrote ${files.map((f) => f.file).join(' and ')}`);
+  console.log(`loss ${loss.toFixed(6)} (mean over ${images.length} image(s)); wrote ${files.map((f) => f.file).join(' and ')}`);
 }

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { getAttack } from '../../core/attacks/registry.js';
+import { getAttack } from '../../attacks/registry.js';
+import { chainOrNull } from '../../model/chain.js';
+import { presetGraph } from '../../model/presets.js';
 import { formatBytes } from '../../core/limits.js';
 import { checkMemory, estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { buildModel } from '../../core/spec.js';
@@ -73,10 +75,11 @@ function runStudy(v: Args): Promise<void> {
   const trainLr = v.num('train-lr', 0.01);
   // a cell needs one model's audit and its largest method; workers run cells side by side
   const perCell = estimate(largestOf(models.map((m) => {
-    const model = buildModel(studySpec(m));
+    const model = presetGraph(m)!;
+    const view = chainOrNull(model);
     return [
-      parameterBytes(model, 4), passBytes(model), ...solveBytes(model),
-      ...largestOf(attacks.map((x) => x.memory(model))),
+      parameterBytes(model, 4), passBytes(model), ...(view ? solveBytes(view.model) : []),
+      ...largestOf(attacks.map((x) => x.memory(model, 1))),
     ];
   })));
   const ceiling = v.maxMemory();

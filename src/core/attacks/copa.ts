@@ -1,11 +1,13 @@
 import { adam, lbfgs, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
+import type { Attack, AttackOptions, AttackResult } from '../../attacks/types.js';
+import { box as imageBox } from '../../attacks/labels.js';
+import { chainOrNull } from '../../model/chain.js';
+import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './layerwise.js';
 import { pullBack } from './pullback.js';
 import { squaredNorm } from '../linalg/vec.js';
 import { matchingBytes, solveBytes } from '../memory.js';
 import { residualBlocks } from './residual.js';
-import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
 /**
  * COPA, the seed paper's combined per-layer objective (METHOD.md §8). For layer i and its candidate
@@ -30,15 +32,15 @@ export interface CopaSettings {
 
 export const COPA_DEFAULTS: CopaSettings = { pullback: 1, iterations: 4000, lr: 0.01, tv: 1e-2, optimiser: 'lbfgs' };
 
-export function runCopa(method: string, input: AttackInput, options: AttackOptions, s: CopaSettings): AttackResult {
+export function runCopa(method: string, input: LayerwiseInput, options: AttackOptions, s: CopaSettings): AttackResult {
   return refineUndetermined(method, input, options, s.iterations, (ctx, _aboveExact, limits) => {
     const f = objective(input, ctx, s, options);
-    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
+    const box = ctx.layer === 0 ? imageBox(input.net.payload) : activationBox(input, ctx.layer - 1);
     return s.optimiser === 'lbfgs' ? lbfgs(f, ctx.estimate, limits, 10, box) : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
 }
 
-function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions): Objective {
+function objective(input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions): Objective {
   const sys = ctx.system;
   const sw = squaredNorm(sys.sRhs) || 1, sg = squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
@@ -70,7 +72,10 @@ function objective(input: AttackInput, ctx: LayerContext, s: CopaSettings, optio
 export const copa: Attack = {
   name: 'copa',
   description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (L-BFGS)',
-  run: (input, options) => runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options)),
+  run: (payload, update, options) => runCopa('copa', chainInput('copa', payload, update, options), options, withRunOptions(COPA_DEFAULTS, options)),
   // the pull-back solves the layer below on every evaluation: a second set of systems and work
-  memory: (model) => [...solveBytes(model), ...solveBytes(model), matchingBytes(model, 0, 'lbfgs')],
+  memory: (model) => {
+    const v = chainOrNull(model);
+    return v ? [...solveBytes(v.model), ...solveBytes(v.model), matchingBytes(model, 1, 'lbfgs')] : [];
+  },
 };

@@ -1,11 +1,13 @@
-import { matchingLoss, type GradientDistance } from '../matching.js';
+import { matchingObjective, type GradientDistance } from '../../attacks/matching/objective.js';
+import type { Attack, AttackOptions, AttackResult } from '../../attacks/types.js';
+import { box as imageBox } from '../../attacks/labels.js';
+import { chainOrNull, layerInputNode } from '../../model/chain.js';
 import { adam, type Objective } from '../optim.js';
 import { totalVariation } from '../regularisers.js';
-import { activationBox, refineUndetermined, type LayerContext, withRunOptions } from './layerwise.js';
+import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './layerwise.js';
 import { squaredNorm } from '../linalg/vec.js';
 import { matchingBytes, solveBytes } from '../memory.js';
 import { residualBlocks } from './residual.js';
-import type { Attack, AttackInput, AttackOptions, AttackResult } from './types.js';
 
 /**
  * The authors' hybrid (arXiv:2210.13231): the layer-wise recursion, where each layer's least-squares
@@ -29,22 +31,28 @@ export interface HybridSettings {
 
 export const HYBRID_DEFAULTS: HybridSettings = { distance: 'cosine', residual: 1, iterations: 4000, lr: 0.05, tv: 1e-2 };
 
-export function runHybrid(method: string, input: AttackInput, options: AttackOptions, settings: HybridSettings): AttackResult {
+export function runHybrid(method: string, input: LayerwiseInput, options: AttackOptions, settings: HybridSettings): AttackResult {
   return refineUndetermined(method, input, options, settings.iterations, (ctx, aboveExact, limits) => {
     const f = layerObjective(input, ctx, { ...settings, residual: aboveExact ? settings.residual : 0 }, options);
-    const box = ctx.layer === 0 ? options.box ?? [-0.5, 0.5] : activationBox(input, ctx.layer - 1);
+    const box = ctx.layer === 0 ? imageBox(input.net.payload) : activationBox(input, ctx.layer - 1);
     return adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
 }
 
-function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {
-  const problem = { model: input.model, params: input.params, target: input.gradients, label: ctx.label, distance: s.distance, from: ctx.layer };
+function layerObjective(input: LayerwiseInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {
+  // the sub-network from this layer up, in the graph: its input is the output of the node before it
+  const { payload, update, view, kernels } = input.net;
+  const g = payload.model;
+  const from = layerInputNode(g, view, ctx.layer);
+  const match = matchingObjective({
+    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients, labels: [ctx.label], distance: s.distance, from,
+  }, [1, ...(from === undefined ? g.input : g.nodes[from].shape)]);
   const sys = ctx.system;
   const vnorm2 = squaredNorm(sys.sRhs) + squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
   return (x) => {
-    const m = matchingLoss(problem, x);
+    const m = match(x);
     const r = residualBlocks(sys, x);
     let value = m.value + (s.residual * (r.weight.value + r.gradient.value)) / vnorm2;
     for (let k = 0; k < x.length; k++) m.grad[k] += (s.residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
@@ -60,6 +68,6 @@ function layerObjective(input: AttackInput, ctx: LayerContext, s: HybridSettings
 export const hybrid: Attack = {
   name: 'hybrid',
   description: 'layer-wise least squares corrected by gradient matching of the sub-network above, + residual + TV (Adam)',
-  run: (input, options) => runHybrid('hybrid', input, options, withRunOptions(HYBRID_DEFAULTS, options)),
-  memory: (model) => [...solveBytes(model), matchingBytes(model, 0, 'adam')],
+  run: (payload, update, options) => runHybrid('hybrid', chainInput('hybrid', payload, update, options), options, withRunOptions(HYBRID_DEFAULTS, options)),
+  memory: (model) => { const v = chainOrNull(model); return v ? [...solveBytes(v.model), matchingBytes(model, 1, 'adam')] : []; },
 };

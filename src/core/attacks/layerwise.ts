@@ -1,15 +1,61 @@
+import type { AttackOptions, AttackResult } from '../../attacks/types.js';
+import type { Kernels } from '../../kernels/kernels.js';
+import { chainParams, chainView, type ChainView } from '../../model/chain.js';
+import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
+import { JS_KERNELS } from '../../kernels/js/index.js';
+import { checkUpdate } from '../../attacks/update.js';
 import { closedFormReport, layerReport, type LayerReport } from '../analysis.js';
-import { checkLabel } from '../client.js';
 import { convInputGrad } from '../conv.js';
 import { fail } from '../errors.js';
 import { attackLabel } from '../label.js';
 import { solveLayer, type LayerSolution, type SolveOptions } from '../layersolve.js';
 import { checkSolvable } from '../memory.js';
 import { SolverCache } from '../solver-cache.js';
-import { checkTensors, throughActivation } from '../network.js';
+import { checkTensors, throughActivation, type Params } from '../network.js';
+import type { ChainModel } from '../spec.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../system.js';
 import type { RunLimits, RunResult } from '../optim.js';
-import type { AttackInput, AttackOptions, AttackResult } from './types.js';
+
+/**
+ * What the layer-wise attacks work on: the chain view of the model (conv/linear layers with one
+ * activation each) with per-layer parameters and gradients, and the graph-level payload and update
+ * for refinements that match gradients (hybrid).
+ */
+export interface LayerwiseInput {
+  model: ChainModel;
+  params: Params;
+  gradients: Params;
+  label?: number;
+  net: { payload: ServerPayload; update: SharedUpdate; view: ChainView; kernels: Kernels };
+}
+
+/** The chain view of an attack's inputs, or one line saying why the layer-wise attacks cannot run. */
+export function chainInput(method: string, payload: ServerPayload, update: SharedUpdate, options: AttackOptions): LayerwiseInput {
+  checkUpdate(payload.model, update);
+  if (update.batch !== 1) fail(`${method} reconstructs one image from its gradients; this update is of a batch of ${update.batch} (ig and dlg attack batches)`);
+  const view = chainView(payload.model);
+  if ('reason' in view) fail(`${method} needs a chain of conv/linear layers with one activation each: ${view.reason} (ig and dlg run on any graph)`);
+  return {
+    model: view.model, params: chainParams(view, payload.params), gradients: chainParams(view, update.gradients), label: update.labels?.[0],
+    net: { payload, update, view, kernels: options.kernels ?? JS_KERNELS },
+  };
+}
+
+/** What the recursion returns, before it becomes an AttackResult. */
+export interface LayerwiseResult {
+  label: number;
+  labelInferred: boolean;
+  labelAmbiguous: boolean;
+  /** The reconstructed input of the first layer, CHW. */
+  image: Float64Array;
+  layers: LayerReport[];
+  warnings: string[];
+}
+
+export function toAttackResult(method: string, r: LayerwiseResult & Partial<AttackResult>, input: LayerwiseInput): AttackResult {
+  const { image, label, labelInferred, ...rest } = r;
+  return { ...rest, method, images: { shape: [1, ...input.net.payload.model.input], data: image }, labels: [label], labelsInferred: labelInferred };
+}
 
 /**
  * The backward, layer-by-layer recursion that the analytic attacks share: the last (linear) layer's
@@ -35,7 +81,7 @@ export interface LayerContext {
 /** Returns the layer's input to continue with (the estimate, or an improvement of it). */
 export type Refine = (ctx: LayerContext) => Float64Array;
 
-export function layerwise(method: string, input: AttackInput, options: AttackOptions, refine?: Refine): AttackResult {
+export function layerwise(method: string, input: LayerwiseInput, options: AttackOptions, refine?: Refine): LayerwiseResult {
   const { model, params, gradients } = input;
   checkTensors(model, gradients, 'gradients');
   checkSolvable(model);
@@ -47,7 +93,7 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
     tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes,
   };
   const { label, inferred, ambiguous } = attackLabel(last, gradients[L - 1], input.label, warnings);
-  checkLabel(model, label);
+  if (!Number.isInteger(label) || label < 0 || label >= model.classes) fail(`label must be an integer in 0..${model.classes - 1}, got ${label}`);
 
   const db = gradients[L - 1].bias!;
   const dW = gradients[L - 1].weight;
@@ -80,7 +126,7 @@ export function layerwise(method: string, input: AttackInput, options: AttackOpt
     dzAbove = dz;
   }
   options.onProgress?.({ step: L - 1, total: L - 1, message: 'done' });
-  return { method, label, labelInferred: inferred, labelAmbiguous: ambiguous, image: x, layers: reports, warnings };
+  return { label, labelInferred: inferred, labelAmbiguous: ambiguous, image: x, layers: reports, warnings };
 }
 
 // Values this close to the edge of an activation's range are clipped to it before inverting.
@@ -120,7 +166,7 @@ export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: Run
  * layer with `iterations` steps and deeper ones with a fifth, within the overall wall-clock budget.
  * `optimise` receives whether every layer above is exact (hybrid trusts its residual term only then).
  */
-export function refineUndetermined(method: string, input: AttackInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
+export function refineUndetermined(method: string, input: LayerwiseInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
   let exactSoFar = true;
   let total = 0;
   const trace: number[] = [];
@@ -143,11 +189,11 @@ export function refineUndetermined(method: string, input: AttackInput, options: 
     if (r.stoppedBy === 'budget') stoppedBy = 'budget';
     return r.best;
   });
-  return { ...run, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace };
+  return toAttackResult(method, { ...run, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace }, input);
 }
 
 /** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
-export function activationBox(input: AttackInput, i: number): readonly [number, number] | undefined {
+export function activationBox(input: LayerwiseInput, i: number): readonly [number, number] | undefined {
   const [lo, hi] = input.model.layers[i].activation.range;
   if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
   const e = 1e-6;

@@ -1,6 +1,7 @@
+import type { Attack } from '../../attacks/types.js';
+import { chainOrNull } from '../../model/chain.js';
 import { solveBytes } from '../memory.js';
-import { layerwise } from './layerwise.js';
-import type { Attack } from './types.js';
+import { chainInput, layerwise, toAttackResult } from './layerwise.js';
 
 /**
  * R-GAP-style analytic reconstruction: the layer-wise recursion with nothing but least squares.
@@ -9,6 +10,9 @@ import type { Attack } from './types.js';
 export const rgap: Attack = {
   name: 'rgap',
   description: 'analytic layer-wise reconstruction (weight, gradient and padding constraints, least squares)',
-  run: (input, options) => layerwise('rgap', input, options),
-  memory: (model) => solveBytes(model),
+  run: (payload, update, options) => {
+    const input = chainInput('rgap', payload, update, options);
+    return toAttackResult('rgap', layerwise('rgap', input, options), input);
+  },
+  memory: (model) => { const v = chainOrNull(model); return v ? solveBytes(v.model) : []; },
 };

@@ -1,9 +1,9 @@
-import { fail } from '../errors.js';
-import { copa } from './copa.js';
-import { dlg } from './dlg.js';
-import { hybrid } from './hybrid.js';
-import { ig } from './ig.js';
-import { rgap } from './rgap.js';
+import { copa } from '../core/attacks/copa.js';
+import { hybrid } from '../core/attacks/hybrid.js';
+import { rgap } from '../core/attacks/rgap.js';
+import { fail } from '../core/errors.js';
+import { dlg } from './matching/dlg.js';
+import { ig } from './matching/ig.js';
 import type { Attack } from './types.js';
 
 /** Every attack gradleak knows, by name. A new attack is a module plus one entry here. */

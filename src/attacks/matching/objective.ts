@@ -1,0 +1,87 @@
+import { Engine, type Var } from '../../autodiff/engine.js';
+import { add, mul, scale } from '../../autodiff/prims/arith.js';
+import { sumAll } from '../../autodiff/prims/shape.js';
+import { crossEntropy } from '../../autodiff/prims/softmax.js';
+import { unary } from '../../autodiff/prims/unary.js';
+import type { Kernels } from '../../kernels/kernels.js';
+import { paramVars } from '../../model/gradients.js';
+import { forwardGraph, type Graph, type ParamMap } from '../../model/graph.js';
+import type { BnMode } from '../../ops/op.js';
+import type { Shape } from '../../tensor/tensor.js';
+
+/**
+ * Gradient matching on any graph and batch: the distance between the gradients a candidate batch
+ * produces and the shared ones, and its gradient with respect to the candidate. The candidate's
+ * gradients are taken with the computation recorded, the distance is built on them, and the
+ * engine differentiates the whole (double backprop). Started from a node (`from`), the candidate is
+ * that node's output and the sub-network after it is matched (the hybrid attack's per-layer step);
+ * only the tensors the loss then depends on are compared.
+ */
+export type GradientDistance = 'l2' | 'cosine';
+
+/** PyTorch's cosine_similarity eps as Inverting Gradients calls it. */
+export const COSINE_EPS = 1e-10;
+
+export interface MatchingProblem {
+  kernels: Kernels;
+  graph: Graph;
+  params: ParamMap;
+  bnMode: BnMode;
+  /** The shared gradients, by parameter name. */
+  target: ParamMap;
+  /** One label per candidate sample. */
+  labels: readonly number[];
+  distance: GradientDistance;
+  /** The candidate is the output of this node instead of the graph's input. */
+  from?: number;
+}
+
+export interface MatchingValue {
+  value: number;
+  /** ∂value/∂candidate. */
+  grad: Float64Array;
+}
+
+/** A prepared objective: x (with its batch shape) ↦ distance and gradient. */
+export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64Array) => MatchingValue {
+  const trainable = p.graph.params.filter((q) => q.trainable);
+  const targetNorms = new Map(trainable.map((q) => [q.name, Math.sqrt(p.target.get(q.name)!.reduce((s, v) => s + v * v, 0))]));
+  return (x) => {
+    const e = new Engine(p.kernels);
+    const candidate = e.variable({ shape, data: x });
+    const vars = paramVars(e, p.graph, p.params, true);
+    const start = p.from === undefined ? { x: candidate } : { node: p.from, value: candidate };
+    const values = forwardGraph({ e, bnMode: p.bnMode }, p.graph, vars, start);
+    const loss = crossEntropy(e, values[p.graph.output], p.labels);
+    const grads = e.grad(loss, trainable.map((q) => vars.get(q.name)!), { createGraph: true });
+    let total: Var | null = null;
+    let constant = 0;
+    trainable.forEach((q, i) => {
+      const g = grads[i];
+      if (!g) return; // a tensor before the sub-network's start
+      const t = e.constant({ shape: q.shape, data: p.target.get(q.name)! });
+      let term: Var | null;
+      if (p.distance === 'l2') {
+        const d = add(e, g, scale(e, t, -1));
+        term = sumAll(e, mul(e, d, d));
+      } else {
+        // 1 − cos(g, t) per tensor (Geiping et al.), with their guard: ⟨g, t⟩/max(‖g‖·‖t‖, ε). A tensor
+        // whose gradient is zero up to rounding (a conv bias before a batch norm in train mode) then
+        // contributes about 1 and almost no gradient, instead of the cosine of two rounding errors.
+        const tn = targetNorms.get(q.name)!;
+        const gg = sumAll(e, mul(e, g, g));
+        const dot = sumAll(e, mul(e, g, t));
+        constant += 1;
+        if (tn === 0 || gg.data[0] === 0) return;
+        const cos = Math.sqrt(gg.data[0]) * tn < COSINE_EPS
+          ? scale(e, dot, 1 / COSINE_EPS)
+          : scale(e, mul(e, dot, unary(e, gg, 'rsqrt')), 1 / tn);
+        term = scale(e, cos, -1);
+      }
+      total = total ? add(e, total, term) : term;
+    });
+    if (!total) return { value: constant, grad: new Float64Array(x.length) };
+    const [gx] = e.grad(total, [candidate]);
+    return { value: (total as Var).data[0] + constant, grad: gx ? gx.data : new Float64Array(x.length) };
+  };
+}

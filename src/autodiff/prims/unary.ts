@@ -1,0 +1,22 @@
+import type { UnaryName } from '../../kernels/kernels.js';
+import type { Engine, Primitive, Var } from '../engine.js';
+import { mul } from './arith.js';
+
+/**
+ * f⁽ᵏ⁾(x) elementwise for the activations and a few functions (exp, log, rsqrt, ...). The VJP of the
+ * k-th derivative multiplies by the (k+1)-th, so second-order differentiation needs f″ and no more.
+ */
+export interface UnaryAttrs {
+  name: UnaryName;
+  order: number;
+  /** leaky_relu's slope. */
+  param: number;
+}
+
+export const UNARY: Primitive<UnaryAttrs> = {
+  name: 'unary',
+  forward: (k, [x], a) => ({ out: { shape: x.shape, data: k.unary(a.name, a.order, a.param, x.data) } }),
+  vjp: (e, { inputs: [x], attrs: a }, g) => [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))],
+};
+
+export const unary = (e: Engine, x: Var, name: UnaryName, param = 0, order = 0): Var => e.apply(UNARY, [x], { name, order, param });

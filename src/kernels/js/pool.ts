@@ -1,0 +1,74 @@
+import type { PoolGeometry } from '../kernels.js';
+
+/** Pooling over windows of each channel, n samples; padding is −∞ for max and 0 (counted) for mean. */
+
+export function maxPool2d(g: PoolGeometry, n: number, x: Float64Array): { out: Float64Array; argmax: Int32Array } {
+  const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
+  const out = new Float64Array(n * c * outH * outW);
+  const argmax = new Int32Array(out.length);
+  let k = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const base = plane * inH * inW;
+    for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) {
+      let best = -Infinity, at = -1;
+      for (let i = 0; i < kh; i++) {
+        const h = ho * sh - ph + i;
+        if (h < 0 || h >= inH) continue;
+        for (let j = 0; j < kw; j++) {
+          const w = wo * sw - pw + j;
+          if (w < 0 || w >= inW) continue;
+          const v = x[base + h * inW + w];
+          // the first maximum wins, as in PyTorch; NaN propagates
+          if (v > best || at < 0 || Number.isNaN(v)) { best = v; at = base + h * inW + w; }
+        }
+      }
+      out[k] = best;
+      argmax[k++] = at;
+    }
+  }
+  return { out, argmax };
+}
+
+export function gather(x: Float64Array, index: Int32Array): Float64Array {
+  const out = new Float64Array(index.length);
+  for (let k = 0; k < index.length; k++) out[k] = x[index[k]];
+  return out;
+}
+
+export function scatterAdd(g: Float64Array, index: Int32Array, size: number): Float64Array {
+  const out = new Float64Array(size);
+  for (let k = 0; k < index.length; k++) out[index[k]] += g[k];
+  return out;
+}
+
+function windows(g: PoolGeometry, n: number, visit: (plane: number, outAt: number, inAt: number) => void): void {
+  const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) {
+      const outAt = (plane * outH + ho) * outW + wo;
+      for (let i = 0; i < kh; i++) {
+        const h = ho * sh - ph + i;
+        if (h < 0 || h >= inH) continue;
+        for (let j = 0; j < kw; j++) {
+          const w = wo * sw - pw + j;
+          if (w >= 0 && w < inW) visit(plane, outAt, (plane * inH + h) * inW + w);
+        }
+      }
+    }
+  }
+}
+
+export function avgPool2d(g: PoolGeometry, n: number, x: Float64Array): Float64Array {
+  const out = new Float64Array(n * g.c * g.outH * g.outW);
+  const inv = 1 / (g.kh * g.kw);
+  windows(g, n, (_, o, i) => { out[o] += x[i]; });
+  for (let k = 0; k < out.length; k++) out[k] *= inv;
+  return out;
+}
+
+export function avgPool2dTranspose(g: PoolGeometry, n: number, dy: Float64Array): Float64Array {
+  const dx = new Float64Array(n * g.c * g.inH * g.inW);
+  const inv = 1 / (g.kh * g.kw);
+  windows(g, n, (_, o, i) => { dx[i] += dy[o] * inv; });
+  return dx;
+}

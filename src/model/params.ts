@@ -1,0 +1,74 @@
+import { fail } from '../core/errors.js';
+import { MAX_ABS_GRADIENT, MAX_ABS_PARAMETER } from '../core/limits.js';
+import { Rng } from '../core/rng.js';
+import type { NamedTensor } from '../formats/safetensors.js';
+import { formatShape, sameShape, sizeOf } from '../tensor/tensor.js';
+import type { Graph, ParamMap } from './graph.js';
+
+/**
+ * Parameter values by name, to and from named tensors (safetensors), and PyTorch's default
+ * initialisation from a seed.
+ */
+
+/** PyTorch-style initialisation, seeded: every tensor in node order, each value from its declared rule. */
+export function initParams(g: Graph, seed: number): Map<string, Float64Array> {
+  const rng = new Rng(seed);
+  const uniform = () => 2 * rng.uniform() - 1;
+  const out = new Map<string, Float64Array>();
+  for (const p of g.params) {
+    const v = new Float64Array(sizeOf(p.shape));
+    for (let i = 0; i < v.length; i++) v[i] = p.decl.init(uniform);
+    out.set(p.name, v);
+  }
+  return out;
+}
+
+/** Tensors PyTorch's state_dict holds beside a model's own, which carry nothing gradleak uses. */
+const IGNORED = /\.num_batches_tracked$/;
+
+/**
+ * Maps named tensors onto the model: every tensor it needs (all of them for weights, the trainable
+ * ones for gradients) with its exact shape; a tensor the model does not have is refused, so that a
+ * file for another model (or another naming) does not load half-way.
+ */
+export function paramsFromTensors(g: Graph, tensors: ReadonlyMap<string, NamedTensor>, what: string, kind: 'weights' | 'gradients'): Map<string, Float64Array> {
+  const wanted = g.params.filter((p) => kind === 'weights' || p.trainable);
+  const out = new Map<string, Float64Array>();
+  for (const p of wanted) {
+    const t = tensors.get(p.name);
+    if (!t) fail(`${what}: missing tensor ${p.name}${kind === 'weights' && !p.trainable ? ' (a buffer: batch-norm running statistics)' : ''}`);
+    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${p.name} has shape ${formatShape(t.shape)}, the model needs ${formatShape(p.shape)}`);
+    out.set(p.name, t.data);
+  }
+  const known = new Set(wanted.map((p) => p.name));
+  const extra = [...tensors.keys()].find((n) => !known.has(n) && !IGNORED.test(n));
+  if (extra !== undefined) {
+    const buffer = g.params.some((p) => p.name === extra);
+    fail(`${what}: tensor ${JSON.stringify(extra.slice(0, 80))} is ${buffer ? 'a buffer, which has no gradient' : 'not a tensor of this model'}`);
+  }
+  return out;
+}
+
+/** Named tensors in node order: every tensor, or the trainable ones (gradients). */
+export function tensorsFromParams(g: Graph, values: ParamMap, kind: 'weights' | 'gradients'): [string, NamedTensor][] {
+  return g.params.filter((p) => kind === 'weights' || p.trainable).map((p) => [p.name, { shape: [...p.shape], data: values.get(p.name)! }]);
+}
+
+/**
+ * Refuses parameters or gradients whose magnitude makes the computation meaningless (core/limits.ts
+ * gives the reasons): one line naming the tensor, the entry and the value.
+ */
+export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameters' | 'gradients'): void {
+  const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
+  const why = kind === 'parameters'
+    ? `parameters of ${limit} or more saturate every smooth activation in float64 (a one-grey-level pixel change moves `
+      + 'a pre-activation by 39 or more), so nothing can be measured or reconstructed'
+    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} stays far below ${limit}: `
+      + 'this is not a gradient of this model';
+  for (const [name, v] of values) {
+    for (let k = 0; k < v.length; k++) {
+      if (!Number.isFinite(v[k])) fail(`${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);
+      if (Math.abs(v[k]) >= limit) fail(`${what}: ${name}[${k}] is ${v[k]}; ${why}`);
+    }
+  }
+}
