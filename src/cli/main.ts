@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { InputError } from '../core/errors.js';
-import { PRESETS } from '../core/presets.js';
+import { parameterCount } from '../model/graph.js';
+import { presetGraph, presetNames } from '../model/presets.js';
 import { helpText, type Command } from './command.js';
 import { attackCommand } from './commands/attack.js';
 import { auditCommand } from './commands/audit.js';
@@ -12,12 +13,18 @@ import { parseOptions } from './options.js';
 
 const modelsCommand: Command = {
   name: 'models',
-  usage: 'gradleak models\n  Lists the preset architectures.',
+  usage: 'gradleak models\n  Lists the preset models with their parameter counts: the literature\'s graphs, the 34 chain\n  architectures of the study and its one-factor sweep models.',
   options: {},
   run: () => {
-    for (const [name, spec] of Object.entries(PRESETS)) {
-      console.log(`${name.padEnd(10)} input ${spec.input.join('×')}  ${spec.layers.map((l) => (l.type === 'conv' ? `conv${l.out}k${l.kernel}s${l.stride}p${l.padding}` : `fc${l.out}`) + ':' + l.activation).join(' → ')}`);
-    }
+    const rows = presetNames().map(({ name, kind }) => {
+      const g = presetGraph(name)!;
+      const ops = [...new Set(g.nodes.map((n) => n.op.name))].filter((o) => o !== 'flatten');
+      const { trainable } = parameterCount(g);
+      return [name, kind, g.input.join('×'), String(trainable), String(g.nodes.length), ops.join(', ')];
+    });
+    const head = ['model', 'kind', 'input', 'parameters', 'nodes', 'ops'];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    for (const r of [head, ...rows]) console.log(r.map((cell, c) => (c === 3 || c === 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
   },
 };
 

@@ -64,7 +64,7 @@ export function resnet(name: string, blocks: number): GraphSpec {
       const block: Node[] = [
         { name: `${p}.conv1`, op: 'conv2d', out, kernel: 3, stride, padding: 1, bias: false, inputs: [last] },
         { name: `${p}.bn1`, op: 'batch_norm2d' },
-        { name: `${p}.relu1`, op: 'relu' },
+        { name: `${p}.relu`, op: 'relu' },
         { name: `${p}.conv2`, op: 'conv2d', out, kernel: 3, padding: 1, bias: false },
         { name: `${p}.bn2`, op: 'batch_norm2d' },
       ];
