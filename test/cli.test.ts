@@ -82,9 +82,9 @@ describe('CLI: bad input gives one clear line and exit 2', () => {
     expectCleanFailure(attack(['--model', 'cnn2_c1', '--image', SAMPLE, '--bogus']), /attack does not take "--bogus"/, out);
     expectCleanFailure(attack(['--model', 'nosuchnet', '--image', SAMPLE]), /unknown model "nosuchnet"/, out);
   });
-  it('relu is reported as not invertible', () => {
+  it('copa refuses ReLU (its pull-back divides by the derivative), naming the layer', () => {
     fs.writeFileSync(path.join(dir, 'relu.json'), JSON.stringify({ input: [3, 32, 32], layers: [{ type: 'conv', out: 4, kernel: 3, activation: 'relu' }, { type: 'linear', out: 10 }] }));
-    expectCleanFailure(attack(['--model', path.join(dir, 'relu.json'), '--image', SAMPLE]), /relu is not invertible/, out);
+    expectCleanFailure(['attack', '--method', 'copa', '--model', path.join(dir, 'relu.json'), '--image', SAMPLE], /relu \(layer 0\) makes zero on inactive units; use hybrid/, out);
   });
 });
 

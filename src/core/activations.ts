@@ -9,6 +9,11 @@ export const ACTIVATIONS: readonly ActivationName[] = ['tanh', 'sigmoid', 'leaky
 export interface Activation {
   readonly name: ActivationName;
   readonly invertible: boolean;
+  /**
+   * Invertible only where the output is positive (ReLU): there the pre-activation equals the output;
+   * where it is zero the pre-activation is only known to be ≤ 0 (the unit is inactive).
+   */
+  readonly partial?: boolean;
   f(z: number): number;
   /** Derivative with respect to the pre-activation z. */
   df(z: number): number;
@@ -64,11 +69,11 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
       return { name, invertible: true, f: (z) => z, df: () => 1, d2f: () => 0, inverse: (a) => a, range: [-Infinity, Infinity] };
     case 'relu':
       return {
-        name, invertible: false,
+        name, invertible: false, partial: true,
         f: (z) => (z > 0 ? z : 0),
         df: (z) => (z > 0 ? 1 : 0),
         d2f: () => 0,
-        inverse: () => fail('relu is not invertible: negative pre-activations are lost'),
+        inverse: (a) => a,
         range: [0, Infinity],
       };
   }

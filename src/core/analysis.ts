@@ -18,8 +18,20 @@ export interface LayerReport {
   /** True when the numerical rank differs from the count-based one: worth a look. */
   rankDiffersFromStructural: boolean;
   condition: number;
-  /** How the layer was solved: 'closed-form' (last layer), 'column', 'row' or 'dense'. */
+  /** How the layer was solved: 'closed-form' (last layer), 'column', 'row' or 'dense'; 'none' without a rule. */
   solver: string;
+  /** The graph node holding the layer's weights. */
+  node?: string;
+  /** Why the layer-wise analysis has no system for this layer (its numbers are then not measured). */
+  noRule?: string;
+}
+
+/** A layer the layer-wise analysis has no rule for: named, with the reason, and no measurement. */
+export function noRuleReport(index: number, type: 'conv' | 'linear', node: string, unknowns: number, reason: string): LayerReport {
+  return {
+    index, type, unknowns, weightConstraints: 0, gradientConstraints: 0, paddingConstraints: 0, rank: 0, rankDeficiency: 0,
+    structuralRank: 0, rankDiffersFromStructural: false, condition: 0, solver: 'none', node, noRule: reason,
+  };
 }
 
 /**
@@ -28,14 +40,15 @@ export interface LayerReport {
  * both sides are the same vector over the input, since dW[o] = Σ_p dz[o,p]·patch_p and
  * z[o',p] = W[o']·patch_p. That gives C_out² dependencies (fewer only if both W and dz lose row
  * rank). Padding rows are unit rows and always independent; input pixels that no kernel position
- * reaches (strides that skip the last rows) are zero columns.
+ * reaches (strides that skip the last rows) are zero columns. With weight rows left out (ReLU or
+ * max-pool active sets) only the identities whose rows were all kept count (core/system.ts).
  */
 export function structuralRank(sys: LayerSystem): number {
   const { g } = sys;
   const p = g.outH * g.outW;
   const rw = Math.min(g.outC, g.inC * g.kh * g.kw);
   const rd = Math.min(g.outC, p);
-  const dependencies = g.outC * g.outC - (g.outC - rw) * (g.outC - rd);
+  const dependencies = sys.maskedDependencies ?? g.outC * g.outC - (g.outC - rw) * (g.outC - rd);
   const rows = sys.weightRows + sys.grad.rows - dependencies;
   return sys.paddingRows + Math.min(coveredInterior(g), rows);
 }
@@ -98,7 +111,7 @@ export function roundHalfEven(v: number): number {
 export function copaIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+  for (let i = 0; i < L - 1; i++) if (!reports[i].noRule) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
   return s;
 }
 
@@ -109,7 +122,7 @@ export function copaIndex(reports: LayerReport[]): number {
 export function normalisedIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
+  for (let i = 0; i < L - 1; i++) if (!reports[i].noRule) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
   return s;
 }
 

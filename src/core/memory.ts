@@ -144,7 +144,7 @@ export function denseFallbackBytes(columns: number): number {
  * Refuses a model whose layer systems could not be addressed at all (Int32 indices), whatever the
  * ceiling: these sizes are a property of the code, not of the machine. The analyses call it first.
  */
-export function checkSolvable(model: Model): void {
+export function checkSolvable(model: Pick<Model, 'layers'>): void {
   for (const g of solvedLayers(model)) {
     const s = systemSize(g);
     const entries = Math.max(s.nnzS, s.nnzG, s.factorBytes / F64);
@@ -156,7 +156,7 @@ export function checkSolvable(model: Model): void {
 }
 
 /** The layers whose systems are solved: all but a final linear layer (closed form). */
-function solvedLayers(model: Model): LayerGeometry[] {
+function solvedLayers(model: Pick<Model, 'layers'>): LayerGeometry[] {
   const L = model.layers.length;
   return model.layers.filter((g, i) => !(i === L - 1 && g.type === 'linear'));
 }
@@ -166,7 +166,7 @@ function solvedLayers(model: Model): LayerGeometry[] {
  * stay cached for every layer (a solver cache keeps them for reuse), the systems of the layers are
  * kept by the solution memo, and one layer's work is live at a time.
  */
-export function solveBytes(model: Model): MemoryPart[] {
+export function solveBytes(model: Pick<Model, 'layers'>): MemoryPart[] {
   const sizes = solvedLayers(model).map((g) => ({ g, s: systemSize(g) }));
   if (sizes.length === 0) return [];
   const kept = sizes.reduce((t, { s }) => t + s.factorBytes + 2 * s.systemBytes, 0);

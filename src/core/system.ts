@@ -27,6 +27,11 @@ export interface LayerSystem {
   gradRhs: Float64Array;
   /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
   weight: Float64Array;
+  /**
+   * With some weight rows left out (a partial active set): how many rows the identities between weight
+   * and gradient rows (core/analysis.ts) that survive, and silent channels, make dependent.
+   */
+  maskedDependencies?: number;
 }
 
 export interface SystemInputs {
@@ -38,6 +43,11 @@ export interface SystemInputs {
   dz: Float64Array;
   /** Shared dL/dW of this layer. */
   dW: Float64Array;
+  /**
+   * Which outputs' pre-activations are known (1) — all when absent. An inactive ReLU unit only tells
+   * that its pre-activation is ≤ 0: its weight row is no equation and is left out.
+   */
+  known?: Uint8Array;
 }
 
 export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
@@ -50,7 +60,8 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   // are close in the ordering; weight rows come before padding rows at the same key, then by index.
   // Weight rows taken in (ho, wo, o) order and padding rows in (h, w, c) order are each already in
   // that order, so the two streams are merged, not sorted.
-  const weightRows = outC * outH * outW;
+  let weightRows = outC * outH * outW;
+  if (inp.known) weightRows = inp.known.reduce((c, v) => c + (v ? 1 : 0), 0);
   const isPadding = (h: number, w: number) => h < pad || h >= pad + inH || w < pad || w >= pad + inW;
   let paddingRows = 0;
   if (pad > 0) for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) if (isPadding(h, w)) paddingRows += inC;
@@ -63,6 +74,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   let t = 0;
   const pushWeightRows = (ho: number, wo: number) => {
     for (let o = 0; o < outC; o++) {
+      if (inp.known && !inp.known[(o * outH + ho) * outW + wo]) continue;
       let m = 0;
       for (let c = 0; c < inC; c++) {
         for (let i = 0; i < kh; i++) {
@@ -105,7 +117,28 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   return {
     g, n, padH, padW, weightRows, paddingRows, s: sb.build(), sRhs, sRowOutput,
     grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
+    ...(inp.known ? { maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known) } : {}),
   };
+}
+
+/**
+ * The identity Σ_k W[o',k]·(gradient row (o,k)) = Σ_p dz[o,p]·(weight row (o',p)) needs the weight rows
+ * (o',p) wherever dz[o,p] ≠ 0: it survives for the pairs whose needed rows were all kept. A channel
+ * whose units are all off has dz = 0 and its k gradient rows are zero: all k count as dependent.
+ */
+function survivingIdentities(outC: number, p: number, k: number, dz: Float64Array, known: Uint8Array): number {
+  let count = 0;
+  for (let o = 0; o < outC; o++) {
+    let silent = true;
+    for (let q = 0; q < p && silent; q++) if (dz[o * p + q] !== 0) silent = false;
+    if (silent) { count += k; continue; }
+    for (let o2 = 0; o2 < outC; o2++) {
+      let kept = true;
+      for (let q = 0; q < p && kept; q++) if (dz[o * p + q] !== 0 && !known[o2 * p + q]) kept = false;
+      if (kept) count++;
+    }
+  }
+  return count;
 }
 
 /** Drops the padding border of a padded input. */

@@ -3,7 +3,12 @@ import { fail } from '../core/errors.js';
 import { SLOPE_RANGE } from '../core/limits.js';
 import { describe } from '../core/spec.js';
 import type { UnaryName } from '../kernels/kernels.js';
-import type { Op } from './op.js';
+import { ONE_TO_ONE, type LayerwiseRule, type Op } from './op.js';
+
+/** ReLU is invertible only where it is active: a zero output says no more than that its input was ≤ 0. */
+const ACTIVE_SET: LayerwiseRule<unknown> = {
+  knownInputs: (_a, { input }, known) => Uint8Array.from(known, (k, i) => (k && input[i] > 0 ? 1 : 0)),
+};
 
 /** Elementwise activations: shape unchanged, no parameters. leaky_relu takes "slope" (PyTorch's negative_slope). */
 function activation(name: UnaryName): Op<{ slope: number }> {
@@ -22,6 +27,8 @@ function activation(name: UnaryName): Op<{ slope: number }> {
     shape: (_a, [x]) => x,
     params: () => [],
     apply: ({ e }, [x], _p, a) => (name === 'identity' ? x : unary(e, x, name, a.slope)),
+    // the others are strictly monotonic: one to one
+    layerwise: name === 'relu' ? ACTIVE_SET : ONE_TO_ONE,
   };
 }
 

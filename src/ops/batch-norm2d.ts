@@ -53,4 +53,14 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
     const k = mul(e, p.weight, unary(e, add(e, variance, eps), 'rsqrt'));
     return add(e, mul(e, centred, perChannel(e, k, s)), perChannel(e, p.bias, s));
   },
+  layerwise: {
+    // eval: y = k·x + c per channel, invertible where γ ≠ 0 (folded into the layer before it)
+    knownInputs: (_a, { bnMode, inShape, params }, known) => {
+      if (bnMode === 'train') {
+        return { reason: 'batch norm in train mode divides by the batch\'s own statistics, two more unknowns per channel that the layer systems do not model yet (audit with --bn-mode eval)' };
+      }
+      const plane = inShape[1] * inShape[2];
+      return Uint8Array.from(known, (k, i) => (k && params.weight[Math.floor(i / plane)] !== 0 ? 1 : 0));
+    },
+  },
 };

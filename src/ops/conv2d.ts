@@ -3,6 +3,7 @@ import { MAX_FEATURES } from '../core/limits.js';
 import type { ConvGeometry } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 import { bool, expectRank, int, pair, slide, uniformInit } from './attrs.js';
+import { makeActivation } from '../core/activations.js';
 import type { Op } from './op.js';
 
 /** 2-D convolution, PyTorch's Conv2d: weight [out, in, kh, kw], optional bias [out]. */
@@ -34,4 +35,16 @@ export const CONV2D: Op<Conv2dAttrs> = {
     ];
   },
   apply: ({ e }, [x], p, a) => conv2d(e, x, p.weight, p.bias ?? null, convGeometry(a, x.shape.slice(1))),
+  system: {
+    geometry: (a, inShape, index) => {
+      const g = convGeometry(a, inShape);
+      if (g.kh !== g.kw || g.sh !== g.sw || g.ph !== g.pw) {
+        return { reason: 'its kernel, stride or padding differs between height and width, which the layer systems do not handle yet' };
+      }
+      return {
+        index, type: 'conv', inC: g.inC, inH: g.inH, inW: g.inW, outC: g.outC, outH: g.outH, outW: g.outW,
+        kh: g.kh, kw: g.kw, stride: g.sh, pad: g.ph, bias: a.bias, activation: makeActivation('identity'),
+      };
+    },
+  },
 };

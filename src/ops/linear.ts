@@ -2,6 +2,7 @@ import { conv2d } from '../autodiff/prims/conv.js';
 import { reshape } from '../autodiff/prims/shape.js';
 import { MAX_FEATURES } from '../core/limits.js';
 import { bool, expectRank, int, uniformInit } from './attrs.js';
+import { makeActivation } from '../core/activations.js';
 import type { Op } from './op.js';
 
 /**
@@ -32,5 +33,12 @@ export const LINEAR: Op<LinearAttrs> = {
     const geom = { inC: f, inH: 1, inW: 1, outC: a.out, outH: 1, outW: 1, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0 };
     const z = conv2d(e, reshape(e, x, [n, f, 1, 1]), reshape(e, p.weight, [a.out, f, 1, 1]), p.bias ?? null, geom);
     return reshape(e, z, [n, a.out]);
+  },
+  // a linear layer on features is a convolution whose 1×1 kernel covers all of them
+  system: {
+    geometry: (a, [f], index) => ({
+      index, type: 'linear', inC: f, inH: 1, inW: 1, outC: a.out, outH: 1, outW: 1,
+      kh: 1, kw: 1, stride: 1, pad: 0, bias: a.bias, activation: makeActivation('identity'),
+    }),
   },
 };

@@ -1,11 +1,13 @@
 import type { Engine, Var } from '../autodiff/engine.js';
+import type { LayerGeometry } from '../core/spec.js';
+import type { Kernels } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 
 /**
  * A graph op: one module holding its rules. `attrs` validates the spec's fields, `shape` infers the
  * per-sample output shape (no batch dimension), `params` declares the op's tensors, `apply` computes
  * the output from primitives (so its vector-Jacobian product and second order come from theirs),
- * and `analysis` says how the layer-wise reconstruction treats it (ops/analysis.ts).
+ * and `layerwise` says how the layer-wise analysis passes knowledge back through it (docs/METHOD.md).
  */
 export type BnMode = 'eval' | 'train';
 
@@ -25,6 +27,36 @@ export interface ParamDecl {
   init: (uniform: () => number) => number;
 }
 
+/** What an op's layer-wise rule sees: one sample's true input and the op's tensors (the what-if). */
+export interface RuleContext {
+  kernels: Kernels;
+  bnMode: BnMode;
+  /** The input without its batch dimension, and its values. */
+  inShape: Shape;
+  input: Float64Array;
+  params: Readonly<Record<string, Float64Array>>;
+}
+
+/**
+ * The layer-wise analysis recovers a layer's pre-activation from the input of the next weighted layer,
+ * walking back through the ops between. Given which of an op's outputs are known, `knownInputs` says
+ * which of its inputs they determine — the op's inverse where it has one — or why it has no rule.
+ */
+export interface LayerwiseRule<A> {
+  knownInputs(a: A, ctx: RuleContext, known: Uint8Array): Uint8Array | { reason: string };
+}
+
+/** The rule of an op that maps values one to one (reshapes, invertible activations, dropout at evaluation). */
+export const ONE_TO_ONE: LayerwiseRule<unknown> = { knownInputs: (_a, _ctx, known) => known };
+
+/**
+ * A weighted op affine in its input (conv2d, linear): its layer-wise system — weight, gradient and
+ * padding rows over its padded input (core/system.ts) — is set by this geometry.
+ */
+export interface LayerSystemRule<A> {
+  geometry(a: A, inShape: Shape, index: number): LayerGeometry | { reason: string };
+}
+
 export interface Op<A = unknown> {
   readonly name: string;
   /** Number of inputs. */
@@ -35,4 +67,8 @@ export interface Op<A = unknown> {
   shape(a: A, inputs: readonly Shape[], where: (s: string) => string): Shape;
   params(a: A, inputs: readonly Shape[]): ParamDecl[];
   apply(ctx: OpContext, inputs: readonly Var[], params: Readonly<Record<string, Var>>, a: A): Var;
+  /** Absent: the op has no layer-wise rule (the analysis names it; optimisation attacks still run). */
+  readonly layerwise?: LayerwiseRule<A>;
+  /** Present on the weighted ops whose inputs the layer-wise analysis solves for. */
+  readonly system?: LayerSystemRule<A>;
 }

@@ -3,7 +3,7 @@ import { reshape } from '../autodiff/prims/shape.js';
 import { fail } from '../core/errors.js';
 import { describe } from '../core/spec.js';
 import { formatShape, sameShape, sizeOf } from '../tensor/tensor.js';
-import type { Op } from './op.js';
+import { ONE_TO_ONE, type Op } from './op.js';
 
 /** Ops that move or combine values without parameters: flatten, residual addition, dropout. */
 
@@ -15,6 +15,7 @@ export const FLATTEN: Op<null> = {
   shape: (_a, [x]) => [sizeOf(x)],
   params: () => [],
   apply: ({ e }, [x]) => reshape(e, x, [x.shape[0], sizeOf(x.shape.slice(1))]),
+  layerwise: ONE_TO_ONE,
 };
 
 export const ADD: Op<null> = {
@@ -43,4 +44,5 @@ export const DROPOUT: Op<{ p: number }> = {
   shape: (_a, [x]) => x,
   params: () => [],
   apply: (_ctx, [x]) => x,
+  layerwise: ONE_TO_ONE,
 };

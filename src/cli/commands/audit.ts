@@ -4,7 +4,7 @@ import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
 import { estimate, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { Rng } from '../../core/rng.js';
 import { SolverCache } from '../../core/solver-cache.js';
-import { chainOrNull } from '../../model/chain.js';
+import { layerGeometries } from '../../core/whatif.js';
 import type { ServerPayload } from '../../threat/payload.js';
 import {
   checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, MODEL_OPTIONS, payload,
@@ -47,8 +47,7 @@ function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSo
 
 function runAudit(a: Args): void {
   const model = requireModel(a);
-  const view = chainOrNull(model);
-  const parts = [parameterBytes(model, 2), passBytes(model), ...(view ? solveBytes(view.model) : [])];
+  const parts = [parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) })];
   const maxBytes = checkCeiling(a, estimate(parts), `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
   const source = auditSource(a, p, maxBytes);

@@ -3,6 +3,7 @@ import { totalVariation } from '../regularisers.js';
 import type { Attack, AttackOptions, AttackResult } from '../../attacks/types.js';
 import { box as imageBox } from '../../attacks/labels.js';
 import { chainOrNull } from '../../model/chain.js';
+import { fail } from '../errors.js';
 import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './layerwise.js';
 import { pullBack } from './pullback.js';
 import { squaredNorm } from '../linalg/vec.js';
@@ -72,7 +73,12 @@ function objective(input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, op
 export const copa: Attack = {
   name: 'copa',
   description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (L-BFGS)',
-  run: (payload, update, options) => runCopa('copa', chainInput('copa', payload, update, options), options, withRunOptions(COPA_DEFAULTS, options)),
+  run: (payload, update, options) => {
+    const input = chainInput('copa', payload, update, options);
+    const relu = input.model.layers.slice(0, -1).find((g) => g.activation.partial);
+    if (relu) fail(`copa's pull-back divides by the activation's derivative, which ${relu.activation.name} (layer ${relu.index}) makes zero on inactive units; use hybrid`);
+    return runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options));
+  },
   // the pull-back solves the layer below on every evaluation: a second set of systems and work
   memory: (model) => {
     const v = chainOrNull(model);

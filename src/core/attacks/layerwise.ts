@@ -5,6 +5,7 @@ import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
 import { checkUpdate } from '../../attacks/update.js';
 import { closedFormReport, layerReport, type LayerReport } from '../analysis.js';
+import type { Activation } from '../activations.js';
 import { convInputGrad } from '../conv.js';
 import { fail } from '../errors.js';
 import { attackLabel } from '../label.js';
@@ -111,14 +112,14 @@ export function layerwise(method: string, input: LayerwiseInput, options: Attack
     const g = model.layers[i];
     const above = model.layers[i + 1];
     options.onProgress?.({ step: L - 2 - i, total: L - 1, message: `layer ${i}` });
-    if (!g.activation.invertible) fail(`layer ${i}: activation ${g.activation.name} is not invertible, ${method} cannot pass it`);
+    if (!g.activation.invertible && !g.activation.partial) fail(`layer ${i}: activation ${g.activation.name} is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
     const determined = reports[i + 1].rankDeficiency === 0;
-    const z = invertActivation(x, i, g.activation, determined, warnings);
+    const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
     const da = convInputGrad(above, params[i + 1].weight, dzAbove);
     const dz = throughActivation(g, da, z);
-    const system = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight });
+    const system = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight, ...(known ? { known } : {}) });
     const solution = solveLayer(system, solve);
     reports[i] = layerReport(system, solution);
     x = cropPadding(system, solution.x);
@@ -132,7 +133,8 @@ export function layerwise(method: string, input: LayerwiseInput, options: Attack
 // Values this close to the edge of an activation's range are clipped to it before inverting.
 const EDGE = 1e-6;
 
-function invertActivation(a: Float64Array, layer: number, act: { name: string; range: readonly [number, number]; inverse(v: number): number }, strict: boolean, warnings: string[]): Float64Array {
+function invertActivation(a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[]): { z: Float64Array; known: Uint8Array | null } {
+  if (act.partial) return activeSet(a, layer, act, strict, warnings);
   const [lo, hi] = act.range;
   const loIn = Number.isFinite(lo) ? lo + EDGE * Math.max(1, Math.abs(lo)) : lo;
   const hiIn = Number.isFinite(hi) ? hi - EDGE * Math.max(1, Math.abs(hi)) : hi;
@@ -142,14 +144,46 @@ function invertActivation(a: Float64Array, layer: number, act: { name: string; r
     let v = a[k];
     if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
     if (strict && (v < lo || v > hi)) {
-      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, outside its range (${lo}, ${hi}); they do not come from this model and weights`);
+      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, outside its range (${lo}, ${hi}); `
+        + 'they do not come from this model and weights');
     }
     if (v <= loIn) { v = loIn; clipped++; }
     if (v >= hiIn) { v = hiIn; clipped++; }
     z[k] = act.inverse(v);
   }
-  if (clipped > 0) warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs were outside its invertible range (${lo}, ${hi}) and were clipped`);
-  return z;
+  if (clipped > 0) {
+    warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs were outside its invertible range `
+      + `(${lo}, ${hi}) and were clipped`);
+  }
+  return { z, known: null };
+}
+
+// A ReLU output at most this fraction of the layer's largest is taken as zero: an inactive unit.
+const ACTIVE = 1e-9;
+
+/**
+ * ReLU's active set, as the attacker sees it: outputs above zero are active, their pre-activation is
+ * the output; the others are inactive, with pre-activation unknown (≤ 0) and zero derivative. From an
+ * exactly determined layer above this is the true active set; from an estimate it is a guess.
+ */
+function activeSet(a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[]): { z: Float64Array; known: Uint8Array } {
+  let max = 0;
+  for (const v of a) {
+    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
+    max = Math.max(max, Math.abs(v));
+  }
+  const thr = ACTIVE * max;
+  const z = new Float64Array(a.length), known = new Uint8Array(a.length);
+  let negative = 0;
+  for (let k = 0; k < a.length; k++) {
+    if (a[k] < -thr) {
+      if (strict) fail(`layer ${layer}: the gradients imply a ${act.name} output of ${a[k]} at index ${k}, below zero; they do not come from this model and weights`);
+      negative++;
+    }
+    if (a[k] > thr) { z[k] = a[k]; known[k] = 1; }
+  }
+  if (negative > 0) warnings.push(`layer ${layer}: ${negative} of ${a.length} reconstructed ${act.name} outputs were negative and were taken as inactive`);
+  return { z, known };
 }
 
 /** An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place. */
@@ -194,8 +228,10 @@ export function refineUndetermined(method: string, input: LayerwiseInput, option
 
 /** The valid output range of layer i's activation, shrunk a little so it stays invertible. */
 export function activationBox(input: LayerwiseInput, i: number): readonly [number, number] | undefined {
-  const [lo, hi] = input.model.layers[i].activation.range;
+  const act = input.model.layers[i].activation;
+  const [lo, hi] = act.range;
   if (!Number.isFinite(lo) && !Number.isFinite(hi)) return undefined;
-  const e = 1e-6;
+  // ReLU is inverted where positive and zero is a valid (inactive) value: no shrinking
+  const e = act.partial ? 0 : 1e-6;
   return [Number.isFinite(lo) ? lo + e : -1e300, Number.isFinite(hi) ? hi - e : 1e300];
 }

@@ -1,0 +1,112 @@
+import { Engine } from '../autodiff/engine.js';
+import { crossEntropy } from '../autodiff/prims/softmax.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { paramVars } from '../model/gradients.js';
+import { forwardGraph, type Graph, type GraphNode } from '../model/graph.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { checkBatch } from '../threat/client.js';
+import type { ServerPayload } from '../threat/payload.js';
+import { closedFormReport, layerReport, noRuleReport, type LayerReport } from './analysis.js';
+import { fail } from './errors.js';
+import { solveLayer, type SolveOptions } from './layersolve.js';
+import type { LayerGeometry } from './spec.js';
+import { buildLayerSystem } from './system.js';
+
+/**
+ * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
+ * would have to recover (pre-activations, their gradients, ReLU and max-pool active sets) is the true
+ * one. Each weighted node (conv2d, linear) gets its layer system; the rows its outputs give are those
+ * the ops up to the next weighted node let through (each op's `layerwise` rule). A node whose output
+ * branches, or meets an op without a rule, is reported with the reason instead of a rank.
+ */
+
+/** A weighted node of the graph and the geometry of its system, or why it has none. */
+export interface WeightLayer {
+  node: GraphNode;
+  geometry: LayerGeometry | { reason: string };
+}
+
+/** The weighted nodes in graph order (the layer-wise analysis's layers), with their geometries. */
+export function weightLayers(g: Graph): WeightLayer[] {
+  return g.nodes.filter((n) => n.op.system).map((node, index) => ({
+    node, geometry: node.op.system!.geometry(node.attrs, node.inShapes[0], index),
+  }));
+}
+
+/** The geometries of the layers that have one (for memory estimates). */
+export function layerGeometries(g: Graph): LayerGeometry[] {
+  return weightLayers(g).flatMap((l) => ('reason' in l.geometry ? [] : [l.geometry]));
+}
+
+export function whatIfReports(
+  kernels: Kernels, payload: ServerPayload, image: Tensor, label: number, solve: SolveOptions,
+): LayerReport[] {
+  const g = payload.model;
+  checkBatch(g, image, [label]);
+  if (image.shape[0] !== 1) fail(`the audit's what-if takes one image, got ${image.shape[0]}`);
+  const layers = weightLayers(g);
+  const e = new Engine(kernels);
+  const vars = paramVars(e, g, payload.params, true);
+  const values = forwardGraph({ e, bnMode: payload.bnMode }, g, vars, { x: e.constant(image) });
+  const loss = crossEntropy(e, values[g.output], [label]);
+  const weightOf = (n: GraphNode) => vars.get(`${n.name}.weight`)!;
+  const grads = e.grad(loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
+  const L = layers.length;
+  const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
+  return layers.map(({ node, geometry }, i): LayerReport => {
+    const k = node.index;
+    const z = values[k].data;
+    const unknowns = node.inShapes[0].reduce((a, b) => a * b, 1);
+    const type = node.op.name === 'linear' ? 'linear' : 'conv';
+    if ('reason' in geometry) return noRuleReport(i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
+    if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
+    const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, node);
+    if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
+    const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);
+    const partial = known.mask.some((v) => v === 0);
+    const sys = buildLayerSystem(geometry, {
+      weight: param('weight')!, bias: param('bias') ?? null, z, dz: grads[i]!.data, dW: grads[L + i]!.data,
+      ...(partial ? { known: known.mask } : {}),
+    });
+    return { ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })), node: node.name };
+  });
+}
+
+/**
+ * Which of a weighted node's outputs the next weighted node's input determines: walk forward along
+ * single consumers to it (or to the model's output), then back through each op's rule.
+ */
+function knownOutputs(
+  kernels: Kernels, payload: ServerPayload, values: (Float64Array | undefined)[], consumers: GraphNode[][],
+  from: GraphNode,
+): { mask: Uint8Array } | { reason: string } {
+  const g = payload.model;
+  const path: GraphNode[] = [];
+  let at = from;
+  while (at.index !== g.output) {
+    const next = consumers[at.index];
+    if (next.length !== 1) {
+      return { reason: `node "${at.name}" feeds ${next.length} nodes (a branch): the system of a block is not implemented yet` };
+    }
+    const op = next[0];
+    if (op.op.system) break;
+    if (op.inputs.length !== 1) {
+      return { reason: `node "${op.name}" (${op.op.name}) joins branches: the system of a block is not implemented yet` };
+    }
+    if (!op.op.layerwise) return { reason: `node "${op.name}" (${op.op.name}) has no layer-wise rule` };
+    path.push(op);
+    at = op;
+  }
+  let mask: Uint8Array = new Uint8Array(values[at.index]!.length).fill(1);
+  for (let p = path.length - 1; p >= 0; p--) {
+    const op = path[p];
+    const params: Record<string, Float64Array> = {};
+    for (const { name, decl } of op.params) params[decl.suffix] = payload.params.get(name)!;
+    const r = op.op.layerwise!.knownInputs(op.attrs, {
+      kernels, bnMode: payload.bnMode, inShape: op.inShapes[0], input: values[op.inputs[0]]!, params,
+    }, mask);
+    if (!(r instanceof Uint8Array)) return { reason: `node "${op.name}" (${op.op.name}): ${r.reason}` };
+    mask = r;
+  }
+  return { mask };
+}

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { audit } from '../src/core/audit.js';
+import { Rng } from '../src/core/rng.js';
+import { JS_KERNELS } from '../src/kernels/js/index.js';
+import { buildGraph, forwardGraph, parseGraphSpec, type NodeSpec } from '../src/model/graph.js';
+import { initParams } from '../src/model/params.js';
+import { Engine } from '../src/autodiff/engine.js';
+import { paramVars } from '../src/model/gradients.js';
+import type { BnMode } from '../src/ops/op.js';
+import type { ServerPayload } from '../src/threat/payload.js';
+import { rgap } from '../src/core/attacks/rgap.js';
+import { chainCase } from './helpers.js';
+
+/**
+ * The audit's what-if on graphs: the rows each op lets through are counted independently here from a
+ * forward pass (active ReLU units, distinct max-pool winners), and ranks that follow from counting are
+ * checked in closed form; ops and shapes without a rule are named, not guessed.
+ */
+type Node = Omit<NodeSpec, 'inputs'> & { inputs?: string[] };
+
+function setup(nodes: Node[], input: [number, number, number], bnMode: BnMode = 'eval', seed = 3) {
+  const model = buildGraph(parseGraphSpec({ name: 't', input, nodes }, 't'));
+  const params = initParams(model, seed);
+  const payload: ServerPayload = { model, params, normalisation: { scale: 1, offset: -0.5 }, bnMode };
+  const rng = new Rng(seed + 100);
+  const n = input[0] * input[1] * input[2];
+  const image = { shape: [1, ...input], data: Float64Array.from({ length: n }, () => rng.uniform() - 0.5) };
+  const e = new Engine(JS_KERNELS);
+  const values = forwardGraph({ e, bnMode }, model, paramVars(e, model, params, false), { x: e.constant(image) });
+  const valueOf = (name: string) => values[model.nodes.findIndex((m) => m.name === name)].data;
+  return { payload, image, valueOf, run: () => audit(payload, { kind: 'image', image, label: 1 }) };
+}
+
+describe('the what-if audit on graphs', () => {
+  it('keeps the weight rows of active ReLU units only', () => {
+    // linear 6 → 4 → ReLU → linear 3: the gradient rows dz[o]·x[c] = dW[o,c] alone pin the input down
+    // when one active unit has dz ≠ 0, so the rank is full whatever the active set
+    const mlp = setup([
+      { name: 'flat', op: 'flatten' }, { name: 'fc1', op: 'linear', out: 4 }, { name: 'act', op: 'relu' },
+      { name: 'fc2', op: 'linear', out: 3 },
+    ], [6, 1, 1]);
+    const active = mlp.valueOf('fc1').filter((v) => v > 0).length;
+    assert.ok(active > 0 && active < 4, `the seed should give a partly active layer, got ${active}`);
+    const r = mlp.run();
+    assert.equal(r.layers[0].weightConstraints, active);
+    assert.equal(r.layers[0].rank, 6);
+    assert.equal(r.layers[1].solver, 'closed-form');
+
+    // one 3×3 filter on 5×5, then ReLU: k active outputs give k weight rows; the 9 gradient rows
+    // Σ_p dz_p·x[p + (i, j)] = dW[i, j] add 9 − 1 (Σ W_ij·(row ij) = Σ_p dz_p·(weight row p), and
+    // dz_p = 0 where the unit is off), so rank = k + 8 of 25 unknowns
+    const conv = setup([
+      { name: 'conv', op: 'conv2d', out: 1, kernel: 3 }, { name: 'act', op: 'relu' },
+      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 5, 5]);
+    const k = conv.valueOf('conv').filter((v) => v > 0).length;
+    assert.ok(k > 0 && k < 9, `the seed should give a partly active layer, got ${k}`);
+    const c = conv.run();
+    assert.equal(c.layers[0].weightConstraints, k);
+    assert.equal(c.layers[0].gradientConstraints, 9);
+    assert.equal(c.layers[0].rank, k + 8);
+    assert.equal(c.layers[0].structuralRank, k + 8);
+    assert.equal(c.copaIndex, k + 8 - 25);
+
+    // two filters: the identity between channels o and o' survives only where o's active positions
+    // are all active in o' too, and a channel with no active unit has nine zero gradient rows; the
+    // count-based rank counts both (and must match the numerics)
+    for (const seed of [3, 5]) {
+      const two = setup([
+        { name: 'conv', op: 'conv2d', out: 2, kernel: 3 }, { name: 'act', op: 'relu' },
+        { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+      ], [1, 8, 8], 'eval', seed);
+      const z = two.valueOf('conv');
+      const on = (o: number) => Array.from({ length: 36 }, (_, q) => z[o * 36 + q] > 0);
+      let lost = 0;
+      for (const o of [0, 1]) {
+        if (!on(o).some(Boolean)) { lost += 9; continue; }
+        lost += [0, 1].filter((o2) => on(o).every((a, q) => !a || on(o2)[q])).length;
+      }
+      const onCount = z.filter((v) => v > 0).length;
+      const t2 = two.run().layers[0];
+      assert.equal(t2.structuralRank, onCount + 18 - lost, `seed ${seed}`);
+      assert.equal(t2.rank, t2.structuralRank, `seed ${seed}`);
+      assert.ok(t2.rank < 64);
+    }
+  });
+
+  it('keeps one weight row per max-pool window (its winner) and folds eval batch norm', () => {
+    const t = setup([
+      { name: 'conv', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'bn', op: 'batch_norm2d' },
+      { name: 'act', op: 'relu' }, { name: 'pool', op: 'max_pool2d', kernel: 2 },
+      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 6, 6]);
+    // a window's winner gives a row when the ReLU after it is active there (batch norm is one to one)
+    const pooled = t.valueOf('pool');
+    const rows = pooled.filter((v) => v > 0).length;
+    assert.ok(rows > 0 && rows < pooled.length);
+    const r = t.run();
+    assert.equal(r.layers[0].weightConstraints, rows);
+    assert.equal(r.layers[0].paddingConstraints, 8 * 8 - 36);
+    assert.equal(r.layers[0].node, 'conv');
+    assert.deepEqual(r.warnings, []);
+  });
+
+  it('names the op when there is no rule: train batch norm, mean pooling, residual blocks', () => {
+    const bn: Node[] = [
+      { name: 'conv', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'bn', op: 'batch_norm2d' },
+      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ];
+    const train = setup(bn, [1, 4, 4], 'train').run();
+    assert.equal(train.layers[0].solver, 'none');
+    assert.match(train.layers[0].noRule!, /node "bn" \(batch_norm2d\): batch norm in train mode/);
+    assert.equal(train.copaIndex, 0);
+    assert.match(train.warnings[0], /layer 0 has no layer system/);
+    assert.equal(setup(bn, [1, 4, 4], 'eval').run().layers[0].solver !== 'none', true);
+
+    const mean = setup([
+      { name: 'conv', op: 'conv2d', out: 2, kernel: 3 }, { name: 'pool', op: 'avg_pool2d', kernel: 2 },
+      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 6, 6]).run();
+    assert.match(mean.layers[0].noRule!, /node "pool" \(avg_pool2d\): mean pooling/);
+
+    const residual = setup([
+      { name: 'a', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'b', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
+      { name: 'sum', op: 'add', inputs: ['a', 'b'] }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 4, 4]).run();
+    assert.match(residual.layers[0].noRule!, /node "a" feeds 2 nodes \(a branch\)/);
+    assert.match(residual.layers[1].noRule!, /node "sum" \(add\) joins branches/);
+    assert.equal(residual.layers[2].solver, 'closed-form');
+
+    const rectangular = setup([
+      { name: 'conv', op: 'conv2d', out: 2, kernel: [3, 1] }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 4, 4]).run();
+    assert.match(rectangular.layers[0].noRule!, /node "conv": its kernel, stride or padding differs/);
+  });
+});
+
+describe('rgap through ReLU', () => {
+  it('estimates the active set from the recovered outputs and recovers a determined ReLU chain exactly', () => {
+    // conv 3×3 → ReLU → conv 3×3 → ReLU → linear: every layer is determined, so the recovered
+    // outputs are exact and their positive entries are the true active set
+    const c = chainCase({ name: 'relu', input: [1, 6, 6], layers: [
+      { type: 'conv', out: 6, kernel: 3, stride: 1, padding: 1, bias: true, activation: 'relu' },
+      { type: 'conv', out: 4, kernel: 3, stride: 1, padding: 0, bias: true, activation: 'relu' },
+      { type: 'linear', out: 5, bias: true, activation: 'identity' }] }, 4);
+    const rng = new Rng(9);
+    const x = Float64Array.from({ length: 36 }, () => rng.uniform() - 0.5);
+    const { update } = c.client(x, 3);
+    const payload: ServerPayload = { model: c.graph, params: c.params, normalisation: { scale: 1, offset: -0.5 }, bnMode: 'eval' };
+    const r = rgap.run(payload, update, { seed: 0, tol: 1e-10 });
+    assert.deepEqual(r.layers.map((l) => l.rankDeficiency), [0, 0, 0]);
+    assert.ok(r.layers[1].weightConstraints < 4 * 4 * 4, 'some units of layer 1 are off');
+    const err = Math.max(...Array.from(x, (v, i) => Math.abs(v - r.images.data[i])));
+    assert.ok(err < 1e-9, `max error ${err}`);
+  });
+});
