@@ -2,11 +2,11 @@
 // For each model and the bundled samples, runs the layer-wise recursion and compares each layer's
 // input estimate with the true one (this script plays the evaluator, so it knows the image).
 //   node scripts/error-propagation.mjs cnn3_c1 cnn3_c11 cnn3_c12   (after npm run build)
-import { layerwise } from '../dist/src/core/attacks/layerwise.js';
+import { layerwise } from '../dist/src/attacks/layerwise/recursion.js';
 import { simulateClient } from '../dist/src/core/client.js';
-import { forward, initParams } from '../dist/src/core/network.js';
-import { buildModel } from '../dist/src/core/spec.js';
-import { studySpec } from '../dist/src/core/sweeps.js';
+import { forward, initParams } from '../dist/src/model/chain-tensors.js';
+import { buildModel } from '../dist/src/model/chain-spec.js';
+import { studySpec } from '../dist/src/model/sweeps.js';
 import { bitmapToTensor, fitBitmap, REFERENCE_NORMALISATION } from '../dist/src/formats/image.js';
 import { loadImageSet } from '../dist/src/io/imagesets.js';
 

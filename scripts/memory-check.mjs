@@ -18,8 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../dist/src/core/memory.js';
 import { getAttack } from '../dist/src/core/attacks/registry.js';
-import { PRESETS } from '../dist/src/core/presets.js';
-import { buildModel, parseSpec } from '../dist/src/core/spec.js';
+import { PRESETS } from '../dist/src/model/chain-presets.js';
+import { buildModel, parseSpec } from '../dist/src/model/chain-spec.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const main = path.join(root, 'dist/src/cli/main.js');

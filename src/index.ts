@@ -8,8 +8,8 @@ export { presetGraph, presetSpec, presetNames, graphFromJson } from './model/pre
 export { chainToGraph, chainView } from './model/chain.js';
 export { initParams, paramsFromTensors, tensorsFromParams, checkMagnitudes } from './model/params.js';
 export { batchGradients } from './model/gradients.js';
-export { PRESETS } from './core/presets.js';
-export { parseSpec, type ModelSpec } from './core/spec.js';
+export { PRESETS } from './model/chain-presets.js';
+export { parseSpec, type ModelSpec } from './model/chain-spec.js';
 export { OPS } from './ops/registry.js';
 export type { Op, BnMode } from './ops/op.js';
 export { Engine, Var } from './autodiff/engine.js';
@@ -18,16 +18,16 @@ export type { Kernels } from './kernels/kernels.js';
 export type { Tensor, Shape } from './tensor/tensor.js';
 export type { ServerPayload, SharedUpdate } from './threat/payload.js';
 export { simulateClient, trainOnBatch, type ClientResult } from './threat/client.js';
-export { audit, type AuditResult, type AuditSource } from './core/audit.js';
-export type { LayerReport } from './core/analysis.js';
+export { audit, type AuditResult, type AuditSource } from './analysis/audit.js';
+export type { LayerReport } from './analysis/reports.js';
 export { ATTACKS, getAttack } from './attacks/registry.js';
 export type { Attack, AttackOptions, AttackResult, Progress, SolveSettings } from './attacks/types.js';
 export { recoverLabels, type LabelRecovery } from './attacks/labels.js';
 export { matchingObjective, type MatchingProblem } from './attacks/matching/objective.js';
-export { SolverCache } from './core/solver-cache.js';
-export { DEFAULT_RANK_TOL } from './core/layersolve.js';
+export { SolverCache } from './solve/solver-cache.js';
+export { DEFAULT_RANK_TOL } from './solve/layersolve.js';
 export { estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate, type MemoryPart } from './core/memory.js';
-export { mse, psnr, ssim, quality, batchQuality, type Quality } from './core/metrics.js';
+export { mse, psnr, ssim, quality, batchQuality, type Quality } from './metrics/quality.js';
 export { parseSafetensors, serializeSafetensors, type NamedTensor } from './formats/safetensors.js';
 export {
   decodeImage, encodeImagePng, bitmapToTensor, toUnitRange, unitTensorToBitmap, fitBitmap,

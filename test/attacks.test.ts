@@ -11,8 +11,8 @@ import { chainToGraph } from '../src/model/chain.js';
 import { buildGraph } from '../src/model/graph.js';
 import { initParams } from '../src/model/params.js';
 import { simulateClient } from '../src/threat/client.js';
-import { adam, lbfgs } from '../src/core/optim.js';
-import { totalVariation } from '../src/core/regularisers.js';
+import { adam, lbfgs } from '../src/optim/optimisers.js';
+import { totalVariation } from '../src/optim/regularisers.js';
 import { Rng } from '../src/core/rng.js';
 import { ROOT, runCli, tmpDir } from './helpers.js';
 
@@ -123,8 +123,8 @@ describe('CLI: optimisation attacks', () => {
 describe('hybrid on a reference fixture', () => {
   it('cnn2_c2: 800 iterations lift rgap\'s 19.95 dB by more than 5 dB', async () => {
     const { loadFixture } = await import('./helpers.js');
-    const { hybrid } = await import('../src/core/attacks/hybrid.js');
-    const { psnr } = await import('../src/core/metrics.js');
+    const { hybrid } = await import('../src/attacks/layerwise/hybrid.js');
+    const { psnr } = await import('../src/metrics/quality.js');
     const f = loadFixture('cnn2_c2-chelsea');
     const r = hybrid.run(f.payload, f.update, { seed: 0, tol: 1e-10, iterations: 800 });
     const p = psnr(r.images.data.map((v) => v + 0.5), f.target);

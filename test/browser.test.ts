@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { rgap } from '../src/core/attacks/rgap.js';
+import { rgap } from '../src/attacks/layerwise/rgap.js';
 import { loadFixture, REFERENCE, ROOT, skipOutsideCi } from './helpers.js';
 
 /**
@@ -28,7 +28,7 @@ function page(fixture: string): string {
 import { graphFromJson } from '/dist/src/model/presets.js';
 import { parseSafetensors } from '/dist/src/formats/safetensors.js';
 import { paramsFromTensors } from '/dist/src/model/params.js';
-import { rgap } from '/dist/src/core/attacks/rgap.js';
+import { rgap } from '/dist/src/attacks/layerwise/rgap.js';
 const base = '/${fixture}/';
 const bytes = async (f) => new Uint8Array(await (await fetch(base + f)).arrayBuffer());
 try {

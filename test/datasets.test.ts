@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'fflate';
 import { InputError } from '../src/core/errors.js';
-import { ranks, spearman, spearmanDifference } from '../src/core/stats.js';
+import { ranks, spearman, spearmanDifference } from '../src/study/stats.js';
 import { Rng } from '../src/core/rng.js';
 import { cifar10Samples, idxSamples, parseIdx } from '../src/formats/datasets.js';
 import { FASHION_SLICE, skipOutsideCi } from './helpers.js';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { audit } from '../src/core/audit.js';
-import { rgap } from '../src/core/attacks/rgap.js';
-import { DEFAULT_RANK_TOL } from '../src/core/layersolve.js';
-import { psnr } from '../src/core/metrics.js';
+import { audit } from '../src/analysis/audit.js';
+import { rgap } from '../src/attacks/layerwise/rgap.js';
+import { DEFAULT_RANK_TOL } from '../src/solve/layersolve.js';
+import { psnr } from '../src/metrics/quality.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
 import { fixtureNames, loadFixture } from './helpers.js';
 

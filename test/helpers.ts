@@ -11,7 +11,7 @@ import { chainParams, chainToGraph, chainView } from '../src/model/chain.js';
 import { buildGraph } from '../src/model/graph.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { simulateClient } from '../src/threat/client.js';
-import type { ModelSpec } from '../src/core/spec.js';
+import type { ModelSpec } from '../src/model/chain-spec.js';
 import { graphFromJson } from '../src/model/presets.js';
 import type { ServerPayload, SharedUpdate } from '../src/threat/payload.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { inferLabel } from '../src/core/label.js';
+import { inferLabel } from '../src/attacks/layerwise/label.js';
 import { Rng } from '../src/core/rng.js';
-import type { LayerSpec } from '../src/core/spec.js';
+import type { LayerSpec } from '../src/model/chain-spec.js';
 import { chainCase, ROOT, runCli, tmpDir } from './helpers.js';
 
 /** A model ending in `last` on a 2×6×6 input, its seeded weights and a random image. */

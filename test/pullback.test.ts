@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pullBack } from '../src/core/attacks/pullback.js';
+import { pullBack } from '../src/attacks/layerwise/pullback.js';
 import { Engine } from '../src/autodiff/engine.js';
 import { crossEntropy } from '../src/autodiff/prims/softmax.js';
 import { Rng } from '../src/core/rng.js';
-import type { ModelSpec } from '../src/core/spec.js';
+import type { ModelSpec } from '../src/model/chain-spec.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { chainParams } from '../src/model/chain.js';
 import { paramVars } from '../src/model/gradients.js';

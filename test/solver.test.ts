@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
-import { structuralRank } from '../src/core/analysis.js';
-import { solveLayer } from '../src/core/layersolve.js';
-import { SolverCache } from '../src/core/solver-cache.js';
+import { structuralRank } from '../src/analysis/reports.js';
+import { solveLayer } from '../src/solve/layersolve.js';
+import { SolverCache } from '../src/solve/solver-cache.js';
 import { Rng } from '../src/core/rng.js';
-import { buildModel } from '../src/core/spec.js';
-import { buildLayerSystem, type LayerSystem } from '../src/core/system.js';
+import { buildModel } from '../src/model/chain-spec.js';
+import { buildLayerSystem, type LayerSystem } from '../src/solve/system.js';
 
 /**
  * The structured solver against a dense oracle (ml-matrix's SVD): numerical rank with the same

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { audit } from '../src/core/audit.js';
+import { audit } from '../src/analysis/audit.js';
 import { Rng } from '../src/core/rng.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { buildGraph, forwardGraph, parseGraphSpec, type NodeSpec } from '../src/model/graph.js';
@@ -9,7 +9,7 @@ import { Engine } from '../src/autodiff/engine.js';
 import { paramVars } from '../src/model/gradients.js';
 import type { BnMode } from '../src/ops/op.js';
 import type { ServerPayload } from '../src/threat/payload.js';
-import { rgap } from '../src/core/attacks/rgap.js';
+import { rgap } from '../src/attacks/layerwise/rgap.js';
 import { chainCase } from './helpers.js';
 
 /**

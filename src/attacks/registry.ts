@@ -1,6 +1,6 @@
-import { copa } from '../core/attacks/copa.js';
-import { hybrid } from '../core/attacks/hybrid.js';
-import { rgap } from '../core/attacks/rgap.js';
+import { copa } from './layerwise/copa.js';
+import { hybrid } from './layerwise/hybrid.js';
+import { rgap } from './layerwise/rgap.js';
 import { fail } from '../core/errors.js';
 import { dlg } from './matching/dlg.js';
 import { ig } from './matching/ig.js';

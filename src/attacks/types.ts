@@ -1,6 +1,6 @@
-import type { LayerReport } from '../core/analysis.js';
+import type { LayerReport } from '../analysis/reports.js';
 import type { MemoryPart } from '../core/memory.js';
-import type { SolverCache } from '../core/solver-cache.js';
+import type { SolverCache } from '../solve/solver-cache.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Graph } from '../model/graph.js';
 import type { Tensor } from '../tensor/tensor.js';

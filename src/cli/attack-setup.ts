@@ -1,8 +1,8 @@
 import type { Attack, AttackOptions } from '../attacks/types.js';
 import { fail } from '../core/errors.js';
-import { DEFAULT_RANK_TOL } from '../core/layersolve.js';
+import { DEFAULT_RANK_TOL } from '../solve/layersolve.js';
 import { estimate, largestOf, parameterBytes, passBytes } from '../core/memory.js';
-import { SolverCache } from '../core/solver-cache.js';
+import { SolverCache } from '../solve/solver-cache.js';
 import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { simulateClient } from '../threat/client.js';

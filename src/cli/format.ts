@@ -1,4 +1,4 @@
-import type { AuditResult } from '../core/audit.js';
+import type { AuditResult } from '../analysis/audit.js';
 
 /** The per-layer table a person reads. */
 export function auditTable(a: AuditResult): string {

@@ -1,6 +1,6 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { InputError } from '../core/errors.js';
-import { SolverCache } from '../core/solver-cache.js';
+import { SolverCache } from '../solve/solver-cache.js';
 import { runCell, type StudyCell } from '../study/cell.js';
 
 /**

@@ -2,7 +2,7 @@ import { fail } from './errors.js';
 import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS } from './limits.js';
 import type { Graph } from '../model/graph.js';
 import { sizeOf } from '../tensor/tensor.js';
-import type { LayerGeometry, Model } from './spec.js';
+import type { LayerGeometry, Model } from '../model/chain-spec.js';
 
 /**
  * Memory estimates, made before anything large is allocated, so that a model or input too big for

@@ -1,6 +1,6 @@
-import type { ActivationName } from '../core/activations.js';
-import type { LayerTensors, Params } from '../core/network.js';
-import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from '../core/spec.js';
+import type { ActivationName } from './chain-activations.js';
+import type { LayerTensors, Params } from './chain-tensors.js';
+import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
 

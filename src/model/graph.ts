@@ -1,7 +1,7 @@
 import type { Var } from '../autodiff/engine.js';
 import { fail } from '../core/errors.js';
 import { MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_SPATIAL } from '../core/limits.js';
-import { describe } from '../core/spec.js';
+import { describe } from './chain-spec.js';
 import type { Op, OpContext, ParamDecl } from '../ops/op.js';
 import { getOp } from '../ops/registry.js';
 import { formatShape, sizeOf, type Shape } from '../tensor/tensor.js';

@@ -1,6 +1,6 @@
-import { PRESETS } from '../core/presets.js';
-import { parseSpec } from '../core/spec.js';
-import { SWEEPS } from '../core/sweeps.js';
+import { PRESETS } from './chain-presets.js';
+import { parseSpec } from './chain-spec.js';
+import { SWEEPS } from './sweeps.js';
 import { chainToGraph } from './chain.js';
 import { buildGraph, parseGraphSpec, type Graph, type GraphSpec } from './graph.js';
 import { GRAPH_PRESETS } from './zoo.js';

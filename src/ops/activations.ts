@@ -1,7 +1,7 @@
 import { unary } from '../autodiff/prims/unary.js';
 import { fail } from '../core/errors.js';
 import { SLOPE_RANGE } from '../core/limits.js';
-import { describe } from '../core/spec.js';
+import { describe } from '../model/chain-spec.js';
 import type { UnaryName } from '../kernels/kernels.js';
 import { ONE_TO_ONE, type LayerwiseRule, type Op } from './op.js';
 

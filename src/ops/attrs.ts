@@ -1,5 +1,5 @@
 import { fail } from '../core/errors.js';
-import { describe } from '../core/spec.js';
+import { describe } from '../model/chain-spec.js';
 import { MAX_FEATURES, MAX_WINDOW } from '../core/limits.js';
 import type { Shape } from '../tensor/tensor.js';
 

@@ -3,7 +3,7 @@ import { broadcastTo, reshape, sumTo } from '../autodiff/prims/shape.js';
 import { unary } from '../autodiff/prims/unary.js';
 import type { Engine, Var } from '../autodiff/engine.js';
 import { fail } from '../core/errors.js';
-import { describe } from '../core/spec.js';
+import { describe } from '../model/chain-spec.js';
 import { expectRank } from './attrs.js';
 import type { Op } from './op.js';
 

@@ -3,7 +3,7 @@ import { MAX_FEATURES } from '../core/limits.js';
 import type { ConvGeometry } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 import { bool, expectRank, int, pair, slide, uniformInit } from './attrs.js';
-import { makeActivation } from '../core/activations.js';
+import { makeActivation } from '../model/chain-activations.js';
 import type { Op } from './op.js';
 
 /** 2-D convolution, PyTorch's Conv2d: weight [out, in, kh, kw], optional bias [out]. */

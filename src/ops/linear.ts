@@ -2,7 +2,7 @@ import { conv2d } from '../autodiff/prims/conv.js';
 import { reshape } from '../autodiff/prims/shape.js';
 import { MAX_FEATURES } from '../core/limits.js';
 import { bool, expectRank, int, uniformInit } from './attrs.js';
-import { makeActivation } from '../core/activations.js';
+import { makeActivation } from '../model/chain-activations.js';
 import type { Op } from './op.js';
 
 /**

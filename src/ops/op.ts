@@ -1,5 +1,5 @@
 import type { Engine, Var } from '../autodiff/engine.js';
-import type { LayerGeometry } from '../core/spec.js';
+import type { LayerGeometry } from '../model/chain-spec.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
 
@@ -51,7 +51,7 @@ export const ONE_TO_ONE: LayerwiseRule<unknown> = { knownInputs: (_a, _ctx, know
 
 /**
  * A weighted op affine in its input (conv2d, linear): its layer-wise system — weight, gradient and
- * padding rows over its padded input (core/system.ts) — is set by this geometry.
+ * padding rows over its padded input (solve/system.ts) — is set by this geometry.
  */
 export interface LayerSystemRule<A> {
   geometry(a: A, inShape: Shape, index: number): LayerGeometry | { reason: string };

@@ -1,7 +1,7 @@
 import { add } from '../autodiff/prims/arith.js';
 import { reshape } from '../autodiff/prims/shape.js';
 import { fail } from '../core/errors.js';
-import { describe } from '../core/spec.js';
+import { describe } from '../model/chain-spec.js';
 import { formatShape, sameShape, sizeOf } from '../tensor/tensor.js';
 import { ONE_TO_ONE, type Op } from './op.js';
 

@@ -1,8 +1,8 @@
 import { getAttack } from '../attacks/registry.js';
-import { audit } from '../core/audit.js';
+import { audit } from '../analysis/audit.js';
 import { fail } from '../core/errors.js';
-import { quality } from '../core/metrics.js';
-import { SolverCache } from '../core/solver-cache.js';
+import { quality } from '../metrics/quality.js';
+import { SolverCache } from '../solve/solver-cache.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { initParams } from '../model/params.js';

@@ -1,6 +1,6 @@
-import type { Difference, Spearman } from '../core/stats.js';
-import { sweepOf } from '../core/sweeps.js';
-import type { ModelSpec } from '../core/spec.js';
+import type { Difference, Spearman } from './stats.js';
+import { sweepOf } from '../model/sweeps.js';
+import type { ModelSpec } from '../model/chain-spec.js';
 import { encodeImagePng, type Bitmap } from '../formats/image.js';
 import { imageGrid, scatterPlot, stackedBars } from '../plot/charts.js';
 import { sceneToBitmap } from '../plot/raster.js';

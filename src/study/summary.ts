@@ -1,4 +1,4 @@
-import { spearman, spearmanDifference, type Difference, type Spearman } from '../core/stats.js';
+import { spearman, spearmanDifference, type Difference, type Spearman } from './stats.js';
 import type { StudyRow } from './cell.js';
 
 /** PSNR above this counts as exact recovery: such cells tie at the top instead of ranking by noise. */

@@ -1,6 +1,6 @@
 import { fail } from '../../core/errors.js';
-import { adam, lbfgs, type Objective, type RunLimits, type RunResult } from '../../core/optim.js';
-import { totalVariation } from '../../core/regularisers.js';
+import { adam, lbfgs, type Objective, type RunLimits, type RunResult } from '../../optim/optimisers.js';
+import { totalVariation } from '../../optim/regularisers.js';
 import { Rng } from '../../core/rng.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
 import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { getAttack, ATTACKS } from '../../attacks/registry.js';
-import { batchQuality } from '../../core/metrics.js';
+import { batchQuality } from '../../metrics/quality.js';
 import { encodeImagePng, toUnitRange, unitTensorToBitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';
 import type { Command } from '../command.js';

@@ -1,10 +1,10 @@
-import { audit, type AuditSource } from '../../core/audit.js';
+import { audit, type AuditSource } from '../../analysis/audit.js';
 import { fail } from '../../core/errors.js';
-import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
+import { DEFAULT_RANK_TOL } from '../../solve/layersolve.js';
 import { estimate, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
 import { Rng } from '../../core/rng.js';
-import { SolverCache } from '../../core/solver-cache.js';
-import { layerGeometries } from '../../core/whatif.js';
+import { SolverCache } from '../../solve/solver-cache.js';
+import { layerGeometries } from '../../analysis/whatif.js';
 import type { ServerPayload } from '../../threat/payload.js';
 import {
   checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, MODEL_OPTIONS, payload,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ATTACKS, getAttack } from '../../attacks/registry.js';
-import { batchQuality, type Quality } from '../../core/metrics.js';
+import { batchQuality, type Quality } from '../../metrics/quality.js';
 import { drawText, textWidth } from '../../formats/font.js';
 import { drawScaled, encodeImagePng, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
 import { writeFilesAtomically } from '../../io/files.js';

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { audit } from '../../core/audit.js';
-import { rgap } from '../../core/attacks/rgap.js';
-import { DEFAULT_RANK_TOL } from '../../core/layersolve.js';
-import { quality } from '../../core/metrics.js';
+import { audit } from '../../analysis/audit.js';
+import { rgap } from '../../attacks/layerwise/rgap.js';
+import { DEFAULT_RANK_TOL } from '../../solve/layersolve.js';
+import { quality } from '../../metrics/quality.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
 import { chainOrNull } from '../../model/chain.js';
 import { initParams } from '../../model/params.js';
@@ -13,7 +13,7 @@ import { drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitT
 import { checkOutput, loadModel, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { MAX_FEATURES } from '../../core/limits.js';
 import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
-import { SolverCache } from '../../core/solver-cache.js';
+import { SolverCache } from '../../solve/solver-cache.js';
 import { checkCeiling, loadImages, MODEL_OPTIONS } from '../args.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';

@@ -1,10 +1,10 @@
-import { makeActivation, type ActivationName } from '../../core/activations.js';
+import { makeActivation, type ActivationName } from '../../model/chain-activations.js';
 import { fail } from '../../core/errors.js';
 import type { Shape } from '../../tensor/tensor.js';
 import type { UnaryName } from '../kernels.js';
 
 /**
- * Elementwise kernels. The activations' values and derivatives come from core/activations.ts, the
+ * Elementwise kernels. The activations' values and derivatives come from model/chain-activations.ts, the
  * functions the layer-wise analysis inverts, so both see the same numbers.
  */
 type Fn = (v: number) => number;

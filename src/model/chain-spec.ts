@@ -1,6 +1,6 @@
-import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } from './activations.js';
-import { fail } from './errors.js';
-import { MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE } from './limits.js';
+import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } from './chain-activations.js';
+import { fail } from '../core/errors.js';
+import { MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE } from '../core/limits.js';
 
 export interface ConvLayerSpec {
   type: 'conv';

@@ -6,11 +6,11 @@ import { forwardGraph, type Graph, type GraphNode } from '../model/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBatch } from '../threat/client.js';
 import type { ServerPayload } from '../threat/payload.js';
-import { closedFormReport, layerReport, noRuleReport, type LayerReport } from './analysis.js';
-import { fail } from './errors.js';
-import { solveLayer, type SolveOptions } from './layersolve.js';
-import type { LayerGeometry } from './spec.js';
-import { buildLayerSystem } from './system.js';
+import { closedFormReport, layerReport, noRuleReport, type LayerReport } from './reports.js';
+import { fail } from '../core/errors.js';
+import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
+import type { LayerGeometry } from '../model/chain-spec.js';
+import { buildLayerSystem } from '../solve/system.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker

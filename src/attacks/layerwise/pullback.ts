@@ -1,9 +1,9 @@
-import { convInputGrad } from '../conv.js';
-import { solveLayer, type SolveOptions } from '../layersolve.js';
-import { mulVec } from '../linalg/sparse.js';
-import type { Params } from '../network.js';
-import type { Model } from '../spec.js';
-import { buildLayerSystem } from '../system.js';
+import { convInputGrad } from './conv.js';
+import { solveLayer, type SolveOptions } from '../../solve/layersolve.js';
+import { mulVec } from '../../linalg/sparse.js';
+import type { Params } from '../../model/chain-tensors.js';
+import type { Model } from '../../model/chain-spec.js';
+import { buildLayerSystem } from '../../solve/system.js';
 
 /**
  * The pull-back constraint of layer i on its candidate input x (the output of layer i−1):

@@ -1,21 +1,21 @@
-import type { AttackOptions, AttackResult } from '../../attacks/types.js';
+import type { AttackOptions, AttackResult } from '../types.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { chainParams, chainView, type ChainView } from '../../model/chain.js';
 import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
-import { checkUpdate } from '../../attacks/update.js';
-import { closedFormReport, layerReport, type LayerReport } from '../analysis.js';
-import type { Activation } from '../activations.js';
-import { convInputGrad } from '../conv.js';
-import { fail } from '../errors.js';
-import { attackLabel } from '../label.js';
-import { solveLayer, type LayerSolution, type SolveOptions } from '../layersolve.js';
-import { checkSolvable } from '../memory.js';
-import { SolverCache } from '../solver-cache.js';
-import { checkTensors, throughActivation, type Params } from '../network.js';
-import type { ChainModel } from '../spec.js';
-import { buildLayerSystem, cropPadding, type LayerSystem } from '../system.js';
-import type { RunLimits, RunResult } from '../optim.js';
+import { checkUpdate } from '../update.js';
+import { closedFormReport, layerReport, type LayerReport } from '../../analysis/reports.js';
+import type { Activation } from '../../model/chain-activations.js';
+import { convInputGrad } from './conv.js';
+import { fail } from '../../core/errors.js';
+import { attackLabel } from './label.js';
+import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
+import { checkSolvable } from '../../core/memory.js';
+import { SolverCache } from '../../solve/solver-cache.js';
+import { checkTensors, throughActivation, type Params } from '../../model/chain-tensors.js';
+import type { ChainModel } from '../../model/chain-spec.js';
+import { buildLayerSystem, cropPadding, type LayerSystem } from '../../solve/system.js';
+import type { RunLimits, RunResult } from '../../optim/optimisers.js';
 
 /**
  * What the layer-wise attacks work on: the chain view of the model (conv/linear layers with one

@@ -1,6 +1,6 @@
 import { choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope } from './envelope.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
-import { Rng } from '../rng.js';
+import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
 
 /**

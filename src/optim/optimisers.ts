@@ -3,7 +3,7 @@
  * objective given as value+gradient, keep the best iterate, and stop on an iteration count or a
  * wall-clock budget (performance.now, available in browsers and Node alike).
  */
-import { dot } from './linalg/vec.js';
+import { dot } from '../linalg/vec.js';
 
 export type Objective = (x: Float64Array) => { value: number; grad: Float64Array };
 

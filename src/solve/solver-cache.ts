@@ -1,4 +1,4 @@
-import type { GramSolver } from './linalg/gramsolver.js';
+import type { GramSolver } from '../linalg/gramsolver.js';
 
 /**
  * What the layer solver may reuse between calls, owned by whoever runs a sequence of related solves

@@ -1,5 +1,5 @@
-import { addMulTransVec, mulVec } from '../linalg/sparse.js';
-import type { LayerSystem } from '../system.js';
+import { addMulTransVec, mulVec } from '../../linalg/sparse.js';
+import type { LayerSystem } from '../../solve/system.js';
 
 /** ‖S x̄ − s‖² (weight and padding rows) and ‖G x̄ − g‖² (gradient rows), with gradients in the unpadded x. */
 export interface ResidualBlocks {

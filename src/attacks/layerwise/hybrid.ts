@@ -1,12 +1,12 @@
-import { matchingObjective, type GradientDistance } from '../../attacks/matching/objective.js';
-import type { Attack, AttackOptions, AttackResult } from '../../attacks/types.js';
-import { box as imageBox } from '../../attacks/labels.js';
+import { matchingObjective, type GradientDistance } from '../matching/objective.js';
+import type { Attack, AttackOptions, AttackResult } from '../types.js';
+import { box as imageBox } from '../labels.js';
 import { chainOrNull, layerInputNode } from '../../model/chain.js';
-import { adam, type Objective } from '../optim.js';
-import { totalVariation } from '../regularisers.js';
-import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './layerwise.js';
-import { squaredNorm } from '../linalg/vec.js';
-import { matchingBytes, solveBytes } from '../memory.js';
+import { adam, type Objective } from '../../optim/optimisers.js';
+import { totalVariation } from '../../optim/regularisers.js';
+import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './recursion.js';
+import { squaredNorm } from '../../linalg/vec.js';
+import { matchingBytes, solveBytes } from '../../core/memory.js';
 import { residualBlocks } from './residual.js';
 
 /**

@@ -1,6 +1,6 @@
-import type { LayerSolution } from './layersolve.js';
-import type { LayerGeometry } from './spec.js';
-import type { LayerSystem } from './system.js';
+import type { LayerSolution } from '../solve/layersolve.js';
+import type { LayerGeometry } from '../model/chain-spec.js';
+import type { LayerSystem } from '../solve/system.js';
 
 /** What gradleak reports for each layer of a model. */
 export interface LayerReport {
@@ -41,7 +41,7 @@ export function noRuleReport(index: number, type: 'conv' | 'linear', node: strin
  * z[o',p] = W[o']·patch_p. That gives C_out² dependencies (fewer only if both W and dz lose row
  * rank). Padding rows are unit rows and always independent; input pixels that no kernel position
  * reaches (strides that skip the last rows) are zero columns. With weight rows left out (ReLU or
- * max-pool active sets) only the identities whose rows were all kept count (core/system.ts).
+ * max-pool active sets) only the identities whose rows were all kept count (solve/system.ts).
  */
 export function structuralRank(sys: LayerSystem): number {
   const { g } = sys;

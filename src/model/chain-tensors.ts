@@ -1,5 +1,5 @@
-import { assertFinite, fail } from './errors.js';
-import { type Model, type LayerGeometry, weightSize, weightShape } from './spec.js';
+import { assertFinite, fail } from '../core/errors.js';
+import { type Model, type LayerGeometry, weightSize, weightShape } from './chain-spec.js';
 
 /**
  * Per-layer tensors of a chain model (model/chain.ts makes them from parameters by name): what the

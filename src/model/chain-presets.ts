@@ -1,6 +1,6 @@
 // The 34 target architectures defined in the authors' code (arXiv:2210.13231), in gradleak's spec
 // format. Data, transcribed from test/fixtures/reference/architectures.json.
-import type { ModelSpec } from './spec.js';
+import type { ModelSpec } from './chain-spec.js';
 
 export const PRESETS: Readonly<Record<string, ModelSpec>> = {
   "LeNet": {"name": "LeNet", "input": [3, 32, 32], "classes": 10, "layers": [{"type": "conv", "out": 12, "kernel": 5, "stride": 2, "padding": 2, "bias": true, "activation": "leaky_relu"}, {"type": "conv", "out": 12, "kernel": 5, "stride": 2, "padding": 2, "bias": true, "activation": "leaky_relu"}, {"type": "conv", "out": 12, "kernel": 5, "stride": 1, "padding": 2, "bias": true, "activation": "leaky_relu"}, {"type": "linear", "out": 10, "bias": true, "activation": "identity"}]},

@@ -1,4 +1,4 @@
-import type { LayerGeometry } from './spec.js';
+import type { LayerGeometry } from '../../model/chain-spec.js';
 
 /**
  * Direct convolution kernels on channel-first data, for every layer seen as a convolution (see

@@ -1,11 +1,11 @@
-import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from './linalg/dense.js';
-import { choleskyEnvelope, gramOfColumns } from './linalg/envelope.js';
-import { GramSolver } from './linalg/gramsolver.js';
-import { dot } from './linalg/vec.js';
-import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from './linalg/sparse.js';
-import { fail } from './errors.js';
-import { formatBytes, MAX_DENSE_ROWS } from './limits.js';
-import { denseFallbackBytes } from './memory.js';
+import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from '../linalg/dense.js';
+import { choleskyEnvelope, gramOfColumns } from '../linalg/envelope.js';
+import { GramSolver } from '../linalg/gramsolver.js';
+import { dot } from '../linalg/vec.js';
+import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from '../linalg/sparse.js';
+import { fail } from '../core/errors.js';
+import { formatBytes, MAX_DENSE_ROWS } from '../core/limits.js';
+import { denseFallbackBytes } from '../core/memory.js';
 import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
 

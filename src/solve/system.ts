@@ -1,5 +1,5 @@
-import { CsrBuilder, type Csr } from './linalg/sparse.js';
-import type { LayerGeometry } from './spec.js';
+import { CsrBuilder, type Csr } from '../linalg/sparse.js';
+import type { LayerGeometry } from '../model/chain-spec.js';
 
 /**
  * One layer's linear system U x = v over its padded input x (C×(H+2p)×(W+2p), channel-first):
@@ -29,7 +29,7 @@ export interface LayerSystem {
   weight: Float64Array;
   /**
    * With some weight rows left out (a partial active set): how many rows the identities between weight
-   * and gradient rows (core/analysis.ts) that survive, and silent channels, make dependent.
+   * and gradient rows (analysis/reports.ts) that survive, and silent channels, make dependent.
    */
   maskedDependencies?: number;
 }

@@ -4,18 +4,18 @@ import type { Kernels } from '../kernels/kernels.js';
 import { chainView } from '../model/chain.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
-import { copaIndex, normalisedIndex, structuralIndex, type LayerReport } from './analysis.js';
-import { rgap } from './attacks/rgap.js';
-import { fail } from './errors.js';
-import { DEFAULT_RANK_TOL } from './layersolve.js';
-import { checkSolvable } from './memory.js';
-import { SolverCache } from './solver-cache.js';
+import { copaIndex, normalisedIndex, structuralIndex, type LayerReport } from './reports.js';
+import { rgap } from '../attacks/layerwise/rgap.js';
+import { fail } from '../core/errors.js';
+import { DEFAULT_RANK_TOL } from '../solve/layersolve.js';
+import { checkSolvable } from '../core/memory.js';
+import { SolverCache } from '../solve/solver-cache.js';
 import { layerGeometries, whatIfReports } from './whatif.js';
 
 /**
  * The per-layer audit: each layer's linear system (weight, gradient and padding constraints), its
  * numerical and count-based rank, condition, and the security index. The what-if (a known image)
- * works on any graph (core/whatif.ts) and names each layer it has no system for; the attacker's view
+ * works on any graph (analysis/whatif.ts) and names each layer it has no system for; the attacker's view
  * runs rgap, on graphs with a chain view (model/chain.ts).
  */
 export type AuditSource =

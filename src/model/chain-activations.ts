@@ -1,5 +1,5 @@
-import { fail } from './errors.js';
-import { SLOPE_RANGE } from './limits.js';
+import { fail } from '../core/errors.js';
+import { SLOPE_RANGE } from '../core/limits.js';
 
 export type ActivationName = 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'identity' | 'relu';
 

@@ -1,10 +1,10 @@
 // One-factor sweeps for the architecture study: each family starts from cnn3_c1's layout
 // (conv 6@3×3 s1 → conv 3@4×4 s2 → linear, tanh, 32×32×3 input) and changes exactly one factor,
 // so a change in the index or in PSNR can be attributed to that factor alone.
-import type { ActivationName } from './activations.js';
-import { fail } from './errors.js';
-import { PRESETS } from './presets.js';
-import type { ConvLayerSpec, ModelSpec } from './spec.js';
+import type { ActivationName } from './chain-activations.js';
+import { fail } from '../core/errors.js';
+import { PRESETS } from './chain-presets.js';
+import type { ConvLayerSpec, ModelSpec } from './chain-spec.js';
 
 const conv = (out: number, kernel: number, stride: number, padding: number, activation: ActivationName = 'tanh'): ConvLayerSpec =>
   ({ type: 'conv', out, kernel, stride, padding, bias: false, activation });

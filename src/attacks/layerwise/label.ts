@@ -1,6 +1,6 @@
-import { signRule } from '../attacks/labels.js';
-import type { LayerTensors } from './network.js';
-import type { LayerGeometry } from './spec.js';
+import { signRule } from '../labels.js';
+import type { LayerTensors } from '../../model/chain-tensors.js';
+import type { LayerGeometry } from '../../model/chain-spec.js';
 
 /**
  * Infers the label from the last layer's shared gradients. With cross-entropy, dL/dlogits =

@@ -1,5 +1,5 @@
 /** Statistics for the architecture study. */
-import { Rng } from './rng.js';
+import { Rng } from '../core/rng.js';
 
 /** Ranks 1..n, ties sharing their average rank. */
 export function ranks(values: readonly number[]): number[] {

@@ -1,13 +1,13 @@
-import { adam, lbfgs, type Objective } from '../optim.js';
-import { totalVariation } from '../regularisers.js';
-import type { Attack, AttackOptions, AttackResult } from '../../attacks/types.js';
-import { box as imageBox } from '../../attacks/labels.js';
+import { adam, lbfgs, type Objective } from '../../optim/optimisers.js';
+import { totalVariation } from '../../optim/regularisers.js';
+import type { Attack, AttackOptions, AttackResult } from '../types.js';
+import { box as imageBox } from '../labels.js';
 import { chainOrNull } from '../../model/chain.js';
-import { fail } from '../errors.js';
-import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './layerwise.js';
+import { fail } from '../../core/errors.js';
+import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './recursion.js';
 import { pullBack } from './pullback.js';
-import { squaredNorm } from '../linalg/vec.js';
-import { matchingBytes, solveBytes } from '../memory.js';
+import { squaredNorm } from '../../linalg/vec.js';
+import { matchingBytes, solveBytes } from '../../core/memory.js';
 import { residualBlocks } from './residual.js';
 
 /**

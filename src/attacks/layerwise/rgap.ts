@@ -1,7 +1,7 @@
-import type { Attack } from '../../attacks/types.js';
+import type { Attack } from '../types.js';
 import { chainOrNull } from '../../model/chain.js';
-import { solveBytes } from '../memory.js';
-import { chainInput, layerwise, toAttackResult } from './layerwise.js';
+import { solveBytes } from '../../core/memory.js';
+import { chainInput, layerwise, toAttackResult } from './recursion.js';
 
 /**
  * R-GAP-style analytic reconstruction: the layer-wise recursion with nothing but least squares.
