@@ -3,7 +3,10 @@
  * Everything here is browser-safe (no Node modules); file reading and writing belong to the caller.
  */
 export { InputError } from './core/errors.js';
-export { parseGraphSpec, buildGraph, forwardGraph, parameterCount, type Graph, type GraphSpec, type NodeSpec, type ParamMap } from './model/graph.js';
+export {
+  parseGraphSpec, buildGraph, forwardGraph, parameterCount, type Graph, type GraphSpec, type NodeSpec,
+  type ParamMap,
+} from './model/graph.js';
 export { presetGraph, presetSpec, presetNames, graphFromJson } from './model/presets.js';
 export { chainToGraph, chainView } from './model/chain.js';
 export { initParams, paramsFromTensors, tensorsFromParams, checkMagnitudes } from './model/params.js';
@@ -26,7 +29,10 @@ export { recoverLabels, type LabelRecovery } from './attacks/labels.js';
 export { matchingObjective, type MatchingProblem } from './attacks/matching/objective.js';
 export { SolverCache } from './solve/solver-cache.js';
 export { DEFAULT_RANK_TOL } from './solve/layersolve.js';
-export { estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate, type MemoryPart } from './core/memory.js';
+export {
+  estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate,
+  type MemoryPart,
+} from './core/memory.js';
 export { mse, psnr, ssim, quality, batchQuality, type Quality } from './metrics/quality.js';
 export { parseSafetensors, serializeSafetensors, type NamedTensor } from './formats/safetensors.js';
 export {

@@ -11,6 +11,7 @@ import type { BnMode } from '../src/ops/op.js';
 import type { ServerPayload } from '../src/threat/payload.js';
 import { rgap } from '../src/attacks/layerwise/rgap.js';
 import { chainCase } from './helpers.js';
+import { simulateClient } from '../src/threat/client.js';
 
 /**
  * The audit's what-if on graphs: the rows each op lets through are counted independently here from a
@@ -153,5 +154,35 @@ describe('rgap through ReLU', () => {
     assert.ok(r.layers[1].weightConstraints < 4 * 4 * 4, 'some units of layer 1 are off');
     const err = Math.max(...Array.from(x, (v, i) => Math.abs(v - r.images.data[i])));
     assert.ok(err < 1e-9, `max error ${err}`);
+  });
+
+  it('folds eval batch norm into the conv before it and recovers the same chain exactly', () => {
+    // conv (no bias) → batch norm → ReLU, twice, then linear: with the running statistics known the
+    // norm is a per-channel affine map, so the folded layers are the chain above with scaled weights
+    const t = setup([
+      { name: 'c1', op: 'conv2d', out: 6, kernel: 3, padding: 1, bias: false },
+      { name: 'n1', op: 'batch_norm2d' }, { name: 'r1', op: 'relu' },
+      { name: 'c2', op: 'conv2d', out: 4, kernel: 3, bias: false },
+      { name: 'n2', op: 'batch_norm2d' }, { name: 'r2', op: 'relu' },
+      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 5 },
+    ], [1, 6, 6]);
+    const rng = new Rng(21);
+    for (const [name, v] of t.payload.params) {
+      if (!/^n\d\./.test(name)) continue;
+      // γ, σ² in [0.5, 1.5), μ in [−0.1, 0.1), β in [0.1, 0.3): scaled and shifted, mostly active
+      const draw: Record<string, () => number> = {
+        weight: () => 0.5 + rng.uniform(), running_var: () => 0.5 + rng.uniform(),
+        running_mean: () => 0.2 * rng.uniform() - 0.1, bias: () => 0.1 + 0.2 * rng.uniform(),
+      };
+      v.forEach((_, i) => { v[i] = draw[name.slice(3)](); });
+    }
+    const { update } = simulateClient(JS_KERNELS, t.payload.model, t.payload.params, 'eval', t.image, [3]);
+    const r = rgap.run(t.payload, update, { seed: 0, tol: 1e-10 });
+    assert.deepEqual(r.layers.map((l) => l.rankDeficiency), [0, 0, 0]);
+    const err = Math.max(...Array.from(t.image.data, (v, i) => Math.abs(v - r.images.data[i])));
+    assert.ok(err < 1e-9, `max error ${err}`);
+    // in train mode the statistics are the batch's own: no layer system, the reason named
+    const train = { ...t.payload, bnMode: 'train' as const };
+    assert.throws(() => rgap.run(train, update, { seed: 0, tol: 1e-10 }), /node "n1" is batch norm in train mode/);
   });
 });

@@ -48,7 +48,9 @@ export interface AuditSettings extends Partial<SolveSettings> {
   kernels?: Kernels;
 }
 
-export function audit(payload: ServerPayload, source: AuditSource, settings: AuditSettings = {}): AuditResult {
+export function audit(
+  payload: ServerPayload, source: AuditSource, settings: AuditSettings = {},
+): AuditResult {
   const g = payload.model;
   checkSolvable({ layers: layerGeometries(g) });
   const tol = settings.tol ?? DEFAULT_RANK_TOL;
@@ -57,9 +59,12 @@ export function audit(payload: ServerPayload, source: AuditSource, settings: Aud
   let label: number, labelInferred = false, labelAmbiguous = false;
   let warnings: string[] = [];
   if (source.kind === 'gradients') {
-    const v = chainView(g);
-    if ('reason' in v) fail(`the attacker's-view audit runs rgap, which needs a chain of conv/linear layers with one activation each: ${v.reason}`);
-    const r = rgap.run(payload, source.update, { seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels });
+    const v = chainView(g, payload.bnMode);
+    if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
+      + `layers, each with one activation (and eval batch norm): ${v.reason}`);
+    const r = rgap.run(payload, source.update, {
+      seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
+    });
     layers = r.layers;
     label = r.labels[0];
     labelInferred = r.labelsInferred;
@@ -68,11 +73,13 @@ export function audit(payload: ServerPayload, source: AuditSource, settings: Aud
   } else {
     label = source.label;
     layers = whatIfReports(settings.kernels ?? JS_KERNELS, payload, source.image, label, solve);
-    for (const l of layers) if (l.noRule) warnings.push(`layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
+    for (const l of layers) if (l.noRule) warnings.push(
+      `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
   }
   return {
     model: g.name, label, labelInferred, labelAmbiguous, warnings, layers,
-    copaIndex: copaIndex(layers), normalisedIndex: normalisedIndex(layers), structuralIndex: structuralIndex(layers),
+    copaIndex: copaIndex(layers), normalisedIndex: normalisedIndex(layers),
+    structuralIndex: structuralIndex(layers),
     flaggedLayers: layers.filter((l) => l.rankDiffersFromStructural).map((l) => l.index),
   };
 }

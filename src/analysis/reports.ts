@@ -18,7 +18,10 @@ export interface LayerReport {
   /** True when the numerical rank differs from the count-based one: worth a look. */
   rankDiffersFromStructural: boolean;
   condition: number;
-  /** How the layer was solved: 'closed-form' (last layer), 'column', 'row' or 'dense'; 'none' without a rule. */
+  /**
+   * How the layer was solved: 'closed-form' (last layer), 'column', 'row' or 'dense'; 'none'
+   * without a rule.
+   */
   solver: string;
   /** The graph node holding the layer's weights. */
   node?: string;
@@ -27,9 +30,12 @@ export interface LayerReport {
 }
 
 /** A layer the layer-wise analysis has no rule for: named, with the reason, and no measurement. */
-export function noRuleReport(index: number, type: 'conv' | 'linear', node: string, unknowns: number, reason: string): LayerReport {
+export function noRuleReport(
+  index: number, type: 'conv' | 'linear', node: string, unknowns: number, reason: string,
+): LayerReport {
   return {
-    index, type, unknowns, weightConstraints: 0, gradientConstraints: 0, paddingConstraints: 0, rank: 0, rankDeficiency: 0,
+    index, type, unknowns, weightConstraints: 0, gradientConstraints: 0, paddingConstraints: 0,
+    rank: 0, rankDeficiency: 0,
     structuralRank: 0, rankDiffersFromStructural: false, condition: 0, solver: 'none', node, noRule: reason,
   };
 }
@@ -111,7 +117,8 @@ export function roundHalfEven(v: number): number {
 export function copaIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++) if (!reports[i].noRule) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+  for (let i = 0; i < L - 1; i++)
+    if (!reports[i].noRule) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
   return s;
 }
 
@@ -122,7 +129,8 @@ export function copaIndex(reports: LayerReport[]): number {
 export function normalisedIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++) if (!reports[i].noRule) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
+  for (let i = 0; i < L - 1; i++)
+    if (!reports[i].noRule) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
   return s;
 }
 

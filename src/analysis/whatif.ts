@@ -50,7 +50,8 @@ export function whatIfReports(
   const values = forwardGraph({ e, bnMode: payload.bnMode }, g, vars, { x: e.constant(image) });
   const loss = crossEntropy(e, values[g.output], [label]);
   const weightOf = (n: GraphNode) => vars.get(`${n.name}.weight`)!;
-  const grads = e.grad(loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
+  const grads = e.grad(
+    loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
   const L = layers.length;
   const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
   return layers.map(({ node, geometry }, i): LayerReport => {
@@ -58,7 +59,8 @@ export function whatIfReports(
     const z = values[k].data;
     const unknowns = node.inShapes[0].reduce((a, b) => a * b, 1);
     const type = node.op.name === 'linear' ? 'linear' : 'conv';
-    if ('reason' in geometry) return noRuleReport(i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
+    if ('reason' in geometry) return noRuleReport(
+      i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
     if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
     const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, node);
     if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
@@ -86,12 +88,18 @@ function knownOutputs(
   while (at.index !== g.output) {
     const next = consumers[at.index];
     if (next.length !== 1) {
-      return { reason: `node "${at.name}" feeds ${next.length} nodes (a branch): the system of a block is not implemented yet` };
+      return {
+        reason: `node "${at.name}" feeds ${next.length} nodes (a branch): `
+          + 'the system of a block is not implemented yet',
+      };
     }
     const op = next[0];
     if (op.op.system) break;
     if (op.inputs.length !== 1) {
-      return { reason: `node "${op.name}" (${op.op.name}) joins branches: the system of a block is not implemented yet` };
+      return {
+        reason: `node "${op.name}" (${op.op.name}) joins branches: `
+          + 'the system of a block is not implemented yet',
+      };
     }
     if (!op.op.layerwise) return { reason: `node "${op.name}" (${op.op.name}) has no layer-wise rule` };
     path.push(op);

@@ -60,7 +60,10 @@ export interface AttackResult {
   layers: LayerReport[];
   /** Notes the user should see (an ambiguous label, clipped activations, a budget stop). */
   warnings: string[];
-  /** Optimisation attacks: iterations run (summed over restarts), why the best run stopped, its objective after each step. */
+  /**
+   * Optimisation attacks: iterations run (summed over restarts), why the best run stopped, its
+   * objective after each step.
+   */
   iterations?: number;
   stoppedBy?: 'iterations' | 'budget' | 'converged';
   msPerIteration?: number;

@@ -68,11 +68,14 @@ export class Engine {
   }
 
   apply<A, S>(prim: Primitive<A, S>, inputs: readonly Var[], attrs: A): Var {
-    for (const v of inputs) if (v.engine !== this) throw new Error(`${prim.name}: inputs come from another engine`);
+    for (const v of inputs) if (v.engine !== this) throw new Error(
+      `${prim.name}: inputs come from another engine`);
     const { out, saved } = prim.forward(this.kernels, inputs.map((v) => v.value), attrs);
     const result = new Var(out, this, false);
     if (this.recording && inputs.some((v) => v.requiresGrad)) {
-      result.entry = { prim: prim as Primitive<unknown, unknown>, rec: { inputs, output: result, attrs, saved } };
+      result.entry = {
+        prim: prim as Primitive<unknown, unknown>, rec: { inputs, output: result, attrs, saved },
+      };
     }
     return result;
   }
@@ -92,8 +95,10 @@ export class Engine {
     const order = this.topological(output);
     // only values on a path from `wrt` to the output need adjoints
     const onPath = new Set<Var>(wrt.filter((w) => w.requiresGrad));
-    for (const v of order) if (v.entry && v.entry.rec.inputs.some((u) => onPath.has(u))) onPath.add(v);
-    const seed = opts.seed ?? this.constant({ shape: output.shape, data: new Float64Array(output.data.length).fill(1) });
+    for (const v of order)
+      if (v.entry && v.entry.rec.inputs.some((u) => onPath.has(u))) onPath.add(v);
+    const seed = opts.seed
+      ?? this.constant({ shape: output.shape, data: new Float64Array(output.data.length).fill(1) });
     const adjoint = new Map<Var, Var>([[output, seed]]);
     const run = () => {
       for (let i = order.length - 1; i >= 0; i--) {
@@ -125,7 +130,8 @@ export class Engine {
       if (seen.has(v)) continue;
       seen.add(v);
       stack.push([v, true]);
-      if (v.entry) for (const u of v.entry.rec.inputs) if (!seen.has(u) && u.requiresGrad) stack.push([u, false]);
+      if (v.entry)
+        for (const u of v.entry.rec.inputs) if (!seen.has(u) && u.requiresGrad) stack.push([u, false]);
     }
     return order;
   }

@@ -1,7 +1,9 @@
 import { fail } from '../core/errors.js';
 import { MAX_FEATURES } from '../core/limits.js';
 import { checkMemory, type MemoryEstimate } from '../core/memory.js';
-import { bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation } from '../formats/image.js';
+import {
+  bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation,
+} from '../formats/image.js';
 import { loadModel, readImageFile, readSafetensorsFile } from '../io/files.js';
 import type { Graph, ParamMap } from '../model/graph.js';
 import { checkMagnitudes, initParams, paramsFromTensors } from '../model/params.js';
@@ -12,22 +14,47 @@ import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 
 /** Option groups the commands compose their tables from. */
 export const MODEL_OPTIONS: OptionTable = {
-  model: { kind: 'string', arg: 'M', help: 'a preset name (gradleak models) or a model spec .json file (graph or chain)' },
-  weights: { kind: 'string', arg: 'W.safetensors', help: 'weights by name (PyTorch state_dict names); default: PyTorch-style initialisation from --seed' },
-  seed: { kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)', min: 0, max: 2 ** 32 - 1 },
-  'bn-mode': { kind: 'string', arg: 'MODE', help: 'batch norm of the client: train (batch statistics, default) or eval (running statistics)' },
+  model: {
+    kind: 'string', arg: 'M',
+    help: 'a preset name (gradleak models) or a model spec .json file (graph or chain)',
+  },
+  weights: {
+    kind: 'string', arg: 'W.safetensors',
+    help: 'weights by name (PyTorch state_dict names); default: PyTorch-style initialisation from --seed',
+  },
+  seed: {
+    kind: 'int', arg: 'N', help: 'seed of the initial weights, random images and attacks (default 0)',
+    min: 0, max: 2 ** 32 - 1,
+  },
+  'bn-mode': {
+    kind: 'string', arg: 'MODE',
+    help: 'batch norm of the client: train (batch statistics, default) or eval (running statistics)',
+  },
   ...MEMORY_OPTION,
 };
 
 export const IMAGE_OPTIONS: OptionTable = {
-  image: { kind: 'string', arg: 'IMG', help: 'a PNG or JPEG image: gradleak plays the client on it (repeat for a batch)', repeatable: true },
-  label: { kind: 'ints', arg: 'N[,N...]', help: 'the images\' classes, one per --image (default 0)', min: 0, max: MAX_FEATURES - 1 },
-  'pixel-scale': { kind: 'number', arg: 'S', help: 'input = pixel/255·S + offset (default 1)', min: -1e6, max: 1e6 },
-  'pixel-offset': { kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5)', min: -1e6, max: 1e6 },
+  image: {
+    kind: 'string', arg: 'IMG',
+    help: 'a PNG or JPEG image: gradleak plays the client on it (repeat for a batch)', repeatable: true,
+  },
+  label: {
+    kind: 'ints', arg: 'N[,N...]', help: 'the images\' classes, one per --image (default 0)',
+    min: 0, max: MAX_FEATURES - 1,
+  },
+  'pixel-scale': {
+    kind: 'number', arg: 'S', help: 'input = pixel/255·S + offset (default 1)', min: -1e6, max: 1e6,
+  },
+  'pixel-offset': {
+    kind: 'number', arg: 'O', help: 'the offset of that mapping (default −0.5)', min: -1e6, max: 1e6,
+  },
 };
 
 export const TOL_OPTION: OptionTable = {
-  tol: { kind: 'number', arg: 'T', help: 'relative rank tolerance (default 1e-10)', min: 0, aboveMin: true, max: 0.5 },
+  tol: {
+    kind: 'number', arg: 'T', help: 'relative rank tolerance (default 1e-10)',
+    min: 0, aboveMin: true, max: 0.5,
+  },
 };
 
 export const JSON_OPTION: OptionTable = {
@@ -42,7 +69,8 @@ export function requireModel(a: Args): Graph {
 
 export function bnMode(a: Args): BnMode {
   const m = a.str('bn-mode') ?? 'train';
-  if (m !== 'train' && m !== 'eval') fail(`--bn-mode must be train or eval, got ${JSON.stringify(m.slice(0, 20))}`);
+  if (m !== 'train' && m !== 'eval') fail(
+    `--bn-mode must be train or eval, got ${JSON.stringify(m.slice(0, 20))}`);
   return m;
 }
 
@@ -50,14 +78,16 @@ export function bnMode(a: Args): BnMode {
 export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
   if (!w) return initParams(model, a.int('seed', 0));
-  const params = paramsFromTensors(model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
+  const params = paramsFromTensors(
+    model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
   checkMagnitudes(params, `weights ${w}`, 'parameters');
   return params;
 }
 
 /** Shared gradients from a safetensors file, by parameter name. */
 export function loadGradients(file: string, model: Graph, maxBytes: number): ParamMap {
-  const g = paramsFromTensors(model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
+  const g = paramsFromTensors(
+    model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
   checkMagnitudes(g, `gradients ${file}`, 'gradients');
   return g;
 }
@@ -76,7 +106,8 @@ export function payload(a: Args, model: Graph, params: ParamMap): ServerPayload 
 export function loadImages(files: readonly string[], model: Graph, norm: Normalisation): Tensor {
   const [c, h, w] = model.input;
   const data = new Float64Array(files.length * c * h * w);
-  files.forEach((f, i) => data.set(bitmapToTensor(readImageFile(f), [c, h, w], norm, `image ${f}`), i * c * h * w));
+  files.forEach((f, i) => data.set(
+    bitmapToTensor(readImageFile(f), [c, h, w], norm, `image ${f}`), i * c * h * w));
   return { shape: [files.length, c, h, w], data };
 }
 
@@ -88,7 +119,8 @@ export function loadTargets(files: readonly string[], model: Graph, norm: Normal
 /** --label for a batch of n: one per image (default 0 for each). */
 export function batchLabels(a: Args, n: number): number[] {
   const labels = a.ints('label') ?? new Array<number>(n).fill(0);
-  if (labels.length !== n) fail(`--label gives ${labels.length} label(s) for ${n} image(s); give one per --image, comma-separated`);
+  if (labels.length !== n) fail(`--label gives ${labels.length} label(s) for ${n} image(s); `
+    + 'give one per --image, comma-separated');
   return labels;
 }
 

@@ -17,15 +17,31 @@ import type { Args, OptionTable } from './options.js';
 export const ATTACK_OPTIONS: OptionTable = {
   ...MODEL_OPTIONS,
   ...IMAGE_OPTIONS,
-  gradients: { kind: 'string', arg: 'G.safetensors', help: 'shared gradients to attack (instead of --image)' },
-  batch: { kind: 'int', arg: 'B', help: 'how many images the --gradients are the mean over (default 1)', min: 1, max: 4096 },
-  target: { kind: 'string', arg: 'IMG', help: 'an image to measure against, one per image of the batch (default: --image)', repeatable: true },
+  gradients: {
+    kind: 'string', arg: 'G.safetensors', help: 'shared gradients to attack (instead of --image)',
+  },
+  batch: {
+    kind: 'int', arg: 'B', help: 'how many images the --gradients are the mean over (default 1)',
+    min: 1, max: 4096,
+  },
+  target: {
+    kind: 'string', arg: 'IMG',
+    help: 'an image to measure against, one per image of the batch (default: --image)', repeatable: true,
+  },
   out: { kind: 'string', arg: 'DIR', help: 'output folder (required)' },
   iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
-  budget: { kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate', min: 0, aboveMin: true, max: 1e7 },
-  restarts: { kind: 'int', arg: 'R', help: 'independent starts of ig and dlg; the best match is kept (default 1)', min: 1, max: 1000 },
+  budget: {
+    kind: 'number', arg: 'SECONDS', help: 'wall-clock budget: stop and keep the best iterate',
+    min: 0, aboveMin: true, max: 1e7,
+  },
+  restarts: {
+    kind: 'int', arg: 'R', help: 'independent starts of ig and dlg; the best match is kept (default 1)',
+    min: 1, max: 1000,
+  },
   tv: { kind: 'number', arg: 'W', help: 'total-variation weight', min: 0, max: 1e6 },
-  lr: { kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3 },
+  lr: {
+    kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3,
+  },
   ...TOL_OPTION,
   ...JSON_OPTION,
 };
@@ -52,10 +68,15 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   removeStaleTemps(out);
   const model = requireModel(a);
   const images = a.strs('image'), gradFile = a.str('gradients');
-  if ((images.length > 0) === !!gradFile) fail('give --image (play the client, once per image of the batch) or --gradients (a shared update), not both');
-  if (images.length > 0 && a.has('batch')) fail('--batch goes with --gradients; with --image the batch is the images given');
+  if ((images.length > 0) === !!gradFile) fail('give --image (play the client, once per image of the batch) '
+    + 'or --gradients (a shared update), not both');
+  if (images.length > 0 && a.has('batch')) fail(
+    '--batch goes with --gradients; with --image the batch is the images given');
   const batch = images.length || a.int('batch', 1);
-  const need = estimate([parameterBytes(model, 3), passBytes(model, batch), ...largestOf(attacks.map((x) => x.memory(model, batch)))]);
+  const need = estimate([
+    parameterBytes(model, 3), passBytes(model, batch),
+    ...largestOf(attacks.map((x) => x.memory(model, batch))),
+  ]);
   const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.name}`);
   const params = loadParams(a, model);
   const payload = makePayload(a, model, params);
@@ -63,20 +84,24 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   let update: SharedUpdate;
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);
-    const client = simulateClient(kernels, model, params, payload.bnMode, loadImages(images, model, payload.normalisation), labels);
+    const client = simulateClient(
+      kernels, model, params, payload.bnMode, loadImages(images, model, payload.normalisation), labels);
     update = { ...client.update, ...(a.has('label') ? { labels } : {}) };
   } else {
     const labels = a.ints('label');
-    if (labels && labels.length !== batch) fail(`--label gives ${labels.length} label(s) for a batch of ${batch}`);
+    if (labels && labels.length !== batch) fail(
+      `--label gives ${labels.length} label(s) for a batch of ${batch}`);
     update = { gradients: loadGradients(gradFile!, model, maxBytes), batch, ...(labels ? { labels } : {}) };
   }
   const targetFiles = a.strs('target').length ? a.strs('target') : images;
-  if (targetFiles.length && targetFiles.length !== batch) fail(`${targetFiles.length} --target image(s) for a batch of ${batch}`);
+  if (targetFiles.length && targetFiles.length !== batch) fail(
+    `${targetFiles.length} --target image(s) for a batch of ${batch}`);
   return {
     payload, update, out,
     targets: targetFiles.length ? loadTargets(targetFiles, model, payload.normalisation) : null,
     options: {
-      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'), budgetSeconds: a.num('budget'),
+      seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
+      budgetSeconds: a.num('budget'),
       restarts: a.int('restarts'), tv: a.num('tv'), lr: a.num('lr'), maxBytes, kernels,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),

@@ -2,25 +2,31 @@ import type { AuditResult } from '../analysis/audit.js';
 
 /** The per-layer table a person reads. */
 export function auditTable(a: AuditResult): string {
-  const head = ['layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', 'rank', 'deficiency', 'structural', 'condition', 'solver'];
+  const head = [
+    'layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', 'rank', 'deficiency', 'structural',
+    'condition', 'solver',
+  ];
   const named = a.layers.some((l) => l.node !== undefined && l.node !== `layers.${l.index}`);
   if (named) head.push('node');
   const rows = a.layers.map((l) => [
     String(l.index), l.type, String(l.unknowns),
     ...(l.noRule ? Array<string>(7).fill('-') : [
       String(l.weightConstraints), String(l.gradientConstraints), String(l.paddingConstraints),
-      String(l.rank), String(l.rankDeficiency), String(l.structuralRank) + (l.rankDiffersFromStructural ? ' (!)' : ''),
+      String(l.rank), String(l.rankDeficiency),
+      String(l.structuralRank) + (l.rankDiffersFromStructural ? ' (!)' : ''),
       Number.isFinite(l.condition) ? l.condition.toExponential(1) : 'inf',
     ]),
     l.solver, ...(named ? [l.node ?? ''] : []),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((cell, c) => (c === 11 ? cell : cell.padStart(widths[c]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r.map((cell, c) => (c === 11 ? cell : cell.padStart(widths[c]))).join('  ').trimEnd();
   const out = [line(head), ...rows.map(line), ''];
   const without = a.layers.filter((l) => l.noRule).length;
   if (without) out.push(`(${without} layer(s) without a layer system are left out of the indices below)`);
   out.push(`security index (authors'): ${a.copaIndex}`);
   out.push(`normalised index: ${a.normalisedIndex.toFixed(4)}   structural index: ${a.structuralIndex}`);
-  if (a.flaggedLayers.length) out.push(`(!) numerical rank differs from the count-based rank in layer(s) ${a.flaggedLayers.join(', ')}`);
+  if (a.flaggedLayers.length) out.push(
+    `(!) numerical rank differs from the count-based rank in layer(s) ${a.flaggedLayers.join(', ')}`);
   return out.join('\n');
 }

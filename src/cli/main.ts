@@ -13,7 +13,9 @@ import { parseOptions } from './options.js';
 
 const modelsCommand: Command = {
   name: 'models',
-  usage: 'gradleak models\n  Lists the preset models with their parameter counts: the literature\'s graphs, the 34 chain\n  architectures of the study and its one-factor sweep models.',
+  usage: 'gradleak models\n'
+    + '  Lists the preset models with their parameter counts: the literature\'s graphs, the 34 chain\n'
+    + '  architectures of the study and its one-factor sweep models.',
   options: {},
   run: () => {
     const rows = presetNames().map(({ name, kind }) => {
@@ -24,7 +26,9 @@ const modelsCommand: Command = {
     });
     const head = ['model', 'kind', 'input', 'parameters', 'nodes', 'ops'];
     const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-    for (const r of [head, ...rows]) console.log(r.map((cell, c) => (c === 3 || c === 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
+    for (const r of [head, ...rows]) console.log(r
+      .map((cell, c) => (c === 3 || c === 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ').trimEnd());
   },
 };
 

@@ -80,7 +80,9 @@ export class Args {
   /** A comma-separated list of whole numbers, each checked against the option's bounds. */
   ints(name: string): number[] | undefined {
     const s = this.str(name);
-    return s === undefined ? undefined : listItems(s, name).map((x) => parseNumeric(x, name, this.table[name], true));
+    return s === undefined
+      ? undefined
+      : listItems(s, name).map((x) => parseNumeric(x, name, this.table[name], true));
   }
 
   int(name: string): number | undefined;
@@ -121,7 +123,8 @@ export class Args {
   }
 
   private known(name: string): string {
-    if (!Object.hasOwn(this.table, name)) throw new Error(`option --${name} is not declared for this command`);
+    if (!Object.hasOwn(this.table, name)) throw new Error(
+      `option --${name} is not declared for this command`);
     return name;
   }
 }

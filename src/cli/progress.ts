@@ -10,7 +10,9 @@ export function bar(done: number, total: number, width: number): string {
  * A one-line progress display on stderr, only when stderr is a terminal and output is not JSON.
  * `evaluate` (the CLI's, which may know the target) adds e.g. the current PSNR.
  */
-export function progressReporter(json: boolean, evaluate?: (current: Float64Array) => string): ((p: Progress) => void) | undefined {
+export function progressReporter(
+  json: boolean, evaluate?: (current: Float64Array) => string,
+): ((p: Progress) => void) | undefined {
   if (json || !process.stderr.isTTY) return undefined;
   return (p) => {
     const extra = p.current && evaluate ? ` ${evaluate(p.current)}` : '';

@@ -15,7 +15,8 @@ function serve(port: MessagePort): void {
       port.postMessage({ ok: true, row, reconstructions });
     } catch (e) {
       port.postMessage({
-        ok: false, key: cell.key, error: e instanceof InputError ? e.message : String((e as Error).stack ?? e),
+        ok: false, key: cell.key,
+        error: e instanceof InputError ? e.message : String((e as Error).stack ?? e),
       });
     }
   });

@@ -5,7 +5,10 @@ import { fail } from './errors.js';
  * is meant for, not of one machine; the memory ceiling (memory.ts) is the machine-dependent part.
  */
 
-/** Image height or width, and a model's spatial sizes: 16384 (a 16k×16k image is far beyond any classifier). */
+/**
+ * Image height or width, and a model's spatial sizes: 16384 (a 16k×16k image is far beyond any
+ * classifier).
+ */
 export const MAX_SPATIAL = 1 << 14;
 /** Channels or outputs of one layer (a linear layer of 2^20 classes is beyond any dataset). */
 export const MAX_FEATURES = 1 << 20;

@@ -32,7 +32,8 @@ const RUNTIME_BYTES = 128 * 2 ** 20;
 /** Sums parts into an estimate (the runtime included). */
 export function estimate(parts: MemoryPart[]): MemoryEstimate {
   const real = parts.filter((p) => p.bytes > 0);
-  const largest = real.reduce((a, b) => (b.bytes > a.bytes ? b : a), { what: 'the runtime', bytes: RUNTIME_BYTES });
+  const largest = real.reduce(
+    (a, b) => (b.bytes > a.bytes ? b : a), { what: 'the runtime', bytes: RUNTIME_BYTES });
   return { bytes: RUNTIME_BYTES + real.reduce((s, p) => s + p.bytes, 0), largest };
 }
 
@@ -61,7 +62,9 @@ const activations = (model: Graph) => model.nodes.reduce((s, n) => s + sizeOf(n.
 
 /** A forward and backward pass over a batch: the outputs and their adjoints. */
 export function passBytes(model: Graph, batch = 1): MemoryPart {
-  return { what: 'the activations of a forward and backward pass', bytes: 3 * batch * activations(model) * F64 };
+  return {
+    what: 'the activations of a forward and backward pass', bytes: 3 * batch * activations(model) * F64,
+  };
 }
 
 /**
@@ -73,7 +76,10 @@ export function passBytes(model: Graph, batch = 1): MemoryPart {
 export function matchingBytes(model: Graph, batch: number, optimiser: 'adam' | 'lbfgs'): MemoryPart {
   const params = model.params.reduce((s, p) => s + sizeOf(p.shape), 0);
   const input = batch * sizeOf(model.input);
-  return { what: 'gradient matching', bytes: (12 * batch * activations(model) + 4 * params + (optimiser === 'adam' ? 5 : 26) * input) * F64 };
+  return {
+    what: 'gradient matching',
+    bytes: (12 * batch * activations(model) + 4 * params + (optimiser === 'adam' ? 5 : 26) * input) * F64,
+  };
 }
 
 /** Sizes of one layer's constraint system (system.ts) and of the structured factorisation it takes. */

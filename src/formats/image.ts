@@ -18,7 +18,8 @@ export interface Bitmap {
  * than its header implies (png-check.ts) and intact checksums, JPEG within jpeg-js's own limits.
  */
 export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
-  const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e
+    && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (isPng) {
     checkPng(bytes, source);
@@ -34,7 +35,8 @@ export function decodeImage(bytes: Uint8Array, source = 'image'): Bitmap {
     const n = img.width * img.height;
     const out = new Uint8Array(n * colour);
     const scale = img.depth === 16 ? 1 / 257 : img.depth === 8 ? 1 : 255 / (2 ** img.depth - 1);
-    for (let p = 0; p < n; p++) for (let c = 0; c < colour; c++) out[p * colour + c] = Math.round(img.data[p * ch + c] * scale);
+    for (let p = 0; p < n; p++)
+      for (let c = 0; c < colour; c++) out[p * colour + c] = Math.round(img.data[p * ch + c] * scale);
     return { width: img.width, height: img.height, channels: colour as 1 | 3, data: out };
   }
   if (isJpeg) {
@@ -65,10 +67,15 @@ function errorText(e: unknown): string {
 }
 
 export function encodeImagePng(img: Bitmap): Uint8Array {
-  return encodePng({ width: img.width, height: img.height, data: img.data, channels: img.channels, depth: 8 });
+  return encodePng({
+    width: img.width, height: img.height, data: img.data, channels: img.channels, depth: 8,
+  });
 }
 
-/** How pixels map to the model's input: x = pixel/255·scale + offset (the reference: scale 1, offset −0.5). */
+/**
+ * How pixels map to the model's input: x = pixel/255·scale + offset (the reference: scale 1,
+ * offset −0.5).
+ */
 export interface Normalisation {
   scale: number;
   offset: number;
@@ -77,9 +84,12 @@ export interface Normalisation {
 export const REFERENCE_NORMALISATION: Normalisation = { scale: 1, offset: -0.5 };
 
 /** To a CHW tensor with the model's channel count (grey is repeated to RGB, RGB averaged to grey). */
-export function bitmapToTensor(img: Bitmap, shape: readonly [number, number, number], norm: Normalisation, source = 'image'): Float64Array {
+export function bitmapToTensor(
+  img: Bitmap, shape: readonly [number, number, number], norm: Normalisation, source = 'image',
+): Float64Array {
   const [C, H, W] = shape;
-  if (img.width !== W || img.height !== H) fail(`${source}: image is ${img.width}×${img.height}, the model expects ${W}×${H}`);
+  if (img.width !== W || img.height !== H) fail(`${source}: image is ${img.width}×${img.height}, `
+    + `the model expects ${W}×${H}`);
   if (C !== 1 && C !== 3) fail(`the model's input has ${C} channels; images give 1 or 3`);
   const out = new Float64Array(C * H * W);
   for (let p = 0; p < H * W; p++) {
@@ -127,10 +137,12 @@ export function fitBitmap(img: Bitmap, shape: readonly [number, number, number])
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
     const sx = Math.min(img.width - 1, Math.max(0, ((x + 0.5) * img.width) / W - 0.5));
     const sy = Math.min(img.height - 1, Math.max(0, ((y + 0.5) * img.height) / H - 0.5));
-    const x0 = Math.floor(sx), y0 = Math.floor(sy), x1 = Math.min(img.width - 1, x0 + 1), y1 = Math.min(img.height - 1, y0 + 1);
+    const x0 = Math.floor(sx), y0 = Math.floor(sy),
+      x1 = Math.min(img.width - 1, x0 + 1), y1 = Math.min(img.height - 1, y0 + 1);
     const fx = sx - x0, fy = sy - y0;
     const px = (c: number) =>
-      (1 - fy) * ((1 - fx) * sample(x0, y0, c) + fx * sample(x1, y0, c)) + fy * ((1 - fx) * sample(x0, y1, c) + fx * sample(x1, y1, c));
+      (1 - fy) * ((1 - fx) * sample(x0, y0, c) + fx * sample(x1, y0, c))
+        + fy * ((1 - fx) * sample(x0, y1, c) + fx * sample(x1, y1, c));
     for (let c = 0; c < channels; c++) {
       const v = channels === 3 || img.channels === 1 ? px(c) : (px(0) + px(1) + px(2)) / 3;
       out[(y * W + x) * channels + c] = Math.round(v);

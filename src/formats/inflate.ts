@@ -25,7 +25,8 @@ export function inflateBounded(
   const stream = format === 'zlib' ? new Unzlib(onData) : new Gunzip(onData);
   try {
     if (data.length === 0) stream.push(data, true);
-    for (let i = 0; i < data.length; i += PIECE) stream.push(data.subarray(i, i + PIECE), i + PIECE >= data.length);
+    for (let i = 0; i < data.length; i += PIECE)
+      stream.push(data.subarray(i, i + PIECE), i + PIECE >= data.length);
   } catch (e) {
     if (e instanceof TooLarge) {
       fail(`${source}: compressed data expands beyond ${formatBytes(maxBytes)}, `

@@ -16,7 +16,9 @@ const ADAM7: readonly [number, number, number, number][] = [
 export function checkPng(bytes: Uint8Array, source: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 8;
-  let header: { width: number; height: number; depth: number; colour: number; interlace: number } | null = null;
+  let header: {
+    width: number; height: number; depth: number; colour: number; interlace: number;
+  } | null = null;
   const idat: Uint8Array[] = [];
   while (at + 8 <= bytes.length) {
     const length = view.getUint32(at);

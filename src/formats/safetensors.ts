@@ -27,7 +27,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   if (bytes.length < 8) bad('file is too short to be safetensors (no 8-byte header length)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > bytes.length - 8) bad(`header length ${headerLen} exceeds the file size ${bytes.length} (truncated or not safetensors)`);
+  if (headerLen > bytes.length - 8) bad(`header length ${headerLen} exceeds the file size ${bytes.length} `
+    + '(truncated or not safetensors)');
   if (headerLen > MAX_HEADER_BYTES) {
     bad(`header length ${headerLen} is beyond the format's limit of ${MAX_HEADER_BYTES} bytes`);
   }
@@ -39,7 +40,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   } catch {
     bad('header is not valid JSON (corrupt or not safetensors)');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header must be a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) bad(
+    'header must be a JSON object');
   const names = topLevelKeys(text!);
   const seen = new Set<string>();
   for (const name of names) {
@@ -51,17 +53,21 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   const entries: { name: string; shape: number[]; dtype: string; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof info !== 'object' || info === null || Array.isArray(info)) bad('__metadata__ must be an object');
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) bad(
+        '__metadata__ must be an object');
       continue;
     }
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) bad(`tensor ${quote(name)}: entry must be an object`);
-    const width = typeof t.dtype === 'string' && Object.hasOwn(DTYPE_BYTES, t.dtype) ? DTYPE_BYTES[t.dtype] : undefined;
+    const width = typeof t.dtype === 'string' && Object.hasOwn(DTYPE_BYTES, t.dtype)
+      ? DTYPE_BYTES[t.dtype]
+      : undefined;
     if (!width) {
       bad(`tensor ${quote(name)}: unsupported dtype `
         + `${typeof t.dtype === 'string' ? quote(t.dtype) : typeof t.dtype} (F64, F32, F16, BF16 are read)`);
     }
-    if (!Array.isArray(t.shape) || t.shape.length > 8 || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if (!Array.isArray(t.shape) || t.shape.length > 8
+      || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       bad(`tensor ${quote(name)}: shape must be a list of at most 8 non-negative integers`);
     }
     const off = t.data_offsets;
@@ -72,7 +78,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
     const shape = t.shape as number[];
     const [begin, end] = off as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
-    if (count > MAX_ARRAY_ELEMENTS) bad(`tensor ${quote(name)}: ${count} elements are more than one array can hold`);
+    if (count > MAX_ARRAY_ELEMENTS) bad(
+      `tensor ${quote(name)}: ${count} elements are more than one array can hold`);
     if (end - begin !== count * width!) {
       bad(`tensor ${quote(name)}: ${end - begin} bytes do not hold shape [${shape.join(',')}] of ${t.dtype}`);
     }
@@ -91,7 +98,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
     }
     at = e.end;
   }
-  if (at !== dataBytes) bad(`${dataBytes - at} bytes after the last tensor's data are not part of any tensor`);
+  if (at !== dataBytes) bad(
+    `${dataBytes - at} bytes after the last tensor's data are not part of any tensor`);
   const out = new Map<string, NamedTensor>();
   for (const e of entries) {
     out.set(e.name, {
@@ -119,7 +127,10 @@ export function topLevelKeys(json: string): string[] {
     if (c === '"') {
       let j = i + 1;
       while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
-      if (depth === 0 && expectKey) { keys.push(JSON.parse(json.slice(i, j + 1)) as string); expectKey = false; }
+      if (depth === 0 && expectKey) {
+        keys.push(JSON.parse(json.slice(i, j + 1)) as string);
+        expectKey = false;
+      }
       i = j + 1;
       continue;
     }
@@ -152,7 +163,9 @@ function half(h: number): number {
 }
 
 /** Serialises tensors as F64 (lossless for our float64 values), names in the given order. */
-export function serializeSafetensors(tensors: [string, NamedTensor][], metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: [string, NamedTensor][], metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;

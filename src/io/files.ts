@@ -29,7 +29,8 @@ export function readBytes(file: string, what: string, kind: FileKind, maxBytes =
     fail(`${what} ${file}: ${describeError(e)}`);
   }
   if (st.isDirectory()) fail(`${what} ${file}: is a directory`);
-  if (!st.isFile()) fail(`${what} ${file}: not a regular file (a device, pipe or socket); gradleak reads files only`);
+  if (!st.isFile()) fail(`${what} ${file}: not a regular file (a device, pipe or socket); `
+    + 'gradleak reads files only');
   if (st.size > cap) tooBig(`${formatBytes(st.size)}`);
   let fd: number;
   try {
@@ -94,7 +95,8 @@ export function loadModel(ref: string): Graph {
   if (preset) return preset;
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
-  fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') nor a spec file`);
+  fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') `
+    + 'nor a spec file');
 }
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {
@@ -107,8 +109,9 @@ export function readImageFile(file: string): Bitmap {
 
 // Pseudo-filesystems where writing a file means something else, or hangs: refused as outputs.
 const PSEUDO_FS: Record<number, string> = {
-  0x9fa0: 'proc', 0x62656572: 'sysfs', 0x27e0eb: 'cgroup', 0x63677270: 'cgroup2', 0x64626720: 'debugfs',
-  0x74726163: 'tracefs', 0x73636673: 'securityfs', 0x62656570: 'configfs', 0x6165676c: 'pstore', 0xcafe4a11: 'bpf',
+  0x9fa0: 'proc', 0x62656572: 'sysfs', 0x27e0eb: 'cgroup', 0x63677270: 'cgroup2',
+  0x64626720: 'debugfs', 0x74726163: 'tracefs', 0x73636673: 'securityfs', 0x62656570: 'configfs',
+  0x6165676c: 'pstore', 0xcafe4a11: 'bpf',
 };
 const PSEUDO_DIRS = ['/proc', '/sys', '/dev'];
 

@@ -25,9 +25,12 @@ export function loadImageSet(spec: string, count: number): StudyImage[] {
   if (!fs.existsSync(target)) fail(`images ${spec}: no such file or folder`);
   let out: StudyImage[];
   if (fs.statSync(target).isDirectory()) {
-    const files = fs.readdirSync(target).filter((f) => /\.(png|jpe?g)$/i.test(f) && !(spec === 'samples' && /-\d+\.png$/.test(f))).sort();
+    const files = fs.readdirSync(target)
+      .filter((f) => /\.(png|jpe?g)$/i.test(f) && !(spec === 'samples' && /-\d+\.png$/.test(f))).sort();
     if (files.length === 0) fail(`images ${spec}: no PNG or JPEG files in the folder`);
-    out = files.slice(0, count).map((f) => ({ id: f, bitmap: readImageFile(path.join(target, f)), label: null }));
+    out = files.slice(0, count).map((f) => ({
+      id: f, bitmap: readImageFile(path.join(target, f)), label: null,
+    }));
   } else if (/\.bin$/i.test(target)) {
     out = cifar10Samples(readBytes(target, 'CIFAR-10 batch', 'dataset'), target)
       .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
@@ -38,7 +41,8 @@ export function loadImageSet(spec: string, count: number): StudyImage[] {
     out = idxSamples(readBytes(target, 'IDX images', 'dataset'), labels, target)
       .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
   } else {
-    fail(`images ${spec}: expected 'samples', a folder of PNG/JPEG, a CIFAR-10 .bin batch or an IDX images file`);
+    fail(`images ${spec}: expected 'samples', a folder of PNG/JPEG, a CIFAR-10 .bin batch `
+      + 'or an IDX images file');
   }
   return out;
 }

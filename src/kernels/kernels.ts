@@ -6,7 +6,10 @@ import type { Shape } from '../tensor/tensor.js';
  * replace it without any op or primitive changing. Every kernel allocates its output.
  */
 
-/** A 2-D convolution's geometry for one sample (input C×H×W, kernel kh×kw, per-axis stride and padding). */
+/**
+ * A 2-D convolution's geometry for one sample (input C×H×W, kernel kh×kw, per-axis stride and
+ * padding).
+ */
 export interface ConvGeometry {
   inC: number; inH: number; inW: number;
   outC: number; outH: number; outW: number;

@@ -50,7 +50,9 @@ export interface PivotedCholesky {
  * this is a relative measure).
  * Left-looking: costs n·r² for rank r and reads only the pivot columns of A.
  */
-export function pivotedCholesky(n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number): PivotedCholesky {
+export function pivotedCholesky(
+  n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number,
+): PivotedCholesky {
   const d = diag.slice();
   const cap = n;
   let l = new Float64Array(n * Math.min(cap, 16));
@@ -103,7 +105,9 @@ export function pivotedCholesky(n: number, column: (j: number, out: Float64Array
  * On return, rows/columns are permuted by `perm` (position → original index) and the lower triangle's
  * first `rank` columns hold L: A[perm][:, perm] ≈ L Lᵀ.
  */
-export function blockedPivotedCholesky(a: Float64Array, n: number, tol: number, nb = 48): { rank: number; perm: Int32Array; pivots: Float64Array } {
+export function blockedPivotedCholesky(
+  a: Float64Array, n: number, tol: number, nb = 48,
+): { rank: number; perm: Int32Array; pivots: Float64Array } {
   const perm = Int32Array.from({ length: n }, (_, i) => i);
   const d = new Float64Array(n);
   const pivots: number[] = [];
@@ -147,7 +151,10 @@ export function blockedPivotedCholesky(a: Float64Array, n: number, tol: number, 
   return { rank, perm, pivots: Float64Array.from(pivots) };
 }
 
-/** Trailing update after panel columns k..end−1: A[i][l] −= Σ_t L[i][t]L[l][t] for i, l ≥ end, mirrored. */
+/**
+ * Trailing update after panel columns k..end−1: A[i][l] −= Σ_t L[i][t]L[l][t] for i, l ≥ end,
+ * mirrored.
+ */
 function finishPanel(a: Float64Array, n: number, k: number, end: number): void {
   if (end <= k) return;
   for (let i = end; i < n; i++) {

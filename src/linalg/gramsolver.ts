@@ -1,4 +1,6 @@
-import { choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope } from './envelope.js';
+import {
+  choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
+} from './envelope.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
@@ -27,7 +29,9 @@ export class GramSolver {
   ) {
     this.report = choleskyEnvelope(this.factor, tol, allowDrop);
     this.refineSteps = 0;
-    this.conditionS = this.report.ok && factor.n > 0 ? Math.sqrt(this.estimateCondition()) : this.report.ok ? 1 : Infinity;
+    this.conditionS = this.report.ok && factor.n > 0
+      ? Math.sqrt(this.estimateCondition())
+      : this.report.ok ? 1 : Infinity;
     // eps·cond(Gram) above ~1e-8 would leave visible error in the projections: refine.
     this.refineSteps = this.conditionS ** 2 > 1e8 ? 3 : 0;
   }
@@ -78,7 +82,10 @@ export class GramSolver {
   /** λmax/λmin of SSᵀ by a few power and inverse-power iterations (a lower bound, usually tight). */
   private estimateCondition(): number {
     const n = this.factor.n, rng = new Rng(12345);
-    const unit = () => { const v = Float64Array.from({ length: n }, () => rng.normal()); return scale(v, 1 / norm(v)); };
+    const unit = () => {
+      const v = Float64Array.from({ length: n }, () => rng.normal());
+      return scale(v, 1 / norm(v));
+    };
     let v = unit(), lmax = 0;
     for (let k = 0; k < 12; k++) { const w = this.applyGram(v); lmax = norm(w); v = scale(w, 1 / lmax); }
     v = unit();

@@ -18,7 +18,9 @@ export const PSNR_PEAK_255_OFFSET_DB = 20 * Math.log10(255);
  * SSIM (Wang et al. 2004): Gaussian window 11×11, σ = 1.5, K1 = 0.01, K2 = 0.03, data range 1;
  * computed over the positions where the window fits, per channel, then averaged. Images are CHW.
  */
-export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, shape: readonly [number, number, number]): number {
+export function ssim(
+  a: ArrayLike<number>, b: ArrayLike<number>, shape: readonly [number, number, number],
+): number {
   const [C, H, W] = shape;
   const size = Math.min(11, H, W), sigma = 1.5;
   const win = new Float64Array(size);
@@ -48,9 +50,14 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, shape: readonly
 export interface Quality { mse: number; psnr: number; psnrClipped: number; ssim: number }
 
 /** Quality of a reconstruction against a target, both on [0,1] in CHW. */
-export function quality(recon: ArrayLike<number>, target: ArrayLike<number>, shape: readonly [number, number, number]): Quality {
+export function quality(
+  recon: ArrayLike<number>, target: ArrayLike<number>, shape: readonly [number, number, number],
+): Quality {
   const clipped = Float64Array.from(recon, (v) => Math.min(1, Math.max(0, v)));
-  return { mse: mse(recon, target), psnr: psnr(recon, target), psnrClipped: psnr(clipped, target), ssim: ssim(clipped, target, shape) };
+  return {
+    mse: mse(recon, target), psnr: psnr(recon, target), psnrClipped: psnr(clipped, target),
+    ssim: ssim(clipped, target, shape),
+  };
 }
 
 export interface BatchQuality {
@@ -65,15 +72,20 @@ export interface BatchQuality {
  * A batch attack does not know which image is which (labels come sorted), so each reconstruction is
  * paired with a target first: greedily, the pair with the highest PSNR among those left.
  */
-export function batchQuality(recon: Float64Array, targets: Float64Array, batch: number, shape: readonly [number, number, number]): BatchQuality {
+export function batchQuality(
+  recon: Float64Array, targets: Float64Array, batch: number, shape: readonly [number, number, number],
+): BatchQuality {
   const n = shape[0] * shape[1] * shape[2];
   const at = (a: Float64Array, i: number) => a.subarray(i * n, (i + 1) * n);
   const scores: [number, number, number][] = [];
-  for (let r = 0; r < batch; r++) for (let t = 0; t < batch; t++) scores.push([psnr(at(recon, r), at(targets, t)), r, t]);
+  for (let r = 0; r < batch; r++)
+    for (let t = 0; t < batch; t++) scores.push([psnr(at(recon, r), at(targets, t)), r, t]);
   scores.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
   const targetOf = new Array<number>(batch).fill(-1), taken = new Uint8Array(batch);
   for (const [, r, t] of scores) if (targetOf[r] < 0 && !taken[t]) { targetOf[r] = t; taken[t] = 1; }
   const pairs = targetOf.map((t, r) => ({ target: t, ...quality(at(recon, r), at(targets, t), shape) }));
   const avg = (k: keyof Quality) => pairs.reduce((s, p) => s + p[k], 0) / batch;
-  return { mean: { mse: avg('mse'), psnr: avg('psnr'), psnrClipped: avg('psnrClipped'), ssim: avg('ssim') }, pairs };
+  return {
+    mean: { mse: avg('mse'), psnr: avg('psnr'), psnrClipped: avg('psnrClipped'), ssim: avg('ssim') }, pairs,
+  };
 }

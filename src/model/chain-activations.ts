@@ -3,7 +3,9 @@ import { SLOPE_RANGE } from '../core/limits.js';
 
 export type ActivationName = 'tanh' | 'sigmoid' | 'leaky_relu' | 'softplus' | 'identity' | 'relu';
 
-export const ACTIVATIONS: readonly ActivationName[] = ['tanh', 'sigmoid', 'leaky_relu', 'softplus', 'identity', 'relu'];
+export const ACTIVATIONS: readonly ActivationName[] = [
+  'tanh', 'sigmoid', 'leaky_relu', 'softplus', 'identity', 'relu',
+];
 
 /** An elementwise activation with the pieces the attacks need: value, derivative, inverse. */
 export interface Activation {
@@ -61,12 +63,19 @@ export function makeActivation(name: ActivationName, slope = 0.01): Activation {
         name, invertible: true,
         f: (z) => (z > SOFTPLUS_THRESHOLD ? z : Math.log1p(Math.exp(z))),
         df: (z) => (z > SOFTPLUS_THRESHOLD ? 1 : 1 / (1 + Math.exp(-z))),
-        d2f: (z) => { if (z > SOFTPLUS_THRESHOLD) return 0; const v = 1 / (1 + Math.exp(-z)); return v * (1 - v); },
+        d2f: (z) => {
+          if (z > SOFTPLUS_THRESHOLD) return 0;
+          const v = 1 / (1 + Math.exp(-z));
+          return v * (1 - v);
+        },
         inverse: (a) => (a > SOFTPLUS_THRESHOLD ? a : Math.log(Math.expm1(a))),
         range: [0, Infinity],
       };
     case 'identity':
-      return { name, invertible: true, f: (z) => z, df: () => 1, d2f: () => 0, inverse: (a) => a, range: [-Infinity, Infinity] };
+      return {
+        name, invertible: true, f: (z) => z, df: () => 1, d2f: () => 0, inverse: (a) => a,
+        range: [-Infinity, Infinity],
+      };
     case 'relu':
       return {
         name, invertible: false, partial: true,

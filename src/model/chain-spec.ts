@@ -1,6 +1,8 @@
 import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } from './chain-activations.js';
 import { fail } from '../core/errors.js';
-import { MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE } from '../core/limits.js';
+import {
+  MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE,
+} from '../core/limits.js';
 
 export interface ConvLayerSpec {
   type: 'conv';
@@ -72,7 +74,10 @@ const LAYER_FIELDS: Record<string, string[]> = {
   linear: ['type', 'out', 'bias', 'activation', 'slope'],
 };
 
-/** Refuses fields the format does not have: a misspelt or unsupported one ("dilation") must not be ignored. */
+/**
+ * Refuses fields the format does not have: a misspelt or unsupported one ("dilation") must not be
+ * ignored.
+ */
 function checkFields(o: Record<string, unknown>, known: string[], where: (s: string) => string): void {
   const extra = Object.keys(o).find((k) => !known.includes(k));
   if (extra !== undefined) fail(where(`unknown field ${describe(extra)} (expected ${known.join(', ')})`));
@@ -87,10 +92,12 @@ export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
   const input = o.input;
   if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], 1, MAX_FEATURES)
     || !isInt(input[1], 1, MAX_SPATIAL) || !isInt(input[2], 1, MAX_SPATIAL)) {
-    fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, H and W from 1 to ${MAX_SPATIAL}`));
+    fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, `
+      + `H and W from 1 to ${MAX_SPATIAL}`));
   }
   if (!Array.isArray(o.layers) || o.layers.length === 0) fail(where('"layers" must be a non-empty array'));
-  if (o.layers.length > MAX_LAYERS) fail(where(`${o.layers.length} layers are more than the ${MAX_LAYERS} supported`));
+  if (o.layers.length > MAX_LAYERS) fail(where(
+    `${o.layers.length} layers are more than the ${MAX_LAYERS} supported`));
   const layers = o.layers.map((l, i) => parseLayer(l, (s) => where(`layer ${i}: ${s}`)));
   if (o.name !== undefined && (typeof o.name !== 'string' || !/^[\w.+-]{1,100}$/.test(o.name))) {
     fail(where('"name" must be 1 to 100 letters, digits or . _ + -'));
@@ -98,7 +105,8 @@ export function parseSpec(raw: unknown, source = 'model spec'): ModelSpec {
   const name = typeof o.name === 'string' ? o.name : 'model';
   const spec: ModelSpec = { name, input: input as [number, number, number], layers };
   if (o.classes !== undefined) {
-    if (!isInt(o.classes, 1, MAX_FEATURES)) fail(where(`"classes" must be an integer from 1 to ${MAX_FEATURES}`));
+    if (!isInt(o.classes, 1, MAX_FEATURES)) fail(where(
+      `"classes" must be an integer from 1 to ${MAX_FEATURES}`));
     spec.classes = o.classes;
   }
   buildModel(spec, source); // shape errors surface here, once
@@ -125,7 +133,10 @@ function parseLayer(raw: unknown, where: (s: string) => string): LayerSpec {
       fail(where(`"slope" must be a number from ${lo} to ${hi}, got ${describe(l.slope)}`));
     }
   }
-  const common = { out: l.out, bias: l.bias === undefined ? true : l.bias, activation: activation as ActivationName, ...(l.slope !== undefined ? { slope: l.slope as number } : {}) };
+  const common = {
+    out: l.out, bias: l.bias === undefined ? true : l.bias, activation: activation as ActivationName,
+    ...(l.slope !== undefined ? { slope: l.slope as number } : {}),
+  };
   if (l.type === 'linear') return { type: 'linear', ...common };
   const stride = l.stride ?? 1;
   const padding = l.padding ?? 0;
@@ -143,14 +154,18 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
     let g: LayerGeometry;
     if (l.type === 'conv') {
       const hp = h + 2 * l.padding, wp = w + 2 * l.padding;
-      if (l.kernel > hp || l.kernel > wp) fail(`${source}: layer ${index}: kernel ${l.kernel} is larger than its padded input ${hp}×${wp}`);
+      if (l.kernel > hp || l.kernel > wp) fail(`${source}: layer ${index}: kernel ${l.kernel} `
+        + `is larger than its padded input ${hp}×${wp}`);
       g = {
         index, type: 'conv', inC: c, inH: h, inW: w, outC: l.out,
         outH: Math.floor((hp - l.kernel) / l.stride) + 1, outW: Math.floor((wp - l.kernel) / l.stride) + 1,
         kh: l.kernel, kw: l.kernel, stride: l.stride, pad: l.padding, bias: l.bias, activation,
       };
     } else {
-      g = { index, type: 'linear', inC: c, inH: h, inW: w, outC: l.out, outH: 1, outW: 1, kh: h, kw: w, stride: 1, pad: 0, bias: l.bias, activation };
+      g = {
+        index, type: 'linear', inC: c, inH: h, inW: w, outC: l.out, outH: 1, outW: 1, kh: h, kw: w,
+        stride: 1, pad: 0, bias: l.bias, activation,
+      };
     }
     for (const [what, size] of [
       ['output', g.outC * g.outH * g.outW], ['weight', g.outC * g.inC * g.kh * g.kw],
@@ -174,4 +189,5 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
 export const inputSize = (g: LayerGeometry) => g.inC * g.inH * g.inW;
 export const outputSize = (g: LayerGeometry) => g.outC * g.outH * g.outW;
 export const weightSize = (g: LayerGeometry) => g.outC * g.inC * g.kh * g.kw;
-export const weightShape = (g: LayerGeometry): number[] => (g.type === 'linear' ? [g.outC, g.inC * g.inH * g.inW] : [g.outC, g.inC, g.kh, g.kw]);
+export const weightShape = (g: LayerGeometry): number[] =>
+  (g.type === 'linear' ? [g.outC, g.inC * g.inH * g.inW] : [g.outC, g.inC, g.kh, g.kw]);

@@ -14,13 +14,16 @@ export type Params = LayerTensors[];
 
 /** Checks that tensors fit the model (count, sizes, finiteness); `what` names them in errors. */
 export function checkTensors(model: Model, tensors: Params, what: string): void {
-  if (tensors.length !== model.layers.length) fail(`${what}: expected ${model.layers.length} layers, got ${tensors.length}`);
+  if (tensors.length !== model.layers.length) fail(
+    `${what}: expected ${model.layers.length} layers, got ${tensors.length}`);
   model.layers.forEach((g, i) => {
     const t = tensors[i];
     if (t.weight.length !== weightSize(g)) {
-      fail(`${what}: layers.${i}.weight has ${t.weight.length} values, the model needs shape [${weightShape(g).join(',')}]`);
+      fail(`${what}: layers.${i}.weight has ${t.weight.length} values, `
+        + `the model needs shape [${weightShape(g).join(',')}]`);
     }
-    if (g.bias && (!t.bias || t.bias.length !== g.outC)) fail(`${what}: layers.${i}.bias must have ${g.outC} values`);
+    if (g.bias && (!t.bias || t.bias.length !== g.outC)) fail(
+      `${what}: layers.${i}.bias must have ${g.outC} values`);
     assertFinite(t.weight, `${what}: layers.${i}.weight`);
     if (t.bias) assertFinite(t.bias, `${what}: layers.${i}.bias`);
   });

@@ -3,6 +3,9 @@ import type { LayerTensors, Params } from './chain-tensors.js';
 import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
+import type { BatchNormAttrs } from '../ops/batch-norm2d.js';
+import type { BnMode } from '../ops/op.js';
+import { fail } from '../core/errors.js';
 
 /**
  * Chains and graphs. A chain spec (`"layers"`: conv/linear layers, each with one activation, the
@@ -17,41 +20,78 @@ export function chainToGraph(spec: ModelSpec): GraphSpec {
   spec.layers.forEach((l, i) => {
     const name = `layers.${i}`;
     if (l.type === 'conv') {
-      nodes.push({ name, op: 'conv2d', inputs: [], out: l.out, kernel: l.kernel, stride: l.stride, padding: l.padding, bias: l.bias });
+      nodes.push({
+        name, op: 'conv2d', inputs: [], out: l.out, kernel: l.kernel, stride: l.stride, padding: l.padding,
+        bias: l.bias,
+      });
     } else {
       if (image) nodes.push({ name: `${name}.flatten`, op: 'flatten', inputs: [] });
       nodes.push({ name, op: 'linear', inputs: [], out: l.out, bias: l.bias });
       image = false;
     }
-    nodes.push({ name: `${name}.${l.activation}`, op: l.activation, inputs: [], ...(l.activation === 'leaky_relu' ? { slope: l.slope ?? 0.01 } : {}) });
+    nodes.push({
+      name: `${name}.${l.activation}`, op: l.activation, inputs: [],
+      ...(l.activation === 'leaky_relu' ? { slope: l.slope ?? 0.01 } : {}),
+    });
   });
   // a chain ending in a convolution takes its flattened output (C, H, W order) as the logits
   if (image) nodes.push({ name: 'logits.flatten', op: 'flatten', inputs: [] });
   nodes.forEach((n, k) => { n.inputs = [k === 0 ? 'input' : nodes[k - 1].name]; });
-  return { name: spec.name, input: spec.input, ...(spec.classes !== undefined ? { classes: spec.classes } : {}), nodes };
+  return {
+    name: spec.name, input: spec.input,
+    ...(spec.classes !== undefined ? { classes: spec.classes } : {}), nodes,
+  };
 }
 
-/** A graph seen as a chain: the chain model and, per layer, the node holding its weights. */
+/**
+ * A graph seen as a chain: the chain model and, per layer, the node holding its weights and the eval
+ * batch norm folded into it, if any (conv → batch norm → activation is a conv with scaled weights).
+ */
 export interface ChainView {
   model: ChainModel;
   nodes: string[];
+  norms: (FoldedNorm | null)[];
+}
+
+/** An eval-mode batch norm after a layer, folded into it: y = k·z + shift per output channel. */
+export interface FoldedNorm {
+  node: string;
+  eps: number;
 }
 
 const ACTIVATIONS: readonly string[] = ['tanh', 'sigmoid', 'leaky_relu', 'softplus', 'identity', 'relu'];
 
-/** The chain view of a graph, or the reason it has none (naming the first node that breaks it). */
-export function chainView(g: Graph): ChainView | { reason: string } {
+/**
+ * The chain view of a graph, or the reason it has none (naming the first node that breaks it). Batch
+ * norm right after a conv folds into it in eval mode, where the attacker knows its statistics; in
+ * train mode it divides by the batch's own, which no layer system models.
+ */
+export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reason: string } {
   const layers: LayerSpec[] = [];
   const nodes: string[] = [];
+  const norms: (FoldedNorm | null)[] = [];
   let k = 0;
   const n = g.nodes;
   const chained = (i: number) => n[i].inputs.length === 1 && n[i].inputs[0] === i - 1;
   while (k < n.length) {
-    if (!chained(k)) return { reason: `node "${n[k].name}" does not read the node before it (a branch or residual connection)` };
+    if (!chained(k)) return {
+      reason: `node "${n[k].name}" does not read the node before it (a branch or residual connection)`,
+    };
     const op = n[k].op.name;
     if (op === 'flatten' || op === 'dropout') { k++; continue; }
-    if (op !== 'conv2d' && op !== 'linear') return { reason: `node "${n[k].name}" is ${op}, which the layer-wise analysis does not handle yet` };
+    if (op !== 'conv2d' && op !== 'linear') return {
+      reason: `node "${n[k].name}" is ${op}, which the layer-wise analysis does not handle yet`,
+    };
     const at = k, weights = n[k].name;
+    let norm: FoldedNorm | null = null;
+    if (op === 'conv2d' && k + 1 < n.length && n[k + 1].op.name === 'batch_norm2d' && chained(k + 1)) {
+      if (bnMode === 'train') return {
+        reason: `node "${n[k + 1].name}" is batch norm in train mode, which divides by the batch's own `
+          + 'statistics (unknown to the attacker); the layer-wise analysis folds it in eval mode only',
+      };
+      norm = { node: n[k + 1].name, eps: (n[k + 1].attrs as BatchNormAttrs).eps };
+      k++;
+    }
     let activation: ActivationName = 'identity', slope: number | undefined;
     if (k + 1 < n.length && ACTIVATIONS.includes(n[k + 1].op.name) && chained(k + 1)) {
       activation = n[k + 1].op.name as ActivationName;
@@ -60,37 +100,82 @@ export function chainView(g: Graph): ChainView | { reason: string } {
     }
     if (op === 'conv2d') {
       const a = n[at].attrs as Conv2dAttrs;
-      const square = a.kernel[0] === a.kernel[1] && a.stride[0] === a.stride[1] && a.padding[0] === a.padding[1];
-      if (!square) return { reason: `node "${weights}" has a rectangular kernel, stride or padding, which the layer-wise analysis does not handle yet` };
-      layers.push({ type: 'conv', out: a.out, kernel: a.kernel[0], stride: a.stride[0], padding: a.padding[0], bias: a.bias, activation, ...(slope !== undefined ? { slope } : {}) });
+      const square = a.kernel[0] === a.kernel[1] && a.stride[0] === a.stride[1]
+        && a.padding[0] === a.padding[1];
+      if (!square) return {
+        reason: `node "${weights}" has a rectangular kernel, stride or padding, `
+          + 'which the layer-wise analysis does not handle yet',
+      };
+      layers.push({
+        type: 'conv', out: a.out, kernel: a.kernel[0], stride: a.stride[0], padding: a.padding[0],
+        bias: a.bias || norm !== null, activation, ...(slope !== undefined ? { slope } : {}),
+      });
     } else {
       const a = n[at].attrs as { out: number; bias: boolean };
-      layers.push({ type: 'linear', out: a.out, bias: a.bias, activation, ...(slope !== undefined ? { slope } : {}) });
+      layers.push({
+        type: 'linear', out: a.out, bias: a.bias, activation, ...(slope !== undefined ? { slope } : {}),
+      });
     }
     nodes.push(weights);
+    norms.push(norm);
     k++;
   }
   if (layers.length === 0) return { reason: 'the graph has no conv2d or linear layer' };
   const last = g.nodes.length - 1;
-  if (g.output !== last) return { reason: `the output node "${g.nodes[g.output].name}" is not the last node` };
-  const spec: ModelSpec = { name: g.name, input: [g.input[0], g.input[1], g.input[2]], classes: g.classes, layers };
-  return { model: buildModel(spec, g.name), nodes };
+  if (g.output !== last) return {
+    reason: `the output node "${g.nodes[g.output].name}" is not the last node`,
+  };
+  const spec: ModelSpec = {
+    name: g.name, input: [g.input[0], g.input[1], g.input[2]], classes: g.classes, layers,
+  };
+  return { model: buildModel(spec, g.name), nodes, norms };
 }
 
-/** Parameters (or gradients) by name as the chain's per-layer tensors. */
-export function chainParams(view: ChainView, values: ParamMap): Params {
-  return view.nodes.map((name): LayerTensors => ({ weight: values.get(`${name}.weight`)!, bias: values.get(`${name}.bias`) ?? null }));
+/** Per output channel, the scale k = γ/√(σ² + ε) and shift β − μ·k of a folded batch norm. */
+function normAffine(norm: FoldedNorm, params: ParamMap): { k: Float64Array; shift: Float64Array } {
+  const get = (s: string) => params.get(`${norm.node}.${s}`)!;
+  const gamma = get('weight'), beta = get('bias'), mean = get('running_mean'), variance = get('running_var');
+  const k = gamma.map((g, o) => g / Math.sqrt(variance[o] + norm.eps));
+  return { k, shift: beta.map((b, o) => b - mean[o] * k[o]) };
 }
 
-/** The chain's per-layer tensors as parameters (or gradients) by name. */
-export function namedParams(view: ChainView, params: Params): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  view.nodes.forEach((name, i) => {
-    out.set(`${name}.weight`, params[i].weight);
-    const b = params[i].bias;
-    if (b) out.set(`${name}.bias`, b);
+/**
+ * The chain's per-layer parameters. A folded batch norm makes the layer z' = k·(W x + b) + shift:
+ * weights k·W and bias k·b + shift.
+ */
+export function chainParams(view: ChainView, params: ParamMap): Params {
+  return view.nodes.map((name, i): LayerTensors => {
+    const weight = params.get(`${name}.weight`)!, bias = params.get(`${name}.bias`) ?? null;
+    const norm = view.norms[i];
+    if (!norm) return { weight, bias };
+    const { k, shift } = normAffine(norm, params);
+    const per = weight.length / k.length;
+    return {
+      weight: weight.map((w, j) => w * k[Math.floor(j / per)]),
+      bias: shift.map((s, o) => s + (bias ? bias[o] * k[o] : 0)),
+    };
   });
-  return out;
+}
+
+/**
+ * The chain's per-layer gradients. With a folded batch norm dL/dW = k·dL/dW' per output channel, and
+ * dL/db' is the batch norm's dL/dβ; a channel with γ = 0 carries nothing and cannot be unfolded.
+ */
+export function chainGradients(view: ChainView, gradients: ParamMap, params: ParamMap): Params {
+  return view.nodes.map((name, i): LayerTensors => {
+    const weight = gradients.get(`${name}.weight`)!, bias = gradients.get(`${name}.bias`) ?? null;
+    const norm = view.norms[i];
+    if (!norm) return { weight, bias };
+    const { k } = normAffine(norm, params);
+    const zero = k.findIndex((v) => v === 0);
+    if (zero >= 0) fail(`node "${norm.node}": channel ${zero} has γ = 0, so its gradients carry nothing `
+      + 'about the layer before it');
+    const per = weight.length / k.length;
+    return {
+      weight: weight.map((d, j) => d / k[Math.floor(j / per)]),
+      bias: Float64Array.from(gradients.get(`${norm.node}.bias`)!),
+    };
+  });
 }
 
 /**
@@ -105,7 +190,7 @@ export function layerInputNode(g: Graph, view: ChainView, i: number): number | u
 }
 
 /** The layer solves of a graph's chain view, for its memory estimate (none when there is no chain). */
-export function chainOrNull(g: Graph): ChainView | null {
-  const v = chainView(g);
+export function chainOrNull(g: Graph, bnMode: BnMode = 'eval'): ChainView | null {
+  const v = chainView(g, bnMode);
   return 'reason' in v ? null : v;
 }

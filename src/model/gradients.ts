@@ -26,7 +26,9 @@ export function paramVars(e: Engine, g: Graph, params: ParamMap, differentiate: 
   return out;
 }
 
-export function batchGradients(kernels: Kernels, g: Graph, params: ParamMap, images: Tensor, labels: readonly number[], bnMode: BnMode): BatchGradients {
+export function batchGradients(
+  kernels: Kernels, g: Graph, params: ParamMap, images: Tensor, labels: readonly number[], bnMode: BnMode,
+): BatchGradients {
   const e = new Engine(kernels);
   const vars = paramVars(e, g, params, true);
   const values = forwardGraph({ e, bnMode }, g, vars, { x: e.constant(images) });
@@ -35,6 +37,7 @@ export function batchGradients(kernels: Kernels, g: Graph, params: ParamMap, ima
   const trainable = g.params.filter((p) => p.trainable);
   const grads = e.grad(loss, trainable.map((p) => vars.get(p.name)!));
   const gradients = new Map<string, Float64Array>();
-  trainable.forEach((p, i) => gradients.set(p.name, grads[i]?.data ?? new Float64Array(p.shape.reduce((a, b) => a * b, 1))));
+  trainable.forEach((p, i) => gradients.set(
+    p.name, grads[i]?.data ?? new Float64Array(p.shape.reduce((a, b) => a * b, 1))));
   return { loss: loss.data[0], logits: logits.value, gradients };
 }

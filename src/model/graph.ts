@@ -69,43 +69,59 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where('must be a JSON object'));
   const o = raw as Record<string, unknown>;
   const extra = Object.keys(o).find((k) => !['name', 'input', 'classes', 'nodes', 'output'].includes(k));
-  if (extra !== undefined) fail(where(`unknown field ${describe(extra)} (expected name, input, classes, nodes, output)`));
+  if (extra !== undefined) fail(where(`unknown field ${describe(extra)} `
+    + '(expected name, input, classes, nodes, output)'));
   const input = o.input;
-  const isInt = (v: unknown, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= hi;
-  if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], MAX_FEATURES) || !isInt(input[1], MAX_SPATIAL) || !isInt(input[2], MAX_SPATIAL)) {
-    fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, H and W from 1 to ${MAX_SPATIAL}`));
+  const isInt = (v: unknown, hi: number): v is number =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= hi;
+  if (!Array.isArray(input) || input.length !== 3 || !isInt(input[0], MAX_FEATURES)
+    || !isInt(input[1], MAX_SPATIAL) || !isInt(input[2], MAX_SPATIAL)) {
+    fail(where(`"input" must be [C, H, W]: integers, C from 1 to ${MAX_FEATURES}, `
+      + `H and W from 1 to ${MAX_SPATIAL}`));
   }
-  if (o.name !== undefined && (typeof o.name !== 'string' || !NAME.test(o.name))) fail(where('"name" must be 1 to 100 letters, digits or . _ + -'));
+  if (o.name !== undefined && (typeof o.name !== 'string' || !NAME.test(o.name))) fail(where(
+    '"name" must be 1 to 100 letters, digits or . _ + -'));
   if (!Array.isArray(o.nodes) || o.nodes.length === 0) fail(where('"nodes" must be a non-empty array'));
-  if (o.nodes.length > MAX_NODES) fail(where(`${o.nodes.length} nodes are more than the ${MAX_NODES} supported`));
+  if (o.nodes.length > MAX_NODES) fail(where(
+    `${o.nodes.length} nodes are more than the ${MAX_NODES} supported`));
   const names = new Set<string>([GRAPH_INPUT]);
   let previous = GRAPH_INPUT;
   const nodes = o.nodes.map((n, i): NodeSpec => {
     const at = (s: string) => where(`node ${i}: ${s}`);
     if (typeof n !== 'object' || n === null || Array.isArray(n)) fail(at('must be an object'));
     const r = n as Record<string, unknown>;
-    if (typeof r.name !== 'string' || !NAME.test(r.name)) fail(at('"name" must be 1 to 100 letters, digits or . _ + -'));
+    if (typeof r.name !== 'string' || !NAME.test(r.name)) fail(at(
+      '"name" must be 1 to 100 letters, digits or . _ + -'));
     const nodeAt = (s: string) => where(`node "${r.name}": ${s}`);
-    if (names.has(r.name)) fail(nodeAt(r.name === GRAPH_INPUT ? '"input" names the graph\'s input' : 'the name is used twice'));
+    if (names.has(r.name)) fail(nodeAt(
+      r.name === GRAPH_INPUT ? '"input" names the graph\'s input' : 'the name is used twice'));
     const op = getOp(r.op, nodeAt);
     let inputs: string[];
     if (r.inputs === undefined) inputs = [previous];
-    else if (Array.isArray(r.inputs) && r.inputs.every((x) => typeof x === 'string')) inputs = r.inputs as string[];
+    else if (Array.isArray(r.inputs)
+      && r.inputs.every((x) => typeof x === 'string')) inputs = r.inputs as string[];
     else fail(nodeAt('"inputs" must be a list of node names'));
-    if (inputs.length !== op.arity) fail(nodeAt(`${op.name} takes ${op.arity} input(s), got ${inputs.length}`));
-    for (const name of inputs) if (!names.has(name)) fail(nodeAt(`input ${describe(name)} is not the graph's input or an earlier node`));
+    if (inputs.length !== op.arity) fail(nodeAt(
+      `${op.name} takes ${op.arity} input(s), got ${inputs.length}`));
+    for (const name of inputs) if (!names.has(name)) fail(nodeAt(
+      `input ${describe(name)} is not the graph's input or an earlier node`));
     const known = ['name', 'op', 'inputs', ...op.fields];
     const unknown = Object.keys(r).find((k) => !known.includes(k));
-    if (unknown !== undefined) fail(nodeAt(`unknown field ${describe(unknown)} for ${op.name} (fields: ${op.fields.join(', ') || 'none'})`));
+    if (unknown !== undefined) fail(nodeAt(
+      `unknown field ${describe(unknown)} for ${op.name} (fields: ${op.fields.join(', ') || 'none'})`));
     names.add(r.name);
     previous = r.name;
     return { ...r, name: r.name, op: op.name, inputs };
   });
-  if (o.output !== undefined && (typeof o.output !== 'string' || !names.has(o.output) || o.output === GRAPH_INPUT)) fail(where('"output" must name a node'));
-  const spec: GraphSpec = { name: typeof o.name === 'string' ? o.name : 'model', input: input as [number, number, number], nodes };
+  if (o.output !== undefined && (typeof o.output !== 'string' || !names.has(o.output)
+    || o.output === GRAPH_INPUT)) fail(where('"output" must name a node'));
+  const spec: GraphSpec = {
+    name: typeof o.name === 'string' ? o.name : 'model', input: input as [number, number, number], nodes,
+  };
   if (o.output !== undefined) spec.output = o.output as string;
   if (o.classes !== undefined) {
-    if (!isInt(o.classes, MAX_FEATURES)) fail(where(`"classes" must be an integer from 1 to ${MAX_FEATURES}`));
+    if (!isInt(o.classes, MAX_FEATURES)) fail(where(
+      `"classes" must be an integer from 1 to ${MAX_FEATURES}`));
     spec.classes = o.classes;
   }
   buildGraph(spec, source);
@@ -125,11 +141,16 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
     const inputs = n.inputs.map((name) => index.get(name)!);
     const inShapes = inputs.map(shapeOf);
     const shape = op.shape(attrs as never, inShapes, where);
-    if (sizeOf(shape) > MAX_ARRAY_ELEMENTS) fail(where(`its output would have ${sizeOf(shape).toExponential(2)} values per sample, more than one array can hold`));
+    if (sizeOf(shape) > MAX_ARRAY_ELEMENTS) fail(where(`its output would have `
+      + `${sizeOf(shape).toExponential(2)} values per sample, more than one array can hold`));
     const decls = op.params(attrs as never, inShapes);
-    const node: GraphNode = { index: nodes.length, name: n.name, op, attrs, inputs, inShapes, shape, params: decls.map((decl) => ({ name: `${n.name}.${decl.suffix}`, decl })) };
+    const node: GraphNode = {
+      index: nodes.length, name: n.name, op, attrs, inputs, inShapes, shape,
+      params: decls.map((decl) => ({ name: `${n.name}.${decl.suffix}`, decl })),
+    };
     for (const { name, decl } of node.params) {
-      if (sizeOf(decl.shape) > MAX_ARRAY_ELEMENTS) fail(where(`its ${decl.suffix} would have ${sizeOf(decl.shape).toExponential(2)} values, more than one array can hold`));
+      if (sizeOf(decl.shape) > MAX_ARRAY_ELEMENTS) fail(where(`its ${decl.suffix} would have `
+        + `${sizeOf(decl.shape).toExponential(2)} values, more than one array can hold`));
       params.push({ name, shape: decl.shape, trainable: decl.trainable, node: node.index, decl });
     }
     index.set(n.name, node.index);
@@ -137,8 +158,10 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
   }
   const output = spec.output === undefined ? nodes.length - 1 : index.get(spec.output)!;
   const logits = nodes[output].shape;
-  if (logits.length !== 1) fail(`${source}: the output node "${nodes[output].name}" gives ${formatShape(logits)} per sample; logits must be [classes] (add a flatten node)`);
-  if (spec.classes !== undefined && spec.classes !== logits[0]) fail(`${source}: "classes" is ${spec.classes} but the output has ${logits[0]} values`);
+  if (logits.length !== 1) fail(`${source}: the output node "${nodes[output].name}" gives `
+    + `${formatShape(logits)} per sample; logits must be [classes] (add a flatten node)`);
+  if (spec.classes !== undefined && spec.classes !== logits[0]) fail(
+    `${source}: "classes" is ${spec.classes} but the output has ${logits[0]} values`);
   return { spec, name: spec.name, input: spec.input, nodes, output, classes: logits[0], params };
 }
 
@@ -154,7 +177,9 @@ export type Start = { x: Var } | { node: number; value: Var };
  * node, only what the output needs beyond it is computed; a path from the graph's input that
  * bypasses the node (a residual connection across it) is an error, since its values are unknown.
  */
-export function forwardGraph(ctx: OpContext, g: Graph, params: ReadonlyMap<string, Var>, start: Start): Var[] {
+export function forwardGraph(
+  ctx: OpContext, g: Graph, params: ReadonlyMap<string, Var>, start: Start,
+): Var[] {
   const values: Var[] = new Array(g.nodes.length);
   const from = 'node' in start ? start.node : -2;
   const needed = new Uint8Array(g.nodes.length);
@@ -163,7 +188,8 @@ export function forwardGraph(ctx: OpContext, g: Graph, params: ReadonlyMap<strin
     if (!needed[i] || i === from) continue;
     for (const j of g.nodes[i].inputs) {
       if (j >= 0) needed[j] = 1;
-      else if (from >= 0) fail(`node "${g.nodes[i].name}" reads the graph's input directly, bypassing "${g.nodes[from].name}"`);
+      else if (from >= 0) fail(`node "${g.nodes[i].name}" reads the graph's input directly, `
+        + `bypassing "${g.nodes[from].name}"`);
     }
   }
   for (const node of g.nodes) {

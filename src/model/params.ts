@@ -31,27 +31,35 @@ const IGNORED = /\.num_batches_tracked$/;
  * ones for gradients) with its exact shape; a tensor the model does not have is refused, so that a
  * file for another model (or another naming) does not load half-way.
  */
-export function paramsFromTensors(g: Graph, tensors: ReadonlyMap<string, NamedTensor>, what: string, kind: 'weights' | 'gradients'): Map<string, Float64Array> {
+export function paramsFromTensors(
+  g: Graph, tensors: ReadonlyMap<string, NamedTensor>, what: string, kind: 'weights' | 'gradients',
+): Map<string, Float64Array> {
   const wanted = g.params.filter((p) => kind === 'weights' || p.trainable);
   const out = new Map<string, Float64Array>();
   for (const p of wanted) {
     const t = tensors.get(p.name);
-    if (!t) fail(`${what}: missing tensor ${p.name}${kind === 'weights' && !p.trainable ? ' (a buffer: batch-norm running statistics)' : ''}`);
-    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${p.name} has shape ${formatShape(t.shape)}, the model needs ${formatShape(p.shape)}`);
+    if (!t) fail(`${what}: missing tensor ${p.name}`
+      + `${kind === 'weights' && !p.trainable ? ' (a buffer: batch-norm running statistics)' : ''}`);
+    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${p.name} has shape ${formatShape(t.shape)}, `
+      + `the model needs ${formatShape(p.shape)}`);
     out.set(p.name, t.data);
   }
   const known = new Set(wanted.map((p) => p.name));
   const extra = [...tensors.keys()].find((n) => !known.has(n) && !IGNORED.test(n));
   if (extra !== undefined) {
     const buffer = g.params.some((p) => p.name === extra);
-    fail(`${what}: tensor ${JSON.stringify(extra.slice(0, 80))} is ${buffer ? 'a buffer, which has no gradient' : 'not a tensor of this model'}`);
+    fail(`${what}: tensor ${JSON.stringify(extra.slice(0, 80))} is `
+      + `${buffer ? 'a buffer, which has no gradient' : 'not a tensor of this model'}`);
   }
   return out;
 }
 
 /** Named tensors in node order: every tensor, or the trainable ones (gradients). */
-export function tensorsFromParams(g: Graph, values: ParamMap, kind: 'weights' | 'gradients'): [string, NamedTensor][] {
-  return g.params.filter((p) => kind === 'weights' || p.trainable).map((p) => [p.name, { shape: [...p.shape], data: values.get(p.name)! }]);
+export function tensorsFromParams(
+  g: Graph, values: ParamMap, kind: 'weights' | 'gradients',
+): [string, NamedTensor][] {
+  return g.params.filter((p) => kind === 'weights' || p.trainable)
+    .map((p) => [p.name, { shape: [...p.shape], data: values.get(p.name)! }]);
 }
 
 /**
@@ -61,13 +69,15 @@ export function tensorsFromParams(g: Graph, values: ParamMap, kind: 'weights' | 
 export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameters' | 'gradients'): void {
   const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
   const why = kind === 'parameters'
-    ? `parameters of ${limit} or more saturate every smooth activation in float64 (a one-grey-level pixel change moves `
-      + 'a pre-activation by 39 or more), so nothing can be measured or reconstructed'
-    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} stays far below ${limit}: `
-      + 'this is not a gradient of this model';
+    ? `parameters of ${limit} or more saturate every smooth activation in float64 `
+      + '(a one-grey-level pixel change moves a pre-activation by 39 or more), '
+      + 'so nothing can be measured or reconstructed'
+    : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} `
+      + `stays far below ${limit}: this is not a gradient of this model`;
   for (const [name, v] of values) {
     for (let k = 0; k < v.length; k++) {
-      if (!Number.isFinite(v[k])) fail(`${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);
+      if (!Number.isFinite(v[k])) fail(
+        `${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);
       if (Math.abs(v[k]) >= limit) fail(`${what}: ${name}[${k}] is ${v[k]}; ${why}`);
     }
   }

@@ -35,7 +35,8 @@ export function presetGraph(name: string): Graph | null {
 
 /** A parsed spec file: a graph (`nodes`) or a chain (`layers`), as a graph. */
 export function graphFromJson(raw: unknown, source: string): Graph {
-  const isChain = typeof raw === 'object' && raw !== null && !Array.isArray(raw) && 'layers' in raw && !('nodes' in raw);
+  const isChain = typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+    && 'layers' in raw && !('nodes' in raw);
   const spec = isChain ? chainToGraph(parseSpec(raw, source)) : parseGraphSpec(raw, source);
   return buildGraph(spec, source);
 }

@@ -6,11 +6,16 @@ import { fail } from '../core/errors.js';
 import { PRESETS } from './chain-presets.js';
 import type { ConvLayerSpec, ModelSpec } from './chain-spec.js';
 
-const conv = (out: number, kernel: number, stride: number, padding: number, activation: ActivationName = 'tanh'): ConvLayerSpec =>
+const conv = (
+  out: number, kernel: number, stride: number, padding: number, activation: ActivationName = 'tanh',
+): ConvLayerSpec =>
   ({ type: 'conv', out, kernel, stride, padding, bias: false, activation });
 
 function model(name: string, convs: ConvLayerSpec[]): ModelSpec {
-  return { name, input: [3, 32, 32], classes: 10, layers: [...convs, { type: 'linear', out: 10, bias: true, activation: 'identity' }] };
+  return {
+    name, input: [3, 32, 32], classes: 10,
+    layers: [...convs, { type: 'linear', out: 10, bias: true, activation: 'identity' }],
+  };
 }
 
 /** The factor each family varies, and its values (the base value of each is cnn3_c1's). */
@@ -19,7 +24,10 @@ const FAMILIES: Record<string, { values: (number | string)[]; build: (v: never) 
   kernel: { values: [2, 3, 4, 5], build: (k: number) => [conv(6, k, 1, 0), conv(3, 4, 2, 0)] },
   stride: { values: [1, 2, 3], build: (s: number) => [conv(6, 3, s, 0), conv(3, 4, 2, 0)] },
   padding: { values: [0, 1, 2], build: (p: number) => [conv(6, 3, 1, p), conv(3, 4, 2, 0)] },
-  depth: { values: [1, 2, 3, 4], build: (d: number) => [...Array.from({ length: d - 1 }, () => conv(6, 3, 1, 0)), conv(3, 4, 2, 0)] },
+  depth: {
+    values: [1, 2, 3, 4],
+    build: (d: number) => [...Array.from({ length: d - 1 }, () => conv(6, 3, 1, 0)), conv(3, 4, 2, 0)],
+  },
   activation: {
     values: ['tanh', 'sigmoid', 'leaky_relu', 'softplus', 'identity'],
     build: (a: ActivationName) => [conv(6, 3, 1, 0, a), conv(3, 4, 2, 0, a)],
@@ -52,7 +60,8 @@ export function resolveStudyModels(items: readonly string[]): string[] {
     if (item === 'sweeps') return Object.keys(SWEEPS);
     if (item.startsWith('sweep:')) {
       const factor = item.slice(6);
-      if (!Object.hasOwn(FAMILIES, factor)) fail(`unknown sweep "${factor}" (one of ${SWEEP_FACTORS.join(', ')})`);
+      if (!Object.hasOwn(FAMILIES, factor)) fail(
+        `unknown sweep "${factor}" (one of ${SWEEP_FACTORS.join(', ')})`);
       return Object.keys(SWEEPS).filter((n) => sweepOf(n)!.factor === factor);
     }
     studySpec(item);
@@ -65,5 +74,6 @@ export function resolveStudyModels(items: readonly string[]): string[] {
 export function studySpec(name: string): ModelSpec {
   if (Object.hasOwn(PRESETS, name)) return PRESETS[name];
   if (Object.hasOwn(SWEEPS, name)) return SWEEPS[name];
-  return fail(`unknown model "${name}" (a preset from 'gradleak models', a sweep model such as sweep-kernel-5, 'all', 'sweeps' or 'sweep:<factor>')`);
+  return fail(`unknown model "${name}" (a preset from 'gradleak models', `
+    + `a sweep model such as sweep-kernel-5, 'all', 'sweeps' or 'sweep:<factor>')`);
 }

@@ -32,7 +32,10 @@ export function lenetZhu(): GraphSpec {
   ]);
 }
 
-/** A small ConvNet: three conv → batch norm → ReLU → 2×2 max-pool blocks (16, 32, 32 channels), linear. */
+/**
+ * A small ConvNet: three conv → batch norm → ReLU → 2×2 max-pool blocks (16, 32, 32 channels),
+ * linear.
+ */
 export function convnetBn(): GraphSpec {
   const widths = [16, 32, 32];
   const nodes: Node[] = widths.flatMap((out, b) => [
@@ -41,7 +44,9 @@ export function convnetBn(): GraphSpec {
     { name: `features.${4 * b + 2}`, op: 'relu' },
     { name: `features.${4 * b + 3}`, op: 'max_pool2d', kernel: 2 },
   ]);
-  return sequence('convnet_bn', [...nodes, { name: 'flatten', op: 'flatten' }, { name: 'classifier', op: 'linear', out: 10 }]);
+  return sequence('convnet_bn', [
+    ...nodes, { name: 'flatten', op: 'flatten' }, { name: 'classifier', op: 'linear', out: 10 },
+  ]);
 }
 
 /**
@@ -76,13 +81,18 @@ export function resnet(name: string, blocks: number): GraphSpec {
         );
         shortcut = `${p}.downsample.1`;
       }
-      block.push({ name: `${p}.add`, op: 'add', inputs: [`${p}.bn2`, shortcut] }, { name: `${p}.relu2`, op: 'relu' });
+      block.push(
+        { name: `${p}.add`, op: 'add', inputs: [`${p}.bn2`, shortcut] }, { name: `${p}.relu2`, op: 'relu' },
+      );
       nodes.push(...block);
       channels = out;
       last = `${p}.relu2`;
     }
   });
-  nodes.push({ name: 'avgpool', op: 'global_avg_pool', inputs: [last] }, { name: 'flatten', op: 'flatten' }, { name: 'fc', op: 'linear', out: 10 });
+  nodes.push(
+    { name: 'avgpool', op: 'global_avg_pool', inputs: [last] }, { name: 'flatten', op: 'flatten' },
+    { name: 'fc', op: 'linear', out: 10 },
+  );
   return sequence(name, nodes);
 }
 

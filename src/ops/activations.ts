@@ -10,7 +10,10 @@ const ACTIVE_SET: LayerwiseRule<unknown> = {
   knownInputs: (_a, { input }, known) => Uint8Array.from(known, (k, i) => (k && input[i] > 0 ? 1 : 0)),
 };
 
-/** Elementwise activations: shape unchanged, no parameters. leaky_relu takes "slope" (PyTorch's negative_slope). */
+/**
+ * Elementwise activations: shape unchanged, no parameters. leaky_relu takes "slope" (PyTorch's
+ * negative_slope).
+ */
 function activation(name: UnaryName): Op<{ slope: number }> {
   const leaky = name === 'leaky_relu';
   return {
@@ -21,7 +24,8 @@ function activation(name: UnaryName): Op<{ slope: number }> {
       if (!leaky) return { slope: 0 };
       const slope = raw.slope ?? 0.01;
       const [lo, hi] = SLOPE_RANGE;
-      if (typeof slope !== 'number' || !(slope >= lo && slope <= hi)) fail(where(`"slope" must be a number from ${lo} to ${hi}, got ${describe(slope)}`));
+      if (typeof slope !== 'number' || !(slope >= lo && slope <= hi)) fail(where(
+        `"slope" must be a number from ${lo} to ${hi}, got ${describe(slope)}`));
       return { slope };
     },
     shape: (_a, [x]) => x,

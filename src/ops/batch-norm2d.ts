@@ -16,7 +16,8 @@ import type { Op } from './op.js';
 export interface BatchNormAttrs { eps: number }
 
 /** v [C] as [N, C, H, W]. */
-const perChannel = (e: Engine, v: Var, shape: readonly number[]) => broadcastTo(e, reshape(e, v, [1, shape[1], 1, 1]), shape);
+const perChannel = (e: Engine, v: Var, shape: readonly number[]) =>
+  broadcastTo(e, reshape(e, v, [1, shape[1], 1, 1]), shape);
 
 export const BATCH_NORM2D: Op<BatchNormAttrs> = {
   name: 'batch_norm2d',
@@ -24,7 +25,8 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
   fields: ['eps'],
   attrs: (raw, where) => {
     const eps = raw.eps ?? 1e-5;
-    if (typeof eps !== 'number' || !(eps > 0 && eps <= 1)) fail(where(`"eps" must be a number in (0, 1], got ${describe(eps)}`));
+    if (typeof eps !== 'number' || !(eps > 0 && eps <= 1)) fail(where(
+      `"eps" must be a number in (0, 1], got ${describe(eps)}`));
     return { eps };
   },
   shape: (_a, [x], where) => {
@@ -49,7 +51,8 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
     const count = s[0] * s[2] * s[3];
     const mean = scale(e, reshape(e, sumTo(e, x, [1, s[1], 1, 1]), [s[1]]), 1 / count);
     const centred = add(e, x, scale(e, perChannel(e, mean, s), -1));
-    const variance = scale(e, reshape(e, sumTo(e, mul(e, centred, centred), [1, s[1], 1, 1]), [s[1]]), 1 / count);
+    const variance = scale(
+      e, reshape(e, sumTo(e, mul(e, centred, centred), [1, s[1], 1, 1]), [s[1]]), 1 / count);
     const k = mul(e, p.weight, unary(e, add(e, variance, eps), 'rsqrt'));
     return add(e, mul(e, centred, perChannel(e, k, s)), perChannel(e, p.bias, s));
   },
@@ -57,7 +60,11 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
     // eval: y = k·x + c per channel, invertible where γ ≠ 0 (folded into the layer before it)
     knownInputs: (_a, { bnMode, inShape, params }, known) => {
       if (bnMode === 'train') {
-        return { reason: 'batch norm in train mode divides by the batch\'s own statistics, two more unknowns per channel that the layer systems do not model yet (audit with --bn-mode eval)' };
+        return {
+          reason: 'batch norm in train mode divides by the batch\'s own statistics, '
+            + 'two more unknowns per channel that the layer systems do not model yet '
+            + '(audit with --bn-mode eval)',
+        };
       }
       const plane = inShape[1] * inShape[2];
       return Uint8Array.from(known, (k, i) => (k && params.weight[Math.floor(i / plane)] !== 0 ? 1 : 0));

@@ -7,11 +7,22 @@ import { makeActivation } from '../model/chain-activations.js';
 import type { Op } from './op.js';
 
 /** 2-D convolution, PyTorch's Conv2d: weight [out, in, kh, kw], optional bias [out]. */
-export interface Conv2dAttrs { out: number; kernel: [number, number]; stride: [number, number]; padding: [number, number]; bias: boolean }
+export interface Conv2dAttrs {
+  out: number;
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  bias: boolean;
+}
 
-export function convGeometry(a: Conv2dAttrs, [c, h, w]: Shape, where: (s: string) => string = (s) => s): ConvGeometry {
+export function convGeometry(
+  a: Conv2dAttrs, [c, h, w]: Shape, where: (s: string) => string = (s) => s,
+): ConvGeometry {
   const [kh, kw] = a.kernel, [sh, sw] = a.stride, [ph, pw] = a.padding;
-  return { inC: c, inH: h, inW: w, outC: a.out, kh, kw, sh, sw, ph, pw, outH: slide(h, kh, sh, ph, where, 'kernel'), outW: slide(w, kw, sw, pw, where, 'kernel') };
+  return {
+    inC: c, inH: h, inW: w, outC: a.out, kh, kw, sh, sw, ph, pw,
+    outH: slide(h, kh, sh, ph, where, 'kernel'), outW: slide(w, kw, sw, pw, where, 'kernel'),
+  };
 }
 
 export const CONV2D: Op<Conv2dAttrs> = {
@@ -19,7 +30,8 @@ export const CONV2D: Op<Conv2dAttrs> = {
   arity: 1,
   fields: ['out', 'kernel', 'stride', 'padding', 'bias'],
   attrs: (raw, where) => ({
-    out: int(raw, 'out', where, 1, MAX_FEATURES), kernel: pair(raw, 'kernel', where, 1), stride: pair(raw, 'stride', where, 1, [1, 1]),
+    out: int(raw, 'out', where, 1, MAX_FEATURES), kernel: pair(raw, 'kernel', where, 1),
+    stride: pair(raw, 'stride', where, 1, [1, 1]),
     padding: pair(raw, 'padding', where, 0, [0, 0]), bias: bool(raw, 'bias', where, true),
   }),
   shape: (a, [x], where) => {
@@ -39,7 +51,10 @@ export const CONV2D: Op<Conv2dAttrs> = {
     geometry: (a, inShape, index) => {
       const g = convGeometry(a, inShape);
       if (g.kh !== g.kw || g.sh !== g.sw || g.ph !== g.pw) {
-        return { reason: 'its kernel, stride or padding differs between height and width, which the layer systems do not handle yet' };
+        return {
+          reason: 'its kernel, stride or padding differs between height and width, '
+            + 'which the layer systems do not handle yet',
+        };
       }
       return {
         index, type: 'conv', inC: g.inC, inH: g.inH, inW: g.inW, outC: g.outC, outH: g.outH, outW: g.outW,

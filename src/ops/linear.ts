@@ -16,7 +16,9 @@ export const LINEAR: Op<LinearAttrs> = {
   name: 'linear',
   arity: 1,
   fields: ['out', 'bias'],
-  attrs: (raw, where) => ({ out: int(raw, 'out', where, 1, MAX_FEATURES), bias: bool(raw, 'bias', where, true) }),
+  attrs: (raw, where) => ({
+    out: int(raw, 'out', where, 1, MAX_FEATURES), bias: bool(raw, 'bias', where, true),
+  }),
   shape: (a, [x], where) => {
     expectRank(x, 1, 'features [F] (put a flatten node before it)', where);
     return [a.out];
@@ -30,8 +32,11 @@ export const LINEAR: Op<LinearAttrs> = {
   },
   apply: ({ e }, [x], p, a) => {
     const [n, f] = x.shape;
-    const geom = { inC: f, inH: 1, inW: 1, outC: a.out, outH: 1, outW: 1, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0 };
-    const z = conv2d(e, reshape(e, x, [n, f, 1, 1]), reshape(e, p.weight, [a.out, f, 1, 1]), p.bias ?? null, geom);
+    const geom = {
+      inC: f, inH: 1, inW: 1, outC: a.out, outH: 1, outW: 1, kh: 1, kw: 1, sh: 1, sw: 1, ph: 0, pw: 0,
+    };
+    const z = conv2d(
+      e, reshape(e, x, [n, f, 1, 1]), reshape(e, p.weight, [a.out, f, 1, 1]), p.bias ?? null, geom);
     return reshape(e, z, [n, a.out]);
   },
   // a linear layer on features is a convolution whose 1×1 kernel covers all of them

@@ -46,7 +46,10 @@ export interface LayerwiseRule<A> {
   knownInputs(a: A, ctx: RuleContext, known: Uint8Array): Uint8Array | { reason: string };
 }
 
-/** The rule of an op that maps values one to one (reshapes, invertible activations, dropout at evaluation). */
+/**
+ * The rule of an op that maps values one to one (reshapes, invertible activations, dropout at
+ * evaluation).
+ */
 export const ONE_TO_ONE: LayerwiseRule<unknown> = { knownInputs: (_a, _ctx, known) => known };
 
 /**

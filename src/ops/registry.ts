@@ -15,6 +15,8 @@ export const OPS: readonly Op<never>[] = [
 
 export function getOp(name: unknown, where: (s: string) => string): Op<unknown> {
   const op = OPS.find((o) => o.name === name);
-  if (!op) fail(where(`unknown op ${typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : typeof name} (ops: ${OPS.map((o) => o.name).join(', ')})`));
+  if (!op) fail(where('unknown op '
+    + `${typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : typeof name} `
+    + `(ops: ${OPS.map((o) => o.name).join(', ')})`));
   return op as unknown as Op<unknown>;
 }

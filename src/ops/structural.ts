@@ -24,7 +24,8 @@ export const ADD: Op<null> = {
   fields: [],
   attrs: () => null,
   shape: (_a, [x, y], where) => {
-    if (!sameShape(x, y)) fail(where(`adds inputs of shapes ${formatShape(x)} and ${formatShape(y)}; they must be equal`));
+    if (!sameShape(x, y)) fail(where(
+      `adds inputs of shapes ${formatShape(x)} and ${formatShape(y)}; they must be equal`));
     return x;
   },
   params: () => [],
@@ -38,7 +39,8 @@ export const DROPOUT: Op<{ p: number }> = {
   fields: ['p'],
   attrs: (raw, where) => {
     const p = raw.p ?? 0.5;
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(where(`"p" must be a number in [0, 1), got ${describe(p)}`));
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail(where(
+      `"p" must be a number in [0, 1), got ${describe(p)}`));
     return { p };
   },
   shape: (_a, [x]) => x,

@@ -24,13 +24,19 @@ export interface RunResult {
   msPerIteration: number;
 }
 
-function clockedLoop(limits: RunLimits, x0: Float64Array, step: (it: number) => { value: number; x: Float64Array; done?: boolean }): RunResult {
+function clockedLoop(
+  limits: RunLimits, x0: Float64Array,
+  step: (it: number) => { value: number; x: Float64Array; done?: boolean },
+): RunResult {
   const t0 = performance.now();
   let best = x0.slice(), bestValue = Infinity, it = 0;
   let stoppedBy: RunResult['stoppedBy'] = 'iterations';
   const trace: number[] = [];
   while (it < limits.iterations) {
-    if (limits.budgetSeconds !== undefined && (performance.now() - t0) / 1000 >= limits.budgetSeconds) { stoppedBy = 'budget'; break; }
+    if (limits.budgetSeconds !== undefined && (performance.now() - t0) / 1000 >= limits.budgetSeconds) {
+      stoppedBy = 'budget';
+      break;
+    }
     const r = step(it);
     it++;
     trace.push(r.value);
@@ -38,7 +44,10 @@ function clockedLoop(limits: RunLimits, x0: Float64Array, step: (it: number) => 
     limits.onStep?.(it, r.value, r.x);
     if (r.done) { stoppedBy = 'converged'; break; }
   }
-  return { best, bestValue, iterations: it, stoppedBy, trace, msPerIteration: it > 0 ? (performance.now() - t0) / it : 0 };
+  return {
+    best, bestValue, iterations: it, stoppedBy, trace,
+    msPerIteration: it > 0 ? (performance.now() - t0) / it : 0,
+  };
 }
 
 export interface AdamSettings {
@@ -73,7 +82,9 @@ export function adam(f: Objective, x0: Float64Array, s: AdamSettings, limits: Ru
  * one accepted step; the line search may evaluate the objective more than once. With a box, trial
  * points are projected into it (a heuristic, adequate when the box is rarely active).
  */
-export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory = 10, box?: readonly [number, number]): RunResult {
+export function lbfgs(
+  f: Objective, x0: Float64Array, limits: RunLimits, memory = 10, box?: readonly [number, number],
+): RunResult {
   const n = x0.length;
   let x = x0.slice();
   let cur = f(x);
@@ -87,7 +98,9 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
       alpha[k] = a;
       axpy(-a, ys[k], q);
     }
-    const gamma = ss.length ? dot(ss[ss.length - 1], ys[ys.length - 1]) / dot(ys[ys.length - 1], ys[ys.length - 1]) : Math.min(1, 1 / Math.max(1e-300, Math.sqrt(dot(cur.grad, cur.grad))));
+    const gamma = ss.length
+      ? dot(ss[ss.length - 1], ys[ys.length - 1]) / dot(ys[ys.length - 1], ys[ys.length - 1])
+      : Math.min(1, 1 / Math.max(1e-300, Math.sqrt(dot(cur.grad, cur.grad))));
     for (let k = 0; k < n; k++) q[k] *= gamma;
     for (let k = 0; k < ss.length; k++) {
       const b = dot(ys[k], q) / dot(ys[k], ss[k]);
@@ -95,7 +108,12 @@ export function lbfgs(f: Objective, x0: Float64Array, limits: RunLimits, memory 
     }
     const d = q.map((v) => -v);
     let slope = dot(d, cur.grad);
-    if (!(slope < 0)) { ss.length = 0; ys.length = 0; for (let k = 0; k < n; k++) d[k] = -cur.grad[k]; slope = dot(d, cur.grad); }
+    if (!(slope < 0)) {
+      ss.length = 0;
+      ys.length = 0;
+      for (let k = 0; k < n; k++) d[k] = -cur.grad[k];
+      slope = dot(d, cur.grad);
+    }
     let t = 1;
     let next = cur, xn = x;
     for (let tries = 0; tries < 30; tries++) {

@@ -3,7 +3,9 @@
  * Total variation as Geiping et al. use it: mean |horizontal differences| + mean |vertical
  * differences| (anisotropic; the gradient uses sign(0) = 0).
  */
-export function totalVariation(x: Float64Array, shape: readonly [number, number, number]): { value: number; grad: Float64Array } {
+export function totalVariation(
+  x: Float64Array, shape: readonly [number, number, number],
+): { value: number; grad: Float64Array } {
   const [C, H, W] = shape;
   const grad = new Float64Array(x.length);
   const nh = C * H * (W - 1), nv = C * (H - 1) * W;

@@ -12,7 +12,8 @@ export function sceneToBitmap(scene: Scene): Bitmap {
     img.data[k] = c[0]; img.data[k + 1] = c[1]; img.data[k + 2] = c[2];
   };
   const fill = (x0: number, y0: number, x1: number, y1: number, c: Colour) => {
-    for (let y = Math.round(y0); y < Math.round(y1); y++) for (let x = Math.round(x0); x < Math.round(x1); x++) set(x, y, c);
+    for (let y = Math.round(y0); y < Math.round(y1); y++)
+      for (let x = Math.round(x0); x < Math.round(x1); x++) set(x, y, c);
   };
   fill(0, 0, width, height, scene.background);
   for (const m of scene.marks) {
@@ -31,9 +32,10 @@ export function sceneToBitmap(scene: Scene): Bitmap {
         break;
       }
       case 'circle':
-        for (let y = Math.floor(m.cy - m.r); y <= Math.ceil(m.cy + m.r); y++) for (let x = Math.floor(m.cx - m.r); x <= Math.ceil(m.cx + m.r); x++) {
-          if ((x + 0.5 - m.cx) ** 2 + (y + 0.5 - m.cy) ** 2 <= m.r * m.r) set(x, y, m.fill);
-        }
+        for (let y = Math.floor(m.cy - m.r); y <= Math.ceil(m.cy + m.r); y++)
+          for (let x = Math.floor(m.cx - m.r); x <= Math.ceil(m.cx + m.r); x++) {
+            if ((x + 0.5 - m.cx) ** 2 + (y + 0.5 - m.cy) ** 2 <= m.r * m.r) set(x, y, m.fill);
+          }
         break;
       case 'text': {
         const w = textWidth(m.text, m.size);

@@ -11,7 +11,10 @@ export type Mark =
   | { kind: 'rect'; x: number; y: number; w: number; h: number; fill: Colour }
   | { kind: 'circle'; cx: number; cy: number; r: number; fill: Colour }
   /** `y` is the top of the capitals; `size` is the pixel font's scale (capitals are 5·size tall). */
-  | { kind: 'text'; x: number; y: number; text: string; size: number; colour: Colour; anchor: 'start' | 'middle' | 'end' }
+  | {
+    kind: 'text'; x: number; y: number; text: string; size: number; colour: Colour;
+    anchor: 'start' | 'middle' | 'end';
+  }
   | { kind: 'image'; x: number; y: number; bitmap: Bitmap; scale: number };
 
 export interface Scene {
@@ -27,5 +30,6 @@ export const LIGHT: Colour = [225, 225, 225];
 export const WHITE: Colour = [255, 255, 255];
 /** Distinguishable categorical colours (colour-blind-safe Okabe–Ito order). */
 export const PALETTE: readonly Colour[] = [
-  [0, 114, 178], [230, 159, 0], [0, 158, 115], [204, 121, 167], [86, 180, 233], [213, 94, 0], [240, 228, 66], [0, 0, 0],
+  [0, 114, 178], [230, 159, 0], [0, 158, 115], [204, 121, 167], [86, 180, 233], [213, 94, 0],
+  [240, 228, 66], [0, 0, 0],
 ];

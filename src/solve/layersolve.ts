@@ -24,7 +24,10 @@ import type { LayerSystem } from './system.js';
  */
 
 export interface SolveOptions {
-  /** Relative pivot tolerance: a row is dependent when its squared sine to the span of the others is below it. */
+  /**
+   * Relative pivot tolerance: a row is dependent when its squared sine to the span of the others
+   * is below it.
+   */
   tol: number;
   /** Skip the right-hand side work (audit only needs the rank). */
   rankOnly?: boolean;
@@ -88,7 +91,9 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     checkWork(sys, denseFallbackBytes(kept), opts, 'a dense fallback (the structured solvers do not apply)');
     return denseColumnPath(sys, all, rhs, touched, kept, opts);
   }
-  const empty: Csr = { rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0) };
+  const empty: Csr = {
+    rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0),
+  };
   return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense', null)!;
 }
 
@@ -105,7 +110,8 @@ function dependentRows(s: Csr): number[] {
   return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
 }
 
-const geometryKey = ({ g }: LayerSystem) => `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
+const geometryKey = ({ g }: LayerSystem) =>
+  `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
 
 const sameMask = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -126,7 +132,8 @@ function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
   const pick = (want: number) => {
     const order = want ? rows : Array.from({ length: a.rows }, (_, i) => i).filter((i) => !drop[i]);
     const b = new CsrBuilder(a.cols, order.length, order.reduce((s, r) => s + a.ptr[r + 1] - a.ptr[r], 0));
-    for (const r of order) b.push(a.idx.subarray(a.ptr[r], a.ptr[r + 1]), a.val.subarray(a.ptr[r], a.ptr[r + 1]));
+    for (const r of order) b.push(
+      a.idx.subarray(a.ptr[r], a.ptr[r + 1]), a.val.subarray(a.ptr[r], a.ptr[r + 1]));
     return b.build();
   };
   return { kept: pick(0), moved: pick(1) };
@@ -134,7 +141,8 @@ function splitRows(a: Csr, rows: number[]): { kept: Csr; moved: Csr } {
 
 function touchedColumns(sys: LayerSystem): Uint8Array {
   const t = new Uint8Array(sys.n);
-  for (const m of [sys.s, sys.grad]) for (let k = 0; k < m.idx.length; k++) if (m.val[k] !== 0) t[m.idx[k]] = 1;
+  for (const m of [sys.s, sys.grad])
+    for (let k = 0; k < m.idx.length; k++) if (m.val[k] !== 0) t[m.idx[k]] = 1;
   return t;
 }
 
@@ -151,7 +159,9 @@ function stack(a: Csr, b: Csr): Csr {
   return { rows: a.rows + b.rows, cols: a.cols, ptr, idx, val };
 }
 
-function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: SolveOptions, cached: CachedFactors): LayerSolution | null {
+function columnPath(
+  sys: LayerSystem, touched: Uint8Array, kept: number, opts: SolveOptions, cached: CachedFactors,
+): LayerSolution | null {
   const { inC } = sys.g;
   const plane = sys.padH * sys.padW;
   // spatial order (h, w, c) keeps SᵀS banded; untouched columns are dropped (they stay zero)
@@ -197,7 +207,11 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
   // In exact arithmetic CG ends within rows(G)+1 steps; an ill-conditioned SᵀS (cnn2_c5: cond(S) ≈ 1e5)
   // makes the preconditioner inexact and needs more. If even the generous cap is not enough, the
   // other paths take over rather than returning an inaccurate solution.
-  const run = pcg((v) => { const a1 = a.applyGram(v), a2 = gtg(v); for (let i = 0; i < kept; i++) a1[i] += a2[i]; return a1; }, (v) => a.solve(v), rhs, 20 * (sys.grad.rows + 10));
+  const run = pcg((v) => {
+    const a1 = a.applyGram(v), a2 = gtg(v);
+    for (let i = 0; i < kept; i++) a1[i] += a2[i];
+    return a1;
+  }, (v) => a.solve(v), rhs, 20 * (sys.grad.rows + 10));
   if (!run.converged) return null;
   const x0 = run.x;
   for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
@@ -210,7 +224,9 @@ function columnPath(sys: LayerSystem, touched: Uint8Array, kept: number, opts: S
  * angles between columns, factored by a blocked pivoted Cholesky. The least-squares solution on the
  * pivot columns is made minimum-norm by removing its component in null(U) = D·null(Â).
  */
-function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uint8Array, kept: number, opts: SolveOptions): LayerSolution {
+function denseColumnPath(
+  sys: LayerSystem, u: Csr, v: Float64Array, touched: Uint8Array, kept: number, opts: SolveOptions,
+): LayerSolution {
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
   for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
@@ -239,8 +255,16 @@ function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uin
   // basic solution on the pivot columns: L₁L₁ᵀ y_B = (D c)_B in permuted order
   const y = new Float64Array(n);
   for (let t = 0; t < rank; t++) y[t] = dsc[perm[t]] * cvec[perm[t]];
-  for (let t = 0; t < rank; t++) { let s = y[t]; for (let q = 0; q < t; q++) s -= l(t, q) * y[q]; y[t] = s / l(t, t); }
-  for (let t = rank - 1; t >= 0; t--) { let s = y[t]; for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q]; y[t] = s / l(t, t); }
+  for (let t = 0; t < rank; t++) {
+    let s = y[t];
+    for (let q = 0; q < t; q++) s -= l(t, q) * y[q];
+    y[t] = s / l(t, t);
+  }
+  for (let t = rank - 1; t >= 0; t--) {
+    let s = y[t];
+    for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q];
+    y[t] = s / l(t, t);
+  }
   const xb = new Float64Array(n);
   for (let t = 0; t < rank; t++) xb[perm[t]] = dsc[perm[t]] * y[t];
   // minimum norm: remove the component in null(U), spanned by D·Π[−L₁⁻ᵀL₂₁ᵀ; I]
@@ -250,14 +274,25 @@ function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uin
     for (let f = 0; f < k; f++) {
       const w = new Float64Array(rank);
       for (let t = 0; t < rank; t++) w[t] = -l(rank + f, t);
-      for (let t = rank - 1; t >= 0; t--) { let s = w[t]; for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q]; w[t] = s / l(t, t); }
+      for (let t = rank - 1; t >= 0; t--) {
+        let s = w[t];
+        for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q];
+        w[t] = s / l(t, t);
+      }
       const col = new Float64Array(n);
       for (let t = 0; t < rank; t++) col[perm[t]] = dsc[perm[t]] * w[t];
       col[perm[rank + f]] = dsc[perm[rank + f]];
       z.push(col);
     }
     const ztz = new Float64Array(k * k), ztx = new Float64Array(k);
-    for (let i = 0; i < k; i++) { ztx[i] = dot(z[i], xb); for (let j = 0; j <= i; j++) { const val = dot(z[i], z[j]); ztz[i * k + j] = val; ztz[j * k + i] = val; } }
+    for (let i = 0; i < k; i++) {
+      ztx[i] = dot(z[i], xb);
+      for (let j = 0; j <= i; j++) {
+        const val = dot(z[i], z[j]);
+        ztz[i * k + j] = val;
+        ztz[j * k + i] = val;
+      }
+    }
     cholesky(ztz, k);
     choleskySolve(ztz, k, ztx);
     for (let i = 0; i < k; i++) for (let q = 0; q < n; q++) xb[q] -= z[i][q] * ztx[i];
@@ -267,7 +302,10 @@ function denseColumnPath(sys: LayerSystem, u: Csr, v: Float64Array, touched: Uin
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */
-function pcg(apply: (v: Float64Array) => Float64Array, precondition: (v: Float64Array) => void, b: Float64Array, maxIter: number): { x: Float64Array; converged: boolean } {
+function pcg(
+  apply: (v: Float64Array) => Float64Array, precondition: (v: Float64Array) => void,
+  b: Float64Array, maxIter: number,
+): { x: Float64Array; converged: boolean } {
   const n = b.length;
   const x = b.slice();
   precondition(x);
@@ -304,13 +342,16 @@ function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): num
 }
 
 /**
- * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY, h = g − Yᵀs:
- * rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows minimises tᵀK⁻¹t
- * subject to h − t ∈ range(Sc), i.e. t = KZw with Z spanning null(Sc);
+ * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY,
+ * h = g − Yᵀs: rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows
+ * minimises tᵀK⁻¹t subject to h − t ∈ range(Sc), i.e. t = KZw with Z spanning null(Sc);
  * then b solves Sc b = h − t on the pivot rows, e = YZw, a = B⁻¹(s + e) − Yb and x = Sᵀa + Gᵀb
  * (derivation in docs/METHOD.md). With S empty this is the dense path on U's own Gram matrix.
  */
-function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions, path: 'row' | 'dense', cached: CachedFactors | null): LayerSolution | null {
+function rowPath(
+  sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions,
+  path: 'row' | 'dense', cached: CachedFactors | null,
+): LayerSolution | null {
   const ms = s.rows, mg = gm.rows, n = sys.n;
   let bs: GramSolver | null;
   if (cached && cached.rows !== undefined) bs = cached.rows;
@@ -322,7 +363,9 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   if (!bs) return null;
   // Y (mg × ms), the Schur complement and its pivoted factor (mg × mg each, the former on the row path)
   checkWork(sys, (mg * ms + (path === 'row' ? 2 : 1) * mg * mg) * 8, opts,
-    path === 'row' ? `a Schur complement of its ${mg} gradient rows` : `a dense factorisation of its ${mg} rows`);
+    path === 'row'
+      ? `a Schur complement of its ${mg} gradient rows`
+      : `a dense factorisation of its ${mg} rows`);
 
   // Y columns: B⁻¹ S g_j for each gradient row g_j. S Gᵀ is accumulated through Gᵀ's rows (one per
   // input value, listing the few gradient rows that touch it), never through dense g_j.
@@ -355,8 +398,15 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   if (path === 'row') {
     sc = new Float64Array(mg * mg);
     const col = new Float64Array(mg);
-    for (let j = 0; j < mg; j++) { scColumn(j, col); for (let i = 0; i < mg; i++) sc[i * mg + j] = col[i]; }
-    for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) { const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]); sc[i * mg + j] = v; sc[j * mg + i] = v; }
+    for (let j = 0; j < mg; j++) {
+      scColumn(j, col);
+      for (let i = 0; i < mg; i++) sc[i * mg + j] = col[i];
+    }
+    for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
+      const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
+      sc[i * mg + j] = v;
+      sc[j * mg + i] = v;
+    }
   }
   // Scale by the gradient rows' own norms: pivots become squared sines of the angle between a row
   // and the span of everything before it, as in the envelope factorisation; rows already in the span
@@ -380,24 +430,29 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   const rank = ms + r;
   // condition: that of S, times the spread of the accepted dense pivots (sines of angles)
   let maxP = 0, minP = Infinity;
-  for (let t = 0; t < r; t++) { maxP = Math.max(maxP, piv.pivotValues[t]); minP = Math.min(minP, piv.pivotValues[t]); }
+  for (let t = 0; t < r; t++) {
+    maxP = Math.max(maxP, piv.pivotValues[t]);
+    minP = Math.min(minP, piv.pivotValues[t]);
+  }
   const denseCond = r > 0 ? Math.sqrt(maxP / minP) : 1;
   const condition = (ms > 0 ? bs.conditionS : 1) * denseCond;
   const x = new Float64Array(n);
   if (opts.rankOnly) return { rank, x, condition, path };
 
-  // h = g − Yᵀs. The weighted residual t of the gradient rows satisfies K⁻¹t ∈ null(Sc), K = I + YᵀY,
-  // so t = KZw with Z a basis of null(Sc) and (ZᵀKZ)w = Zᵀh: a k×k system, k = dim null(Sc)
-  // (typically C_out²), and K is never formed.
+  // h = g − Yᵀs. The weighted residual t of the gradient rows satisfies K⁻¹t ∈ null(Sc),
+  // K = I + YᵀY, so t = KZw with Z a basis of null(Sc) and (ZᵀKZ)w = Zᵀh: a k×k system,
+  // k = dim null(Sc) (typically C_out²), and K is never formed.
   const h = Float64Array.from(gRhs);
   for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
-  const lj = (t: number, u: number) => piv.l[piv.pivots[t] * r + u]; // L̂ on the pivot rows, lower triangular
+  // L̂ on the pivot rows, lower triangular
+  const lj = (t: number, u: number) => piv.l[piv.pivots[t] * r + u];
   const isPivot = new Uint8Array(mg);
   for (let t = 0; t < r; t++) isPivot[piv.pivots[t]] = 1;
   const free: number[] = [];
   for (let q = 0; q < mg; q++) if (!isPivot[q]) free.push(q);
   const k = free.length;
-  // Z column for a free index q: ẑ_q = 1, ẑ_J = −L̂_J⁻ᵀ L̂_qᵀ, then z = D ẑ (Sc = D⁻¹ Ŝ D⁻¹).
+  // Z column for a free index q: ẑ_q = 1, ẑ_J = −L̂_J⁻ᵀ L̂_qᵀ, then z = D ẑ
+  // (Sc = D⁻¹ Ŝ D⁻¹).
   const zcols = free.map((q) => {
     const w = new Float64Array(r);
     for (let u = 0; u < r; u++) w[u] = -piv.l[q * r + u];
@@ -412,18 +467,39 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
     return z;
   });
   // Y Z (ms × k) and K Z = Z + Yᵀ(YZ)
-  const yz = zcols.map((z) => { const v = new Float64Array(ms); for (let j = 0; j < mg; j++) { const zj = z[j]; if (zj !== 0) { const yj = y[j]; for (let i = 0; i < ms; i++) v[i] += yj[i] * zj; } } return v; });
-  const kz = zcols.map((z, c) => { const v = z.slice(); for (let j = 0; j < mg; j++) v[j] += dot(y[j], yz[c]); return v; });
+  const yz = zcols.map((z) => {
+    const v = new Float64Array(ms);
+    for (let j = 0; j < mg; j++) {
+      const zj = z[j];
+      if (zj !== 0) {
+        const yj = y[j];
+        for (let i = 0; i < ms; i++) v[i] += yj[i] * zj;
+      }
+    }
+    return v;
+  });
+  const kz = zcols.map((z, c) => {
+    const v = z.slice();
+    for (let j = 0; j < mg; j++) v[j] += dot(y[j], yz[c]);
+    return v;
+  });
   const w = new Float64Array(k);
   if (k > 0) {
     const zkz = new Float64Array(k * k);
-    for (let c = 0; c < k; c++) for (let d = 0; d <= c; d++) { const v = dot(zcols[c], kz[d]); zkz[c * k + d] = v; zkz[d * k + c] = v; }
+    for (let c = 0; c < k; c++) for (let d = 0; d <= c; d++) {
+      const v = dot(zcols[c], kz[d]);
+      zkz[c * k + d] = v;
+      zkz[d * k + c] = v;
+    }
     for (let c = 0; c < k; c++) w[c] = dot(zcols[c], h);
     cholesky(zkz, k);
     choleskySolve(zkz, k, w);
   }
   const u = h.slice(); // u = h − t lies in range(Sc)
-  for (let c = 0; c < k; c++) { const kc = kz[c], wc = w[c]; for (let j = 0; j < mg; j++) u[j] -= kc[j] * wc; }
+  for (let c = 0; c < k; c++) {
+    const kc = kz[c], wc = w[c];
+    for (let j = 0; j < mg; j++) u[j] -= kc[j] * wc;
+  }
   // b on the pivot rows: Sc_JJ b_J = u_J with Sc_JJ = D_J⁻¹ L̂_J L̂_Jᵀ D_J⁻¹
   const v = new Float64Array(r);
   for (let t = 0; t < r; t++) {
@@ -440,9 +516,15 @@ function rowPath(sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Fl
   for (let t = 0; t < r; t++) bvec[piv.pivots[t]] = dsc[piv.pivots[t]] * v[t];
   // e = Y K⁻¹ t = Y Z w ; a = B⁻¹(s + e) − Y b
   const a = Float64Array.from(sRhs);
-  for (let c = 0; c < k; c++) { const yc = yz[c], wc = w[c]; for (let i = 0; i < ms; i++) a[i] += yc[i] * wc; }
+  for (let c = 0; c < k; c++) {
+    const yc = yz[c], wc = w[c];
+    for (let i = 0; i < ms; i++) a[i] += yc[i] * wc;
+  }
   if (ms > 0) bs.solve(a);
-  for (let j = 0; j < mg; j++) { const yj = y[j], bj = bvec[j]; if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj; }
+  for (let j = 0; j < mg; j++) {
+    const yj = y[j], bj = bvec[j];
+    if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj;
+  }
   addMulTransVec(s, a, x);
   addMulTransVec(gm, bvec, x);
   return { rank, x, condition, path };

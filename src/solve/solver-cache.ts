@@ -61,7 +61,8 @@ export class SolverCache {
 
   /** A stored solution for exactly this key and these arrays, or undefined. */
   findSolution<T>(key: string, arrays: (Float64Array | Int32Array)[]): T | undefined {
-    const hit = this.solutions.findIndex((e) => e.key === key && e.arrays.every((a, i) => sameArray(a, arrays[i])));
+    const hit = this.solutions.findIndex(
+      (e) => e.key === key && e.arrays.every((a, i) => sameArray(a, arrays[i])));
     if (hit < 0) return undefined;
     const [e] = this.solutions.splice(hit, 1);
     this.solutions.unshift(e);

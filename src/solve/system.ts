@@ -3,9 +3,9 @@ import type { LayerGeometry } from '../model/chain-spec.js';
 
 /**
  * One layer's linear system U x = v over its padded input x (C×(H+2p)×(W+2p), channel-first):
- *  - weight constraints   Σ W[o,c,i,j]·x[c, ho·s+i, wo·s+j] = z[o,ho,wo] − b[o]   (one per output value)
- *  - gradient constraints Σ dz[o,ho,wo]·x[c, ho·s+i, wo·s+j] = dW[o,c,i,j]        (one per weight)
- *  - padding constraints  x[border] = 0                                              (one per padded value)
+ *  - weight constraints   Σ W[o,c,i,j]·x[c, ho·s+i, wo·s+j] = z[o,ho,wo] − b[o]  (one per output value)
+ *  - gradient constraints Σ dz[o,ho,wo]·x[c, ho·s+i, wo·s+j] = dW[o,c,i,j]       (one per weight)
+ *  - padding constraints  x[border] = 0                                             (one per padded value)
  * The weight and padding rows are kept together as the sparse part S, ordered by where they sit in
  * the image so that S Sᵀ is banded; the gradient rows G are few and handled densely.
  */
@@ -64,7 +64,8 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   if (inp.known) weightRows = inp.known.reduce((c, v) => c + (v ? 1 : 0), 0);
   const isPadding = (h: number, w: number) => h < pad || h >= pad + inH || w < pad || w >= pad + inW;
   let paddingRows = 0;
-  if (pad > 0) for (let h = 0; h < padH; h++) for (let w = 0; w < padW; w++) if (isPadding(h, w)) paddingRows += inC;
+  if (pad > 0) for (let h = 0; h < padH; h++)
+    for (let w = 0; w < padW; w++) if (isPadding(h, w)) paddingRows += inC;
   const k2 = inC * kh * kw;
   const sb = new CsrBuilder(n, weightRows + paddingRows, weightRows * k2 + paddingRows);
   const sRhs = new Float64Array(weightRows + paddingRows);
@@ -108,11 +109,13 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   const gb = new CsrBuilder(n, outC * k2, outC * k2 * outH * outW);
   const p = outH * outW;
   const gi = new Int32Array(p);
-  for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-    let m = 0;
-    for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) gi[m++] = col(c, ho * stride + i, wo * stride + j);
-    gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
-  }
+  for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      let m = 0;
+      for (let ho = 0; ho < outH; ho++)
+        for (let wo = 0; wo < outW; wo++) gi[m++] = col(c, ho * stride + i, wo * stride + j);
+      gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
+    }
 
   return {
     g, n, padH, padW, weightRows, paddingRows, s: sb.build(), sRhs, sRowOutput,
@@ -126,7 +129,9 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
  * (o',p) wherever dz[o,p] ≠ 0: it survives for the pairs whose needed rows were all kept. A channel
  * whose units are all off has dz = 0 and its k gradient rows are zero: all k count as dependent.
  */
-function survivingIdentities(outC: number, p: number, k: number, dz: Float64Array, known: Uint8Array): number {
+function survivingIdentities(
+  outC: number, p: number, k: number, dz: Float64Array, known: Uint8Array,
+): number {
   let count = 0;
   for (let o = 0; o < outC; o++) {
     let silent = true;

@@ -63,7 +63,8 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const shape = model.input as [number, number, number];
   const image = { shape: [1, ...shape], data: cell.input };
   const labels = [cell.label];
-  const params = trainOnBatch(JS_KERNELS, model, initParams(model, cell.seed), 'train', image, labels, cell.trainSteps, cell.trainLr);
+  const params = trainOnBatch(
+    JS_KERNELS, model, initParams(model, cell.seed), 'train', image, labels, cell.trainSteps, cell.trainLr);
   const payload: ServerPayload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
   const t0 = performance.now();
   const a = audit(payload, { kind: 'image', image, label: cell.label }, { solver, maxBytes: cell.maxBytes });
@@ -74,7 +75,9 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const reconstructions: CellResult['reconstructions'] = {};
   for (const name of cell.methods) {
     const t1 = performance.now();
-    const r = getAttack(name).run(payload, update, { seed: cell.seed, tol: 1e-10, iterations: cell.iterations, solver, maxBytes: cell.maxBytes });
+    const r = getAttack(name).run(payload, update, {
+      seed: cell.seed, tol: 1e-10, iterations: cell.iterations, solver, maxBytes: cell.maxBytes,
+    });
     const seconds = (performance.now() - t1) / 1000;
     const unit = toUnitRange(r.images.data, REFERENCE_NORMALISATION);
     reconstructions[name] = unit;
@@ -85,8 +88,10 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const row: StudyRow = {
     key: cell.key, model: model.name, image: cell.image, label: cell.label, layers: a.layers.length,
     copaIndex: a.copaIndex, normalisedIndex: a.normalisedIndex, structuralIndex: a.structuralIndex,
-    rankDeficiency: nonFinal.map((l) => l.rankDeficiency), structuralDeficiency: nonFinal.map((l) => l.structuralRank - l.unknowns),
-    condition: nonFinal.map((l) => l.condition), flaggedLayers: a.flaggedLayers, auditSeconds, trainSteps: cell.trainSteps, methods,
+    rankDeficiency: nonFinal.map((l) => l.rankDeficiency),
+    structuralDeficiency: nonFinal.map((l) => l.structuralRank - l.unknowns),
+    condition: nonFinal.map((l) => l.condition), flaggedLayers: a.flaggedLayers, auditSeconds,
+    trainSteps: cell.trainSteps, methods,
   };
   return { row, reconstructions };
 }

@@ -43,7 +43,8 @@ const rhoText = (s: Spearman) => `${s.rho.toFixed(3)} [${s.low.toFixed(3)}, ${s.
 
 /** The activations of the hidden layers, e.g. 'tanh' or 'tanh+leaky_relu': the scatter's colour. */
 function hiddenActivations(spec: ModelSpec): string {
-  return [...new Set(spec.layers.slice(0, -1).map((l) => l.activation))].join('+') || spec.layers[0].activation;
+  return [...new Set(spec.layers.slice(0, -1).map((l) => l.activation))].join('+')
+    || spec.layers[0].activation;
 }
 
 function byModel(rows: StudyRow[], methods: string[]): ModelSummary[] {
@@ -58,7 +59,8 @@ function byModel(rows: StudyRow[], methods: string[]): ModelSummary[] {
     structuralIndex: mean(rs.map((r) => r.structuralIndex)),
     normalisedIndex: mean(rs.map((r) => r.normalisedIndex)),
     deficiency: rs[0].rankDeficiency.map((_, i) => mean(rs.map((r) => r.rankDeficiency[i]))),
-    psnr: Object.fromEntries([...methods, 'best'].map((m) => [m, mean(rs.map((r) => capped(psnrOf(r, m, methods))))])),
+    psnr: Object.fromEntries([...methods, 'best']
+      .map((m) => [m, mean(rs.map((r) => capped(psnrOf(r, m, methods))))])),
     flagged: rs.some((r) => r.flaggedLayers.length > 0),
   }));
 }
@@ -80,7 +82,9 @@ export function studyReport(input: ReportInput): ReportFile[] {
       title: `Security index vs PSNR: ${m === 'best' ? `best of ${methods.join(', ')}` : m}`,
       subtitle: `Spearman rho = ${rhoText(s)} (95% CI), n = ${s.n} cells; PSNR capped at ${EXACT_DB} dB`,
       xLabel: "authors' security index (signed log scale)", yLabel: 'PSNR dB',
-      points: rows.map((r) => ({ x: r.copaIndex, y: psnrOf(r, m, methods), group: hiddenActivations(specOf(r.model)) })).filter((p) => Number.isFinite(p.y)),
+      points: rows
+        .map((r) => ({ x: r.copaIndex, y: psnrOf(r, m, methods), group: hiddenActivations(specOf(r.model)) }))
+        .filter((p) => Number.isFinite(p.y)),
       groups, yCap: EXACT_DB,
     })));
   }
@@ -88,10 +92,14 @@ export function studyReport(input: ReportInput): ReportFile[] {
   const layers = Math.max(...models.map((s) => s.deficiency.length));
   files.push(...bothFormats('rank-deficiency', stackedBars({
     title: 'Rank deficiency per layer and architecture',
-    subtitle: 'unknowns a layer\'s system leaves open (mean over images); after each bar: index, mean best PSNR',
+    subtitle: 'unknowns a layer\'s system leaves open (mean over images); '
+      + 'after each bar: index, mean best PSNR',
     xLabel: 'open directions (|rank deficiency|), stacked by layer',
     segmentNames: Array.from({ length: layers }, (_, i) => `layer ${i}`),
-    rows: models.map((s) => ({ label: s.model, segments: s.deficiency.map((d) => -d), note: `${Math.round(s.copaIndex)}  ${plotDb(s.psnr.best)} dB` })),
+    rows: models.map((s) => ({
+      label: s.model, segments: s.deficiency.map((d) => -d),
+      note: `${Math.round(s.copaIndex)}  ${plotDb(s.psnr.best)} dB`,
+    })),
   })));
   const grid = bestWorstGrid(input);
   if (grid) files.push(...bothFormats('best-worst', grid));
@@ -102,7 +110,8 @@ export function studyReport(input: ReportInput): ReportFile[] {
 /** The six best and six worst cells by best PSNR: target over each method's reconstruction. */
 function bestWorstGrid(input: ReportInput): Scene | null {
   const { rows, methods } = input;
-  const sorted = rows.filter((r) => Number.isFinite(psnrOf(r, 'best', methods))).sort((a, b) => psnrOf(b, 'best', methods) - psnrOf(a, 'best', methods));
+  const sorted = rows.filter((r) => Number.isFinite(psnrOf(r, 'best', methods)))
+    .sort((a, b) => psnrOf(b, 'best', methods) - psnrOf(a, 'best', methods));
   const k = Math.min(6, Math.floor(sorted.length / 2));
   if (k === 0) return null;
   const picked = [...sorted.slice(0, k), ...sorted.slice(-k)];
@@ -110,9 +119,16 @@ function bestWorstGrid(input: ReportInput): Scene | null {
   for (const r of picked) {
     const images = [input.target(r), ...methods.map((m) => input.reconstruction(r, m))];
     if (images.some((b) => b === null)) return null;
-    columns.push({ images: images as Bitmap[], lines: [r.model, r.image.replace(/\.[a-z]+$/i, ''), `${plotDb(psnrOf(r, 'best', methods))} dB`] });
+    columns.push({
+      images: images as Bitmap[],
+      lines: [r.model, r.image.replace(/\.[a-z]+$/i, ''), `${plotDb(psnrOf(r, 'best', methods))} dB`],
+    });
   }
-  return imageGrid(`Best ${k} and worst ${k} cells (by best PSNR)`, `left: the ${k} best, right: the ${k} worst; under each: model, image, best PSNR`, ['target', ...methods], columns);
+  return imageGrid(
+    `Best ${k} and worst ${k} cells (by best PSNR)`,
+    `left: the ${k} best, right: the ${k} worst; under each: model, image, best PSNR`,
+    ['target', ...methods], columns,
+  );
 }
 
 function markdown(input: ReportInput, models: ModelSummary[]): string {
@@ -125,14 +141,21 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
   const trained = [...new Set(rows.map((r) => r.trainSteps ?? 0))];
   p('# Does the security index predict leakage?');
   p();
-  p(`${rows.length} cells: ${models.length} architectures × ${images} images; methods ${methods.join(', ')}; `
-    + `client ${trained.map((t) => (t ? `trained ${t} SGD steps on the image` : 'untrained (seeded initial weights)')).join(' / ')}.`);
-  p(`Made by \`${input.command}\`. PSNR uses peak 1 on [0,1] images; cells above ${EXACT_DB} dB (exact recovery) tie at ${EXACT_DB}.`);
+  p(`${rows.length} cells: ${models.length} architectures × ${images} images; `
+    + `methods ${methods.join(', ')}; `
+    + `client ${trained.map((t) => (t
+      ? `trained ${t} SGD steps on the image`
+      : 'untrained (seeded initial weights)')).join(' / ')}.`);
+  p(`Made by \`${input.command}\`. PSNR uses peak 1 on [0,1] images; `
+    + `cells above ${EXACT_DB} dB (exact recovery) tie at ${EXACT_DB}.`);
   p();
   p('## Finding');
   p();
-  const target = all[all.length - 1] === 'best' ? `the best PSNR over ${methods.join(' and ')}` : `${methods[0]}'s PSNR`;
-  p(`Spearman's ρ between the authors' security index and ${target}: **${rhoText(main.copaIndex)}** (95% Fisher-z interval, n = ${main.copaIndex.n}). ${verdict(main.copaIndex)}`);
+  const target = all[all.length - 1] === 'best'
+    ? `the best PSNR over ${methods.join(' and ')}`
+    : `${methods[0]}'s PSNR`;
+  p(`Spearman's ρ between the authors' security index and ${target}: **${rhoText(main.copaIndex)}** `
+    + `(95% Fisher-z interval, n = ${main.copaIndex.n}). ${verdict(main.copaIndex)}`);
   p();
   p('| method | authors\' index | normalised | structural |');
   p('|---|---|---|---|');
@@ -141,12 +164,15 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
     p(`| ${m} | ${rhoText(s.copaIndex)} | ${rhoText(s.normalisedIndex)} | ${rhoText(s.structuralIndex)} |`);
   }
   p();
-  p('Paired differences against the authors\' index (same cells; 95% interval by bootstrapping whole architectures):');
+  p('Paired differences against the authors\' index '
+    + '(same cells; 95% interval by bootstrapping whole architectures):');
   p();
   p('| method | normalised − authors\' | structural − authors\' |');
   p('|---|---|---|');
-  const diffText = (d: Difference) => `${d.diff >= 0 ? '+' : ''}${d.diff.toFixed(3)} [${d.low.toFixed(3)}, ${d.high.toFixed(3)}]`;
-  for (const m of all) p(`| ${m} | ${diffText(summary.spearman[m].versusAuthors.normalisedIndex)} | ${diffText(summary.spearman[m].versusAuthors.structuralIndex)} |`);
+  const diffText = (d: Difference) =>
+    `${d.diff >= 0 ? '+' : ''}${d.diff.toFixed(3)} [${d.low.toFixed(3)}, ${d.high.toFixed(3)}]`;
+  for (const m of all) p(`| ${m} | ${diffText(summary.spearman[m].versusAuthors.normalisedIndex)} | `
+    + `${diffText(summary.spearman[m].versusAuthors.structuralIndex)} |`);
   p();
   p(variants(main));
   p();
@@ -154,25 +180,36 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
   p();
   p('## Exceptions');
   p();
-  p('Architectures whose PSNR rank departs most from their index rank (mean over images; rank 1 = most secure index / lowest PSNR):');
+  p('Architectures whose PSNR rank departs most from their index rank '
+    + '(mean over images; rank 1 = most secure index / lowest PSNR):');
   p();
-  p('| model | index | rank by index | mean best PSNR | rank by PSNR | hidden activations | channels | padding |');
+  p('| model | index | rank by index | mean best PSNR | rank by PSNR | hidden activations | channels '
+    + '| padding |');
   p('|---|---|---|---|---|---|---|---|');
   const n = models.length;
-  const rank = (vals: number[]) => { const order = vals.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]); const r = new Array<number>(vals.length); order.forEach(([, i], k) => { r[i] = k + 1; }); return r; };
+  const rank = (vals: number[]) => {
+    const order = vals.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
+    const r = new Array<number>(vals.length);
+    order.forEach(([, i], k) => { r[i] = k + 1; });
+    return r;
+  };
   const ri = rank(models.map((s) => s.copaIndex)), rp = rank(models.map((s) => s.psnr.best));
-  const outliers = models.map((s, i) => ({ s, ri: ri[i], rp: rp[i], d: Math.abs(ri[i] - rp[i]) })).sort((a, b) => b.d - a.d || a.s.model.localeCompare(b.s.model)).slice(0, Math.min(8, n));
+  const outliers = models.map((s, i) => ({ s, ri: ri[i], rp: rp[i], d: Math.abs(ri[i] - rp[i]) }))
+    .sort((a, b) => b.d - a.d || a.s.model.localeCompare(b.s.model)).slice(0, Math.min(8, n));
   for (const o of outliers) {
     const spec = specOf(o.s.model);
     const hidden = spec.layers.slice(0, -1);
-    p(`| ${o.s.model} | ${Math.round(o.s.copaIndex)} | ${o.ri} of ${n} | ${dB(o.s.psnr.best)} dB | ${o.rp} of ${n} | ${hiddenActivations(spec)} | ${hidden.map((l) => l.out).join('→')} | ${hidden.map((l) => (l.type === 'conv' ? l.padding : 0)).join(',')} |`);
+    p(`| ${o.s.model} | ${Math.round(o.s.copaIndex)} | ${o.ri} of ${n} | ${dB(o.s.psnr.best)} dB `
+      + `| ${o.rp} of ${n} | ${hiddenActivations(spec)} | ${hidden.map((l) => l.out).join('→')} `
+      + `| ${hidden.map((l) => (l.type === 'conv' ? l.padding : 0)).join(',')} |`);
   }
   p();
   const determinedButLost = models.filter((s) => s.copaIndex === 0 && s.psnr.best < 40);
   const openButRecovered = models.filter((s) => s.copaIndex < 0 && s.psnr.best >= 30);
   p(`Index 0 (every layer determined) but mean best PSNR below 40 dB: ${listOf(determinedButLost)}.`);
   p();
-  p(`Index below 0 (some layer under-determined) yet mean best PSNR of 30 dB or more: ${listOf(openButRecovered)}.`);
+  p('Index below 0 (some layer under-determined) yet mean best PSNR of 30 dB or more: '
+    + `${listOf(openButRecovered)}.`);
   const flagged = models.filter((s) => s.flagged);
   if (flagged.length) {
     p();
@@ -183,15 +220,20 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
   if (sweeps.length) lines.push(...sweeps);
   p('## Per architecture');
   p();
-  p(`| model | layers' rank deficiency | index | structural | normalised | ${all.map((m) => `${m} dB`).join(' | ')} |`);
+  p(`| model | layers' rank deficiency | index | structural | normalised `
+    + `| ${all.map((m) => `${m} dB`).join(' | ')} |`);
   p(`|---|---|---|---|---|${all.map(() => '---').join('|')}|`);
   for (const s of models) {
-    p(`| ${s.model} | ${s.deficiency.map((d) => Math.round(d)).join(', ')} | ${Math.round(s.copaIndex)} | ${Math.round(s.structuralIndex)} | ${s.normalisedIndex.toFixed(3)} | ${all.map((m) => dB(s.psnr[m])).join(' | ')} |`);
+    p(`| ${s.model} | ${s.deficiency.map((d) => Math.round(d)).join(', ')} | ${Math.round(s.copaIndex)} `
+      + `| ${Math.round(s.structuralIndex)} | ${s.normalisedIndex.toFixed(3)} `
+      + `| ${all.map((m) => dB(s.psnr[m])).join(' | ')} |`);
   }
   p();
   p('## Figures');
   p();
-  for (const m of all) p(`- \`scatter-${m}.svg\`/\`.png\`: index against ${m === 'best' ? 'the best' : m} PSNR, one dot per cell, coloured by hidden activations.`);
+  for (const m of all) p(`- \`scatter-${m}.svg\`/\`.png\`: `
+    + `index against ${m === 'best' ? 'the best' : m} PSNR, one dot per cell, `
+    + 'coloured by hidden activations.');
   p('- `rank-deficiency.svg`/`.png`: per-layer rank deficiency of each architecture.');
   p('- `best-worst.svg`/`.png`: targets and reconstructions of the best and worst cells.');
   return lines.join('\n') + '\n';
@@ -199,22 +241,32 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
 
 function verdict(s: Spearman): string {
   if (!Number.isFinite(s.rho)) return 'Too few cells to say.';
-  const strength = Math.abs(s.rho) >= 0.7 ? 'strong' : Math.abs(s.rho) >= 0.4 ? 'moderate' : Math.abs(s.rho) >= 0.2 ? 'weak' : 'no';
-  if (s.low <= 0 && s.high >= 0) return `The interval includes zero: at n = ${s.n} this is not distinguishable from no correlation.`;
-  return `A ${strength} ${s.rho > 0 ? 'positive' : 'negative'} rank correlation, the interval excluding zero: ${s.rho > 0 ? 'architectures with a more negative index leak less.' : 'the opposite of the claim.'}`;
+  const strength = Math.abs(s.rho) >= 0.7 ? 'strong' : Math.abs(s.rho) >= 0.4 ? 'moderate'
+    : Math.abs(s.rho) >= 0.2 ? 'weak' : 'no';
+  if (s.low <= 0 && s.high >= 0) return `The interval includes zero: at n = ${s.n} `
+    + 'this is not distinguishable from no correlation.';
+  return `A ${strength} ${s.rho > 0 ? 'positive' : 'negative'} rank correlation, `
+    + 'the interval excluding zero: '
+    + `${s.rho > 0 ? 'architectures with a more negative index leak less.' : 'the opposite of the claim.'}`;
 }
 
 function variants(c: IndexCorrelations): string {
   const cmp = (name: string, d: Difference) => {
     const clear = d.low > 0 || d.high < 0;
-    return `the ${name} variant's ρ is ${d.diff >= 0 ? 'higher' : 'lower'} by ${Math.abs(d.diff).toFixed(3)} `
-      + `(95% interval of the difference [${d.low.toFixed(3)}, ${d.high.toFixed(3)}], ${d.resamples} bootstrap resamples of whole architectures: `
+    return `the ${name} variant's ρ is ${d.diff >= 0 ? 'higher' : 'lower'} `
+      + `by ${Math.abs(d.diff).toFixed(3)} `
+      + `(95% interval of the difference [${d.low.toFixed(3)}, ${d.high.toFixed(3)}], `
+      + `${d.resamples} bootstrap resamples of whole architectures: `
       + `${clear ? `it predicts ${d.diff > 0 ? 'better' : 'worse'}` : 'not a clear difference'})`;
   };
-  return `Against the authors' index, on the same cells: ${cmp('normalised', c.versusAuthors.normalisedIndex)}; ${cmp('structural', c.versusAuthors.structuralIndex)}.`;
+  return 'Against the authors\' index, on the same cells: '
+    + `${cmp('normalised', c.versusAuthors.normalisedIndex)}; `
+    + `${cmp('structural', c.versusAuthors.structuralIndex)}.`;
 }
 
-const listOf = (ms: ModelSummary[]) => (ms.length ? ms.map((s) => `${s.model} (${Math.round(s.copaIndex)}, ${dB(s.psnr.best)} dB)`).join(', ') : 'none');
+const listOf = (ms: ModelSummary[]) => (ms.length
+  ? ms.map((s) => `${s.model} (${Math.round(s.copaIndex)}, ${dB(s.psnr.best)} dB)`).join(', ')
+  : 'none');
 
 /** One table per sweep factor present in the study: the factor's value against index and PSNR. */
 function sweepTables(models: ModelSummary[], methods: string[]): string[] {
@@ -227,10 +279,21 @@ function sweepTables(models: ModelSummary[], methods: string[]): string[] {
     byFactor.get(sw.factor)!.push({ value: sw.value, s });
   }
   if (byFactor.size === 0) return [];
-  const out = ['## One factor at a time', '', 'Each sweep changes one factor of cnn3_c1 (conv 6@3×3 s1 → conv 3@4×4 s2 → linear, tanh); values are means over images.', ''];
+  const out = [
+    '## One factor at a time', '',
+    'Each sweep changes one factor of cnn3_c1 (conv 6@3×3 s1 → conv 3@4×4 s2 → linear, tanh); '
+      + 'values are means over images.',
+    '',
+  ];
   for (const [factor, entries] of byFactor) {
-    out.push(`### ${factor}`, '', `| ${factor} | rank deficiency per layer | index | ${all.map((m) => `${m} dB`).join(' | ')} |`, `|---|---|---|${all.map(() => '---').join('|')}|`);
-    for (const { value, s } of entries) out.push(`| ${value} | ${s.deficiency.map((d) => Math.round(d)).join(', ')} | ${Math.round(s.copaIndex)} | ${all.map((m) => dB(s.psnr[m])).join(' | ')} |`);
+    out.push(
+      `### ${factor}`, '',
+      `| ${factor} | rank deficiency per layer | index | ${all.map((m) => `${m} dB`).join(' | ')} |`,
+      `|---|---|---|${all.map(() => '---').join('|')}|`,
+    );
+    for (const { value, s } of entries) out.push(
+      `| ${value} | ${s.deficiency.map((d) => Math.round(d)).join(', ')} | ${Math.round(s.copaIndex)} `
+      + `| ${all.map((m) => dB(s.psnr[m])).join(' | ')} |`);
     out.push('');
   }
   return out;

@@ -19,7 +19,11 @@ export function pearson(x: readonly number[], y: readonly number[]): number {
   const n = x.length;
   const mx = x.reduce((s, v) => s + v, 0) / n, my = y.reduce((s, v) => s + v, 0) / n;
   let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
   return sxx === 0 || syy === 0 ? NaN : sxy / Math.sqrt(sxx * syy);
 }
 
@@ -54,7 +58,10 @@ export interface Difference {
  * the same y, with a paired bootstrap that resamples whole clusters (here: architectures), since the
  * cells of one architecture share its index and are not independent. Seeded.
  */
-export function spearmanDifference(cluster: readonly string[], a: readonly number[], b: readonly number[], y: readonly number[], seed = 0, resamples = 2000): Difference {
+export function spearmanDifference(
+  cluster: readonly string[], a: readonly number[], b: readonly number[], y: readonly number[],
+  seed = 0, resamples = 2000,
+): Difference {
   const diffOf = (idx: number[]) => {
     const pick = (v: readonly number[]) => idx.map((i) => v[i]);
     return spearman(pick(b), pick(y)).rho - spearman(pick(a), pick(y)).rho;

@@ -14,7 +14,10 @@ export interface IndexCorrelations {
 
 export interface StudySummary {
   cells: number;
-  /** Per method: Spearman's rho between each index variant and that method's PSNR; 'best' = max over methods. */
+  /**
+   * Per method: Spearman's rho between each index variant and that method's PSNR;
+   * 'best' = max over methods.
+   */
   spearman: Record<string, IndexCorrelations>;
 }
 
@@ -24,8 +27,12 @@ export function psnrOf(r: StudyRow, method: string, methods: string[]): number {
   return r.methods[method]?.psnr ?? NaN;
 }
 
-/** The methods a study reports on: each one, and 'best' (the larger PSNR per cell) when there are several. */
-export const reportedMethods = (methods: string[]): string[] => (methods.length > 1 ? [...methods, 'best'] : methods);
+/**
+ * The methods a study reports on: each one, and 'best' (the larger PSNR per cell) when there are
+ * several.
+ */
+export const reportedMethods = (methods: string[]): string[] =>
+  (methods.length > 1 ? [...methods, 'best'] : methods);
 
 export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
   const out: StudySummary['spearman'] = {};
@@ -37,8 +44,10 @@ export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
       normalisedIndex: spearman(ok.map((r) => r.normalisedIndex), y),
       structuralIndex: spearman(ok.map((r) => r.structuralIndex), y),
       versusAuthors: {
-        normalisedIndex: spearmanDifference(ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.normalisedIndex), y),
-        structuralIndex: spearmanDifference(ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.structuralIndex), y),
+        normalisedIndex: spearmanDifference(
+          ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.normalisedIndex), y),
+        structuralIndex: spearmanDifference(
+          ok.map((r) => r.model), ok.map((r) => r.copaIndex), ok.map((r) => r.structuralIndex), y),
       },
     };
   }
@@ -46,13 +55,19 @@ export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
 }
 
 export function toCsv(rows: StudyRow[], methods: string[]): string {
-  const head = ['model', 'image', 'label', 'trainSteps', 'layers', 'copaIndex', 'normalisedIndex', 'structuralIndex', 'rankDeficiency', 'structuralDeficiency', 'condition', 'flaggedLayers', 'auditSeconds',
+  const head = [
+    'model', 'image', 'label', 'trainSteps', 'layers', 'copaIndex', 'normalisedIndex', 'structuralIndex',
+    'rankDeficiency', 'structuralDeficiency', 'condition', 'flaggedLayers', 'auditSeconds',
     ...methods.flatMap((m) => [`${m}_psnr`, `${m}_ssim`, `${m}_mse`, `${m}_seconds`])];
   const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = rows.map((r) => [
     r.model, r.image, r.label, r.trainSteps ?? 0, r.layers, r.copaIndex, r.normalisedIndex, r.structuralIndex,
-    r.rankDeficiency.join(';'), r.structuralDeficiency.join(';'), r.condition.map((c) => c.toPrecision(4)).join(';'), r.flaggedLayers.join(';'), r.auditSeconds,
-    ...methods.flatMap((m): (number | string)[] => { const x = r.methods[m]; return x ? [x.psnr, x.ssim, x.mse, x.seconds] : ['', '', '', '']; }),
+    r.rankDeficiency.join(';'), r.structuralDeficiency.join(';'),
+    r.condition.map((c) => c.toPrecision(4)).join(';'), r.flaggedLayers.join(';'), r.auditSeconds,
+    ...methods.flatMap((m): (number | string)[] => {
+      const x = r.methods[m];
+      return x ? [x.psnr, x.ssim, x.mse, x.seconds] : ['', '', '', ''];
+    }),
   ].map((c) => q(String(c))).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
 }

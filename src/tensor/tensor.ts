@@ -13,13 +13,15 @@ export interface Tensor {
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
-export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+export const sameShape = (a: Shape, b: Shape): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
 
 export const formatShape = (s: Shape): string => `[${s.join(', ')}]`;
 
 export function tensor(shape: Shape, data?: Float64Array): Tensor {
   const n = sizeOf(shape);
-  if (data && data.length !== n) fail(`a tensor of shape ${formatShape(shape)} needs ${n} values, got ${data.length}`);
+  if (data && data.length !== n) fail(
+    `a tensor of shape ${formatShape(shape)} needs ${n} values, got ${data.length}`);
   return { shape: [...shape], data: data ?? new Float64Array(n) };
 }
 

@@ -17,7 +17,8 @@ export interface ClientResult {
 
 export function checkBatch(g: Graph, images: Tensor, labels: readonly number[]): void {
   const want = [images.shape[0], ...g.input];
-  if (images.shape.length !== 4 || images.shape.slice(1).some((d, i) => d !== g.input[i]) || images.data.length !== sizeOf(want)) {
+  if (images.shape.length !== 4 || images.shape.slice(1).some((d, i) => d !== g.input[i])
+    || images.data.length !== sizeOf(want)) {
     fail(`images have shape ${formatShape(images.shape)}, the model takes [N, ${g.input.join(', ')}]`);
   }
   if (labels.length !== images.shape[0]) fail(`${labels.length} label(s) for ${images.shape[0]} image(s)`);
@@ -25,10 +26,13 @@ export function checkBatch(g: Graph, images: Tensor, labels: readonly number[]):
 }
 
 export function checkLabel(g: Graph, label: number): void {
-  if (!Number.isInteger(label) || label < 0 || label >= g.classes) fail(`label must be an integer in 0..${g.classes - 1}, got ${label}`);
+  if (!Number.isInteger(label) || label < 0 || label >= g.classes) fail(
+    `label must be an integer in 0..${g.classes - 1}, got ${label}`);
 }
 
-export function simulateClient(kernels: Kernels, g: Graph, params: ParamMap, bnMode: BnMode, images: Tensor, labels: readonly number[]): ClientResult {
+export function simulateClient(
+  kernels: Kernels, g: Graph, params: ParamMap, bnMode: BnMode, images: Tensor, labels: readonly number[],
+): ClientResult {
   checkBatch(g, images, labels);
   const { loss, gradients } = batchGradients(kernels, g, params, images, labels, bnMode);
   return { update: { gradients, batch: images.shape[0] }, loss };
@@ -39,10 +43,15 @@ export function simulateClient(kernels: Kernels, g: Graph, params: ParamMap, bnM
  * the shared gradient is computed. Returns the new weights; the attacker is given these (it always
  * knows the weights the gradient was computed at). Buffers are kept as they are.
  */
-export function trainOnBatch(kernels: Kernels, g: Graph, params: ParamMap, bnMode: BnMode, images: Tensor, labels: readonly number[], steps: number, lr: number): Map<string, Float64Array> {
+export function trainOnBatch(
+  kernels: Kernels, g: Graph, params: ParamMap, bnMode: BnMode, images: Tensor, labels: readonly number[],
+  steps: number, lr: number,
+): Map<string, Float64Array> {
   checkBatch(g, images, labels);
-  if (!Number.isInteger(steps) || steps < 0) fail(`training steps must be a non-negative integer, got ${steps}`);
-  if (!(lr > 0) || !Number.isFinite(lr)) fail(`training learning rate must be a positive number, got ${lr}`);
+  if (!Number.isInteger(steps) || steps < 0) fail(
+    `training steps must be a non-negative integer, got ${steps}`);
+  if (!(lr > 0) || !Number.isFinite(lr)) fail(
+    `training learning rate must be a positive number, got ${lr}`);
   const p = new Map([...params].map(([k, v]) => [k, v.slice()]));
   for (let s = 0; s < steps; s++) {
     const { gradients } = batchGradients(kernels, g, p, images, labels, bnMode);

@@ -24,11 +24,15 @@ function spans(out: number, k: number, stride: number, pad: number, size: number
 
 /** Computed per call: O(outH + outW), nothing next to the convolution itself. */
 function spansOf(g: LayerGeometry): { rows: Span; cols: Span } {
-  return { rows: spans(g.outH, g.kh, g.stride, g.pad, g.inH), cols: spans(g.outW, g.kw, g.stride, g.pad, g.inW) };
+  return {
+    rows: spans(g.outH, g.kh, g.stride, g.pad, g.inH), cols: spans(g.outW, g.kw, g.stride, g.pad, g.inW),
+  };
 }
 
 /** z = W * x + b. */
-export function convForward(g: LayerGeometry, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array {
+export function convForward(
+  g: LayerGeometry, x: Float64Array, w: Float64Array, b: Float64Array | null,
+): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
   const { rows, cols } = spansOf(g);
   const z = new Float64Array(outC * outH * outW);

@@ -4,7 +4,9 @@ import type { Attack, AttackOptions, AttackResult } from '../types.js';
 import { box as imageBox } from '../labels.js';
 import { chainOrNull } from '../../model/chain.js';
 import { fail } from '../../core/errors.js';
-import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './recursion.js';
+import {
+  activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions,
+} from './recursion.js';
 import { pullBack } from './pullback.js';
 import { squaredNorm } from '../../linalg/vec.js';
 import { matchingBytes, solveBytes } from '../../core/memory.js';
@@ -27,21 +29,32 @@ export interface CopaSettings {
   iterations: number;
   lr: number;
   tv: number;
-  /** Optimiser for the layers below the output: Adam moves flat (undetermined) directions as far as informative ones; L-BFGS respects scale. */
+  /**
+   * Optimiser for the layers below the output: Adam moves flat (undetermined) directions as far as
+   * informative ones; L-BFGS respects scale.
+   */
   optimiser: 'adam' | 'lbfgs';
 }
 
-export const COPA_DEFAULTS: CopaSettings = { pullback: 1, iterations: 4000, lr: 0.01, tv: 1e-2, optimiser: 'lbfgs' };
+export const COPA_DEFAULTS: CopaSettings = {
+  pullback: 1, iterations: 4000, lr: 0.01, tv: 1e-2, optimiser: 'lbfgs',
+};
 
-export function runCopa(method: string, input: LayerwiseInput, options: AttackOptions, s: CopaSettings): AttackResult {
+export function runCopa(
+  method: string, input: LayerwiseInput, options: AttackOptions, s: CopaSettings,
+): AttackResult {
   return refineUndetermined(method, input, options, s.iterations, (ctx, _aboveExact, limits) => {
     const f = objective(input, ctx, s, options);
     const box = ctx.layer === 0 ? imageBox(input.net.payload) : activationBox(input, ctx.layer - 1);
-    return s.optimiser === 'lbfgs' ? lbfgs(f, ctx.estimate, limits, 10, box) : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
+    return s.optimiser === 'lbfgs'
+      ? lbfgs(f, ctx.estimate, limits, 10, box)
+      : adam(f, ctx.estimate, { lr: s.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
 }
 
-function objective(input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions): Objective {
+function objective(
+  input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, options: AttackOptions,
+): Objective {
   const sys = ctx.system;
   const sw = squaredNorm(sys.sRhs) || 1, sg = squaredNorm(sys.gradRhs) || 1;
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
@@ -50,7 +63,10 @@ function objective(input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, op
     ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve)
     : null;
   // the pull-back residual is measured against the size of the lower layer's right-hand side
-  const pbScale = pb ? squaredNorm(ctx.estimate.map((v) => input.model.layers[ctx.layer - 1].activation.inverse(v))) + squaredNorm(input.gradients[ctx.layer - 1].weight) || 1 : 1;
+  const pbScale = pb
+    ? squaredNorm(ctx.estimate.map((v) => input.model.layers[ctx.layer - 1].activation.inverse(v)))
+      + squaredNorm(input.gradients[ctx.layer - 1].weight) || 1
+    : 1;
   return (x) => {
     const r = residualBlocks(sys, x);
     let value = r.weight.value / sw + r.gradient.value / sg;
@@ -72,11 +88,13 @@ function objective(input: LayerwiseInput, ctx: LayerContext, s: CopaSettings, op
 
 export const copa: Attack = {
   name: 'copa',
-  description: 'combined per-layer objective: weight and gradient constraints + pull-back from the layer below + TV (L-BFGS)',
+  description: 'combined per-layer objective: weight and gradient constraints '
+    + '+ pull-back from the layer below + TV (L-BFGS)',
   run: (payload, update, options) => {
     const input = chainInput('copa', payload, update, options);
     const relu = input.model.layers.slice(0, -1).find((g) => g.activation.partial);
-    if (relu) fail(`copa's pull-back divides by the activation's derivative, which ${relu.activation.name} (layer ${relu.index}) makes zero on inactive units; use hybrid`);
+    if (relu) fail(`copa's pull-back divides by the activation's derivative, which ${relu.activation.name} `
+      + `(layer ${relu.index}) makes zero on inactive units; use hybrid`);
     return runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options));
   },
   // the pull-back solves the layer below on every evaluation: a second set of systems and work

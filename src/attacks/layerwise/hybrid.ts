@@ -4,7 +4,9 @@ import { box as imageBox } from '../labels.js';
 import { chainOrNull, layerInputNode } from '../../model/chain.js';
 import { adam, type Objective } from '../../optim/optimisers.js';
 import { totalVariation } from '../../optim/regularisers.js';
-import { activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions } from './recursion.js';
+import {
+  activationBox, chainInput, refineUndetermined, type LayerContext, type LayerwiseInput, withRunOptions,
+} from './recursion.js';
 import { squaredNorm } from '../../linalg/vec.js';
 import { matchingBytes, solveBytes } from '../../core/memory.js';
 import { residualBlocks } from './residual.js';
@@ -29,23 +31,31 @@ export interface HybridSettings {
   tv: number;
 }
 
-export const HYBRID_DEFAULTS: HybridSettings = { distance: 'cosine', residual: 1, iterations: 4000, lr: 0.05, tv: 1e-2 };
+export const HYBRID_DEFAULTS: HybridSettings = {
+  distance: 'cosine', residual: 1, iterations: 4000, lr: 0.05, tv: 1e-2,
+};
 
-export function runHybrid(method: string, input: LayerwiseInput, options: AttackOptions, settings: HybridSettings): AttackResult {
+export function runHybrid(
+  method: string, input: LayerwiseInput, options: AttackOptions, settings: HybridSettings,
+): AttackResult {
   return refineUndetermined(method, input, options, settings.iterations, (ctx, aboveExact, limits) => {
-    const f = layerObjective(input, ctx, { ...settings, residual: aboveExact ? settings.residual : 0 }, options);
+    const f = layerObjective(
+      input, ctx, { ...settings, residual: aboveExact ? settings.residual : 0 }, options);
     const box = ctx.layer === 0 ? imageBox(input.net.payload) : activationBox(input, ctx.layer - 1);
     return adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
 }
 
-function layerObjective(input: LayerwiseInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions): Objective {
+function layerObjective(
+  input: LayerwiseInput, ctx: LayerContext, s: HybridSettings, options: AttackOptions,
+): Objective {
   // the sub-network from this layer up, in the graph: its input is the output of the node before it
   const { payload, update, view, kernels } = input.net;
   const g = payload.model;
   const from = layerInputNode(g, view, ctx.layer);
   const match = matchingObjective({
-    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients, labels: [ctx.label], distance: s.distance, from,
+    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients,
+    labels: [ctx.label], distance: s.distance, from,
   }, [1, ...(from === undefined ? g.input : g.nodes[from].shape)]);
   const sys = ctx.system;
   const vnorm2 = squaredNorm(sys.sRhs) + squaredNorm(sys.gradRhs) || 1;
@@ -55,7 +65,8 @@ function layerObjective(input: LayerwiseInput, ctx: LayerContext, s: HybridSetti
     const m = match(x);
     const r = residualBlocks(sys, x);
     let value = m.value + (s.residual * (r.weight.value + r.gradient.value)) / vnorm2;
-    for (let k = 0; k < x.length; k++) m.grad[k] += (s.residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
+    for (let k = 0; k < x.length; k++)
+      m.grad[k] += (s.residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
     if (tv > 0) {
       const t = totalVariation(x, shape);
       value += tv * t.value;
@@ -67,7 +78,12 @@ function layerObjective(input: LayerwiseInput, ctx: LayerContext, s: HybridSetti
 
 export const hybrid: Attack = {
   name: 'hybrid',
-  description: 'layer-wise least squares corrected by gradient matching of the sub-network above, + residual + TV (Adam)',
-  run: (payload, update, options) => runHybrid('hybrid', chainInput('hybrid', payload, update, options), options, withRunOptions(HYBRID_DEFAULTS, options)),
-  memory: (model) => { const v = chainOrNull(model); return v ? [...solveBytes(v.model), matchingBytes(model, 1, 'adam')] : []; },
+  description: 'layer-wise least squares corrected by gradient matching of the sub-network above, '
+    + '+ residual + TV (Adam)',
+  run: (payload, update, options) => runHybrid('hybrid', chainInput('hybrid', payload, update, options),
+    options, withRunOptions(HYBRID_DEFAULTS, options)),
+  memory: (model) => {
+    const v = chainOrNull(model);
+    return v ? [...solveBytes(v.model), matchingBytes(model, 1, 'adam')] : [];
+  },
 };

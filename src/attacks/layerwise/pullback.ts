@@ -28,14 +28,17 @@ export function pullBack(
   const P = below.outH * below.outW;
   return (x) => {
     const n = x.length;
-    const z = new Float64Array(n), d1 = new Float64Array(n), d2 = new Float64Array(n), dz = new Float64Array(n);
+    const z = new Float64Array(n), d1 = new Float64Array(n), d2 = new Float64Array(n),
+      dz = new Float64Array(n);
     for (let e = 0; e < n; e++) {
       z[e] = act.inverse(x[e]);
       d1[e] = act.df(z[e]);
       d2[e] = act.d2f(z[e]);
       dz[e] = u[e] * d1[e];
     }
-    const sys = buildLayerSystem(below, { weight: params[layer - 1].weight, bias: params[layer - 1].bias, z, dz, dW: gradients[layer - 1].weight });
+    const sys = buildLayerSystem(below, {
+      weight: params[layer - 1].weight, bias: params[layer - 1].bias, z, dz, dW: gradients[layer - 1].weight,
+    });
     const y = solveLayer(sys, solve).x;
     const rs = mulVec(sys.s, y), rg = mulVec(sys.grad, y);
     let value = 0;

@@ -1,6 +1,6 @@
 import type { AttackOptions, AttackResult } from '../types.js';
 import type { Kernels } from '../../kernels/kernels.js';
-import { chainParams, chainView, type ChainView } from '../../model/chain.js';
+import { chainGradients, chainParams, chainView, type ChainView } from '../../model/chain.js';
 import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
 import { checkUpdate } from '../update.js';
@@ -30,14 +30,22 @@ export interface LayerwiseInput {
   net: { payload: ServerPayload; update: SharedUpdate; view: ChainView; kernels: Kernels };
 }
 
-/** The chain view of an attack's inputs, or one line saying why the layer-wise attacks cannot run. */
-export function chainInput(method: string, payload: ServerPayload, update: SharedUpdate, options: AttackOptions): LayerwiseInput {
+/**
+ * The chain view of an attack's inputs, or one line saying why the layer-wise attacks cannot run.
+ */
+export function chainInput(
+  method: string, payload: ServerPayload, update: SharedUpdate, options: AttackOptions,
+): LayerwiseInput {
   checkUpdate(payload.model, update);
-  if (update.batch !== 1) fail(`${method} reconstructs one image from its gradients; this update is of a batch of ${update.batch} (ig and dlg attack batches)`);
-  const view = chainView(payload.model);
-  if ('reason' in view) fail(`${method} needs a chain of conv/linear layers with one activation each: ${view.reason} (ig and dlg run on any graph)`);
+  if (update.batch !== 1) fail(`${method} reconstructs one image from its gradients; `
+    + `this update is of a batch of ${update.batch} (ig and dlg attack batches)`);
+  const view = chainView(payload.model, payload.bnMode);
+  if ('reason' in view) fail(`${method} needs a chain of conv/linear layers, each with one activation `
+    + `(and eval batch norm): `
+    + `${view.reason} (ig and dlg run on any graph)`);
   return {
-    model: view.model, params: chainParams(view, payload.params), gradients: chainParams(view, update.gradients), label: update.labels?.[0],
+    model: view.model, params: chainParams(view, payload.params),
+    gradients: chainGradients(view, update.gradients, payload.params), label: update.labels?.[0],
     net: { payload, update, view, kernels: options.kernels ?? JS_KERNELS },
   };
 }
@@ -53,9 +61,14 @@ export interface LayerwiseResult {
   warnings: string[];
 }
 
-export function toAttackResult(method: string, r: LayerwiseResult & Partial<AttackResult>, input: LayerwiseInput): AttackResult {
+export function toAttackResult(
+  method: string, r: LayerwiseResult & Partial<AttackResult>, input: LayerwiseInput,
+): AttackResult {
   const { image, label, labelInferred, ...rest } = r;
-  return { ...rest, method, images: { shape: [1, ...input.net.payload.model.input], data: image }, labels: [label], labelsInferred: labelInferred };
+  return {
+    ...rest, method, images: { shape: [1, ...input.net.payload.model.input], data: image },
+    labels: [label], labelsInferred: labelInferred,
+  };
 }
 
 /**
@@ -82,28 +95,34 @@ export interface LayerContext {
 /** Returns the layer's input to continue with (the estimate, or an improvement of it). */
 export type Refine = (ctx: LayerContext) => Float64Array;
 
-export function layerwise(method: string, input: LayerwiseInput, options: AttackOptions, refine?: Refine): LayerwiseResult {
+export function layerwise(
+  method: string, input: LayerwiseInput, options: AttackOptions, refine?: Refine,
+): LayerwiseResult {
   const { model, params, gradients } = input;
   checkTensors(model, gradients, 'gradients');
   checkSolvable(model);
   const L = model.layers.length;
   const last = model.layers[L - 1];
-  if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias (its input comes from dL/dW and dL/db)`);
+  if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias `
+    + '(its input comes from dL/dW and dL/db)');
   const warnings: string[] = [];
   const solve: SolveOptions = {
     tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes,
   };
   const { label, inferred, ambiguous } = attackLabel(last, gradients[L - 1], input.label, warnings);
-  if (!Number.isInteger(label) || label < 0 || label >= model.classes) fail(`label must be an integer in 0..${model.classes - 1}, got ${label}`);
+  if (!Number.isInteger(label) || label < 0 || label >= model.classes) fail(
+    `label must be an integer in 0..${model.classes - 1}, got ${label}`);
 
   const db = gradients[L - 1].bias!;
   const dW = gradients[L - 1].weight;
   const inDim = dW.length / last.outC;
   let norm2 = 0;
   for (const v of db) norm2 += v * v;
-  if (norm2 === 0) fail('the last layer\'s bias gradient is all zero: nothing to reconstruct from (was the loss already zero?)');
+  if (norm2 === 0) fail('the last layer\'s bias gradient is all zero: '
+    + 'nothing to reconstruct from (was the loss already zero?)');
   let x: Float64Array = new Float64Array(inDim);
-  for (let j = 0; j < last.outC; j++) for (let k = 0; k < inDim; k++) x[k] += (db[j] * dW[j * inDim + k]) / norm2;
+  for (let j = 0; j < last.outC; j++)
+    for (let k = 0; k < inDim; k++) x[k] += (db[j] * dW[j * inDim + k]) / norm2;
   let dzAbove: Float64Array = Float64Array.from(db);
 
   const reports: LayerReport[] = new Array(L);
@@ -112,14 +131,18 @@ export function layerwise(method: string, input: LayerwiseInput, options: Attack
     const g = model.layers[i];
     const above = model.layers[i + 1];
     options.onProgress?.({ step: L - 2 - i, total: L - 1, message: `layer ${i}` });
-    if (!g.activation.invertible && !g.activation.partial) fail(`layer ${i}: activation ${g.activation.name} is not invertible, ${method} cannot pass it`);
+    if (!g.activation.invertible && !g.activation.partial) fail(`layer ${i}: activation ${g.activation.name} `
+      + `is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
     const determined = reports[i + 1].rankDeficiency === 0;
     const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
     const da = convInputGrad(above, params[i + 1].weight, dzAbove);
     const dz = throughActivation(g, da, z);
-    const system = buildLayerSystem(g, { weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight, ...(known ? { known } : {}) });
+    const system = buildLayerSystem(g, {
+      weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight,
+      ...(known ? { known } : {}),
+    });
     const solution = solveLayer(system, solve);
     reports[i] = layerReport(system, solution);
     x = cropPadding(system, solution.x);
@@ -133,7 +156,9 @@ export function layerwise(method: string, input: LayerwiseInput, options: Attack
 // Values this close to the edge of an activation's range are clipped to it before inverting.
 const EDGE = 1e-6;
 
-function invertActivation(a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[]): { z: Float64Array; known: Uint8Array | null } {
+function invertActivation(
+  a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[],
+): { z: Float64Array; known: Uint8Array | null } {
   if (act.partial) return activeSet(a, layer, act, strict, warnings);
   const [lo, hi] = act.range;
   const loIn = Number.isFinite(lo) ? lo + EDGE * Math.max(1, Math.abs(lo)) : lo;
@@ -142,9 +167,11 @@ function invertActivation(a: Float64Array, layer: number, act: Activation, stric
   const z = new Float64Array(a.length);
   for (let k = 0; k < a.length; k++) {
     let v = a[k];
-    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
+    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; `
+      + 'the gradients are inconsistent with the model');
     if (strict && (v < lo || v > hi)) {
-      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, outside its range (${lo}, ${hi}); `
+      fail(`layer ${layer}: the gradients imply a ${act.name} output of ${v} at index ${k}, `
+        + `outside its range (${lo}, ${hi}); `
         + 'they do not come from this model and weights');
     }
     if (v <= loIn) { v = loIn; clipped++; }
@@ -152,7 +179,8 @@ function invertActivation(a: Float64Array, layer: number, act: Activation, stric
     z[k] = act.inverse(v);
   }
   if (clipped > 0) {
-    warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs were outside its invertible range `
+    warnings.push(`layer ${layer}: ${clipped} of ${a.length} reconstructed ${act.name} outputs `
+      + 'were outside its invertible range '
       + `(${lo}, ${hi}) and were clipped`);
   }
   return { z, known: null };
@@ -166,10 +194,13 @@ const ACTIVE = 1e-9;
  * the output; the others are inactive, with pre-activation unknown (≤ 0) and zero derivative. From an
  * exactly determined layer above this is the true active set; from an estimate it is a guess.
  */
-function activeSet(a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[]): { z: Float64Array; known: Uint8Array } {
+function activeSet(
+  a: Float64Array, layer: number, act: Activation, strict: boolean, warnings: string[],
+): { z: Float64Array; known: Uint8Array } {
   let max = 0;
   for (const v of a) {
-    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; the gradients are inconsistent with the model`);
+    if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; `
+      + 'the gradients are inconsistent with the model');
     max = Math.max(max, Math.abs(v));
   }
   const thr = ACTIVE * max;
@@ -177,18 +208,26 @@ function activeSet(a: Float64Array, layer: number, act: Activation, strict: bool
   let negative = 0;
   for (let k = 0; k < a.length; k++) {
     if (a[k] < -thr) {
-      if (strict) fail(`layer ${layer}: the gradients imply a ${act.name} output of ${a[k]} at index ${k}, below zero; they do not come from this model and weights`);
+      if (strict) fail(`layer ${layer}: the gradients imply a ${act.name} output of ${a[k]} at index ${k}, `
+        + 'below zero; they do not come from this model and weights');
       negative++;
     }
     if (a[k] > thr) { z[k] = a[k]; known[k] = 1; }
   }
-  if (negative > 0) warnings.push(`layer ${layer}: ${negative} of ${a.length} reconstructed ${act.name} outputs were negative and were taken as inactive`);
+  if (negative > 0) warnings.push(`layer ${layer}: ${negative} of ${a.length} reconstructed ${act.name} `
+    + 'outputs were negative and were taken as inactive');
   return { z, known };
 }
 
-/** An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place. */
-export function withRunOptions<T extends { iterations: number; lr: number }>(defaults: T, options: AttackOptions): T {
-  return { ...defaults, iterations: options.iterations ?? defaults.iterations, lr: options.lr ?? defaults.lr };
+/**
+ * An attack's default settings with the run's `--iterations` and `--lr`, where given, in their place.
+ */
+export function withRunOptions<T extends { iterations: number; lr: number }>(
+  defaults: T, options: AttackOptions,
+): T {
+  return {
+    ...defaults, iterations: options.iterations ?? defaults.iterations, lr: options.lr ?? defaults.lr,
+  };
 }
 
 /** Optimises one layer's input from its least-squares estimate. */
@@ -200,7 +239,10 @@ export type OptimiseLayer = (ctx: LayerContext, aboveExact: boolean, limits: Run
  * layer with `iterations` steps and deeper ones with a fifth, within the overall wall-clock budget.
  * `optimise` receives whether every layer above is exact (hybrid trusts its residual term only then).
  */
-export function refineUndetermined(method: string, input: LayerwiseInput, options: AttackOptions, iterations: number, optimise: OptimiseLayer): AttackResult {
+export function refineUndetermined(
+  method: string, input: LayerwiseInput, options: AttackOptions, iterations: number,
+  optimise: OptimiseLayer,
+): AttackResult {
   let exactSoFar = true;
   let total = 0;
   const trace: number[] = [];
@@ -211,11 +253,16 @@ export function refineUndetermined(method: string, input: LayerwiseInput, option
     exactSoFar &&= ctx.report.rankDeficiency === 0;
     if (exactSoFar) return ctx.estimate;
     const steps = ctx.layer === 0 ? iterations : Math.max(1, Math.round(iterations / 5));
-    const budget = options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
+    const budget = options.budgetSeconds === undefined
+      ? undefined
+      : Math.max(0, options.budgetSeconds - (performance.now() - t0) / 1000);
     const r = optimise(ctx, aboveExact, {
       iterations: steps, budgetSeconds: budget,
       onStep: options.onProgress && ((step, value, x) => {
-        if (step % 50 === 0) options.onProgress!({ step, total: steps, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value, ...(ctx.layer === 0 ? { current: x } : {}) });
+        if (step % 50 === 0) options.onProgress!({
+          step, total: steps, message: `layer ${ctx.layer} loss ${value.toExponential(3)}`, loss: value,
+          ...(ctx.layer === 0 ? { current: x } : {}),
+        });
       }),
     });
     total += r.iterations;
@@ -223,7 +270,9 @@ export function refineUndetermined(method: string, input: LayerwiseInput, option
     if (r.stoppedBy === 'budget') stoppedBy = 'budget';
     return r.best;
   });
-  return toAttackResult(method, { ...run, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace }, input);
+  return toAttackResult(method, {
+    ...run, iterations: total, stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace,
+  }, input);
 }
 
 /** The valid output range of layer i's activation, shrunk a little so it stays invertible. */

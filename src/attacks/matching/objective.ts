@@ -45,7 +45,9 @@ export interface MatchingValue {
 /** A prepared objective: x (with its batch shape) ↦ distance and gradient. */
 export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64Array) => MatchingValue {
   const trainable = p.graph.params.filter((q) => q.trainable);
-  const targetNorms = new Map(trainable.map((q) => [q.name, Math.sqrt(p.target.get(q.name)!.reduce((s, v) => s + v * v, 0))]));
+  const targetNorms = new Map(trainable.map((q) => [
+    q.name, Math.sqrt(p.target.get(q.name)!.reduce((s, v) => s + v * v, 0)),
+  ]));
   return (x) => {
     const e = new Engine(p.kernels);
     const candidate = e.variable({ shape, data: x });
@@ -65,9 +67,10 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
         const d = add(e, g, scale(e, t, -1));
         term = sumAll(e, mul(e, d, d));
       } else {
-        // 1 − cos(g, t) per tensor (Geiping et al.), with their guard: ⟨g, t⟩/max(‖g‖·‖t‖, ε). A tensor
-        // whose gradient is zero up to rounding (a conv bias before a batch norm in train mode) then
-        // contributes about 1 and almost no gradient, instead of the cosine of two rounding errors.
+        // 1 − cos(g, t) per tensor (Geiping et al.), with their guard:
+        // ⟨g, t⟩/max(‖g‖·‖t‖, ε). A tensor whose gradient is zero up to rounding (a conv bias
+        // before a batch norm in train mode) then contributes about 1 and almost no gradient,
+        // instead of the cosine of two rounding errors.
         const tn = targetNorms.get(q.name)!;
         const gg = sumAll(e, mul(e, g, g));
         const dot = sumAll(e, mul(e, g, t));

@@ -19,15 +19,20 @@ export interface MatchingAttackSpec {
   distance: GradientDistance;
   defaultIterations: number;
   defaultTv: number;
-  optimise: (f: Objective, x0: Float64Array, limits: RunLimits, options: AttackOptions, box: readonly [number, number]) => RunResult;
+  optimise: (
+    f: Objective, x0: Float64Array, limits: RunLimits, options: AttackOptions, box: readonly [number, number],
+  ) => RunResult;
 }
 
-export const adamOptimiser = (defaultLr: number): MatchingAttackSpec['optimise'] => (f, x0, limits, o, range) =>
-  adam(f, x0, { lr: o.lr ?? defaultLr, decayAt: [3 / 8, 5 / 8, 7 / 8], box: range }, limits);
+export const adamOptimiser = (defaultLr: number): MatchingAttackSpec['optimise'] =>
+  (f, x0, limits, o, range) =>
+    adam(f, x0, { lr: o.lr ?? defaultLr, decayAt: [3 / 8, 5 / 8, 7 / 8], box: range }, limits);
 
 export const lbfgsOptimiser: MatchingAttackSpec['optimise'] = (f, x0, limits) => lbfgs(f, x0, limits);
 
-export function runMatchingAttack(spec: MatchingAttackSpec, payload: ServerPayload, update: SharedUpdate, options: AttackOptions): AttackResult {
+export function runMatchingAttack(
+  spec: MatchingAttackSpec, payload: ServerPayload, update: SharedUpdate, options: AttackOptions,
+): AttackResult {
   const g = payload.model;
   checkUpdate(g, update);
   const kernels = options.kernels ?? JS_KERNELS;
@@ -41,7 +46,8 @@ export function runMatchingAttack(spec: MatchingAttackSpec, payload: ServerPaylo
     inferred = true;
     ambiguous = r.ambiguous;
     if (r.ambiguous) {
-      warnings.push(`label inference is ambiguous: ${r.reason}; using ${labels.join(', ')} (give --label if you know ${labels.length === 1 ? 'it' : 'them'})`);
+      warnings.push(`label inference is ambiguous: ${r.reason}; using ${labels.join(', ')} `
+        + `(give --label if you know ${labels.length === 1 ? 'it' : 'them'})`);
     }
   }
   const B = update.batch;
@@ -49,7 +55,10 @@ export function runMatchingAttack(spec: MatchingAttackSpec, payload: ServerPaylo
   const shape = [B, C, H, W];
   const range = box(payload);
   const tv = options.tv ?? spec.defaultTv;
-  const match = matchingObjective({ kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients, labels, distance: spec.distance }, shape);
+  const match = matchingObjective({
+    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients, labels,
+    distance: spec.distance,
+  }, shape);
   const objective: Objective = (x) => {
     const m = match(x);
     if (tv === 0) return m;
@@ -59,7 +68,8 @@ export function runMatchingAttack(spec: MatchingAttackSpec, payload: ServerPaylo
   };
   const iterations = options.iterations ?? spec.defaultIterations;
   const restarts = options.restarts ?? 1;
-  if (!Number.isInteger(restarts) || restarts < 1) fail(`restarts must be a whole number of at least 1, got ${restarts}`);
+  if (!Number.isInteger(restarts) || restarts < 1) fail(
+    `restarts must be a whole number of at least 1, got ${restarts}`);
   const every = Math.max(1, Math.floor(iterations / 200));
   const t0 = performance.now();
   let best: RunResult | null = null, total = 0;
@@ -72,20 +82,28 @@ export function runMatchingAttack(spec: MatchingAttackSpec, payload: ServerPaylo
     const x0 = Float64Array.from({ length: B * C * H * W }, () => mid + sd * rng.normal());
     const run = spec.optimise(objective, x0, {
       iterations,
-      budgetSeconds: options.budgetSeconds === undefined ? undefined : Math.max(0, options.budgetSeconds - elapsed),
+      budgetSeconds: options.budgetSeconds === undefined
+        ? undefined
+        : Math.max(0, options.budgetSeconds - elapsed),
       onStep: options.onProgress && ((step, value, x) => {
         if (step % every === 0 || step === iterations) {
           const label = restarts > 1 ? `restart ${r + 1}/${restarts} ` : '';
-          options.onProgress!({ step, total: iterations, message: `${label}loss ${value.toExponential(3)}`, loss: value, current: x });
+          options.onProgress!({
+            step, total: iterations, message: `${label}loss ${value.toExponential(3)}`,
+            loss: value, current: x,
+          });
         }
       }),
     }, options, range);
     total += run.iterations;
     if (!best || run.bestValue < best.bestValue) best = run;
   }
-  if (best!.stoppedBy === 'budget') warnings.push(`stopped by the ${options.budgetSeconds} s budget; the best iterate is returned`);
+  if (best!.stoppedBy === 'budget') warnings.push(
+    `stopped by the ${options.budgetSeconds} s budget; the best iterate is returned`);
   return {
-    method: spec.method, images: { shape, data: best!.best }, labels, labelsInferred: inferred, labelAmbiguous: ambiguous, layers: [], warnings,
-    iterations: total, stoppedBy: best!.stoppedBy, msPerIteration: total ? (performance.now() - t0) / total : 0, trace: best!.trace,
+    method: spec.method, images: { shape, data: best!.best }, labels, labelsInferred: inferred,
+    labelAmbiguous: ambiguous, layers: [], warnings,
+    iterations: total, stoppedBy: best!.stoppedBy,
+    msPerIteration: total ? (performance.now() - t0) / total : 0, trace: best!.trace,
   };
 }

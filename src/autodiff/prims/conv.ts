@@ -10,7 +10,10 @@ import { reshape, sumTo } from './shape.js';
 export const CONV2D: Primitive<ConvGeometry> = {
   name: 'conv2d',
   forward: (k, [x, w, b], g) => ({
-    out: { shape: [x.shape[0], g.outC, g.outH, g.outW], data: k.conv2d(g, x.shape[0], x.data, w.data, b ? b.data : null) },
+    out: {
+      shape: [x.shape[0], g.outC, g.outH, g.outW],
+      data: k.conv2d(g, x.shape[0], x.data, w.data, b ? b.data : null),
+    },
   }),
   vjp: (e, { inputs: [x, w, b], attrs: geom }, g, [dx, dw, db]) => [
     dx ? conv2dInputGrad(e, g, w, geom) : null,
@@ -22,7 +25,9 @@ export const CONV2D: Primitive<ConvGeometry> = {
 export const CONV2D_INPUT_GRAD: Primitive<ConvGeometry> = {
   name: 'conv2d_input_grad',
   forward: (k, [dz, w], g) => ({
-    out: { shape: [dz.shape[0], g.inC, g.inH, g.inW], data: k.conv2dInputGrad(g, dz.shape[0], dz.data, w.data) },
+    out: {
+      shape: [dz.shape[0], g.inC, g.inH, g.inW], data: k.conv2dInputGrad(g, dz.shape[0], dz.data, w.data),
+    },
   }),
   vjp: (e, { inputs: [dz, w], attrs: geom }, g, [ddz, dw]) => [
     ddz ? conv2d(e, g, w, null, geom) : null,
@@ -41,6 +46,9 @@ export const CONV2D_WEIGHT_GRAD: Primitive<ConvGeometry> = {
   ],
 };
 
-export const conv2d = (e: Engine, x: Var, w: Var, b: Var | null, g: ConvGeometry): Var => e.apply(CONV2D, b ? [x, w, b] : [x, w], g);
-export const conv2dInputGrad = (e: Engine, dz: Var, w: Var, g: ConvGeometry): Var => e.apply(CONV2D_INPUT_GRAD, [dz, w], g);
-export const conv2dWeightGrad = (e: Engine, x: Var, dz: Var, g: ConvGeometry): Var => e.apply(CONV2D_WEIGHT_GRAD, [x, dz], g);
+export const conv2d = (e: Engine, x: Var, w: Var, b: Var | null, g: ConvGeometry): Var =>
+  e.apply(CONV2D, b ? [x, w, b] : [x, w], g);
+export const conv2dInputGrad = (e: Engine, dz: Var, w: Var, g: ConvGeometry): Var =>
+  e.apply(CONV2D_INPUT_GRAD, [dz, w], g);
+export const conv2dWeightGrad = (e: Engine, x: Var, dz: Var, g: ConvGeometry): Var =>
+  e.apply(CONV2D_WEIGHT_GRAD, [x, dz], g);

@@ -18,12 +18,16 @@ export const GATHER: Primitive<Indexed> = {
 
 export const SCATTER_ADD: Primitive<Indexed> = {
   name: 'scatter_add',
-  forward: (k, [g], a) => ({ out: { shape: a.shape, data: k.scatterAdd(g.data, a.index, a.shape.reduce((p, q) => p * q, 1)) } }),
+  forward: (k, [g], a) => ({
+    out: { shape: a.shape, data: k.scatterAdd(g.data, a.index, a.shape.reduce((p, q) => p * q, 1)) },
+  }),
   vjp: (e, { inputs: [g], attrs: a }, adj) => [gather(e, adj, a.index, g.shape)],
 };
 
-export const gather = (e: Engine, x: Var, index: Int32Array, shape: Shape): Var => e.apply(GATHER, [x], { index, shape: [...shape] });
-export const scatterAdd = (e: Engine, g: Var, index: Int32Array, shape: Shape): Var => e.apply(SCATTER_ADD, [g], { index, shape: [...shape] });
+export const gather = (e: Engine, x: Var, index: Int32Array, shape: Shape): Var =>
+  e.apply(GATHER, [x], { index, shape: [...shape] });
+export const scatterAdd = (e: Engine, g: Var, index: Int32Array, shape: Shape): Var =>
+  e.apply(SCATTER_ADD, [g], { index, shape: [...shape] });
 
 /** Max pooling: the indices come from the values, then it is a gather. */
 export function maxPool2d(e: Engine, x: Var, geom: PoolGeometry): Var {
@@ -33,13 +37,17 @@ export function maxPool2d(e: Engine, x: Var, geom: PoolGeometry): Var {
 
 export const AVG_POOL2D: Primitive<PoolGeometry> = {
   name: 'avg_pool2d',
-  forward: (k, [x], g) => ({ out: { shape: [x.shape[0], g.c, g.outH, g.outW], data: k.avgPool2d(g, x.shape[0], x.data) } }),
+  forward: (k, [x], g) => ({
+    out: { shape: [x.shape[0], g.c, g.outH, g.outW], data: k.avgPool2d(g, x.shape[0], x.data) },
+  }),
   vjp: (e, { attrs }, g) => [e.apply(AVG_POOL2D_TRANSPOSE, [g], attrs)],
 };
 
 export const AVG_POOL2D_TRANSPOSE: Primitive<PoolGeometry> = {
   name: 'avg_pool2d_transpose',
-  forward: (k, [dy], g) => ({ out: { shape: [dy.shape[0], g.c, g.inH, g.inW], data: k.avgPool2dTranspose(g, dy.shape[0], dy.data) } }),
+  forward: (k, [dy], g) => ({
+    out: { shape: [dy.shape[0], g.c, g.inH, g.inW], data: k.avgPool2dTranspose(g, dy.shape[0], dy.data) },
+  }),
   vjp: (e, { attrs }, g) => [e.apply(AVG_POOL2D, [g], attrs)],
 };
 

@@ -40,4 +40,5 @@ export const CROSS_ENTROPY: Primitive<readonly number[]> = {
 };
 
 /** Mean cross-entropy of [N, K] logits against N labels. */
-export const crossEntropy = (e: Engine, z: Var, labels: readonly number[]): Var => e.apply(CROSS_ENTROPY, [z], [...labels]);
+export const crossEntropy = (e: Engine, z: Var, labels: readonly number[]): Var =>
+  e.apply(CROSS_ENTROPY, [z], [...labels]);

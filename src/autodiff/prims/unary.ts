@@ -19,4 +19,5 @@ export const UNARY: Primitive<UnaryAttrs> = {
   vjp: (e, { inputs: [x], attrs: a }, g) => [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))],
 };
 
-export const unary = (e: Engine, x: Var, name: UnaryName, param = 0, order = 0): Var => e.apply(UNARY, [x], { name, order, param });
+export const unary = (e: Engine, x: Var, name: UnaryName, param = 0, order = 0): Var =>
+  e.apply(UNARY, [x], { name, order, param });

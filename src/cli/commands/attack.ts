@@ -21,7 +21,8 @@ export const attackCommand: Command = {
   progress line on a terminal.`,
   options: {
     method: {
-      kind: 'string', arg: 'NAME', help: `the attack: ${ATTACKS.map((a) => a.name).join(', ')} (default rgap)`,
+      kind: 'string', arg: 'NAME',
+      help: `the attack: ${ATTACKS.map((a) => a.name).join(', ')} (default rgap)`,
     },
     ...ATTACK_OPTIONS,
   },
@@ -34,12 +35,17 @@ function runAttack(v: Args): void {
   const model = payload.model, shape = model.input as [number, number, number], norm = payload.normalisation;
   const B = update.batch;
   const evaluate = targets
-    ? (x: Float64Array) => `PSNR ${batchQuality(toUnitRange(x, norm), targets, B, shape).mean.psnr.toFixed(2)} dB`
+    ? (x: Float64Array) =>
+      `PSNR ${batchQuality(toUnitRange(x, norm), targets, B, shape).mean.psnr.toFixed(2)} dB`
     : undefined;
   const t0 = performance.now();
-  const res = attack.run(payload, update, { ...options, onProgress: progressReporter(v.flag('json'), evaluate) });
+  const res = attack.run(payload, update, {
+    ...options, onProgress: progressReporter(v.flag('json'), evaluate),
+  });
   const seconds = (performance.now() - t0) / 1000;
-  const timing = { seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}) };
+  const timing = {
+    seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}),
+  };
 
   const recon = toUnitRange(res.images.data, norm);
   const q = targets ? batchQuality(recon, targets, B, shape) : null;
@@ -67,12 +73,17 @@ function runAttack(v: Args): void {
   ]);
   if (v.flag('json')) { console.log(JSON.stringify({ ...result, ...timing })); return; }
   for (const w of res.warnings) console.error(`warning: ${w}`);
-  const iters = res.iterations !== undefined ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)` : '';
+  const iters = res.iterations !== undefined
+    ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)`
+    : '';
   const labels = B === 1 ? `label ${res.labels[0]}` : `labels ${res.labels.join(',')}`;
-  console.log(`${res.method} on ${model.name}: ${labels}${res.labelsInferred ? ' (inferred)' : ''}, ${seconds.toFixed(3)} s${iters}`);
+  console.log(`${res.method} on ${model.name}: ${labels}${res.labelsInferred ? ' (inferred)' : ''}, `
+    + `${seconds.toFixed(3)} s${iters}`);
   if (q) {
     const m = q.mean;
-    console.log(`${B > 1 ? 'mean ' : ''}PSNR ${m.psnr.toFixed(2)} dB (clipped ${m.psnrClipped.toFixed(2)} dB), SSIM ${m.ssim.toFixed(4)}, MSE ${m.mse.toExponential(3)}`);
+    console.log(`${B > 1 ? 'mean ' : ''}PSNR ${m.psnr.toFixed(2)} dB `
+      + `(clipped ${m.psnrClipped.toFixed(2)} dB), SSIM ${m.ssim.toFixed(4)}, MSE ${m.mse.toExponential(3)}`);
   }
-  console.log(`wrote ${pngs.length === 1 ? pngs[0].file : `${pngs.length} reconstruction-*.png`} and ${path.join(out, 'result.json')}`);
+  console.log(`wrote ${pngs.length === 1 ? pngs[0].file : `${pngs.length} reconstruction-*.png`} `
+    + `and ${path.join(out, 'result.json')}`);
 }

@@ -38,23 +38,39 @@ function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSo
   const label = a.ints('label');
   if (label && label.length !== 1) fail('--label takes one label here');
   const model = payload.model;
-  if (gradients) return { kind: 'gradients', update: { gradients: loadGradients(gradients, model, maxBytes), batch: 1, ...(label ? { labels: label } : {}) } };
-  if (images.length) return { kind: 'image', image: loadImages(images, model, payload.normalisation), label: label?.[0] ?? 0 };
+  if (gradients) return {
+    kind: 'gradients',
+    update: {
+      gradients: loadGradients(gradients, model, maxBytes), batch: 1, ...(label ? { labels: label } : {}),
+    },
+  };
+  if (images.length) return {
+    kind: 'image', image: loadImages(images, model, payload.normalisation), label: label?.[0] ?? 0,
+  };
   const rng = new Rng(a.int('seed', 0) + 1);
   const [c, h, w] = model.input;
-  return { kind: 'image', image: { shape: [1, c, h, w], data: Float64Array.from({ length: c * h * w }, () => rng.uniform() - 0.5) }, label: label?.[0] ?? 0 };
+  return {
+    kind: 'image',
+    image: { shape: [1, c, h, w], data: Float64Array.from({ length: c * h * w }, () => rng.uniform() - 0.5) },
+    label: label?.[0] ?? 0,
+  };
 }
 
 function runAudit(a: Args): void {
   const model = requireModel(a);
-  const parts = [parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) })];
+  const parts = [
+    parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) }),
+  ];
   const maxBytes = checkCeiling(a, estimate(parts), `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
   const source = auditSource(a, p, maxBytes);
   const t0 = performance.now();
-  const result = audit(p, source, { tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache() });
+  const result = audit(p, source, {
+    tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (a.flag('json')) { console.log(JSON.stringify({ ...result, seconds })); return; }
   for (const w of result.warnings) console.error(`warning: ${w}`);
-  console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
+  console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n`
+    + `${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
 }

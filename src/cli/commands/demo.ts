@@ -9,7 +9,9 @@ import { chainOrNull } from '../../model/chain.js';
 import { initParams } from '../../model/params.js';
 import { simulateClient } from '../../threat/client.js';
 import type { ServerPayload } from '../../threat/payload.js';
-import { drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap } from '../../formats/image.js';
+import {
+  drawScaled, encodeImagePng, REFERENCE_NORMALISATION, toUnitRange, unitTensorToBitmap, type Bitmap,
+} from '../../formats/image.js';
 import { checkOutput, loadModel, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { MAX_FEATURES } from '../../core/limits.js';
 import { estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
@@ -53,7 +55,10 @@ function runDemo(v: Args): void {
     `the demo of ${models.map((m) => m.name).join(', ')}`);
   const rows: Bitmap[][] = [];
   for (const model of models) {
-    const payload: ServerPayload = { model, params: initParams(model, v.int('seed', 0)), normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
+    const payload: ServerPayload = {
+      model, params: initParams(model, v.int('seed', 0)), normalisation: REFERENCE_NORMALISATION,
+      bnMode: 'train',
+    };
     const image = loadImages([imageFile], model, REFERENCE_NORMALISATION);
     const solver = new SolverCache();
     const a = audit(payload, { kind: 'image', image, label }, { solver, maxBytes });
@@ -66,7 +71,8 @@ function runDemo(v: Args): void {
     const target = toUnitRange(image.data, REFERENCE_NORMALISATION);
     const recon = toUnitRange(res.images.data, REFERENCE_NORMALISATION);
     const q = quality(recon, target, shape);
-    console.log(`rgap from the gradients alone: label ${res.labels[0]} (inferred), PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(3)}, ${secs.toFixed(2)} s\n`);
+    console.log(`rgap from the gradients alone: label ${res.labels[0]} (inferred), `
+      + `PSNR ${q.psnr.toFixed(2)} dB, SSIM ${q.ssim.toFixed(3)}, ${secs.toFixed(2)} s\n`);
     rows.push([unitTensorToBitmap(target, shape), unitTensorToBitmap(recon, shape)]);
   }
   const file = path.join(out, 'demo.png');
@@ -83,6 +89,7 @@ export function grid(rows: Bitmap[][], scale: number, gap: number): Bitmap {
   const width = cols * cellW + (cols + 1) * gap, height = rows.length * cellH + (rows.length + 1) * gap;
   const data = new Uint8Array(width * height * 3).fill(255);
   const out: Bitmap = { width, height, channels: 3, data };
-  rows.forEach((row, r) => row.forEach((b, c) => drawScaled(out, b, gap + c * (cellW + gap), gap + r * (cellH + gap), scale)));
+  rows.forEach((row, r) => row.forEach(
+    (b, c) => drawScaled(out, b, gap + c * (cellW + gap), gap + r * (cellH + gap), scale)));
   return out;
 }

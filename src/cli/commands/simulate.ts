@@ -6,13 +6,16 @@ import { estimate, parameterBytes, passBytes } from '../../core/memory.js';
 import { tensorsFromParams } from '../../model/params.js';
 import { serializeSafetensors } from '../../formats/safetensors.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
-import { batchLabels, checkCeiling, IMAGE_OPTIONS, loadImages, loadParams, MODEL_OPTIONS, payload, requireModel } from '../args.js';
+import {
+  batchLabels, checkCeiling, IMAGE_OPTIONS, loadImages, loadParams, MODEL_OPTIONS, payload, requireModel,
+} from '../args.js';
 import type { Command } from '../command.js';
 import type { Args } from '../options.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',
-  usage: `gradleak simulate --model <preset|spec.json> [--weights W.safetensors] --image IMG [--image IMG...] [--label N,N...]
+  usage: 'gradleak simulate --model <preset|spec.json> [--weights W.safetensors] '
+    + `--image IMG [--image IMG...] [--label N,N...]
                   --out G.safetensors [--save-weights W.safetensors]
   Plays the federated client: computes the mean cross-entropy gradients of a batch (one --image per
   image, --label N,N,... in the same order) and saves them as safetensors under the model's
@@ -42,14 +45,22 @@ function runSimulate(a: Args): void {
   const model = requireModel(a);
   const images = a.strs('image');
   if (images.length === 0) fail('--image is required (repeat it for a batch)');
-  checkCeiling(a, estimate([parameterBytes(model, 3), passBytes(model, images.length)]), `simulating ${model.name}`);
+  checkCeiling(
+    a, estimate([parameterBytes(model, 3), passBytes(model, images.length)]), `simulating ${model.name}`);
   const params = loadParams(a, model);
   const p = payload(a, model, params);
   const labels = batchLabels(a, images.length);
-  const { update, loss } = simulateClient(JS_KERNELS, model, params, p.bnMode, loadImages(images, model, p.normalisation), labels);
+  const { update, loss } = simulateClient(
+    JS_KERNELS, model, params, p.bnMode, loadImages(images, model, p.normalisation), labels);
   const meta = { model: model.name, batch: String(images.length), 'bn-mode': p.bnMode };
-  const files = [{ file: out, data: serializeSafetensors(tensorsFromParams(model, update.gradients, 'gradients'), meta) }];
-  if (saveWeights) files.push({ file: saveWeights, data: serializeSafetensors(tensorsFromParams(model, params, 'weights'), { model: model.name }) });
+  const files = [{
+    file: out, data: serializeSafetensors(tensorsFromParams(model, update.gradients, 'gradients'), meta),
+  }];
+  if (saveWeights) files.push({
+    file: saveWeights,
+    data: serializeSafetensors(tensorsFromParams(model, params, 'weights'), { model: model.name }),
+  });
   writeFilesAtomically(files);
-  console.log(`loss ${loss.toFixed(6)} (mean over ${images.length} image(s)); wrote ${files.map((f) => f.file).join(' and ')}`);
+  console.log(`loss ${loss.toFixed(6)} (mean over ${images.length} image(s)); `
+    + `wrote ${files.map((f) => f.file).join(' and ')}`);
 }

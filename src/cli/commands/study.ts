@@ -6,13 +6,17 @@ import { getAttack } from '../../attacks/registry.js';
 import { chainOrNull } from '../../model/chain.js';
 import { presetGraph } from '../../model/presets.js';
 import { formatBytes } from '../../core/limits.js';
-import { checkMemory, estimate, largestOf, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
+import {
+  checkMemory, estimate, largestOf, parameterBytes, passBytes, solveBytes,
+} from '../../core/memory.js';
 import { buildModel } from '../../model/chain-spec.js';
 import { resolveStudyModels, studySpec } from '../../model/sweeps.js';
 import type { Spearman } from '../../study/stats.js';
 import { studyReport } from '../../study/report.js';
 import { summarise, toCsv } from '../../study/summary.js';
-import { bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap } from '../../formats/image.js';
+import {
+  bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap,
+} from '../../formats/image.js';
 import { checkOutput, readBytes, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
 import { MODEL_OPTIONS } from '../args.js';
@@ -23,7 +27,8 @@ import type { CellResult, StudyCell, StudyRow } from '../../study/cell.js';
 
 export const studyCommand: Command = {
   name: 'study',
-  usage: `gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] [--images samples|DIR|CIFAR.bin|IDX-images]
+  usage: 'gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] '
+    + `[--images samples|DIR|CIFAR.bin|IDX-images]
                [--count N] [--methods rgap,hybrid] [--iterations N] [--train-steps N] [--train-lr R]
                [--workers N] [--seed N] [--out DIR]
   For every architecture × image: play the client (seeded PyTorch-style weights; with --train-steps,
@@ -101,11 +106,17 @@ function runStudy(v: Args): Promise<void> {
       keys.push(key);
       if (done.has(key)) return;
       const label = (img.label ?? i) % model.classes;
-      cells.push({ key, model: m, image: img.id, input: bitmapToTensor(fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION), label, methods, iterations, seed, trainSteps, trainLr });
+      cells.push({
+        key, model: m, image: img.id,
+        input: bitmapToTensor(
+          fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION),
+        label, methods, iterations, seed, trainSteps, trainLr,
+      });
     });
   }
   const total = keys.length;
-  let workers = Math.min(v.int('workers', os.availableParallelism?.() ?? os.cpus().length), cells.length || 1);
+  let workers = Math.min(
+    v.int('workers', os.availableParallelism?.() ?? os.cpus().length), cells.length || 1);
   const fits = Math.max(1, Math.floor(ceiling / perCell.bytes));
   if (workers > fits) {
     console.error(`study: ${workers} workers would need ${formatBytes(workers * perCell.bytes)}, `
@@ -114,7 +125,8 @@ function runStudy(v: Args): Promise<void> {
   }
   for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
   fs.mkdirSync(out, { recursive: true });
-  console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
+  console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; `
+    + `${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
   let finished = total - cells.length;
   return runPool(cells, workers, ({ row, reconstructions }) => {
@@ -136,8 +148,14 @@ function runStudy(v: Args): Promise<void> {
     const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
     const report = rows.length === 0 ? [] : studyReport({
       rows, methods, summary, specOf: studySpec, command: `gradleak study ${v.argv.join(' ')}`.trim(),
-      target: (r) => { const b = imageById.get(r.image); return b ? fitBitmap(b, studySpec(r.model).input) : null; },
-      reconstruction: (r, m) => { const f = reconstructionFile(out, r, m); return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null; },
+      target: (r) => {
+        const b = imageById.get(r.image);
+        return b ? fitBitmap(b, studySpec(r.model).input) : null;
+      },
+      reconstruction: (r, m) => {
+        const f = reconstructionFile(out, r, m);
+        return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null;
+      },
     });
     writeFilesAtomically([
       ...report.map((f) => ({ file: path.join(out, f.file), data: f.data })),
@@ -146,9 +164,11 @@ function runStudy(v: Args): Promise<void> {
       { file: path.join(out, 'summary.json'), data: JSON.stringify(summary, null, 1) + '\n' },
     ]);
     for (const e of errors) console.error(`study: cell ${e.key} failed: ${e.error}`);
-    console.log(`${rows.length} cells in ${out} (${((performance.now() - t0) / 1000).toFixed(1)} s this run)`);
+    console.log(
+      `${rows.length} cells in ${out} (${((performance.now() - t0) / 1000).toFixed(1)} s this run)`);
     for (const [method, s] of Object.entries(summary.spearman)) {
-      console.log(`  ${method}: Spearman rho(index, PSNR) = ${fmt(s.copaIndex)}; normalised ${fmt(s.normalisedIndex)}; structural ${fmt(s.structuralIndex)}`);
+      console.log(`  ${method}: Spearman rho(index, PSNR) = ${fmt(s.copaIndex)}; `
+        + `normalised ${fmt(s.normalisedIndex)}; structural ${fmt(s.structuralIndex)}`);
     }
     if (errors.length) process.exitCode = 1;
   });
@@ -176,7 +196,8 @@ function readJournal(journal: string): Map<string, StudyRow> {
   const aside = path.join(path.dirname(journal), 'results.torn.jsonl');
   fs.appendFileSync(aside, torn.map((l) => l + '\n').join(''));
   writeFilesAtomically([{ file: journal, data: good.map((l) => l + '\n').join('') }]);
-  console.error(`study: set aside ${torn.length} unreadable journal line(s) in ${aside}; their cells run again`);
+  console.error(
+    `study: set aside ${torn.length} unreadable journal line(s) in ${aside}; their cells run again`);
   return done;
 }
 
@@ -210,15 +231,19 @@ function progress(doneCount: number, total: number, toRun: number, t0: number, r
   const secs = (performance.now() - t0) / 1000;
   const psnrs = Object.entries(row.methods).map(([m, r]) => `${m} ${r.psnr.toFixed(1)} dB`).join(', ');
   if (!process.stderr.isTTY) {
-    console.error(`study: ${doneCount}/${total} ${row.model} ${row.image}: index ${row.copaIndex}, ${psnrs} (${secs.toFixed(0)} s)`);
+    console.error(`study: ${doneCount}/${total} ${row.model} ${row.image}: index ${row.copaIndex}, `
+      + `${psnrs} (${secs.toFixed(0)} s)`);
     return;
   }
   const ranThisRun = doneCount - (total - toRun);
   const left = (secs / ranThisRun) * (total - doneCount);
-  process.stderr.write(`\rstudy ${bar(doneCount, total, 30)} ${doneCount}/${total} cells, ${fmtTime(secs)} elapsed, ~${fmtTime(left)} left   `);
+  process.stderr.write(`\rstudy ${bar(doneCount, total, 30)} ${doneCount}/${total} cells, `
+    + `${fmtTime(secs)} elapsed, ~${fmtTime(left)} left   `);
 }
 
-const fmtTime = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
+const fmtTime = (s: number) => (s >= 3600
+  ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
+  : s >= 60 ? `${Math.floor(s / 60)} min ${Math.round(s % 60)} s` : `${Math.round(s)} s`);
 
 interface CellError { key: string; error: string }
 

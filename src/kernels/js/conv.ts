@@ -26,7 +26,9 @@ function spansOf(g: ConvGeometry): { rows: Span; cols: Span } {
   return { rows: spans(g.outH, g.kh, g.sh, g.ph, g.inH), cols: spans(g.outW, g.kw, g.sw, g.pw, g.inW) };
 }
 
-export function conv2d(g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array {
+export function conv2d(
+  g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null,
+): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const { rows, cols } = spansOf(g);
   const inSize = inC * inH * inW, outSize = outC * outH * outW;
@@ -55,7 +57,9 @@ export function conv2d(g: ConvGeometry, n: number, x: Float64Array, w: Float64Ar
   return z;
 }
 
-export function conv2dWeightGrad(g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array): Float64Array {
+export function conv2dWeightGrad(
+  g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array,
+): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const { rows, cols } = spansOf(g);
   const inSize = inC * inH * inW, outSize = outC * outH * outW;

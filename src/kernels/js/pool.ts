@@ -2,7 +2,9 @@ import type { PoolGeometry } from '../kernels.js';
 
 /** Pooling over windows of each channel, n samples; padding is −∞ for max and 0 (counted) for mean. */
 
-export function maxPool2d(g: PoolGeometry, n: number, x: Float64Array): { out: Float64Array; argmax: Int32Array } {
+export function maxPool2d(
+  g: PoolGeometry, n: number, x: Float64Array,
+): { out: Float64Array; argmax: Int32Array } {
   const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const out = new Float64Array(n * c * outH * outW);
   const argmax = new Int32Array(out.length);
@@ -41,7 +43,9 @@ export function scatterAdd(g: Float64Array, index: Int32Array, size: number): Fl
   return out;
 }
 
-function windows(g: PoolGeometry, n: number, visit: (plane: number, outAt: number, inAt: number) => void): void {
+function windows(
+  g: PoolGeometry, n: number, visit: (plane: number, outAt: number, inAt: number) => void,
+): void {
   const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   for (let plane = 0; plane < n * c; plane++) {
     for (let ho = 0; ho < outH; ho++) for (let wo = 0; wo < outW; wo++) {
