@@ -30,7 +30,8 @@ describe('pull-back constraint', () => {
       const trainable = c.graph.params.filter((p) => p.trainable);
       const grads = e.grad(loss, [values[at('layers.1')], ...trainable.map((p) => vars.get(p.name)!)]);
       const named = new Map(trainable.map((p, i) => [p.name, grads[i + 1]!.data]));
-      const pb = pullBack(c.model, c.layers, chainParams(c.view, named), 1, grads[0]!.data, { tol: 1e-10 });
+      const pb = pullBack(
+        JS_KERNELS, c.model, c.layers, chainParams(c.view, named), 1, grads[0]!.data, { tol: 1e-10 });
       const truth = values[at('layers.0') + 1].data;
       assert.ok(pb(truth).value < 1e-20, `value at truth ${pb(truth).value}`);
       // away from the truth: a perturbed candidate inside the activation's range

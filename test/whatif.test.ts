@@ -12,6 +12,7 @@ import type { ServerPayload } from '../src/threat/payload.js';
 import { rgap } from '../src/attacks/layerwise/rgap.js';
 import { chainCase } from './helpers.js';
 import { simulateClient } from '../src/threat/client.js';
+import { SolverCache } from '../src/solve/solver-cache.js';
 
 /**
  * The audit's what-if on graphs: the rows each op lets through are counted independently here from a
@@ -154,6 +155,17 @@ describe('rgap through ReLU', () => {
     assert.ok(r.layers[1].weightConstraints < 4 * 4 * 4, 'some units of layer 1 are off');
     const err = Math.max(...Array.from(x, (v, i) => Math.abs(v - r.images.data[i])));
     assert.ok(err < 1e-9, `max error ${err}`);
+
+    // a solver cache shared across images (as a study does) must not reuse factors of another active set
+    const cache = new SolverCache();
+    for (const seed of [9, 10, 11]) {
+      const g = new Rng(seed);
+      const xs = Float64Array.from({ length: 36 }, () => g.uniform() - 0.5);
+      const shared = rgap.run(payload, c.client(xs, 3).update, { seed: 0, tol: 1e-10, solver: cache });
+      const e2 = Math.max(...Array.from(xs, (v, i) => Math.abs(v - shared.images.data[i])));
+      assert.ok(e2 < 1e-8, `seed ${seed}: max error ${e2} with a shared cache`);
+    }
+    assert.ok(cache.hits.factors === 0, 'different active sets, so no factor is reused');
   });
 
   it('folds eval batch norm into the conv before it and recovers the same chain exactly', () => {
@@ -184,5 +196,18 @@ describe('rgap through ReLU', () => {
     // in train mode the statistics are the batch's own: no layer system, the reason named
     const train = { ...t.payload, bnMode: 'train' as const };
     assert.throws(() => rgap.run(train, update, { seed: 0, tol: 1e-10 }), /node "n1" is batch norm in train mode/);
+  });
+
+  it('refuses max pooling for the attacker, whose winners it does not see', () => {
+    const t = setup([
+      { name: 'conv', op: 'conv2d', out: 4, kernel: 3, padding: 1 }, { name: 'act', op: 'relu' },
+      { name: 'pool', op: 'max_pool2d', kernel: 2 }, { name: 'flat', op: 'flatten' },
+      { name: 'fc', op: 'linear', out: 5 },
+    ], [1, 8, 8]);
+    const { update } = simulateClient(JS_KERNELS, t.payload.model, t.payload.params, 'eval', t.image, [2]);
+    assert.throws(() => rgap.run(t.payload, update, { seed: 0, tol: 1e-10 }),
+      /node "pool" is max_pool2d: the attacker does not see which position of each window won/);
+    // the what-if audit, which knows the image, has the true winners: a full-rank first layer
+    assert.equal(t.run().layers[0].rankDeficiency, 0);
   });
 });

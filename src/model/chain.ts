@@ -11,8 +11,9 @@ import { fail } from '../core/errors.js';
  * Chains and graphs. A chain spec (`"layers"`: conv/linear layers, each with one activation, the
  * linear ones reading the flattened output before them) is a graph: layer i becomes node `layers.{i}`
  * (so `layers.{i}.weight` files read unchanged), an activation node, and a flatten before a linear
- * layer on an image. Conversely a graph that is such a chain — whatever its node names — has a
- * chain view, which is what the layer-wise analysis (audit, rgap, hybrid, copa) works on.
+ * layer on an image. Conversely a graph that is such a chain — whatever its node names, with an eval
+ * batch norm after a conv folded into it — has a chain view, which is what the layer-wise attacks
+ * (rgap, hybrid, copa) work on.
  */
 export function chainToGraph(spec: ModelSpec): GraphSpec {
   const nodes: NodeSpec[] = [];
@@ -79,6 +80,11 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
     };
     const op = n[k].op.name;
     if (op === 'flatten' || op === 'dropout') { k++; continue; }
+    if (op === 'max_pool2d') return {
+      reason: `node "${n[k].name}" is max_pool2d: the attacker does not see which position of each `
+        + 'window won, so the rows of the layer below are unknown (the what-if audit, which knows the '
+        + 'image, uses the true winners; docs/METHOD.md §2)',
+    };
     if (op !== 'conv2d' && op !== 'linear') return {
       reason: `node "${n[k].name}" is ${op}, which the layer-wise analysis does not handle yet`,
     };

@@ -1,11 +1,20 @@
 import { fail } from '../core/errors.js';
-import { IDENTITY, LEAKY_RELU, RELU, SIGMOID, SOFTPLUS, TANH } from './activations.js';
+import { ADD } from './add.js';
+import { AVG_POOL2D } from './avg-pool2d.js';
 import { BATCH_NORM2D } from './batch-norm2d.js';
 import { CONV2D } from './conv2d.js';
+import { DROPOUT } from './dropout.js';
+import { FLATTEN } from './flatten.js';
+import { GLOBAL_AVG_POOL } from './global-avg-pool.js';
+import { IDENTITY } from './identity.js';
+import { LEAKY_RELU } from './leaky-relu.js';
 import { LINEAR } from './linear.js';
+import { MAX_POOL2D } from './max-pool2d.js';
 import type { Op } from './op.js';
-import { AVG_POOL2D, GLOBAL_AVG_POOL, MAX_POOL2D } from './pooling.js';
-import { ADD, DROPOUT, FLATTEN } from './structural.js';
+import { RELU } from './relu.js';
+import { SIGMOID } from './sigmoid.js';
+import { SOFTPLUS } from './softplus.js';
+import { TANH } from './tanh.js';
 
 /** Every op a graph may use, by name. A new op is a module plus one entry here. */
 export const OPS: readonly Op<never>[] = [

@@ -54,10 +54,12 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   const cache = opts.cache;
   if (!cache) return solveUncached(sys, opts, {});
   const key = `${geometryKey(sys)}|${opts.tol}|${opts.rankOnly ?? false}|${opts.path ?? 'auto'}`;
-  const arrays = [sys.weight, sys.sRhs, sys.grad.val, sys.grad.idx, sys.grad.ptr, sys.gradRhs];
+  const arrays = [
+    sys.weight, sys.sRhs, sys.grad.val, sys.grad.idx, sys.grad.ptr, sys.gradRhs, sys.s.idx, sys.s.ptr,
+  ];
   const hit = cache.findSolution<LayerSolution>(key, arrays);
   if (hit) return { ...hit, x: hit.x.slice() };
-  const solution = solveUncached(sys, opts, cache.factorsFor(geometryKey(sys), sys.weight));
+  const solution = solveUncached(sys, opts, cache.factorsFor(geometryKey(sys), sys.weight, sys.known));
   cache.storeSolution(key, arrays, { ...solution, x: solution.x.slice() });
   return solution;
 }

@@ -6,7 +6,8 @@ import type { GramSolver } from '../linalg/gramsolver.js';
  * nothing is shared behind the callers' backs.
  *
  * - Factors of the sparse part S = [weight rows; padding rows], which depends only on the layer's
- *   geometry and weights: a study of many images on one model factors each layer once. Entries match
+ *   geometry, weights and which weight rows are kept (all, or an active set): a study of many images
+ *   on one smooth model factors each layer once. Entries match
  *   on an exact copy of the weights, so weights changed in place never hit a stale entry.
  * - The last few solutions, keyed on everything a solution depends on (geometry, weights, right-hand
  *   sides, gradient rows, options), compared exactly: hybrid and copa repeat rgap's recursion and meet
@@ -37,23 +38,32 @@ const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 export class SolverCache {
-  private readonly factors: { key: string; weight: Float64Array; factors: CachedFactors }[] = [];
+  private readonly factors: {
+    key: string; weight: Float64Array; known: Uint8Array | null; factors: CachedFactors;
+  }[] = [];
   private readonly solutions: StoredSolution<unknown>[] = [];
   /** How often each kind of entry was reused (tests check that reuse happens). */
   readonly hits = { factors: 0, solutions: 0 };
 
   constructor(readonly factorSlots = 8, readonly solutionSlots = 4) {}
 
-  /** The factor entry for a layer's geometry and exact weights (created empty on a miss). */
-  factorsFor(geometryKey: string, weight: Float64Array): CachedFactors {
-    const hit = this.factors.findIndex((e) => e.key === geometryKey && sameArray(e.weight, weight));
+  /**
+   * The factor entry for a layer's geometry, exact weights and kept weight rows (an active set drops
+   * rows, so S differs with it), created empty on a miss.
+   */
+  factorsFor(geometryKey: string, weight: Float64Array, known?: Uint8Array): CachedFactors {
+    const sameKnown = (k: Uint8Array | null) => (k === null ? !known : !!known && sameArray(k, known));
+    const hit = this.factors.findIndex(
+      (e) => e.key === geometryKey && sameKnown(e.known) && sameArray(e.weight, weight));
     if (hit >= 0) {
       const [e] = this.factors.splice(hit, 1);
       this.factors.unshift(e);
       this.hits.factors++;
       return e.factors;
     }
-    const e = { key: geometryKey, weight: Float64Array.from(weight), factors: {} };
+    const e = {
+      key: geometryKey, weight: Float64Array.from(weight), known: known ? known.slice() : null, factors: {},
+    };
     this.factors.unshift(e);
     if (this.factors.length > this.factorSlots) this.factors.pop();
     return e.factors;

@@ -32,6 +32,8 @@ export interface LayerSystem {
    * and gradient rows (analysis/reports.ts) that survive, and silent channels, make dependent.
    */
   maskedDependencies?: number;
+  /** Which weight rows were kept, when not all (S, and so its factors, depend on it). */
+  known?: Uint8Array;
 }
 
 export interface SystemInputs {
@@ -120,7 +122,9 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   return {
     g, n, padH, padW, weightRows, paddingRows, s: sb.build(), sRhs, sRowOutput,
     grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
-    ...(inp.known ? { maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known) } : {}),
+    ...(inp.known ? {
+      known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
+    } : {}),
   };
 }
 

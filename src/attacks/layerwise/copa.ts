@@ -60,7 +60,8 @@ function objective(
   const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
   const pb = ctx.layer > 0 && s.pullback > 0
-    ? pullBack(input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve)
+    ? pullBack(
+      input.net.kernels, input.model, input.params, input.gradients, ctx.layer, ctx.dz, ctx.solve)
     : null;
   // the pull-back residual is measured against the size of the lower layer's right-hand side
   const pbScale = pb

@@ -1,4 +1,5 @@
-import { convInputGrad } from './conv.js';
+import { layerInputGrad } from './conv.js';
+import type { Kernels } from '../../kernels/kernels.js';
 import { solveLayer, type SolveOptions } from '../../solve/layersolve.js';
 import { mulVec } from '../../linalg/sparse.js';
 import type { Params } from '../../model/chain-tensors.js';
@@ -18,13 +19,13 @@ export interface PullBack {
 }
 
 export function pullBack(
-  model: Model, params: Params, gradients: Params,
+  kernels: Kernels, model: Model, params: Params, gradients: Params,
   layer: number, dzLayer: Float64Array, solve: SolveOptions,
 ): PullBack {
   const below = model.layers[layer - 1];
   const act = below.activation;
   // u = W_iᵀ δ_i: what δ_{i−1} is before the activation's derivative; fixed while x varies
-  const u = convInputGrad(model.layers[layer], params[layer].weight, dzLayer);
+  const u = layerInputGrad(kernels, model.layers[layer], params[layer].weight, dzLayer);
   const P = below.outH * below.outW;
   return (x) => {
     const n = x.length;

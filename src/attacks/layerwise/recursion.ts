@@ -6,7 +6,7 @@ import { JS_KERNELS } from '../../kernels/js/index.js';
 import { checkUpdate } from '../update.js';
 import { closedFormReport, layerReport, type LayerReport } from '../../analysis/reports.js';
 import type { Activation } from '../../model/chain-activations.js';
-import { convInputGrad } from './conv.js';
+import { layerInputGrad } from './conv.js';
 import { fail } from '../../core/errors.js';
 import { attackLabel } from './label.js';
 import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
@@ -137,7 +137,7 @@ export function layerwise(
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
     const determined = reports[i + 1].rankDeficiency === 0;
     const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
-    const da = convInputGrad(above, params[i + 1].weight, dzAbove);
+    const da = layerInputGrad(input.net.kernels, above, params[i + 1].weight, dzAbove);
     const dz = throughActivation(g, da, z);
     const system = buildLayerSystem(g, {
       weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight,
@@ -186,8 +186,12 @@ function invertActivation(
   return { z, known: null };
 }
 
-// A ReLU output at most this fraction of the layer's largest is taken as zero: an inactive unit.
-const ACTIVE = 1e-9;
+// A ReLU output at most this fraction of the layer's largest is taken as zero, an inactive unit: an
+// exactly determined layer above still carries solver round-off (≈1e-9 seen), and calling a unit
+// inactive only drops its row, while calling it active adds a wrong one. Strict mode refuses outputs
+// below −NEGATIVE·max as impossible.
+const ACTIVE = 1e-7;
+const NEGATIVE = 1e-6;
 
 /**
  * ReLU's active set, as the attacker sees it: outputs above zero are active, their pre-activation is
@@ -207,9 +211,9 @@ function activeSet(
   const z = new Float64Array(a.length), known = new Uint8Array(a.length);
   let negative = 0;
   for (let k = 0; k < a.length; k++) {
-    if (a[k] < -thr) {
-      if (strict) fail(`layer ${layer}: the gradients imply a ${act.name} output of ${a[k]} at index ${k}, `
-        + 'below zero; they do not come from this model and weights');
+    if (a[k] < -NEGATIVE * max) {
+      if (strict) fail(`layer ${layer}: the gradients imply a ${act.name} output of ${a[k]} `
+        + `at index ${k}, below zero; they do not come from this model and weights`);
       negative++;
     }
     if (a[k] > thr) { z[k] = a[k]; known[k] = 1; }
