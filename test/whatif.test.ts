@@ -13,6 +13,7 @@ import { rgap } from '../src/attacks/layerwise/rgap.js';
 import { chainCase } from './helpers.js';
 import { simulateClient } from '../src/threat/client.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
+import { crossEntropy } from '../src/autodiff/prims/softmax.js';
 
 /**
  * The audit's what-if on graphs: the rows each op lets through are counted independently here from a
@@ -32,6 +33,78 @@ function setup(nodes: Node[], input: [number, number, number], bnMode: BnMode = 
   const values = forwardGraph({ e, bnMode }, model, paramVars(e, model, params, false), { x: e.constant(image) });
   const valueOf = (name: string) => values[model.nodes.findIndex((m) => m.name === name)].data;
   return { payload, image, valueOf, run: () => audit(payload, { kind: 'image', image, label: 1 }) };
+}
+
+/** dL/d(node output) for label 1, the audit's loss, by the engine's backward pass. */
+function outputGrad(t: ReturnType<typeof setup>, name: string): Float64Array {
+  const { model, params, bnMode } = t.payload;
+  const e = new Engine(JS_KERNELS);
+  const vars = paramVars(e, model, params, true);
+  const values = forwardGraph({ e, bnMode }, model, vars, { x: e.constant(t.image) });
+  const k = model.nodes.findIndex((m) => m.name === name);
+  return e.grad(crossEntropy(e, values[model.output], [1]), [values[k]])[0]!.data;
+}
+
+/** Rank by Gaussian elimination with full pivoting on dense rows: an oracle independent of the solver. */
+function denseRank(rows: Float64Array[], tol = 1e-9): number {
+  const a = rows.map((r) => r.slice());
+  const scale = Math.max(...a.map((r) => Math.max(...Array.from(r, Math.abs))));
+  let rank = 0;
+  for (; rank < a.length; rank++) {
+    let best = 0, bi = -1, bj = -1;
+    for (let i = rank; i < a.length; i++) for (let j = 0; j < a[i].length; j++) {
+      if (Math.abs(a[i][j]) > best) [best, bi, bj] = [Math.abs(a[i][j]), i, j];
+    }
+    if (best <= tol * scale) break;
+    [a[rank], a[bi]] = [a[bi], a[rank]];
+    for (let i = rank + 1; i < a.length; i++) {
+      const f = a[i][bj] / a[rank][bj];
+      if (f !== 0) for (let j = 0; j < a[i].length; j++) a[i][j] -= f * a[rank][j];
+    }
+  }
+  return rank;
+}
+
+/**
+ * Dense rows of a stride-1 conv layer's system over its padded input: the weight row of output (o, p),
+ * the gradient rows from dz, and the padding rows.
+ */
+function convRows(weight: Float64Array, [inC, h, w]: number[], outC: number, k: number, pad: number) {
+  const ph = h + 2 * pad, pw = w + 2 * pad, oh = ph - k + 1, ow = pw - k + 1, n = inC * ph * pw;
+  const col = (c: number, y: number, x: number) => (c * ph + y) * pw + x;
+  const weightRow = (q: number) => {
+    const o = Math.floor(q / (oh * ow)), y = Math.floor(q / ow) % oh, x = q % ow;
+    const row = new Float64Array(n);
+    for (let c = 0; c < inC; c++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++)
+      row[col(c, y + i, x + j)] = weight[((o * inC + c) * k + i) * k + j];
+    return row;
+  };
+  const gradientRows = (dz: Float64Array) => {
+    const rows: Float64Array[] = [];
+    for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++) {
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        const row = new Float64Array(n);
+        for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) {
+          row[col(c, y + i, x + j)] += dz[(o * oh + y) * ow + x];
+        }
+        rows.push(row);
+      }
+    }
+    return rows;
+  };
+  const paddingRows: Float64Array[] = [];
+  for (let c = 0; c < inC; c++) for (let y = 0; y < ph; y++) for (let x = 0; x < pw; x++) {
+    if (y >= pad && y < pad + h && x >= pad && x < pad + w) continue;
+    const row = new Float64Array(n);
+    row[col(c, y, x)] = 1;
+    paddingRows.push(row);
+  }
+  const combine = (terms: [number, number][]) => {
+    const row = new Float64Array(n);
+    for (const [q, v] of terms) weightRow(q).forEach((u, i) => { row[i] += v * u; });
+    return row;
+  };
+  return { n, oh, ow, weightRow, gradientRows, paddingRows, combine };
 }
 
 describe('the what-if audit on graphs', () => {
@@ -105,24 +178,68 @@ describe('the what-if audit on graphs', () => {
     assert.deepEqual(r.warnings, []);
   });
 
-  it('names the op when there is no rule: train batch norm, mean pooling, residual blocks', () => {
-    const bn: Node[] = [
+  it('turns known window means into sums of weight rows (mean pooling), against a dense rank', () => {
+    // conv 2×3×3 → ReLU → 2×2 mean pool: each pooled value is the sum of its window's active
+    // pre-activations, a sum of weight rows; with global mean pooling one sum per channel
+    for (const [poolNode, windows] of [
+      [{ name: 'pool', op: 'avg_pool2d', kernel: 2 }, (oh: number, ow: number) => {
+        const out: number[][] = [];
+        for (let o = 0; o < 2; o++) for (let a = 0; a < oh / 2; a++) for (let b = 0; b < ow / 2; b++)
+          out.push([0, 1, ow, ow + 1].map((d) => (o * oh + 2 * a) * ow + 2 * b + d));
+        return out;
+      }],
+      [{ name: 'pool', op: 'global_avg_pool' }, (oh: number, ow: number) =>
+        [0, 1].map((o) => Array.from({ length: oh * ow }, (_, p) => o * oh * ow + p))],
+    ] as const) {
+      const t = setup([
+        { name: 'conv', op: 'conv2d', out: 2, kernel: 3 }, { name: 'act', op: 'relu' }, poolNode,
+        { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+      ], [1, 6, 6]);
+      const z = t.valueOf('conv');
+      const sys = convRows(t.payload.params.get('conv.weight')!, [1, 6, 6], 2, 3, 0);
+      const sums = windows(sys.oh, sys.ow).map((w) => w.filter((q) => z[q] > 0))
+        .filter((w) => w.length > 0).map((w) => sys.combine(w.map((q) => [q, 1])));
+      const expected = denseRank([...sys.gradientRows(outputGrad(t, 'conv')), ...sums]);
+      const r = t.run().layers[0];
+      assert.equal(r.sumConstraints, sums.length, poolNode.op);
+      assert.equal(r.weightConstraints, 0);
+      assert.equal(r.rank, expected, poolNode.op);
+      if (poolNode.op === 'avg_pool2d') assert.ok(expected > 18 && expected < 36, `sums add rank: ${expected}`);
+      // global pooling: dz is the same on a channel's active units, so Σ_k W[o,k]·(gradient row (o,k))
+      // is already the channel's sum: 18 gradient rows, nothing added
+      else assert.equal(expected, 18);
+    }
+  });
+
+  it('eliminates train batch norm\'s statistics: rows projected off span{1, z} per channel', () => {
+    // conv 2×3×3 (padding 1) → batch norm (train) on 4×4: a known output gives z = σ·x̂ + μ with σ, μ
+    // unknown, so only the weight rows' combinations orthogonal to 1 and z survive; built here by an
+    // explicit projection, a different construction from the rule's consecutive triples
+    const t = setup([
       { name: 'conv', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'bn', op: 'batch_norm2d' },
       { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
-    ];
-    const train = setup(bn, [1, 4, 4], 'train').run();
-    assert.equal(train.layers[0].solver, 'none');
-    assert.match(train.layers[0].noRule!, /node "bn" \(batch_norm2d\): batch norm in train mode/);
-    assert.equal(train.copaIndex, 0);
-    assert.match(train.warnings[0], /layer 0 has no layer system/);
-    assert.equal(setup(bn, [1, 4, 4], 'eval').run().layers[0].solver !== 'none', true);
+    ], [1, 4, 4], 'train');
+    const z = t.valueOf('conv');
+    const sys = convRows(t.payload.params.get('conv.weight')!, [1, 4, 4], 2, 3, 1);
+    const projected: Float64Array[] = [];
+    for (let c = 0; c < 2; c++) {
+      const zc = Array.from(z.subarray(c * 16, c * 16 + 16));
+      const mean = zc.reduce((a, b) => a + b, 0) / 16;
+      const d = zc.map((v) => v - mean), norm = Math.hypot(...d);
+      for (let j = 0; j < 16; j++) {
+        // row j of I − 11ᵀ/16 − d dᵀ/|d|²
+        projected.push(sys.combine(zc.map((_, l) => [c * 16 + l, (j === l ? 1 : 0) - 1 / 16 - (d[j] * d[l]) / norm ** 2])));
+      }
+    }
+    const expected = denseRank([...sys.paddingRows, ...sys.gradientRows(outputGrad(t, 'conv')), ...projected]);
+    const r = t.run();
+    assert.equal(r.layers[0].sumConstraints, 2 * 14);
+    assert.equal(r.layers[0].rank, expected);
+    assert.ok(expected <= 36);
+    assert.deepEqual(r.warnings, []);
+  });
 
-    const mean = setup([
-      { name: 'conv', op: 'conv2d', out: 2, kernel: 3 }, { name: 'pool', op: 'avg_pool2d', kernel: 2 },
-      { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
-    ], [1, 6, 6]).run();
-    assert.match(mean.layers[0].noRule!, /node "pool" \(avg_pool2d\): mean pooling/);
-
+  it('names the op when there is no rule: residual blocks, rectangular kernels', () => {
     const residual = setup([
       { name: 'a', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'b', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
       { name: 'sum', op: 'add', inputs: ['a', 'b'] }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },

@@ -11,6 +11,8 @@ export interface LayerReport {
   weightConstraints: number;
   gradientConstraints: number;
   paddingConstraints: number;
+  /** Sums of weight rows from known sums of outputs (mean pooling, train batch norm), when any. */
+  sumConstraints?: number;
   rank: number;
   /** rank − unknowns (≤ 0; 0 means the layer's input is determined). */
   rankDeficiency: number;
@@ -74,7 +76,8 @@ function coveredInterior(g: LayerGeometry): number {
 }
 
 export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
-  const structural = structuralRank(sys);
+  // the count does not model sum rows: there the numerical rank is all there is
+  const structural = sys.sumRows > 0 ? sol.rank : structuralRank(sys);
   return {
     index: sys.g.index,
     type: sys.g.type,
@@ -82,6 +85,7 @@ export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
     weightConstraints: sys.weightRows,
     gradientConstraints: sys.grad.rows,
     paddingConstraints: sys.paddingRows,
+    ...(sys.sumRows > 0 ? { sumConstraints: sys.sumRows } : {}),
     rank: sol.rank,
     rankDeficiency: sol.rank - sys.n,
     structuralRank: structural,

@@ -11,12 +11,14 @@ import { fail } from '../core/errors.js';
 import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
+import { everyValue, type Knowledge } from '../ops/knowledge.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
  * would have to recover (pre-activations, their gradients, ReLU and max-pool active sets) is the true
  * one. Each weighted node (conv2d, linear) gets its layer system; the rows its outputs give are those
- * the ops up to the next weighted node let through (each op's `layerwise` rule). A node whose output
+ * the ops up to the next weighted node let through (each op's `layerwise` rule): weight rows for the
+ * outputs known one by one, and sums of weight rows for the known sums of outputs. A node whose output
  * branches, or meets an op without a rule, is reported with the reason instead of a rank.
  */
 
@@ -65,10 +67,10 @@ export function whatIfReports(
     const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, node);
     if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
     const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);
-    const partial = known.mask.some((v) => v === 0);
+    const partial = known.values.some((v) => v === 0);
     const sys = buildLayerSystem(geometry, {
       weight: param('weight')!, bias: param('bias') ?? null, z, dz: grads[i]!.data, dW: grads[L + i]!.data,
-      ...(partial ? { known: known.mask } : {}),
+      ...(partial ? { known: known.values } : {}), ...(known.sums ? { sums: known.sums } : {}),
     });
     return { ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })), node: node.name };
   });
@@ -81,7 +83,7 @@ export function whatIfReports(
 function knownOutputs(
   kernels: Kernels, payload: ServerPayload, values: (Float64Array | undefined)[], consumers: GraphNode[][],
   from: GraphNode,
-): { mask: Uint8Array } | { reason: string } {
+): Knowledge | { reason: string } {
   const g = payload.model;
   const path: GraphNode[] = [];
   let at = from;
@@ -105,16 +107,16 @@ function knownOutputs(
     path.push(op);
     at = op;
   }
-  let mask: Uint8Array = new Uint8Array(values[at.index]!.length).fill(1);
+  let known = everyValue(values[at.index]!.length);
   for (let p = path.length - 1; p >= 0; p--) {
     const op = path[p];
     const params: Record<string, Float64Array> = {};
     for (const { name, decl } of op.params) params[decl.suffix] = payload.params.get(name)!;
     const r = op.op.layerwise!.knownInputs(op.attrs, {
       kernels, bnMode: payload.bnMode, inShape: op.inShapes[0], input: values[op.inputs[0]]!, params,
-    }, mask);
-    if (!(r instanceof Uint8Array)) return { reason: `node "${op.name}" (${op.op.name}): ${r.reason}` };
-    mask = r;
+    }, known);
+    if ('reason' in r) return { reason: `node "${op.name}" (${op.op.name}): ${r.reason}` };
+    known = r;
   }
-  return { mask };
+  return known;
 }

@@ -2,16 +2,19 @@ import type { AuditResult } from '../analysis/audit.js';
 
 /** The per-layer table a person reads. */
 export function auditTable(a: AuditResult): string {
-  const head = [
-    'layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', 'rank', 'deficiency', 'structural',
-    'condition', 'solver',
-  ];
+  // sums of weight rows (mean pooling, train batch norm) get a column when some layer has them
+  const sums = a.layers.some((l) => l.sumConstraints !== undefined);
   const named = a.layers.some((l) => l.node !== undefined && l.node !== `layers.${l.index}`);
-  if (named) head.push('node');
+  const head = [
+    'layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', ...(sums ? ['sums'] : []), 'rank',
+    'deficiency', 'structural', 'condition', 'solver', ...(named ? ['node'] : []),
+  ];
+  const measured = sums ? 8 : 7;
   const rows = a.layers.map((l) => [
     String(l.index), l.type, String(l.unknowns),
-    ...(l.noRule ? Array<string>(7).fill('-') : [
+    ...(l.noRule ? Array<string>(measured).fill('-') : [
       String(l.weightConstraints), String(l.gradientConstraints), String(l.paddingConstraints),
+      ...(sums ? [String(l.sumConstraints ?? 0)] : []),
       String(l.rank), String(l.rankDeficiency),
       String(l.structuralRank) + (l.rankDiffersFromStructural ? ' (!)' : ''),
       Number.isFinite(l.condition) ? l.condition.toExponential(1) : 'inf',
@@ -19,8 +22,10 @@ export function auditTable(a: AuditResult): string {
     l.solver, ...(named ? [l.node ?? ''] : []),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  // the node name, when there is one, is the last column and reads left-aligned
   const line = (r: string[]) =>
-    r.map((cell, c) => (c === 11 ? cell : cell.padStart(widths[c]))).join('  ').trimEnd();
+    r.map((cell, c) => (named && c === head.length - 1 ? cell : cell.padStart(widths[c])))
+      .join('  ').trimEnd();
   const out = [line(head), ...rows.map(line), ''];
   const without = a.layers.filter((l) => l.noRule).length;
   if (without) out.push(`(${without} layer(s) without a layer system are left out of the indices below)`);

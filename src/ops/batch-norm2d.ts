@@ -6,12 +6,15 @@ import { fail } from '../core/errors.js';
 import { describe } from '../model/chain-spec.js';
 import { expectRank } from './attrs.js';
 import type { Op } from './op.js';
+import { scaleSums, sumsOf, type Knowledge } from './knowledge.js';
+import type { Shape } from '../tensor/tensor.js';
 
 /**
  * Batch normalisation over channels (PyTorch's BatchNorm2d, affine): y = γ·(x − μ)/√(σ² + ε) + β.
  * In eval mode μ, σ² are the running statistics (buffers, no gradient): an affine map per channel.
  * In train mode they are the batch's own over N, H, W (σ² biased, as PyTorch normalises), and the
  * gradient flows through them; which mode the client used is part of what the attacker knows.
+ * Its layer-wise rule: eval is one to one per channel (γ ≠ 0); train eliminates the statistics.
  */
 export interface BatchNormAttrs { eps: number }
 
@@ -57,17 +60,40 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
     return add(e, mul(e, centred, perChannel(e, k, s)), perChannel(e, p.bias, s));
   },
   layerwise: {
-    // eval: y = k·x + c per channel, invertible where γ ≠ 0 (folded into the layer before it)
-    knownInputs: (_a, { bnMode, inShape, params }, known) => {
-      if (bnMode === 'train') {
+    knownInputs: (a, { bnMode, inShape, input, params }, known) => {
+      const plane = inShape[1] * inShape[2];
+      const channel = (i: number) => Math.floor(i / plane);
+      if (bnMode === 'eval') {
+        // y = k·x + c per channel: one to one where γ ≠ 0 (folded into the layer before it)
+        const k = params.weight.map((g, c) => g / Math.sqrt(params.running_var[c] + a.eps));
         return {
-          reason: 'batch norm in train mode divides by the batch\'s own statistics, '
-            + 'two more unknowns per channel that the layer systems do not model yet '
-            + '(audit with --bn-mode eval)',
+          values: Uint8Array.from(known.values, (v, i) => (v && k[channel(i)] !== 0 ? 1 : 0)),
+          sums: scaleSums(known.sums, (i) => k[channel(i)], input.length),
         };
       }
-      const plane = inShape[1] * inShape[2];
-      return Uint8Array.from(known, (k, i) => (k && params.weight[Math.floor(i / plane)] !== 0 ? 1 : 0));
+      return { values: new Uint8Array(input.length), sums: statisticsEliminated(known, inShape, input) };
     },
   },
 };
+
+/**
+ * Train mode: y = γ·(x − μ)/σ + β with μ, σ the sample's own (one image, batch 1 in the what-if), so a
+ * known y gives x only up to x = σ·x̂ + μ with two unknowns per channel. Any c with Σ c = 0 and
+ * Σ c·x̂ = 0 over a channel's known positions eliminates them: Σ c·x is known (zero). Consecutive
+ * triples of known positions give such rows, c = (x̂₂ − x̂₃, x̂₃ − x̂₁, x̂₁ − x̂₂) (orthogonal to (1,1,1)
+ * and x̂; x may stand for x̂, which is affine in it): K − 2 independent rows for K known positions, all
+ * that the values say linearly. Sums known above are dropped (they mix in σ).
+ */
+function statisticsEliminated(known: Knowledge, [c, h, w]: Shape, x: Float64Array): Knowledge['sums'] {
+  const plane = h * w;
+  const rows: [number, number][][] = [];
+  for (let ch = 0; ch < c; ch++) {
+    const at: number[] = [];
+    for (let p = 0; p < plane; p++) if (known.values[ch * plane + p]) at.push(ch * plane + p);
+    for (let t = 0; t + 2 < at.length; t++) {
+      const [i, j, k] = [at[t], at[t + 1], at[t + 2]];
+      rows.push([[i, x[j] - x[k]], [j, x[k] - x[i]], [k, x[i] - x[j]]]);
+    }
+  }
+  return sumsOf(rows, x.length);
+}

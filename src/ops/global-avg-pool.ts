@@ -2,7 +2,7 @@ import { scale } from '../autodiff/prims/arith.js';
 import { sumTo } from '../autodiff/prims/shape.js';
 import { expectRank } from './attrs.js';
 import type { Op } from './op.js';
-import { WINDOW_MEAN } from './pool-window.js';
+import { windowSums } from './pool-window.js';
 
 /** Global mean pooling: each channel's mean over the whole image, [C, H, W] → [C, 1, 1]. */
 export const GLOBAL_AVG_POOL: Op<null> = {
@@ -20,5 +20,8 @@ export const GLOBAL_AVG_POOL: Op<null> = {
     return scale(e, sumTo(e, x, [n, c, 1, 1]), 1 / (h * w));
   },
   // the whole image is one window
-  layerwise: WINDOW_MEAN,
+  layerwise: {
+    knownInputs: (_a, { inShape: [c, h, w] }, known) => windowSums(
+      { c, inH: h, inW: w, outH: 1, outW: 1, kh: h, kw: w, sh: 1, sw: 1, ph: 0, pw: 0 }, known),
+  },
 };

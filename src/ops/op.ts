@@ -2,6 +2,7 @@ import type { Engine, Var } from '../autodiff/engine.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Shape } from '../tensor/tensor.js';
+import type { Knowledge } from './knowledge.js';
 
 /**
  * A graph op: one module holding its rules. `attrs` validates the spec's fields, `shape` infers the
@@ -39,18 +40,24 @@ export interface RuleContext {
 
 /**
  * The layer-wise analysis recovers a layer's pre-activation from the input of the next weighted layer,
- * walking back through the ops between. Given which of an op's outputs are known, `knownInputs` says
- * which of its inputs they determine — the op's inverse where it has one — or why it has no rule.
+ * walking back through the ops between. Given what is known of an op's output — values, and sums of
+ * values (ops/knowledge.ts) — `knownInputs` says what that makes known of its input, or why it has no
+ * rule.
  */
 export interface LayerwiseRule<A> {
-  knownInputs(a: A, ctx: RuleContext, known: Uint8Array): Uint8Array | { reason: string };
+  knownInputs(a: A, ctx: RuleContext, known: Knowledge): Knowledge | { reason: string };
 }
 
-/**
- * The rule of an op that maps values one to one (reshapes, invertible activations, dropout at
- * evaluation).
- */
+/** The rule of an op that moves values unchanged (reshapes, identity, dropout at evaluation). */
 export const ONE_TO_ONE: LayerwiseRule<unknown> = { knownInputs: (_a, _ctx, known) => known };
+
+/**
+ * The rule of a strictly monotone, nonlinear activation (tanh, sigmoid, softplus): each known value
+ * gives its input, but a known sum of outputs is not linear in the inputs, and is dropped.
+ */
+export const INVERTIBLE: LayerwiseRule<unknown> = {
+  knownInputs: (_a, _ctx, known) => ({ values: known.values, sums: null }),
+};
 
 /**
  * A weighted op affine in its input (conv2d, linear): its layer-wise system — weight, gradient and

@@ -1,5 +1,5 @@
 import { activation } from './activation.js';
-import { ONE_TO_ONE } from './op.js';
+import { INVERTIBLE } from './op.js';
 
-// strictly monotonic: one to one
-export const TANH = activation('tanh', ONE_TO_ONE);
+// strictly monotonic: each value gives its input; sums of outputs are not linear in the inputs
+export const TANH = activation('tanh', INVERTIBLE);

@@ -20,11 +20,16 @@ export interface LayerSystem {
   /** Weight and padding rows, in spatial order, and their right-hand side. */
   s: Csr;
   sRhs: Float64Array;
-  /** For each row of s: the output index (o,h,w) of a weight row, or −1 for a padding row. */
+  /** For each row of s: the output index (o,h,w) of a weight row, −1 for a padding row, −2 for a sum. */
   sRowOutput: Int32Array;
   /** Gradient rows and their right-hand side. */
   grad: Csr;
   gradRhs: Float64Array;
+  /**
+   * Rows of S that are sums of weight rows (known sums of outputs: mean pooling, train batch norm),
+   * placed among the others by the first pixel they touch.
+   */
+  sumRows: number;
   /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
   weight: Float64Array;
   /**
@@ -50,6 +55,11 @@ export interface SystemInputs {
    * that its pre-activation is ≤ 0: its weight row is no equation and is left out.
    */
   known?: Uint8Array;
+  /**
+   * Known sums of outputs (rows over the output indices): each gives the same sum of weight rows,
+   * Σ c·(W row) = Σ c·(z − b), a row of the sparse part.
+   */
+  sums?: Csr;
 }
 
 export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
@@ -119,13 +129,78 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
       gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
     }
 
+  let sparse: SparseRows = { s: sb.build(), sRhs, sRowOutput };
+  if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
+
   return {
-    g, n, padH, padW, weightRows, paddingRows, s: sb.build(), sRhs, sRowOutput,
+    g, n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
     grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
     ...(inp.known ? {
       known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
     } : {}),
   };
+}
+
+interface SparseRows { s: Csr; sRhs: Float64Array; sRowOutput: Int32Array }
+
+/** Each known sum Σ c_q·z_q of outputs as the row Σ c_q·(weight row q) = Σ c_q·(z_q − b). */
+function sumRowsOf(
+  g: LayerGeometry, inp: SystemInputs, sums: Csr, col: (c: number, h: number, w: number) => number,
+): SparseRows {
+  const { inC, outH, outW, kh, kw, stride } = g;
+  const k2 = inC * kh * kw;
+  const b = new CsrBuilder(col(inC, 0, 0), sums.rows);
+  const rhs = new Float64Array(sums.rows);
+  const acc = new Map<number, number>();
+  for (let r = 0; r < sums.rows; r++) {
+    acc.clear();
+    let v = 0;
+    for (let t = sums.ptr[r]; t < sums.ptr[r + 1]; t++) {
+      const q = sums.idx[t], coef = sums.val[t];
+      const o = Math.floor(q / (outH * outW)), ho = Math.floor(q / outW) % outH, wo = q % outW;
+      v += coef * (inp.z[q] - (inp.bias ? inp.bias[o] : 0));
+      let m = 0;
+      for (let c = 0; c < inC; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+        const at = col(c, ho * stride + i, wo * stride + j);
+        acc.set(at, (acc.get(at) ?? 0) + coef * inp.weight[o * k2 + m++]);
+      }
+    }
+    const terms = [...acc].sort((x, y) => x[0] - y[0]);
+    b.push(terms.map(([c]) => c), terms.map(([, w]) => w));
+    rhs[r] = v;
+  }
+  return { s: b.build(), sRhs: rhs, sRowOutput: new Int32Array(sums.rows).fill(-2) };
+}
+
+/**
+ * Sum rows merged into the sparse part by the first pixel (position in the plane) each row touches,
+ * the order the weight and padding rows already have, so that S Sᵀ stays banded.
+ */
+function withSumRows(base: SparseRows, sums: SparseRows, plane: number): SparseRows {
+  const key = (m: Csr, r: number) => {
+    let k = Infinity;
+    for (let t = m.ptr[r]; t < m.ptr[r + 1]; t++) k = Math.min(k, m.idx[t] % plane);
+    return k;
+  };
+  const order = (m: Csr) => Array.from({ length: m.rows }, (_, r) => r).sort((x, y) => key(m, x) - key(m, y));
+  const a = base.s, c = sums.s, rows = a.rows + c.rows;
+  const out = new CsrBuilder(a.cols, rows, a.idx.length + c.idx.length);
+  const sRhs = new Float64Array(rows), sRowOutput = new Int32Array(rows);
+  const push = (from: SparseRows, r: number, at: number) => {
+    const { ptr, idx, val } = from.s;
+    out.push(idx.subarray(ptr[r], ptr[r + 1]), val.subarray(ptr[r], ptr[r + 1]));
+    sRhs[at] = from.sRhs[r];
+    sRowOutput[at] = from.sRowOutput[r];
+  };
+  const sumOrder = order(c);
+  let j = 0, t = 0;
+  for (let r = 0; r < a.rows; r++) {
+    const k = key(a, r);
+    for (; j < sumOrder.length && key(c, sumOrder[j]) < k; j++) push(sums, sumOrder[j], t++);
+    push(base, r, t++);
+  }
+  for (; j < sumOrder.length; j++) push(sums, sumOrder[j], t++);
+  return { s: out.build(), sRhs, sRowOutput };
 }
 
 /**
