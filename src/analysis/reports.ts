@@ -76,8 +76,8 @@ function coveredInterior(g: LayerGeometry): number {
 }
 
 export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
-  // the count does not model sum rows: there the numerical rank is all there is
-  const structural = sys.sumRows > 0 ? sol.rank : structuralRank(sys);
+  // the count models neither sum rows nor scale-free gradient rows: there the numerical rank is all
+  const structural = sys.sumRows > 0 || sys.deltaUpToScale ? sol.rank : structuralRank(sys);
   return {
     index: sys.g.index,
     type: sys.g.type,

@@ -71,6 +71,7 @@ export function whatIfReports(
     const sys = buildLayerSystem(geometry, {
       weight: param('weight')!, bias: param('bias') ?? null, z, dz: grads[i]!.data, dW: grads[L + i]!.data,
       ...(partial ? { known: known.values } : {}), ...(known.sums ? { sums: known.sums } : {}),
+      deltaUpToScale: known.deltaUpToScale ?? false,
     });
     return { ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })), node: node.name };
   });
@@ -116,7 +117,7 @@ function knownOutputs(
       kernels, bnMode: payload.bnMode, inShape: op.inShapes[0], input: values[op.inputs[0]]!, params,
     }, known);
     if ('reason' in r) return { reason: `node "${op.name}" (${op.op.name}): ${r.reason}` };
-    known = r;
+    known = { ...r, deltaUpToScale: (known.deltaUpToScale ?? false) || (r.deltaUpToScale ?? false) };
   }
   return known;
 }

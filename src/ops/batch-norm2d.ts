@@ -71,7 +71,10 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
           sums: scaleSums(known.sums, (i) => k[channel(i)], input.length),
         };
       }
-      return { values: new Uint8Array(input.length), sums: statisticsEliminated(known, inShape, input) };
+      return {
+        values: new Uint8Array(input.length), sums: statisticsEliminated(known, inShape, input),
+        deltaUpToScale: true,
+      };
     },
   },
 };

@@ -11,6 +11,11 @@ export interface Knowledge {
   values: Uint8Array;
   /** Known combinations beyond the single values, or null for none. */
   sums: Csr | null;
+  /**
+   * δ (dL/d this tensor) is known only up to one positive scale per channel: set by train batch
+   * norm, whose backward pass divides by the sample's deviation, unknown to whoever solves for its input.
+   */
+  deltaUpToScale?: boolean;
 }
 
 export const everyValue = (size: number): Knowledge => ({ values: new Uint8Array(size).fill(1), sums: null });

@@ -30,6 +30,8 @@ export interface LayerSystem {
    * placed among the others by the first pixel they touch.
    */
   sumRows: number;
+  /** Whether the gradient rows were freed of a per-channel scale (deltaUpToScale). */
+  deltaUpToScale: boolean;
   /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
   weight: Float64Array;
   /**
@@ -60,6 +62,12 @@ export interface SystemInputs {
    * Σ c·(W row) = Σ c·(z − b), a row of the sparse part.
    */
   sums?: Csr;
+  /**
+   * dz is known only up to one positive scale per output channel (train batch norm divides by the
+   * sample's own deviation, a function of the unknown input): each channel's gradient rows then say
+   * only that Σ_p dz[o,p]·patch_p is parallel to dW[o], and keep the k − 1 rows free of the scale.
+   */
+  deltaUpToScale?: boolean;
 }
 
 export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
@@ -129,16 +137,48 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
       gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
     }
 
+  let grad: { rows: Csr; rhs: Float64Array } = { rows: gb.build(), rhs: Float64Array.from(inp.dW) };
+  if (inp.deltaUpToScale) grad = withoutScale(grad.rows, inp.dW, outC, k2);
   let sparse: SparseRows = { s: sb.build(), sRhs, sRowOutput };
   if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
 
   return {
     g, n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
-    grad: gb.build(), gradRhs: Float64Array.from(inp.dW), weight: inp.weight,
+    deltaUpToScale: inp.deltaUpToScale ?? false, grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
     ...(inp.known ? {
       known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
     } : {}),
   };
+}
+
+/**
+ * Gradient rows G_k·x = s·dW[o,k] with the channel's scale s unknown: with k* the largest entry of
+ * dW[o], the rows dW[o,k*]·G_k − dW[o,k]·G_k* (k ≠ k*) hold whatever s is, right-hand side 0. A
+ * channel whose dW[o] is zero keeps its rows (they are homogeneous already).
+ */
+function withoutScale(
+  g: Csr, dW: Float64Array, outC: number, k2: number,
+): { rows: Csr; rhs: Float64Array } {
+  const b = new CsrBuilder(g.cols, outC * k2);
+  const row = (r: number) => {
+    const terms = new Map<number, number>();
+    for (let t = g.ptr[r]; t < g.ptr[r + 1]; t++) terms.set(g.idx[t], g.val[t]);
+    return terms;
+  };
+  for (let o = 0; o < outC; o++) {
+    let pivot = o * k2;
+    for (let r = o * k2; r < (o + 1) * k2; r++) if (Math.abs(dW[r]) > Math.abs(dW[pivot])) pivot = r;
+    const ref = row(pivot);
+    for (let r = o * k2; r < (o + 1) * k2; r++) {
+      if (dW[pivot] !== 0 && r === pivot) continue;
+      const acc = new Map<number, number>();
+      for (const [c, v] of row(r)) acc.set(c, dW[pivot] === 0 ? v : dW[pivot] * v);
+      if (dW[pivot] !== 0) for (const [c, v] of ref) acc.set(c, (acc.get(c) ?? 0) - dW[r] * v);
+      const terms = [...acc].filter(([, v]) => v !== 0).sort((x, y) => x[0] - y[0]);
+      b.push(terms.map(([c]) => c), terms.map(([, v]) => v));
+    }
+  }
+  return { rows: b.build(), rhs: new Float64Array(b.rows) };
 }
 
 interface SparseRows { s: Csr; sRhs: Float64Array; sRowOutput: Int32Array }
