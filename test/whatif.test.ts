@@ -259,11 +259,23 @@ describe('the what-if audit on graphs', () => {
   });
 
   it('names the op when there is no rule: residual blocks, rectangular kernels', () => {
-    const residual = setup([
-      { name: 'a', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'b', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
-      { name: 'sum', op: 'add', inputs: ['a', 'b'] }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
-    ], [1, 4, 4]).run();
-    assert.match(residual.layers[0].noRule!, /node "a" feeds 2 nodes \(a branch\)/);
+    const block = setup([
+      { name: 'a', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
+      { name: 'b', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
+      { name: 'sum', op: 'add', inputs: ['a', 'b'] }, { name: 'flat', op: 'flatten' },
+      { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 4, 4]);
+    const residual = block.run();
+    // "a" feeds the block above (b and the sum): like any next layer's input, its value is what the
+    // block recovers, so all its weight rows stand; its rank against the dense oracle
+    const a = convRows(block.payload.params.get('a.weight')!, [1, 4, 4], 2, 3, 1);
+    const rowsA = [
+      ...Array.from({ length: 32 }, (_, q) => a.weightRow(q)), ...a.gradientRows(outputGrad(block, 'a')),
+      ...a.paddingRows,
+    ];
+    assert.equal(residual.layers[0].noRule, undefined);
+    assert.equal(residual.layers[0].weightConstraints, 32);
+    assert.equal(residual.layers[0].rank, denseRank(rowsA));
     assert.match(residual.layers[1].noRule!, /node "sum" \(add\) joins branches/);
     assert.equal(residual.layers[2].solver, 'closed-form');
 

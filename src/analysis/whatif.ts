@@ -78,8 +78,10 @@ export function whatIfReports(
 }
 
 /**
- * Which of a weighted node's outputs the next weighted node's input determines: walk forward along
- * single consumers to it (or to the model's output), then back through each op's rule.
+ * What a weighted node's outputs are known as: walk forward along single consumers to the next
+ * weighted node, the model's output or a value that feeds several nodes (each taken as known), then
+ * back through each op's rule. An op that joins branches (add) stops the walk: its other input comes
+ * from below, and the system of the whole block is not implemented yet.
  */
 function knownOutputs(
   kernels: Kernels, payload: ServerPayload, values: (Float64Array | undefined)[], consumers: GraphNode[][],
@@ -90,12 +92,9 @@ function knownOutputs(
   let at = from;
   while (at.index !== g.output) {
     const next = consumers[at.index];
-    if (next.length !== 1) {
-      return {
-        reason: `node "${at.name}" feeds ${next.length} nodes (a branch): `
-          + 'the system of a block is not implemented yet',
-      };
-    }
+    // a value that feeds several nodes (a block's input) is what the block above recovers: as with the
+    // next weighted node's input, the what-if takes it as known
+    if (next.length !== 1) break;
     const op = next[0];
     if (op.op.system) break;
     if (op.inputs.length !== 1) {
