@@ -4,6 +4,7 @@
 import type { ActivationName } from './chain-activations.js';
 import { fail } from '../core/errors.js';
 import { PRESETS } from './chain-presets.js';
+import { GRAPH_PRESETS } from './zoo.js';
 import type { ConvLayerSpec, ModelSpec } from './chain-spec.js';
 
 const conv = (
@@ -74,6 +75,9 @@ export function resolveStudyModels(items: readonly string[]): string[] {
 export function studySpec(name: string): ModelSpec {
   if (Object.hasOwn(PRESETS, name)) return PRESETS[name];
   if (Object.hasOwn(SWEEPS, name)) return SWEEPS[name];
+  // the study's table compares chain architectures factor by factor; graphs have no such factors yet
+  if (Object.hasOwn(GRAPH_PRESETS, name)) return fail(`"${name}" is a graph preset, which the study `
+    + 'does not cover yet (chain presets and sweeps only); audit and attack it directly');
   return fail(`unknown model "${name}" (a preset from 'gradleak models', `
     + `a sweep model such as sweep-kernel-5, 'all', 'sweeps' or 'sweep:<factor>')`);
 }
