@@ -286,6 +286,72 @@ describe('the what-if audit on graphs', () => {
   });
 });
 
+describe('residual blocks in the what-if', () => {
+  it('solves an identity block as one system over its input and inner activation', () => {
+    // stem conv → ReLU → [conv → BN → ReLU → conv → BN → add(·, stem)] → ReLU → linear, on 1×5×5
+    const t = setup([
+      { name: 'stem', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'r0', op: 'relu' },
+      { name: 'c1', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'n1', op: 'batch_norm2d' },
+      { name: 'r1', op: 'relu' }, { name: 'c2', op: 'conv2d', out: 2, kernel: 3, padding: 1 },
+      { name: 'n2', op: 'batch_norm2d' }, { name: 'sum', op: 'add', inputs: ['n2', 'r0'] },
+      { name: 'r2', op: 'relu' }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 5, 5]);
+    const rng = new Rng(4);
+    for (const [name, v] of t.payload.params) {
+      if (/^n\d\.(weight|running_var)$/.test(name)) v.forEach((_, i) => { v[i] = 0.5 + rng.uniform(); });
+      if (/^n\d\.(bias|running_mean)$/.test(name)) v.forEach((_, i) => { v[i] = 0.4 * rng.uniform() - 0.2; });
+    }
+    const valueOf = (name: string) => {
+      const e = new Engine(JS_KERNELS);
+      const { model, params } = t.payload;
+      const vals = forwardGraph({ e, bnMode: 'eval' }, model, paramVars(e, model, params, false),
+        { x: e.constant(t.image) });
+      return vals[model.nodes.findIndex((m) => m.name === name)].data;
+    };
+    const r = t.run();
+    assert.deepEqual(r.layers.map((l) => l.node), ['stem', 'c1 + c2 (block)', 'c2', 'fc']);
+    assert.match(r.layers[2].noRule!, /in the system of its residual block, reported at layer 1/);
+
+    // the oracle: unknowns x (2 channels) then h (2 channels), each padded to 7×7, rows written out
+    const P = (ch: number, y: number, x: number) => (ch * 7 + y) * 7 + x;
+    const get = (n: string) => t.payload.params.get(n)!;
+    const scale = (n: string) => get(`${n}.weight`).map((g, c) => g / Math.sqrt(get(`${n}.running_var`)[c] + 1e-5));
+    const k1 = scale('n1'), k2 = scale('n2');
+    const h = valueOf('r1'), y = valueOf('sum');
+    const W1 = get('c1.weight'), W2 = get('c2.weight');
+    const rows: Float64Array[] = [];
+    const row = () => { const v = new Float64Array(4 * 49); rows.push(v); return v; };
+    for (let o = 0; o < 2; o++) for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) {
+      const q = (o * 5 + a) * 5 + b;
+      const r1 = row();
+      r1[P(2 + o, a + 1, b + 1)] = h[q] > 0 ? -1 : 1;
+      if (h[q] > 0) for (let c = 0; c < 2; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        r1[P(c, a + i, b + j)] += k1[o] * W1[((o * 2 + c) * 3 + i) * 3 + j];
+      }
+      if (y[q] <= 0) continue;
+      const r2 = row();
+      r2[P(o, a + 1, b + 1)] = 1;
+      for (let c = 0; c < 2; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        r2[P(2 + c, a + i, b + j)] += k2[o] * W2[((o * 2 + c) * 3 + i) * 3 + j];
+      }
+    }
+    for (const [conv, first] of [['c1', 0], ['c2', 2]] as const) {
+      const dz = outputGrad(t, conv);
+      for (let o = 0; o < 2; o++) for (let c = 0; c < 2; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        const g = row();
+        for (let a = 0; a < 5; a++) for (let b = 0; b < 5; b++) g[P(first + c, a + i, b + j)] += dz[(o * 5 + a) * 5 + b];
+      }
+    }
+    for (let ch = 0; ch < 4; ch++) for (let a = 0; a < 7; a++) for (let b = 0; b < 7; b++) {
+      if (a === 0 || a === 6 || b === 0 || b === 6) row()[P(ch, a, b)] = 1;
+    }
+    const block = r.layers[1];
+    assert.equal(block.unknowns, 196);
+    assert.equal(block.rank, denseRank(rows));
+    assert.equal(block.structuralRank, block.rank, 'no count for a block: the numerical rank');
+  });
+});
+
 describe('rgap through ReLU', () => {
   it('estimates the active set from the recovered outputs and recovers a determined ReLU chain exactly', () => {
     // conv 3×3 → ReLU → conv 3×3 → ReLU → linear: every layer is determined, so the recovered

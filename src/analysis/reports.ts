@@ -76,8 +76,9 @@ function coveredInterior(g: LayerGeometry): number {
 }
 
 export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
-  // the count models neither sum rows nor scale-free gradient rows: there the numerical rank is all
-  const structural = sys.sumRows > 0 || sys.deltaUpToScale ? sol.rank : structuralRank(sys);
+  // the count models neither sum rows nor scale-free or block gradient rows: there the numerical
+  // rank is all there is
+  const structural = sys.counted ? structuralRank(sys) : sol.rank;
   return {
     index: sys.g.index,
     type: sys.g.type,

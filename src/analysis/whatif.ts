@@ -12,6 +12,7 @@ import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
+import { blockSystem, identityBlocks } from './blocks.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
@@ -56,6 +57,8 @@ export function whatIfReports(
     loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
   const L = layers.length;
   const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
+  const blocks = identityBlocks(g, consumers, payload.bnMode);
+  const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
   return layers.map(({ node, geometry }, i): LayerReport => {
     const k = node.index;
     const z = values[k].data;
@@ -64,6 +67,23 @@ export function whatIfReports(
     if ('reason' in geometry) return noRuleReport(
       i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
     if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
+    const inner = blocks.find((b) => b.conv2 === node);
+    if (inner) return noRuleReport(i, type, node.name, unknowns,
+      `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`);
+    const block = blocks.find((b) => b.conv1 === node);
+    if (block) {
+      const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, block.add);
+      if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
+      const i2 = layerOf(block.conv2);
+      const sys = blockSystem(block, i, {
+        params: payload.params, value: (n) => values[n.index].data, known,
+        dz1: grads[i]!.data, dW1: grads[L + i]!.data, dz2: grads[i2]!.data, dW2: grads[L + i2]!.data,
+      });
+      return {
+        ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })),
+        node: `${node.name} + ${block.conv2.name} (block)`,
+      };
+    }
     const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, node);
     if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
     const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);

@@ -32,6 +32,8 @@ export interface LayerSystem {
   sumRows: number;
   /** Whether the gradient rows were freed of a per-channel scale (deltaUpToScale). */
   deltaUpToScale: boolean;
+  /** Whether the count-based rank applies: not with sum rows, scale-free or caller-built gradient rows. */
+  counted: boolean;
   /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
   weight: Float64Array;
   /**
@@ -68,6 +70,8 @@ export interface SystemInputs {
    * only that Σ_p dz[o,p]·patch_p is parallel to dW[o], and keep the k − 1 rows free of the scale.
    */
   deltaUpToScale?: boolean;
+  /** Gradient rows built by the caller (a residual block's two layers), in place of dz's and dW's. */
+  gradientRows?: { rows: Csr; rhs: Float64Array };
 }
 
 export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
@@ -126,10 +130,10 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   }
   weightRowsUpTo(Infinity);
 
-  const gb = new CsrBuilder(n, outC * k2, outC * k2 * outH * outW);
+  const gb = new CsrBuilder(n, outC * k2, inp.gradientRows ? 0 : outC * k2 * outH * outW);
   const p = outH * outW;
   const gi = new Int32Array(p);
-  for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
+  if (!inp.gradientRows) for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
       let m = 0;
       for (let ho = 0; ho < outH; ho++)
@@ -137,14 +141,17 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
       gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
     }
 
-  let grad: { rows: Csr; rhs: Float64Array } = { rows: gb.build(), rhs: Float64Array.from(inp.dW) };
+  let grad: { rows: Csr; rhs: Float64Array } = inp.gradientRows
+    ?? { rows: gb.build(), rhs: Float64Array.from(inp.dW) };
   if (inp.deltaUpToScale) grad = withoutScale(grad.rows, inp.dW, outC, k2);
   let sparse: SparseRows = { s: sb.build(), sRhs, sRowOutput };
   if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
 
   return {
     g, n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
-    deltaUpToScale: inp.deltaUpToScale ?? false, grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
+    deltaUpToScale: inp.deltaUpToScale ?? false,
+    counted: !inp.sums && !inp.deltaUpToScale && !inp.gradientRows,
+    grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
     ...(inp.known ? {
       known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
     } : {}),
