@@ -41,7 +41,8 @@ export function identityBlocks(g: Graph, consumers: GraphNode[][], bnMode: BnMod
     return a.kernel[0] === k && a.kernel[1] === k && a.stride[0] === 1 && a.stride[1] === 1
       && a.padding[0] === (k - 1) / 2 && a.padding[1] === (k - 1) / 2;
   };
-  const norm = (n: GraphNode | null) => (n && n.op.name === 'batch_norm2d' && single(consumers, n) ? n : null);
+  const norm = (n: GraphNode | null) =>
+    (n && n.op.name === 'batch_norm2d' && single(consumers, n) ? n : null);
   for (const add of g.nodes) {
     if (add.op.name !== 'add') continue;
     for (const [end, x] of [[add.inputs[0], add.inputs[1]], [add.inputs[1], add.inputs[0]]]) {
@@ -124,14 +125,19 @@ export function blockSystem(b: IdentityBlock, index: number, v: BlockValues): La
       known[r * p + q] = v.known.values[o * p + q];
     }
   }
-  const own = (g: LayerGeometry, weights: Float64Array, dz: Float64Array, dW: Float64Array) => buildLayerSystem(
-    g, { weight: weights, bias: null, z: new Float64Array(dz.length), dz, dW, known: new Uint8Array(dz.length) });
-  const g1 = own(geometry(c, c1, index), W1, v.dz1, v.dW1), g2 = own(geometry(c1, c, index), W2, v.dz2, v.dW2);
+  // each convolution's gradient rows, from its own system with no weight rows
+  const own = (g: LayerGeometry, weights: Float64Array, dz: Float64Array, dW: Float64Array) =>
+    buildLayerSystem(g, {
+      weight: weights, bias: null, z: new Float64Array(dz.length), dz, dW, known: new Uint8Array(dz.length),
+    });
+  const g1 = own(geometry(c, c1, index), W1, v.dz1, v.dW1);
+  const g2 = own(geometry(c1, c, index), W2, v.dz2, v.dW2);
+  const plane = (h + 2 * pad) * (w + 2 * pad);
   return buildLayerSystem(geometry(inC, outC, index), {
     weight, bias, z, dz: new Float64Array(outC * p), dW: new Float64Array(0), known,
     ...(v.known.sums ? { sums: shiftRows(v.known.sums, 2 * c1 * p, outC * p) } : {}),
-    gradientRows: stackShifted([[g1.grad, 0], [g2.grad, c * (h + 2 * pad) * (w + 2 * pad)]], g1.gradRhs, g2.gradRhs,
-      inC * (h + 2 * pad) * (w + 2 * pad)),
+    // h's columns follow x's
+    gradientRows: stackShifted([[g1.grad, 0], [g2.grad, c * plane]], g1.gradRhs, g2.gradRhs, inC * plane),
   });
 }
 
@@ -145,7 +151,8 @@ function stackShifted(
 ): { rows: Csr; rhs: Float64Array } {
   const b = new CsrBuilder(cols);
   for (const [m, shift] of parts) for (let r = 0; r < m.rows; r++) {
-    b.push(m.idx.subarray(m.ptr[r], m.ptr[r + 1]).map((i) => i + shift), m.val.subarray(m.ptr[r], m.ptr[r + 1]));
+    const span = [m.ptr[r], m.ptr[r + 1]] as const;
+    b.push(m.idx.subarray(...span).map((i) => i + shift), m.val.subarray(...span));
   }
   const rhs = new Float64Array(rhs1.length + rhs2.length);
   rhs.set(rhs1);
