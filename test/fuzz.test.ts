@@ -10,7 +10,7 @@
  * every option mutation, once (the coverage set), then randomised mutations up to CASES; a separate
  * class of RANDOM_CASES genuinely random mutations (exit 2, or exit 0 with complete outputs); and
  * controls, the valid base invocations, which must succeed. Mutations: test/fuzz/inputs.ts (files),
- * test/fuzz/options.ts (command lines).
+ * test/fuzz/graphs.ts (graph specs), test/fuzz/options.ts (command lines).
  *
  * Environment: FUZZ_SEED, FUZZ_CASES (invalid cases), FUZZ_RANDOM (random-mutation cases),
  * FUZZ_TIMEOUT_MS, FUZZ_MEMORY_KB, FUZZ_PARALLEL, FUZZ_ONLY=c0012,c0345 (run only those ids),
@@ -31,7 +31,8 @@ import { commandLine, describeGroups, firstLine, groupFailures, runAll, shorten,
 
 const env = (k: string, fallback: number) => (process.env[k] === undefined || process.env[k] === '' ? fallback : Number(process.env[k]));
 const SEED = env('FUZZ_SEED', 20240611);
-const CASES = env('FUZZ_CASES', 1000);
+// the coverage set (1036 cases) and as many randomised ones as before the graph mutations came
+const CASES = env('FUZZ_CASES', 1072);
 const RANDOM_CASES = env('FUZZ_RANDOM', 40);
 const TIMEOUT_MS = env('FUZZ_TIMEOUT_MS', 30_000);
 const MEMORY_KB = env('FUZZ_MEMORY_KB', 3 * 1024 * 1024);

@@ -8,8 +8,8 @@ import { solveLayer } from '../src/solve/layersolve.js';
 import { Rng } from '../src/core/rng.js';
 import { buildModel } from '../src/model/chain-spec.js';
 import { buildLayerSystem } from '../src/solve/system.js';
-import { decodeImage } from '../src/formats/image.js';
 import { parseSafetensors, serializeSafetensors } from '../src/formats/safetensors.js';
+import { decodeImage } from '../src/formats/image.js';
 import { bombPng, encodeJpeg, hugeHeaderPng, jpegWithDeclaredSize } from './fuzz/png.js';
 import { expectCleanFailure, REFERENCE, ROOT, tmpDir } from './helpers.js';
 
@@ -135,6 +135,16 @@ describe('model specs are bounded', () => {
 });
 
 describe('strict safetensors', () => {
+  it('reads I64 (PyTorch\'s num_batches_tracked) beside float tensors', () => {
+    const i64 = new Uint8Array(8);
+    new DataView(i64.buffer).setBigInt64(0, 123456789012n, true);
+    const bytes = safetensors({
+      'bn.weight': { dtype: 'F64', shape: [1], data_offsets: [0, 8] },
+      'bn.num_batches_tracked': { dtype: 'I64', shape: [], data_offsets: [8, 16] },
+    }, Uint8Array.from([...f64(1), ...i64]));
+    const t = parseSafetensors(bytes);
+    assert.deepEqual(Array.from(t.get('bn.num_batches_tracked')!.data), [123456789012]);
+  });
   const t = (offsets: [number, number]) => ({ dtype: 'F64', shape: [(offsets[1] - offsets[0]) / 8], data_offsets: offsets });
   const cases: [string, Uint8Array, RegExp][] = [
     ['overlapping offsets', safetensors({ a: t([0, 16]), b: t([8, 24]) }, f64(3)), /data_offsets \[8, 24\] overlap another tensor's bytes/],

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fail } from '../core/errors.js';
@@ -41,11 +42,23 @@ export const MEMORY_OPTION: OptionTable = {
   },
 };
 
-/** The default memory ceiling: half of the machine's memory, or of the container's limit if lower. */
+/**
+ * The default memory ceiling: half of the machine's memory, or of the container's limit or the
+ * address-space limit (ulimit -v) if lower. Past the address-space limit an allocation fails outright,
+ * so work the estimate lets through under the machine's memory would end in a crash instead of a refusal.
+ */
 export function defaultMemoryCeiling(): number {
   const constrained = typeof process.constrainedMemory === 'function' ? process.constrainedMemory() : 0;
-  const total = constrained && constrained > 0 && constrained < os.totalmem() ? constrained : os.totalmem();
+  const total = Math.min(os.totalmem(), constrained > 0 ? constrained : Infinity, addressSpaceLimit());
   return Math.floor(total / 2);
+}
+
+/** The soft RLIMIT_AS in bytes (Linux's /proc/self/limits), or Infinity when unlimited or unknown. */
+function addressSpaceLimit(): number {
+  let text: string;
+  try { text = fs.readFileSync('/proc/self/limits', 'utf8'); } catch { return Infinity; }
+  const m = /^Max address space\s+(\d+)/m.exec(text);
+  return m ? Number(m[1]) : Infinity;
 }
 
 /** Parsed, validated options of one command. */

@@ -11,7 +11,8 @@ export interface NamedTensor {
   data: Float64Array;
 }
 
-const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2 };
+// I64 for PyTorch's num_batches_tracked, which every batch-norm state_dict holds (read, then ignored)
+const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8 };
 
 /** The safetensors specification's limit on the header. */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -63,8 +64,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
       ? DTYPE_BYTES[t.dtype]
       : undefined;
     if (!width) {
-      bad(`tensor ${quote(name)}: unsupported dtype `
-        + `${typeof t.dtype === 'string' ? quote(t.dtype) : typeof t.dtype} (F64, F32, F16, BF16 are read)`);
+      const got = typeof t.dtype === 'string' ? quote(t.dtype) : typeof t.dtype;
+      bad(`tensor ${quote(name)}: unsupported dtype ${got} (F64, F32, F16, BF16, I64 are read)`);
     }
     if (!Array.isArray(t.shape) || t.shape.length > 8
       || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -149,6 +150,7 @@ function decode(view: DataView, at: number, count: number, dtype: string): Float
       case 'F64': out[i] = view.getFloat64(at + 8 * i, true); break;
       case 'F32': out[i] = view.getFloat32(at + 4 * i, true); break;
       case 'F16': out[i] = half(view.getUint16(at + 2 * i, true)); break;
+      case 'I64': out[i] = Number(view.getBigInt64(at + 8 * i, true)); break;
       default: out[i] = new Float32Array(new Uint32Array([view.getUint16(at + 2 * i, true) << 16]).buffer)[0];
     }
   }

@@ -109,12 +109,16 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
     const unknown = Object.keys(r).find((k) => !known.includes(k));
     if (unknown !== undefined) fail(nodeAt(
       `unknown field ${describe(unknown)} for ${op.name} (fields: ${op.fields.join(', ') || 'none'})`));
+    // null is not "missing": a default must not stand in for a value the file got wrong
+    const nulled = op.fields.find((k) => r[k] === null);
+    if (nulled !== undefined) fail(nodeAt(`"${nulled}" is null; leave it out for the default`));
     names.add(r.name);
     previous = r.name;
     return { ...r, name: r.name, op: op.name, inputs };
   });
   if (o.output !== undefined && (typeof o.output !== 'string' || !names.has(o.output)
     || o.output === GRAPH_INPUT)) fail(where('"output" must name a node'));
+  checkUsed(nodes, typeof o.output === 'string' ? o.output : nodes[nodes.length - 1].name, where);
   const spec: GraphSpec = {
     name: typeof o.name === 'string' ? o.name : 'model', input: input as [number, number, number], nodes,
   };
@@ -126,6 +130,20 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
   }
   buildGraph(spec, source);
   return spec;
+}
+
+/**
+ * Refuses a node with no path to the output: its parameters would get no gradient, the analyses
+ * would find no value for it, and it is most likely a wiring mistake in the spec.
+ */
+function checkUsed(nodes: readonly NodeSpec[], output: string, where: (s: string) => string): void {
+  const used = new Set<string>([output]);
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    if (used.has(nodes[i].name)) for (const x of nodes[i].inputs) used.add(x);
+  }
+  const unused = nodes.find((n) => !used.has(n.name));
+  if (unused !== undefined) fail(where(`node "${unused.name}" (${unused.op}) is unused: no path leads `
+    + `from it to the output "${output}" (remove it or wire it in)`));
 }
 
 /** Infers every node's shapes and parameters; throws one line for the first that does not fit. */

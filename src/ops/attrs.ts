@@ -11,7 +11,8 @@ export function int(
   raw: Readonly<Record<string, unknown>>, field: string, where: Where, lo: number, hi: number,
   fallback?: number,
 ): number {
-  const v = raw[field] ?? fallback;
+  // only a missing field takes the fallback; null is a wrong value, not an absent one
+  const v = raw[field] === undefined ? fallback : raw[field];
   if (v === undefined) fail(where(`"${field}" is required`));
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) fail(where(
     `"${field}" must be an integer from ${lo} to ${hi}, got ${describe(v)}`));
@@ -39,8 +40,8 @@ export function pair(
 export function bool(
   raw: Readonly<Record<string, unknown>>, field: string, where: Where, fallback: boolean,
 ): boolean {
-  const v = raw[field] ?? fallback;
-  if (typeof v !== 'boolean') fail(where(`"${field}" must be true or false`));
+  const v = raw[field] === undefined ? fallback : raw[field];
+  if (typeof v !== 'boolean') fail(where(`"${field}" must be true or false, got ${describe(v)}`));
   return v;
 }
 

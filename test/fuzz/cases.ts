@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { BASE_MODEL, COMMANDS, LABEL, SAMPLE, pick, type Command, type Context } from './context.js';
 import { INPUT_MUTATIONS, RANDOM_MUTATIONS, TARGETS, type InputKind, type InputMutation, type Made, type Target } from './inputs.js';
+import { baseGraph, graphTensors } from './graphs.js';
 import { optionBase, optionMutations, outputsOf, toArgv, type Opt, type OptionMutation } from './options.js';
 import * as img from './png.js';
 import * as st from './safetensors.js';
@@ -42,7 +43,9 @@ export interface Case {
 }
 
 /** Base invocation of an input-kind target with the (mutated) input at `input`. */
-function inputBase(kind: InputKind, t: Target, input: string, dir: string, ctx: Context, bigImage = false): Opt[] {
+function inputBase(
+  kind: InputKind, t: Target, input: string, dir: string, ctx: Context, bigImage = false, weights?: string,
+): Opt[] {
   const out = path.join(dir, 'out');
   const outOpt: Opt[] = t.command === 'simulate' ? [['out', path.join(dir, 'g.safetensors')]] : t.command === 'audit' ? [] : [['out', out]];
   const method: Opt[] = t.command === 'attack' ? [['method', 'rgap']] : t.command === 'compare' ? [['methods', 'rgap']] : [];
@@ -52,6 +55,12 @@ function inputBase(kind: InputKind, t: Target, input: string, dir: string, ctx: 
     return [...method, ['model', f.model], ['weights', f.weights], ['gradients', input], ...outOpt];
   }
   if (kind === 'spec') return [...method, ['model', input], ['image', bigImage ? ctx.bigImage() : SAMPLE], ['label', LABEL], ...outOpt];
+  if (kind === 'graph') {
+    // rgap refuses any graph that is not a chain (the base has a residual add); ig runs on all
+    const ig: Opt[] = t.command === 'attack' ? [['method', 'ig'], ['iterations', '2']] : [];
+    const w: Opt[] = weights ? [['weights', weights]] : [];
+    return [...ig, ['model', input], ...w, ['image', SAMPLE], ['label', LABEL], ...outOpt];
+  }
   if (t.slot === 'images') return [['models', BASE_MODEL], ['count', '1'], ['methods', 'rgap'], ['workers', '1'], ['images', input], ['out', out]];
   if (t.slot === 'target') return [...method, ['model', BASE_MODEL], ['image', SAMPLE], ['label', LABEL], ['target', input], ...outOpt];
   return [...method, ['model', BASE_MODEL], ['image', input], ['label', LABEL], ...outOpt];
@@ -96,7 +105,10 @@ function inputCase(id: string, klass: Klass, m: InputMutation, t: Target, seed: 
     prepare(dir, ctx) {
       const made = m.make(new Rng(seed), ctx, t);
       const input = placeInput(made, t, dir);
-      return { args: toArgv(t.command, inputBase(m.kind, t, input, dir, ctx, made.bigImage)), detail: made.detail, outputs: outputsOf(t.command), stdout: t.command === 'audit' };
+      const weights = made.weights && path.join(dir, 'weights.safetensors');
+      if (weights) fs.writeFileSync(weights, made.weights!);
+      const args = toArgv(t.command, inputBase(m.kind, t, input, dir, ctx, made.bigImage, weights));
+      return { args, detail: made.detail, outputs: outputsOf(t.command), stdout: t.command === 'audit' };
     },
   };
 }
@@ -125,6 +137,18 @@ export function controlCases(): Case[] {
   input('safetensors', 'rewritten fixture', 'safetensors', (ctx) => st.writeTensors(ctx.weights), TARGETS.safetensors.filter((t) => t.slot === 'weights'));
   input('safetensors', 'rewritten fixture', 'safetensors', (ctx) => st.writeTensors(ctx.gradients), TARGETS.safetensors.filter((t) => t.slot === 'gradients'));
   input('spec', 'fixture spec as compact JSON', 'json', (ctx) => JSON.stringify(ctx.spec));
+  input('graph', 'base graph spec', 'json', () => st.jsonText(baseGraph()));
+  // the graph-weights mutations start from these tensors: they must fit the base graph
+  for (const t of TARGETS.graph) {
+    add('graph', t.command, `--${t.slot}`, 'base graph spec with weights', (dir, ctx) => {
+      const spec = { detail: 'base graph', content: st.jsonText(baseGraph()), ext: 'json' };
+      const weights = path.join(dir, 'weights.safetensors');
+      fs.writeFileSync(weights, st.writeTensors(graphTensors(new Rng(1))));
+      const where = placeInput(spec, t, dir);
+      const args = toArgv(t.command, inputBase('graph', t, where, dir, ctx, false, weights));
+      return { args, detail: spec.detail, outputs: outputsOf(t.command), stdout: t.command === 'audit' };
+    });
+  }
   input('image', 'own PNG encoder, 32×32 RGB', 'png', () => img.encodePng(32, 32, 2));
   input('image', 'own PNG encoder, 32×32 grey', 'png', () => img.encodePng(32, 32, 0), [{ command: 'attack', slot: 'image' }, { command: 'study', slot: 'images' }]);
   input('image', 'jpeg-js, 32×32', 'jpg', (ctx) => ctx.jpeg, [{ command: 'attack', slot: 'image' }, { command: 'study', slot: 'images' }]);
@@ -140,7 +164,9 @@ export function controlCases(): Case[] {
 export interface CaseSets { invalid: Case[]; random: Case[]; controls: Case[]; coverage: number }
 
 /** Kind weights for filling beyond the coverage set. */
-const FILL_WEIGHTS: [Kind, number][] = [['safetensors', 0.35], ['spec', 0.25], ['image', 0.25], ['options', 0.15]];
+const FILL_WEIGHTS: [Kind, number][] = [
+  ['safetensors', 0.3], ['spec', 0.2], ['graph', 0.1], ['image', 0.25], ['options', 0.15],
+];
 
 /**
  * Same seed, same list (and, through each case's seed, same bytes). `count` invalid cases: the
@@ -165,7 +191,9 @@ export function buildCases(seed: number, count: number, randomCount: number): Ca
     for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(r.uniform() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
     chosen = idx.slice(0, count).sort((a, b) => a - b).map((i) => coverage[i]);
   } else {
-    const pool: Record<Kind, Pending[]> = { safetensors: [], spec: [], image: [], options: optionRandom.map((o) => ({ o })) };
+    const pool: Record<Kind, Pending[]> = {
+      safetensors: [], spec: [], graph: [], image: [], options: optionRandom.map((o) => ({ o })),
+    };
     for (const m of INPUT_MUTATIONS) if (m.param) for (const t of TARGETS[m.kind]) if (!m.applies || m.applies(t)) pool[m.kind].push({ m, t });
     chosen = [...coverage];
     while (chosen.length < count) {

@@ -1,18 +1,20 @@
 /**
- * Mutations of input files: safetensors (--weights, --gradients), model spec JSON (--model) and
- * images (--image, --target, study --images). Every mutation in INPUT_MUTATIONS makes the input
- * invalid by construction: exit 2 is the only right answer. RANDOM_MUTATIONS are genuinely random
- * (the result may still be valid) and belong to the separate fail-or-ok class.
+ * Mutations of input files: safetensors (--weights, --gradients), model spec JSON (--model; chain
+ * specs here, graph specs in graphs.ts) and images (--image, --target, study --images). Every
+ * mutation in INPUT_MUTATIONS makes the input invalid by construction: exit 2 is the only right
+ * answer. RANDOM_MUTATIONS are genuinely random (the result may still be valid) and belong to the
+ * separate fail-or-ok class.
  *
  * A mutation draws everything from the Rng it is given (one per case, seeded from the case's seed),
  * so the same seed gives the same bytes.
  */
 import type { Rng } from '../../src/core/rng.js';
 import { int, pick, randomBytes, type Command, type Context } from './context.js';
+import { GRAPH, GRAPH_RANDOM, GRAPH_TARGETS } from './graphs.js';
 import * as img from './png.js';
 import * as st from './safetensors.js';
 
-export type InputKind = 'safetensors' | 'spec' | 'image';
+export type InputKind = 'safetensors' | 'spec' | 'graph' | 'image';
 
 export interface Target {
   command: Command;
@@ -36,6 +38,8 @@ export interface Made {
   ext?: string;
   /** Base invocation with the 1024×1024 image instead of the 32×32 sample. */
   bigImage?: boolean;
+  /** Graph specs: a --weights file to pass with the model. */
+  weights?: Uint8Array;
 }
 
 export interface InputMutation {
@@ -61,7 +65,9 @@ export const IMAGE_TARGETS: Target[] = [
   { command: 'attack', slot: 'target' }, { command: 'compare', slot: 'target' },
   { command: 'study', slot: 'images' },
 ];
-export const TARGETS: Record<InputKind, Target[]> = { safetensors: SAFETENSORS_TARGETS, spec: SPEC_TARGETS, image: IMAGE_TARGETS };
+export const TARGETS: Record<InputKind, Target[]> = {
+  safetensors: SAFETENSORS_TARGETS, spec: SPEC_TARGETS, graph: GRAPH_TARGETS, image: IMAGE_TARGETS,
+};
 
 // ---------------------------------------------------------------------------------------------
 // safetensors
@@ -553,7 +559,7 @@ const IMAGE: InputMutation[] = [
   { kind: 'image', name: 'no-images-in-folder', param: false, applies: (t) => t.slot === 'images', make: () => ({ detail: 'only notes.txt', content: { special: 'folder', files: { 'notes.txt': 'no images here\n' } } }) },
 ];
 
-export const INPUT_MUTATIONS: InputMutation[] = [...ST, ...SPEC, ...IMAGE];
+export const INPUT_MUTATIONS: InputMutation[] = [...ST, ...SPEC, ...GRAPH, ...IMAGE];
 
 // ---------------------------------------------------------------------------------------------
 // genuinely random mutations: the result may be valid; exit 0 with complete outputs is accepted
@@ -595,4 +601,5 @@ export const RANDOM_MUTATIONS: InputMutation[] = [
     const c = String.fromCharCode(int(r, 32, 126));
     return { detail: `char ${i} ${JSON.stringify(t[i])} → ${JSON.stringify(c)}`, content: t.slice(0, i) + c + t.slice(i + 1), ext: 'json' };
   } },
+  ...GRAPH_RANDOM,
 ];
