@@ -258,6 +258,11 @@ describe('the what-if audit on graphs', () => {
     assert.deepEqual(r.warnings, []);
   });
 
+  it('a node without an op says so', () => {
+    assert.throws(() => parseGraphSpec({ name: 't', input: [1, 4, 4], nodes: [{ name: 'a', inputs: ['input'] }] }, 't'),
+      /node "a".*"op" is required \(ops: conv2d, linear/);
+  });
+
   it('names the op when there is no rule: residual blocks, rectangular kernels', () => {
     const block = setup([
       { name: 'a', op: 'conv2d', out: 2, kernel: 3, padding: 1 },

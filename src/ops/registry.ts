@@ -23,6 +23,7 @@ export const OPS: readonly Op<never>[] = [
 ] as readonly Op<unknown>[] as readonly Op<never>[];
 
 export function getOp(name: unknown, where: (s: string) => string): Op<unknown> {
+  if (name === undefined) fail(where(`"op" is required (ops: ${OPS.map((o) => o.name).join(', ')})`));
   const op = OPS.find((o) => o.name === name);
   if (!op) fail(where('unknown op '
     + `${typeof name === 'string' ? JSON.stringify(name.slice(0, 40)) : typeof name} `
