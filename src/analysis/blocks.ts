@@ -1,12 +1,12 @@
 import type { Conv2dAttrs } from '../ops/conv2d.js';
-import type { BatchNormAttrs } from '../ops/batch-norm2d.js';
+import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
 import type { BnMode } from '../ops/op.js';
 import type { Knowledge } from '../ops/knowledge.js';
 import type { Graph, GraphNode, ParamMap } from '../model/graph.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { makeActivation } from '../model/chain-activations.js';
-import { CsrBuilder, type Csr } from '../linalg/sparse.js';
-import { buildLayerSystem, type LayerSystem } from '../solve/system.js';
+import { shiftColumns, stack } from '../linalg/sparse.js';
+import { buildLayerSystem, gradientRowsOf, type LayerSystem } from '../solve/system.js';
 
 /**
  * A residual block with an identity shortcut, y = add(B₂(W₂ h), x) with h = relu(B₁(W₁ x)), seen as one
@@ -69,10 +69,7 @@ export function identityBlocks(g: Graph, consumers: GraphNode[][], bnMode: BnMod
 /** Per channel, the scale and shift of an eval batch norm (1 and 0 without one). */
 function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
   if (!bn) return { k: new Float64Array(channels).fill(1), shift: new Float64Array(channels) };
-  const get = (s: string) => params.get(`${bn.name}.${s}`)!;
-  const eps = (bn.attrs as BatchNormAttrs).eps;
-  const k = get('weight').map((g, c) => g / Math.sqrt(get('running_var')[c] + eps));
-  return { k, shift: get('bias').map((b, c) => b - get('running_mean')[c] * k[c]) };
+  return evalAffine((s) => params.get(`${bn.name}.${s}`)!, (bn.attrs as BatchNormAttrs).eps);
 }
 
 export interface BlockValues {
@@ -125,37 +122,17 @@ export function blockSystem(b: IdentityBlock, index: number, v: BlockValues): La
       known[r * p + q] = v.known.values[o * p + q];
     }
   }
-  // each convolution's gradient rows, from its own system with no weight rows
-  const own = (g: LayerGeometry, weights: Float64Array, dz: Float64Array, dW: Float64Array) =>
-    buildLayerSystem(g, {
-      weight: weights, bias: null, z: new Float64Array(dz.length), dz, dW, known: new Uint8Array(dz.length),
-    });
-  const g1 = own(geometry(c, c1, index), W1, v.dz1, v.dW1);
-  const g2 = own(geometry(c1, c, index), W2, v.dz2, v.dW2);
+  // each convolution's gradient rows over its own input
+  const g1 = gradientRowsOf(geometry(c, c1, index), v.dz1, v.dW1);
+  const g2 = gradientRowsOf(geometry(c1, c, index), v.dz2, v.dW2);
   const plane = (h + 2 * pad) * (w + 2 * pad);
   return buildLayerSystem(geometry(inC, outC, index), {
     weight, bias, z, dz: new Float64Array(outC * p), dW: new Float64Array(0), known,
-    ...(v.known.sums ? { sums: shiftRows(v.known.sums, 2 * c1 * p, outC * p) } : {}),
-    // h's columns follow x's
-    gradientRows: stackShifted([[g1.grad, 0], [g2.grad, c * plane]], g1.gradRhs, g2.gradRhs, inC * plane),
+    // the add's outputs are the third group of the block's; h's columns follow x's
+    ...(v.known.sums ? { sums: shiftColumns(v.known.sums, 2 * c1 * p, outC * p) } : {}),
+    gradientRows: {
+      rows: stack(shiftColumns(g1.rows, 0, inC * plane), shiftColumns(g2.rows, c * plane, inC * plane)),
+      rhs: Float64Array.from([...g1.rhs, ...g2.rhs]),
+    },
   });
-}
-
-/** Known sums over the add's outputs as sums over the block system's outputs (its third group). */
-function shiftRows(m: Csr, offset: number, cols: number): Csr {
-  return { ...m, cols, idx: m.idx.map((i) => i + offset) };
-}
-
-function stackShifted(
-  parts: [Csr, number][], rhs1: Float64Array, rhs2: Float64Array, cols: number,
-): { rows: Csr; rhs: Float64Array } {
-  const b = new CsrBuilder(cols);
-  for (const [m, shift] of parts) for (let r = 0; r < m.rows; r++) {
-    const span = [m.ptr[r], m.ptr[r + 1]] as const;
-    b.push(m.idx.subarray(...span).map((i) => i + shift), m.val.subarray(...span));
-  }
-  const rhs = new Float64Array(rhs1.length + rhs2.length);
-  rhs.set(rhs1);
-  rhs.set(rhs2, rhs1.length);
-  return { rows: b.build(), rhs };
 }

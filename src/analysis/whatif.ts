@@ -57,6 +57,7 @@ export function whatIfReports(
     loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
   const L = layers.length;
   const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
+  const data = values.map((v) => v?.data);
   const blocks = identityBlocks(g, consumers, payload.bnMode);
   const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
   return layers.map(({ node, geometry }, i): LayerReport => {
@@ -72,7 +73,7 @@ export function whatIfReports(
       `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`);
     const block = blocks.find((b) => b.conv1 === node);
     if (block) {
-      const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, block.add);
+      const known = knownOutputs(kernels, payload, data, consumers, block.add);
       if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
       const i2 = layerOf(block.conv2);
       const sys = blockSystem(block, i, {
@@ -84,7 +85,7 @@ export function whatIfReports(
         node: `${node.name} + ${block.conv2.name} (block)`,
       };
     }
-    const known = knownOutputs(kernels, payload, values.map((v) => v?.data), consumers, node);
+    const known = knownOutputs(kernels, payload, data, consumers, node);
     if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
     const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);
     const partial = known.values.some((v) => v === 0);
@@ -101,7 +102,7 @@ export function whatIfReports(
  * What a weighted node's outputs are known as: walk forward along single consumers to the next
  * weighted node, the model's output or a value that feeds several nodes (each taken as known), then
  * back through each op's rule. An op that joins branches (add) stops the walk: its other input comes
- * from below, and the system of the whole block is not implemented yet.
+ * from below, so only the block as a whole has a system (analysis/blocks.ts: identity blocks).
  */
 function knownOutputs(
   kernels: Kernels, payload: ServerPayload, values: (Float64Array | undefined)[], consumers: GraphNode[][],
@@ -119,8 +120,8 @@ function knownOutputs(
     if (op.op.system) break;
     if (op.inputs.length !== 1) {
       return {
-        reason: `node "${op.name}" (${op.op.name}) joins branches: `
-          + 'the system of a block is not implemented yet',
+        reason: `node "${op.name}" (${op.op.name}) joins branches: only identity-shortcut blocks `
+          + '(eval batch norm) are solved as one system yet',
       };
     }
     if (!op.op.layerwise) return { reason: `node "${op.name}" (${op.op.name}) has no layer-wise rule` };

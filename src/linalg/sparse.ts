@@ -45,6 +45,15 @@ export class CsrBuilder {
     this.ptr[++this.rowCount] = at + n;
   }
 
+  /**
+   * Pushes a row given as column → value, in increasing column order (as Csr rows keep them);
+   * `dropZeros` leaves out entries that cancelled to zero.
+   */
+  pushTerms(terms: ReadonlyMap<number, number>, dropZeros = false): void {
+    const sorted = [...terms].filter(([, v]) => !dropZeros || v !== 0).sort((a, b) => a[0] - b[0]);
+    this.push(sorted.map(([c]) => c), sorted.map(([, v]) => v));
+  }
+
   get rows(): number {
     return this.rowCount;
   }
@@ -59,6 +68,25 @@ export class CsrBuilder {
       ptr: fit(this.ptr, this.rowCount + 1), idx: fit(this.idx, nnz), val: fit(this.val, nnz),
     };
   }
+}
+
+/** The rows of a above those of b (same columns). */
+export function stack(a: Csr, b: Csr): Csr {
+  const ptr = new Int32Array(a.rows + b.rows + 1);
+  ptr.set(a.ptr);
+  for (let r = 1; r <= b.rows; r++) ptr[a.rows + r] = a.ptr[a.rows] + b.ptr[r];
+  const idx = new Int32Array(a.idx.length + b.idx.length);
+  idx.set(a.idx);
+  idx.set(b.idx, a.idx.length);
+  const val = new Float64Array(a.val.length + b.val.length);
+  val.set(a.val);
+  val.set(b.val, a.val.length);
+  return { rows: a.rows + b.rows, cols: a.cols, ptr, idx, val };
+}
+
+/** The same rows over a wider set of columns, each column moved by `offset`. */
+export function shiftColumns(a: Csr, offset: number, cols: number): Csr {
+  return { ...a, cols, idx: a.idx.map((i) => i + offset) };
 }
 
 export function transpose(a: Csr): Csr {

@@ -3,7 +3,7 @@ import type { LayerTensors, Params } from './chain-tensors.js';
 import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
-import type { BatchNormAttrs } from '../ops/batch-norm2d.js';
+import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
 import type { BnMode } from '../ops/op.js';
 import { fail } from '../core/errors.js';
 
@@ -106,12 +106,9 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
     }
     if (op === 'conv2d') {
       const a = n[at].attrs as Conv2dAttrs;
-      const square = a.kernel[0] === a.kernel[1] && a.stride[0] === a.stride[1]
-        && a.padding[0] === a.padding[1];
-      if (!square) return {
-        reason: `node "${weights}" has a rectangular kernel, stride or padding, `
-          + 'which the layer-wise analysis does not handle yet',
-      };
+      // the op's own rule says whether its layer system exists (square kernel, stride and padding)
+      const geometry = n[at].op.system!.geometry(a, n[at].inShapes[0], layers.length);
+      if ('reason' in geometry) return { reason: `node "${weights}": ${geometry.reason}` };
       layers.push({
         type: 'conv', out: a.out, kernel: a.kernel[0], stride: a.stride[0], padding: a.padding[0],
         bias: a.bias || norm !== null, activation, ...(slope !== undefined ? { slope } : {}),
@@ -137,13 +134,9 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
   return { model: buildModel(spec, g.name), nodes, norms };
 }
 
-/** Per output channel, the scale k = γ/√(σ² + ε) and shift β − μ·k of a folded batch norm. */
-function normAffine(norm: FoldedNorm, params: ParamMap): { k: Float64Array; shift: Float64Array } {
-  const get = (s: string) => params.get(`${norm.node}.${s}`)!;
-  const gamma = get('weight'), beta = get('bias'), mean = get('running_mean'), variance = get('running_var');
-  const k = gamma.map((g, o) => g / Math.sqrt(variance[o] + norm.eps));
-  return { k, shift: beta.map((b, o) => b - mean[o] * k[o]) };
-}
+/** Per output channel, the scale k and shift of a folded batch norm. */
+const normAffine = (norm: FoldedNorm, params: ParamMap) =>
+  evalAffine((s) => params.get(`${norm.node}.${s}`)!, norm.eps);
 
 /**
  * The chain's per-layer parameters. A folded batch norm makes the layer z' = k·(W x + b) + shift:

@@ -18,6 +18,19 @@ import type { Shape } from '../tensor/tensor.js';
  */
 export interface BatchNormAttrs { eps: number }
 
+/**
+ * Eval batch norm as the per-channel affine map y = k·x + shift, k = γ/√(σ² + ε) and shift = β − μ·k
+ * from the running statistics; `get` reads the node's tensors by suffix. The layer-wise analyses fold
+ * it with this (the forward pass builds the same map from primitives, for its derivatives).
+ */
+export function evalAffine(
+  get: (suffix: string) => Float64Array, eps: number,
+): { k: Float64Array; shift: Float64Array } {
+  const variance = get('running_var'), mean = get('running_mean');
+  const k = get('weight').map((g, c) => g / Math.sqrt(variance[c] + eps));
+  return { k, shift: get('bias').map((b, c) => b - mean[c] * k[c]) };
+}
+
 /** v [C] as [N, C, H, W]. */
 const perChannel = (e: Engine, v: Var, shape: readonly number[]) =>
   broadcastTo(e, reshape(e, v, [1, shape[1], 1, 1]), shape);
@@ -65,7 +78,7 @@ export const BATCH_NORM2D: Op<BatchNormAttrs> = {
       const channel = (i: number) => Math.floor(i / plane);
       if (bnMode === 'eval') {
         // y = k·x + c per channel: one to one where γ ≠ 0 (folded into the layer before it)
-        const k = params.weight.map((g, c) => g / Math.sqrt(params.running_var[c] + a.eps));
+        const { k } = evalAffine((s) => params[s], a.eps);
         return {
           values: Uint8Array.from(known.values, (v, i) => (v && k[channel(i)] !== 0 ? 1 : 0)),
           sums: scaleSums(known.sums, (i) => k[channel(i)], input.length),

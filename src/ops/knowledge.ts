@@ -30,8 +30,7 @@ export function sumsOf(rows: Iterable<Iterable<[number, number]>>, cols: number)
   for (const row of rows) {
     acc.clear();
     for (const [c, v] of row) acc.set(c, (acc.get(c) ?? 0) + v);
-    const terms = [...acc].filter(([, v]) => v !== 0).sort((x, y) => x[0] - y[0]);
-    if (terms.length > 0) b.push(terms.map(([c]) => c), terms.map(([, v]) => v));
+    if ([...acc.values()].some((v) => v !== 0)) b.pushTerms(acc, true);
   }
   return b.rows > 0 ? b.build() : null;
 }

@@ -2,7 +2,9 @@ import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from
 import { choleskyEnvelope, gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
-import { addMulTransVec, CsrBuilder, mulVec, rowNorms, transpose, type Csr } from '../linalg/sparse.js';
+import {
+  addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
+} from '../linalg/sparse.js';
 import { fail } from '../core/errors.js';
 import { formatBytes, MAX_DENSE_ROWS } from '../core/limits.js';
 import { denseFallbackBytes } from '../core/memory.js';
@@ -146,19 +148,6 @@ function touchedColumns(sys: LayerSystem): Uint8Array {
   for (const m of [sys.s, sys.grad])
     for (let k = 0; k < m.idx.length; k++) if (m.val[k] !== 0) t[m.idx[k]] = 1;
   return t;
-}
-
-function stack(a: Csr, b: Csr): Csr {
-  const ptr = new Int32Array(a.rows + b.rows + 1);
-  ptr.set(a.ptr);
-  for (let r = 1; r <= b.rows; r++) ptr[a.rows + r] = a.ptr[a.rows] + b.ptr[r];
-  const idx = new Int32Array(a.idx.length + b.idx.length);
-  idx.set(a.idx);
-  idx.set(b.idx, a.idx.length);
-  const val = new Float64Array(a.val.length + b.val.length);
-  val.set(a.val);
-  val.set(b.val, a.val.length);
-  return { rows: a.rows + b.rows, cols: a.cols, ptr, idx, val };
 }
 
 function columnPath(

@@ -30,8 +30,6 @@ export interface LayerSystem {
    * placed among the others by the first pixel they touch.
    */
   sumRows: number;
-  /** Whether the gradient rows were freed of a per-channel scale (deltaUpToScale). */
-  deltaUpToScale: boolean;
   /** Whether the count-based rank applies: not with sum rows, scale-free or caller-built gradient rows. */
   counted: boolean;
   /** The layer's weights: S depends only on them and the geometry, so its factors can be reused. */
@@ -130,32 +128,43 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   }
   weightRowsUpTo(Infinity);
 
-  const gb = new CsrBuilder(n, outC * k2, inp.gradientRows ? 0 : outC * k2 * outH * outW);
   const p = outH * outW;
-  const gi = new Int32Array(p);
-  if (!inp.gradientRows) for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-      let m = 0;
-      for (let ho = 0; ho < outH; ho++)
-        for (let wo = 0; wo < outW; wo++) gi[m++] = col(c, ho * stride + i, wo * stride + j);
-      gb.push(gi, inp.dz.subarray(o * p, (o + 1) * p));
-    }
-
-  let grad: { rows: Csr; rhs: Float64Array } = inp.gradientRows
-    ?? { rows: gb.build(), rhs: Float64Array.from(inp.dW) };
+  let grad = inp.gradientRows ?? gradientRowsOf(g, inp.dz, inp.dW);
   if (inp.deltaUpToScale) grad = withoutScale(grad.rows, inp.dW, outC, k2);
   let sparse: SparseRows = { s: sb.build(), sRhs, sRowOutput };
   if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
 
   return {
     g, n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
-    deltaUpToScale: inp.deltaUpToScale ?? false,
     counted: !inp.sums && !inp.deltaUpToScale && !inp.gradientRows,
     grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
     ...(inp.known ? {
       known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
     } : {}),
   };
+}
+
+/**
+ * The gradient rows Σ_p dz[o,p]·x[c, p·stride + (i, j)] = dW[o,c,i,j] over the padded input, one per
+ * weight.
+ */
+export function gradientRowsOf(
+  g: LayerGeometry, dz: Float64Array, dW: Float64Array,
+): { rows: Csr; rhs: Float64Array } {
+  const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
+  const padW = inW + 2 * pad, plane = (inH + 2 * pad) * padW;
+  const col = (c: number, h: number, w: number) => c * plane + h * padW + w;
+  const k2 = inC * kh * kw, p = outH * outW;
+  const gb = new CsrBuilder(inC * plane, outC * k2, outC * k2 * p);
+  const gi = new Int32Array(p);
+  for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      let m = 0;
+      for (let ho = 0; ho < outH; ho++)
+        for (let wo = 0; wo < outW; wo++) gi[m++] = col(c, ho * stride + i, wo * stride + j);
+      gb.push(gi, dz.subarray(o * p, (o + 1) * p));
+    }
+  return { rows: gb.build(), rhs: Float64Array.from(dW) };
 }
 
 /**
@@ -181,8 +190,7 @@ function withoutScale(
       const acc = new Map<number, number>();
       for (const [c, v] of row(r)) acc.set(c, dW[pivot] === 0 ? v : dW[pivot] * v);
       if (dW[pivot] !== 0) for (const [c, v] of ref) acc.set(c, (acc.get(c) ?? 0) - dW[r] * v);
-      const terms = [...acc].filter(([, v]) => v !== 0).sort((x, y) => x[0] - y[0]);
-      b.push(terms.map(([c]) => c), terms.map(([, v]) => v));
+      b.pushTerms(acc, true);
     }
   }
   return { rows: b.build(), rhs: new Float64Array(b.rows) };
@@ -212,8 +220,7 @@ function sumRowsOf(
         acc.set(at, (acc.get(at) ?? 0) + coef * inp.weight[o * k2 + m++]);
       }
     }
-    const terms = [...acc].sort((x, y) => x[0] - y[0]);
-    b.push(terms.map(([c]) => c), terms.map(([, w]) => w));
+    b.pushTerms(acc);
     rhs[r] = v;
   }
   return { s: b.build(), sRhs: rhs, sRowOutput: new Int32Array(sums.rows).fill(-2) };
@@ -224,13 +231,13 @@ function sumRowsOf(
  * the order the weight and padding rows already have, so that S Sᵀ stays banded.
  */
 function withSumRows(base: SparseRows, sums: SparseRows, plane: number): SparseRows {
-  const key = (m: Csr, r: number) => {
+  const keys = (m: Csr) => Float64Array.from({ length: m.rows }, (_, r) => {
     let k = Infinity;
     for (let t = m.ptr[r]; t < m.ptr[r + 1]; t++) k = Math.min(k, m.idx[t] % plane);
     return k;
-  };
-  const order = (m: Csr) => Array.from({ length: m.rows }, (_, r) => r).sort((x, y) => key(m, x) - key(m, y));
+  });
   const a = base.s, c = sums.s, rows = a.rows + c.rows;
+  const aKey = keys(a), cKey = keys(c);
   const out = new CsrBuilder(a.cols, rows, a.idx.length + c.idx.length);
   const sRhs = new Float64Array(rows), sRowOutput = new Int32Array(rows);
   const push = (from: SparseRows, r: number, at: number) => {
@@ -239,11 +246,10 @@ function withSumRows(base: SparseRows, sums: SparseRows, plane: number): SparseR
     sRhs[at] = from.sRhs[r];
     sRowOutput[at] = from.sRowOutput[r];
   };
-  const sumOrder = order(c);
+  const sumOrder = Array.from({ length: c.rows }, (_, r) => r).sort((x, y) => cKey[x] - cKey[y]);
   let j = 0, t = 0;
   for (let r = 0; r < a.rows; r++) {
-    const k = key(a, r);
-    for (; j < sumOrder.length && key(c, sumOrder[j]) < k; j++) push(sums, sumOrder[j], t++);
+    for (; j < sumOrder.length && cKey[sumOrder[j]] < aKey[r]; j++) push(sums, sumOrder[j], t++);
     push(base, r, t++);
   }
   for (; j < sumOrder.length; j++) push(sums, sumOrder[j], t++);
