@@ -14,6 +14,9 @@ import { chainCase } from './helpers.js';
 import { simulateClient } from '../src/threat/client.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
 import { crossEntropy } from '../src/autodiff/prims/softmax.js';
+import { chainView } from '../src/model/chain.js';
+import { solvePooledLayer } from '../src/attacks/layerwise/pooled.js';
+import { cropPadding } from '../src/solve/system.js';
 
 /**
  * The audit's what-if on graphs: the rows each op lets through are counted independently here from a
@@ -29,9 +32,13 @@ function setup(nodes: Node[], input: [number, number, number], bnMode: BnMode = 
   const rng = new Rng(seed + 100);
   const n = input[0] * input[1] * input[2];
   const image = { shape: [1, ...input], data: Float64Array.from({ length: n }, () => rng.uniform() - 0.5) };
-  const e = new Engine(JS_KERNELS);
-  const values = forwardGraph({ e, bnMode }, model, paramVars(e, model, params, false), { x: e.constant(image) });
-  const valueOf = (name: string) => values[model.nodes.findIndex((m) => m.name === name)].data;
+  // a forward pass per call: tests change parameters (batch-norm statistics) after set-up
+  const valueOf = (name: string) => {
+    const e = new Engine(JS_KERNELS);
+    const values = forwardGraph(
+      { e, bnMode }, model, paramVars(e, model, params, false), { x: e.constant(image) });
+    return values[model.nodes.findIndex((m) => m.name === name)].data;
+  };
   return { payload, image, valueOf, run: () => audit(payload, { kind: 'image', image, label: 1 }) };
 }
 
@@ -306,13 +313,6 @@ describe('residual blocks in the what-if', () => {
       if (/^n\d\.(weight|running_var)$/.test(name)) v.forEach((_, i) => { v[i] = 0.5 + rng.uniform(); });
       if (/^n\d\.(bias|running_mean)$/.test(name)) v.forEach((_, i) => { v[i] = 0.4 * rng.uniform() - 0.2; });
     }
-    const valueOf = (name: string) => {
-      const e = new Engine(JS_KERNELS);
-      const { model, params } = t.payload;
-      const vals = forwardGraph({ e, bnMode: 'eval' }, model, paramVars(e, model, params, false),
-        { x: e.constant(t.image) });
-      return vals[model.nodes.findIndex((m) => m.name === name)].data;
-    };
     const r = t.run();
     assert.deepEqual(r.layers.map((l) => l.node), ['stem', 'c1 + c2 (block)', 'c2', 'fc']);
     assert.match(r.layers[2].noRule!, /in the system of its residual block, reported at layer 1/);
@@ -322,7 +322,7 @@ describe('residual blocks in the what-if', () => {
     const get = (n: string) => t.payload.params.get(n)!;
     const scale = (n: string) => get(`${n}.weight`).map((g, c) => g / Math.sqrt(get(`${n}.running_var`)[c] + 1e-5));
     const k1 = scale('n1'), k2 = scale('n2');
-    const h = valueOf('r1'), y = valueOf('sum');
+    const h = t.valueOf('r1'), y = t.valueOf('sum');
     const W1 = get('c1.weight'), W2 = get('c2.weight');
     const rows: Float64Array[] = [];
     const row = () => { const v = new Float64Array(4 * 49); rows.push(v); return v; };
@@ -417,16 +417,169 @@ describe('rgap through ReLU', () => {
     assert.throws(() => rgap.run(train, update, { seed: 0, tol: 1e-10 }), /node "n1" is batch norm in train mode/);
   });
 
-  it('refuses max pooling for the attacker, whose winners it does not see', () => {
+  it('through max pooling: exact with the true winners, a smooth estimate without them', () => {
+    // conv → ReLU → 2×2 max pool → linear on a 1×8×8 image: layer 0 is determined with the winners
     const t = setup([
       { name: 'conv', op: 'conv2d', out: 4, kernel: 3, padding: 1 }, { name: 'act', op: 'relu' },
       { name: 'pool', op: 'max_pool2d', kernel: 2 }, { name: 'flat', op: 'flatten' },
       { name: 'fc', op: 'linear', out: 5 },
     ], [1, 8, 8]);
+    const { model, params } = t.payload;
+    assert.equal(t.run().layers[0].rankDeficiency, 0, 'the what-if (true winners): determined');
+    // the layer's inputs as the recursion has them: pooled outputs exact (the linear layer's closed
+    // form), dL/d(pooled), the shared dL/dW; the true winners from the forward pass
+    const e = new Engine(JS_KERNELS);
+    const vars = paramVars(e, model, params, true);
+    const values = forwardGraph({ e, bnMode: 'eval' }, model, vars, { x: e.constant(t.image) });
+    const at = (name: string) => model.nodes.findIndex((m) => m.name === name);
+    const [dPooled, dW] = e.grad(crossEntropy(e, values[model.output], [2]),
+      [values[at('pool')], vars.get('conv.weight')!]).map((v) => v!.data);
+    const view = chainView(model);
+    assert.ok(!('reason' in view));
+    const g = view.model.layers[0];
+    assert.equal(g.pool?.kind, 'max');
+    const { argmax } = JS_KERNELS.maxPool2d(g.pool!, 1, values[at('act')].data);
+    const layer = (winners?: Int32Array) => {
+      const r = solvePooledLayer({
+        g: { ...g, pool: g.pool! },
+        tensors: { weight: params.get('conv.weight')!, bias: params.get('conv.bias')! },
+        dW, pooled: values[at('pool')].data, dPooled, solve: { tol: 1e-10 }, ...(winners ? { winners } : {}),
+        invert: (a) => ({ z: a, known: Uint8Array.from(a, (v) => (v > 0 ? 1 : 0)) }),
+      });
+      const x = cropPadding(r.system, r.solution.x);
+      return Math.max(...Array.from(t.image.data, (v, i) => Math.abs(v - x[i])));
+    };
+    const exact = layer(argmax);
+    assert.ok(exact < 1e-9, `true winners: max error ${exact}`);
+    const spread = layer();
+    assert.ok(spread > 1e-3, `the spread estimate is not exact (max error ${spread})`);
+
+    // rgap runs through the pooling with the spread estimate and says so
+    const { update } = simulateClient(JS_KERNELS, model, params, 'eval', t.image, [2]);
+    const r = rgap.run(t.payload, update, { seed: 0, tol: 1e-10 });
+    assert.ok(r.warnings.some((w) => /max pooling hides its winners/.test(w)));
+    const err = Math.max(...Array.from(t.image.data, (v, i) => Math.abs(v - r.images.data[i])));
+    assert.ok(Math.abs(err - spread) < 1e-9, `rgap's layer 0 is the spread estimate (${err} vs ${spread})`);
+  });
+});
+
+describe('rgap through mean pooling', () => {
+  it('passes each window its exact share of the gradient; exact sums without an activation', () => {
+    // conv → (identity) → 2×2 mean pool → linear, and the same with global mean pooling
+    for (const pool of [{ op: 'avg_pool2d', kernel: 2 }, { op: 'global_avg_pool' }]) {
+      const t = setup([
+        { name: 'conv', op: 'conv2d', out: 3, kernel: 3, padding: 1 },
+        { name: 'pool', ...pool }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 5 },
+      ], [1, 6, 6]);
+      const { model, params } = t.payload;
+      const view = chainView(model);
+      assert.ok(!('reason' in view));
+      const g = view.model.layers[0];
+      assert.equal(g.pool?.kind, 'avg');
+      const e = new Engine(JS_KERNELS);
+      const vars = paramVars(e, model, params, true);
+      const values = forwardGraph({ e, bnMode: 'eval' }, model, vars, { x: e.constant(t.image) });
+      const at = (name: string) => model.nodes.findIndex((m) => m.name === name);
+      const [dPooled, dz, dW] = e.grad(crossEntropy(e, values[model.output], [2]),
+        [values[at('pool')], values[at('conv')], vars.get('conv.weight')!]).map((v) => v!.data);
+      const r = solvePooledLayer({
+        g: { ...g, pool: g.pool! },
+        tensors: { weight: params.get('conv.weight')!, bias: params.get('conv.bias')! },
+        dW, pooled: values[at('pool')].data, dPooled, solve: { tol: 1e-10 },
+        invert: (a) => ({ z: a, known: null }),
+      });
+      const worst = Math.max(...Array.from(dz, (v, i) => Math.abs(v - r.dz[i])));
+      assert.ok(worst < 1e-15, `${pool.op}: dL/dz below the pool is exact (max error ${worst})`);
+      // with no activation between, the means are exact sum rows: rgap's system is the what-if's
+      const { update } = simulateClient(JS_KERNELS, model, params, 'eval', t.image, [2]);
+      const run = rgap.run(t.payload, update, { seed: 0, tol: 1e-10 });
+      assert.equal(run.layers[0].estimated, undefined, pool.op);
+      const whatIf = t.run().layers[0];
+      assert.equal(run.layers[0].rank, whatIf.rank, pool.op);
+      // 2×2 windows: 27 sums and 27 gradient rows fix the 36 pixels; one mean per channel does not
+      assert.equal(whatIf.rankDeficiency === 0, pool.op === 'avg_pool2d', pool.op);
+      const err = Math.max(...Array.from(t.image.data, (v, i) => Math.abs(v - run.images.data[i])));
+      if (pool.op === 'avg_pool2d') assert.ok(err < 1e-8, `recovered exactly (max error ${err})`);
+    }
+    // through a ReLU the mean of outputs is no linear row: spread, an estimate, said so
+    const t = setup([
+      { name: 'conv', op: 'conv2d', out: 3, kernel: 3, padding: 1 }, { name: 'act', op: 'relu' },
+      { name: 'pool', op: 'avg_pool2d', kernel: 2 }, { name: 'flat', op: 'flatten' },
+      { name: 'fc', op: 'linear', out: 5 },
+    ], [1, 6, 6]);
     const { update } = simulateClient(JS_KERNELS, t.payload.model, t.payload.params, 'eval', t.image, [2]);
-    assert.throws(() => rgap.run(t.payload, update, { seed: 0, tol: 1e-10 }),
-      /node "pool" is max_pool2d: the attacker does not see which position of each window won/);
-    // the what-if audit, which knows the image, has the true winners: a full-rank first layer
-    assert.equal(t.run().layers[0].rankDeficiency, 0);
+    const run = rgap.run(t.payload, update, { seed: 0, tol: 1e-10 });
+    assert.ok(run.warnings.some((w) => /mean pooling of an activation gives each window's mean/.test(w)));
+    assert.ok(run.layers[0].estimated);
+  });
+});
+
+describe('downsampling residual blocks in the what-if', () => {
+  it('solves a stride-2 block with a 1×1 convolution shortcut as one system (x space-to-depth)', () => {
+    // stem → ReLU → [c1 (stride 2) → BN → ReLU → c2 → BN] + [ds: 1×1 stride 2 → BN] → ReLU → linear
+    const t = setup([
+      { name: 'stem', op: 'conv2d', out: 2, kernel: 3, padding: 1 }, { name: 'r0', op: 'relu' },
+      { name: 'c1', op: 'conv2d', out: 3, kernel: 3, stride: 2, padding: 1, bias: false },
+      { name: 'n1', op: 'batch_norm2d' }, { name: 'r1', op: 'relu' },
+      { name: 'c2', op: 'conv2d', out: 3, kernel: 3, padding: 1, bias: false },
+      { name: 'n2', op: 'batch_norm2d' },
+      { name: 'ds', op: 'conv2d', out: 3, kernel: 1, stride: 2, bias: false, inputs: ['r0'] },
+      { name: 'nd', op: 'batch_norm2d' }, { name: 'sum', op: 'add', inputs: ['n2', 'nd'] },
+      { name: 'r2', op: 'relu' }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 3 },
+    ], [1, 6, 6], 'eval', 5);
+    const rng = new Rng(6);
+    for (const [name, v] of t.payload.params) {
+      if (/^n[12d]\.(weight|running_var)$/.test(name)) v.forEach((_, i) => { v[i] = 0.5 + rng.uniform(); });
+      if (/^n[12d]\.(bias|running_mean)$/.test(name)) {
+        v.forEach((_, i) => { v[i] = 0.4 * rng.uniform() - 0.2; });
+      }
+    }
+    const r = t.run();
+    assert.deepEqual(r.layers.map((l) => l.node), ['stem', 'c1 + c2 + ds (block)', 'c2', 'ds', 'fc']);
+    assert.match(r.layers[3].noRule!, /in the system of its residual block, reported at layer 1/);
+
+    // the oracle, written in x's and h's own coordinates: x (2×6×6) then h (3×3×3), no padding columns
+    const inside = (y: number, x: number, n: number) => y >= 0 && y < n && x >= 0 && x < n;
+    const X = (c: number, y: number, x: number) => (inside(y, x, 6) ? (c * 6 + y) * 6 + x : -1);
+    const H = (c: number, y: number, x: number) => (inside(y, x, 3) ? 72 + (c * 3 + y) * 3 + x : -1);
+    const get = (n: string) => t.payload.params.get(n)!;
+    const scale = (n: string) => get(`${n}.weight`).map((g, c) => g / Math.sqrt(get(`${n}.running_var`)[c] + 1e-5));
+    const k1 = scale('n1'), k2 = scale('n2'), kd = scale('nd');
+    const h = t.valueOf('r1'), y = t.valueOf('sum');
+    const W1 = get('c1.weight'), W2 = get('c2.weight'), Wd = get('ds.weight');
+    const rows: Float64Array[] = [];
+    const row = () => { const v = new Float64Array(99); rows.push(v); return v; };
+    const add = (r: Float64Array, at: number, v: number) => { if (at >= 0) r[at] += v; };
+    for (let o = 0; o < 3; o++) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) {
+      const q = (o * 3 + a) * 3 + b;
+      const r1 = row();
+      add(r1, H(o, a, b), h[q] > 0 ? -1 : 1);
+      if (h[q] > 0) for (let c = 0; c < 2; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        add(r1, X(c, 2 * a - 1 + i, 2 * b - 1 + j), k1[o] * W1[((o * 2 + c) * 3 + i) * 3 + j]);
+      }
+      if (y[q] <= 0) continue;
+      const r2 = row();
+      for (let c = 0; c < 2; c++) add(r2, X(c, 2 * a, 2 * b), kd[o] * Wd[o * 2 + c]);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+        add(r2, H(c, a - 1 + i, b - 1 + j), k2[o] * W2[((o * 3 + c) * 3 + i) * 3 + j]);
+      }
+    }
+    const convs = [['c1', 2, 3, 2, 1, X], ['c2', 3, 3, 1, 1, H], ['ds', 2, 1, 2, 0, X]] as const;
+    for (const [conv, inC, k, s, p, at] of convs) {
+      const dz = outputGrad(t, conv);
+      for (let o = 0; o < 3; o++) for (let c = 0; c < inC; c++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        const g = row();
+        for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) {
+          add(g, at(c, s * a - p + i, s * b - p + j), dz[(o * 3 + a) * 3 + b]);
+        }
+      }
+    }
+    const block = r.layers[1];
+    // the block's columns: [s2d(x) (8 channels); h (3)] on h's 3×3 grid padded by 1; the padding
+    // columns are each fixed by a padding row, so they add one to the rank each
+    assert.equal(block.unknowns, 11 * 25);
+    const expected = denseRank(rows);
+    assert.equal(block.rank! - (block.unknowns - 99), expected);
+    console.log(`downsampling block: rank ${expected} of 99 (${rows.length} rows)`);
   });
 });

@@ -5,61 +5,88 @@ import type { Knowledge } from '../ops/knowledge.js';
 import type { Graph, GraphNode, ParamMap } from '../model/graph.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { makeActivation } from '../model/chain-activations.js';
-import { shiftColumns, stack } from '../linalg/sparse.js';
-import { buildLayerSystem, gradientRowsOf, type LayerSystem } from '../solve/system.js';
+import { CsrBuilder, shiftColumns, stack, type Csr } from '../linalg/sparse.js';
+import { buildLayerSystem, type LayerSystem } from '../solve/system.js';
 
 /**
- * A residual block with an identity shortcut, y = add(B₂(W₂ h), x) with h = relu(B₁(W₁ x)), seen as one
- * system. Its unknowns are the block input x and the inner activation h; both live on one grid (the
- * convolutions keep the size), so [x; h] is one image of C + C₁ channels, and every equation is a
- * convolution-shaped row over it:
+ * A residual block y = add(B₂(W₂ h), S(x)) with h = relu(B₁(W₁ x)), seen as one system. The shortcut S
+ * is the identity or a convolution (with its batch norm) of the same stride s as W₁ — He et al.'s
+ * downsampling block, s = 2. The unknowns are the block input x and the inner activation h. They live
+ * on grids s apart, so x is written space-to-depth: its s×s phases become channels (C·s² channels on
+ * h's grid), and a stride-s convolution of x is a stride-1 convolution of that image whose taps sit
+ * at offsets ⌊(t − p)/s⌋ in the phase (t − p) mod s. [s2d(x); h] is then one image, and every equation
+ * a convolution-shaped row over it:
  *  - h's active units: k₁·W₁·patch(x) − h = −(k₁b₁ + shift₁)   (eval batch norm folded, k and shift)
  *  - h's inactive units: h = 0
- *  - the add's known outputs: x + k₂·W₂·patch(h) = y − (k₂b₂ + shift₂)   (and its known sums)
- *  - both convolutions' gradient rows, each over its own input, and the padding rows of both.
+ *  - the add's known outputs: S(x) + k₂·W₂·patch(h) = y − (k₂b₂ + shift₂ + the shortcut's)  (and sums)
+ *  - every convolution's gradient rows, each over its own input, and the padding rows.
  * Train-mode batch norm inside a block is not matched (its statistics would join the unknowns).
  */
-export interface IdentityBlock {
+export interface ResidualBlock {
   x: number;
   conv1: GraphNode;
   bn1: GraphNode | null;
   relu: GraphNode;
   conv2: GraphNode;
   bn2: GraphNode | null;
+  /** The shortcut's convolution and batch norm; null for an identity shortcut. */
+  shortcut: { conv: GraphNode; bn: GraphNode | null } | null;
   add: GraphNode;
+  /** The stride of conv1 and the shortcut: h's grid is x's divided by it. */
+  stride: number;
 }
 
 const single = (consumers: GraphNode[][], n: GraphNode) => consumers[n.index].length === 1;
 
-/** Identity-shortcut blocks of a graph whose convolutions keep the size (stride 1, "same" padding). */
-export function identityBlocks(g: Graph, consumers: GraphNode[][], bnMode: BnMode): IdentityBlock[] {
-  const blocks: IdentityBlock[] = [];
+/** A conv with a square kernel and equal strides and paddings: its kernel, stride and padding. */
+function squareConv(n: GraphNode | null): { k: number; s: number; p: number } | null {
+  if (!n || n.op.name !== 'conv2d') return null;
+  const a = n.attrs as Conv2dAttrs;
+  const square = a.kernel[0] === a.kernel[1] && a.stride[0] === a.stride[1] && a.padding[0] === a.padding[1];
+  if (!square) return null;
+  return { k: a.kernel[0], s: a.stride[0], p: a.padding[0] };
+}
+
+/**
+ * The residual blocks of a graph: identity shortcuts around size-keeping convolutions, and shortcuts
+ * that are a convolution of the same stride as the first one (x's size a multiple of it).
+ */
+export function residualBlocks(g: Graph, consumers: GraphNode[][], bnMode: BnMode): ResidualBlock[] {
+  const blocks: ResidualBlock[] = [];
   const before = (n: GraphNode) => (n.inputs[0] >= 0 ? g.nodes[n.inputs[0]] : null);
-  const sameConv = (n: GraphNode | null, k: number): n is GraphNode => {
-    if (!n || n.op.name !== 'conv2d' || !single(consumers, n)) return false;
-    const a = n.attrs as Conv2dAttrs;
-    return a.kernel[0] === k && a.kernel[1] === k && a.stride[0] === 1 && a.stride[1] === 1
-      && a.padding[0] === (k - 1) / 2 && a.padding[1] === (k - 1) / 2;
-  };
   const norm = (n: GraphNode | null) =>
     (n && n.op.name === 'batch_norm2d' && single(consumers, n) ? n : null);
+  const shapeOf = (x: number) => (x < 0 ? g.input : g.nodes[x].shape);
   for (const add of g.nodes) {
     if (add.op.name !== 'add') continue;
-    for (const [end, x] of [[add.inputs[0], add.inputs[1]], [add.inputs[1], add.inputs[0]]]) {
+    for (const [end, other] of [[add.inputs[0], add.inputs[1]], [add.inputs[1], add.inputs[0]]]) {
       if (end < 0) continue;
       const bn2 = norm(g.nodes[end]);
       const conv2 = bn2 ? before(bn2) : g.nodes[end];
-      if (!conv2 || conv2.op.name !== 'conv2d') continue;
-      const k = (conv2.attrs as Conv2dAttrs).kernel[0];
+      const c2 = squareConv(conv2);
+      if (!conv2 || !c2 || c2.s !== 1 || c2.k % 2 !== 1 || 2 * c2.p !== c2.k - 1) continue;
       const relu = before(conv2);
-      if (!sameConv(conv2, k) || !relu || relu.op.name !== 'relu' || !single(consumers, relu)) continue;
+      if (!single(consumers, conv2) || !relu || relu.op.name !== 'relu' || !single(consumers, relu)) continue;
       const bn1 = norm(before(relu));
       const conv1 = bn1 ? before(bn1) : before(relu);
-      if (!sameConv(conv1, k) || conv1.inputs[0] !== x) continue;
-      if ((bn1 || bn2) && bnMode === 'train') continue;
-      const channels = x < 0 ? g.input[0] : g.nodes[x].shape[0];
-      if ((conv2.attrs as Conv2dAttrs).out !== channels) continue;
-      blocks.push({ x, conv1, bn1, relu, conv2, bn2, add });
+      const c1 = squareConv(conv1);
+      if (!conv1 || !c1 || !single(consumers, conv1)) continue;
+      const x = conv1.inputs[0];
+      const [, h, w] = shapeOf(x);
+      // h's grid is x's divided by the stride, exactly (so that space-to-depth lines them up)
+      if (h % c1.s !== 0 || w % c1.s !== 0) continue;
+      if (conv1.shape[1] !== h / c1.s || conv1.shape[2] !== w / c1.s) continue;
+      let shortcut: ResidualBlock['shortcut'] = null;
+      if (other !== x) {
+        const bnS = other >= 0 ? norm(g.nodes[other]) : null;
+        const convS = bnS ? before(bnS) : other >= 0 ? g.nodes[other] : null;
+        const cS = squareConv(convS);
+        if (!convS || !cS || cS.s !== c1.s || convS.inputs[0] !== x || !single(consumers, convS)) continue;
+        shortcut = { conv: convS, bn: bnS };
+      } else if (c1.s !== 1) continue;
+      if ((bn1 || bn2 || shortcut?.bn) && bnMode === 'train') continue;
+      if (add.shape.join() !== conv2.shape.join() || add.shape.join() !== shapeOf(other).join()) continue;
+      blocks.push({ x, conv1, bn1, relu, conv2, bn2, shortcut, add, stride: c1.s });
       break;
     }
   }
@@ -74,65 +101,157 @@ function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
 
 export interface BlockValues {
   params: ParamMap;
-  /** True values of the nodes (one sample), and dL/dz, dL/dW of the two convolutions. */
+  /** True values of the nodes (one sample). */
   value: (n: GraphNode) => Float64Array;
-  dz1: Float64Array; dW1: Float64Array; dz2: Float64Array; dW2: Float64Array;
+  /** dL/dz and dL/dW of a convolution of the block. */
+  grads: (conv: GraphNode) => { dz: Float64Array; dW: Float64Array };
   /** What is known of the add's output (walking on from it). */
   known: Knowledge;
 }
 
-export function blockSystem(b: IdentityBlock, index: number, v: BlockValues): LayerSystem {
-  const [c, h, w] = b.conv1.inShapes[0];
-  const c1 = (b.conv1.attrs as Conv2dAttrs).out;
-  const k = (b.conv1.attrs as Conv2dAttrs).kernel[0], pad = (k - 1) / 2, centre = pad * k + pad;
-  const inC = c + c1, outC = 2 * c1 + c, p = h * w, k2 = k * k;
-  const geometry = (inChannels: number, outChannels: number, at: number): LayerGeometry => ({
-    index: at, type: 'conv', inC: inChannels, inH: h, inW: w, outC: outChannels, outH: h, outW: w,
-    kh: k, kw: k, stride: 1, pad, bias: true, activation: makeActivation('identity'),
-  });
-  const W1 = v.params.get(`${b.conv1.name}.weight`)!, W2 = v.params.get(`${b.conv2.name}.weight`)!;
-  const b1 = v.params.get(`${b.conv1.name}.bias`), b2 = v.params.get(`${b.conv2.name}.bias`);
-  const n1 = affine(b.bn1, v.params, c1), n2 = affine(b.bn2, v.params, c);
-  const weight = new Float64Array(outC * inC * k2), bias = new Float64Array(outC);
-  const z = new Float64Array(outC * p), known = new Uint8Array(outC * p);
-  const at = (o: number, ch: number, t: number) => (o * inC + ch) * k2 + t;
-  const hValues = v.value(b.relu), y = v.value(b.add);
-  for (let o = 0; o < c1; o++) {
-    for (let ch = 0; ch < c; ch++) for (let t = 0; t < k2; t++) {
-      weight[at(o, ch, t)] = n1.k[o] * W1[(o * c + ch) * k2 + t];
+/**
+ * Where the block's image [s2d(x); h] puts things: x's channels as c·s² + phase, then h's; a square
+ * grid of h's size, padded by `pad` (the widest tap offset of any of the block's convolutions).
+ */
+class BlockGrid {
+  readonly inC: number;
+  readonly pad: number;
+  readonly size: number;
+  readonly plane: number;
+  readonly padW: number;
+
+  constructor(readonly b: ResidualBlock, readonly c: number, readonly h: number, readonly w: number) {
+    const s = b.stride;
+    this.inC = c * s * s + (b.conv1.attrs as Conv2dAttrs).out;
+    const reach = (n: GraphNode, stride: number) => {
+      const { kernel: [k], padding: [p] } = n.attrs as Conv2dAttrs;
+      return Math.max(Math.abs(Math.floor(-p / stride)), Math.floor((k - 1 - p) / stride));
+    };
+    this.pad = Math.max(reach(b.conv1, s), reach(b.conv2, 1), b.shortcut ? reach(b.shortcut.conv, s) : 0);
+    this.size = 2 * this.pad + 1;
+    this.padW = w + 2 * this.pad;
+    this.plane = (h + 2 * this.pad) * this.padW;
+  }
+
+  /** The column of input value (c, r, q) of x (r, q on x's grid, padding outside it) or of h. */
+  colX(c: number, r: number, q: number): number {
+    const s = this.b.stride, R = Math.floor(r / s), Q = Math.floor(q / s);
+    const ch = (c * s + (r - R * s)) * s + (q - Q * s);
+    return ch * this.plane + (R + this.pad) * this.padW + Q + this.pad;
+  }
+
+  colH(c: number, r: number, q: number): number {
+    const ch = this.c * this.b.stride * this.b.stride + c;
+    return ch * this.plane + (r + this.pad) * this.padW + q + this.pad;
+  }
+
+  /** The tap of the block's kernel (channel, i, j) that input (c, r, q) is for output (0, 0). */
+  tapX(c: number, r: number, q: number): [number, number, number] {
+    const col = this.colX(c, r, q), ch = Math.floor(col / this.plane), at = col - ch * this.plane;
+    return [ch, Math.floor(at / this.padW), at % this.padW];
+  }
+}
+
+/**
+ * Writes a convolution of the block into the block's kernel for output channel `row`: tap (c, i, j)
+ * of `conv`, reading x (or h), goes where that input sits relative to output (0, 0).
+ */
+function placeConv(
+  grid: BlockGrid, weight: Float64Array, row: number, conv: GraphNode, o: number, W: Float64Array,
+  scale: number, onH: boolean,
+) {
+  const { kernel: [k], padding: [p] } = conv.attrs as Conv2dAttrs;
+  const cIn = conv.inShapes[0][0];
+  const K = grid.size, K2 = K * K;
+  for (let c = 0; c < cIn; c++) for (let ti = 0; ti < k; ti++) for (let tj = 0; tj < k; tj++) {
+    const v = scale * W[((o * cIn + c) * k + ti) * k + tj];
+    const [ch, i, j] = onH
+      ? [grid.c * grid.b.stride * grid.b.stride + c, ti - p + grid.pad, tj - p + grid.pad]
+      : grid.tapX(c, ti - p, tj - p);
+    weight[(row * grid.inC + ch) * K2 + i * K + j] += v;
+  }
+}
+
+/** A convolution's gradient rows Σ_q dz[o,q]·input[c, q·s − p + t] = dW[o,c,t] on the block's columns. */
+function convGradientRows(
+  grid: BlockGrid, conv: GraphNode, dz: Float64Array, onH: boolean,
+): Csr {
+  const { kernel: [k], padding: [p], stride: [s], out } = conv.attrs as Conv2dAttrs;
+  const cIn = conv.inShapes[0][0], [, oh, ow] = conv.shape, q = oh * ow;
+  const b = new CsrBuilder(grid.inC * grid.plane, out * cIn * k * k, out * cIn * k * k * q);
+  const idx = new Int32Array(q);
+  for (let o = 0; o < out; o++) for (let c = 0; c < cIn; c++)
+    for (let ti = 0; ti < k; ti++) for (let tj = 0; tj < k; tj++) {
+      let m = 0;
+      for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
+        const r = i * s - p + ti, t = j * s - p + tj;
+        idx[m++] = onH ? grid.colH(c, r, t) : grid.colX(c, r, t);
+      }
+      b.push(idx, dz.subarray(o * q, (o + 1) * q));
     }
-    weight[at(o, c + o, centre)] = -1;
+  return b.build();
+}
+
+export function blockSystem(b: ResidualBlock, index: number, v: BlockValues): LayerSystem {
+  const c = b.conv1.inShapes[0][0];
+  const [c1, h, w] = b.conv1.shape;
+  const c2 = b.conv2.shape[0];
+  const grid = new BlockGrid(b, c, h, w);
+  const { inC, pad, size: K } = grid;
+  const outC = 2 * c1 + c2, p = h * w, K2 = K * K, centre = pad * K + pad;
+  const param = (n: GraphNode, s: string) => v.params.get(`${n.name}.${s}`);
+  const n1 = affine(b.bn1, v.params, c1), n2 = affine(b.bn2, v.params, c2);
+  const nS = b.shortcut ? affine(b.shortcut.bn, v.params, c2) : null;
+  const weight = new Float64Array(outC * inC * K2), bias = new Float64Array(outC);
+  const z = new Float64Array(outC * p), known = new Uint8Array(outC * p);
+  const hValues = v.value(b.relu), y = v.value(b.add);
+  const W1 = param(b.conv1, 'weight')!, b1 = param(b.conv1, 'bias');
+  for (let o = 0; o < c1; o++) {
+    placeConv(grid, weight, o, b.conv1, o, W1, n1.k[o], false);
+    weight[(o * inC + c * b.stride * b.stride + o) * K2 + centre] = -1;
     bias[o] = n1.k[o] * (b1 ? b1[o] : 0) + n1.shift[o];
-    weight[at(c1 + o, c + o, centre)] = 1;
+    weight[((c1 + o) * inC + c * b.stride * b.stride + o) * K2 + centre] = 1;
     for (let q = 0; q < p; q++) {
       const active = hValues[o * p + q] > 0;
       known[o * p + q] = active ? 1 : 0;
       known[(c1 + o) * p + q] = active ? 0 : 1;
     }
   }
-  for (let o = 0; o < c; o++) {
+  const W2 = param(b.conv2, 'weight')!, b2 = param(b.conv2, 'bias');
+  const WS = b.shortcut ? param(b.shortcut.conv, 'weight')! : null;
+  const bS = b.shortcut ? param(b.shortcut.conv, 'bias') : undefined;
+  for (let o = 0; o < c2; o++) {
     const r = 2 * c1 + o;
-    weight[at(r, o, centre)] = 1;
-    for (let ch = 0; ch < c1; ch++) for (let t = 0; t < k2; t++) {
-      weight[at(r, c + ch, t)] = n2.k[o] * W2[(o * c1 + ch) * k2 + t];
-    }
+    placeConv(grid, weight, r, b.conv2, o, W2, n2.k[o], true);
     bias[r] = n2.k[o] * (b2 ? b2[o] : 0) + n2.shift[o];
+    if (b.shortcut && nS) {
+      placeConv(grid, weight, r, b.shortcut.conv, o, WS!, nS.k[o], false);
+      bias[r] += nS.k[o] * (bS ? bS[o] : 0) + nS.shift[o];
+    } else {
+      weight[(r * inC + o) * K2 + centre] += 1;
+    }
     for (let q = 0; q < p; q++) {
       z[r * p + q] = y[o * p + q];
       known[r * p + q] = v.known.values[o * p + q];
     }
   }
-  // each convolution's gradient rows over its own input
-  const g1 = gradientRowsOf(geometry(c, c1, index), v.dz1, v.dW1);
-  const g2 = gradientRowsOf(geometry(c1, c, index), v.dz2, v.dW2);
-  const plane = (h + 2 * pad) * (w + 2 * pad);
-  return buildLayerSystem(geometry(inC, outC, index), {
+  const geometry: LayerGeometry = {
+    index, type: 'conv', inC, inH: h, inW: w, outC, outH: h, outW: w, kh: K, kw: K, stride: 1, pad,
+    bias: true, activation: makeActivation('identity'),
+  };
+  const convs = [
+    { conv: b.conv1, onH: false }, { conv: b.conv2, onH: true },
+    ...(b.shortcut ? [{ conv: b.shortcut.conv, onH: false }] : []),
+  ];
+  const rows = convs.map(({ conv, onH }) => ({ rows: convGradientRows(grid, conv, v.grads(conv).dz, onH),
+    rhs: v.grads(conv).dW }));
+  return buildLayerSystem(geometry, {
     weight, bias, z, dz: new Float64Array(outC * p), dW: new Float64Array(0), known,
-    // the add's outputs are the third group of the block's; h's columns follow x's
+    // the add's outputs are the third group of the block's
     ...(v.known.sums ? { sums: shiftColumns(v.known.sums, 2 * c1 * p, outC * p) } : {}),
     gradientRows: {
-      rows: stack(shiftColumns(g1.rows, 0, inC * plane), shiftColumns(g2.rows, c * plane, inC * plane)),
-      rhs: Float64Array.from([...g1.rhs, ...g2.rhs]),
+      rows: rows.map((r) => r.rows).reduce((a, r) => stack(a, r)),
+      rhs: Float64Array.from(rows.flatMap((r) => [...r.rhs])),
     },
   });
 }

@@ -29,6 +29,11 @@ export interface LayerReport {
   node?: string;
   /** Why the layer-wise analysis has no system for this layer (its numbers are then not measured). */
   noRule?: string;
+  /**
+   * Why the attacker's system for this layer is an estimate (max pooling's winners): its input is a
+   * guess and its rank says nothing of the true system, so it is left out of the indices.
+   */
+  estimated?: string;
 }
 
 /** A layer the layer-wise analysis has no rule for: named, with the reason, and no measurement. */
@@ -123,7 +128,7 @@ export function copaIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
   for (let i = 0; i < L - 1; i++)
-    if (!reports[i].noRule) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+    if (!reports[i].noRule && !reports[i].estimated) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
   return s;
 }
 
@@ -135,7 +140,7 @@ export function normalisedIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
   for (let i = 0; i < L - 1; i++)
-    if (!reports[i].noRule) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
+    if (!reports[i].noRule && !reports[i].estimated) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
   return s;
 }
 

@@ -12,7 +12,7 @@ import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
-import { blockSystem, identityBlocks } from './blocks.js';
+import { blockSystem, residualBlocks } from './blocks.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
@@ -58,7 +58,7 @@ export function whatIfReports(
   const L = layers.length;
   const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
   const data = values.map((v) => v?.data);
-  const blocks = identityBlocks(g, consumers, payload.bnMode);
+  const blocks = residualBlocks(g, consumers, payload.bnMode);
   const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
   return layers.map(({ node, geometry }, i): LayerReport => {
     const k = node.index;
@@ -68,21 +68,21 @@ export function whatIfReports(
     if ('reason' in geometry) return noRuleReport(
       i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
     if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
-    const inner = blocks.find((b) => b.conv2 === node);
+    const inner = blocks.find((b) => b.conv2 === node || b.shortcut?.conv === node);
     if (inner) return noRuleReport(i, type, node.name, unknowns,
       `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`);
     const block = blocks.find((b) => b.conv1 === node);
     if (block) {
       const known = knownOutputs(kernels, payload, data, consumers, block.add);
       if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
-      const i2 = layerOf(block.conv2);
       const sys = blockSystem(block, i, {
         params: payload.params, value: (n) => values[n.index].data, known,
-        dz1: grads[i]!.data, dW1: grads[L + i]!.data, dz2: grads[i2]!.data, dW2: grads[L + i2]!.data,
+        grads: (conv) => ({ dz: grads[layerOf(conv)]!.data, dW: grads[L + layerOf(conv)]!.data }),
       });
+      const names = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])].map((n) => n.name);
       return {
         ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })),
-        node: `${node.name} + ${block.conv2.name} (block)`,
+        node: `${names.join(' + ')} (block)`,
       };
     }
     const known = knownOutputs(kernels, payload, data, consumers, node);
@@ -102,7 +102,7 @@ export function whatIfReports(
  * What a weighted node's outputs are known as: walk forward along single consumers to the next
  * weighted node, the model's output or a value that feeds several nodes (each taken as known), then
  * back through each op's rule. An op that joins branches (add) stops the walk: its other input comes
- * from below, so only the block as a whole has a system (analysis/blocks.ts: identity blocks).
+ * from below, so only the block as a whole has a system (analysis/blocks.ts).
  */
 function knownOutputs(
   kernels: Kernels, payload: ServerPayload, values: (Float64Array | undefined)[], consumers: GraphNode[][],
@@ -120,8 +120,8 @@ function knownOutputs(
     if (op.op.system) break;
     if (op.inputs.length !== 1) {
       return {
-        reason: `node "${op.name}" (${op.op.name}) joins branches: only identity-shortcut blocks `
-          + '(eval batch norm) are solved as one system yet',
+        reason: `node "${op.name}" (${op.op.name}) joins branches: only residual blocks (conv → relu → `
+          + 'conv beside an identity or convolution shortcut, eval batch norm) are solved as one system',
       };
     }
     if (!op.op.layerwise) return { reason: `node "${op.name}" (${op.op.name}) has no layer-wise rule` };

@@ -15,11 +15,13 @@ export function auditTable(a: AuditResult): string {
     ...(l.noRule ? Array<string>(measured).fill('-') : [
       String(l.weightConstraints), String(l.gradientConstraints), String(l.paddingConstraints),
       ...(sums ? [String(l.sumConstraints ?? 0)] : []),
-      String(l.rank), String(l.rankDeficiency),
-      String(l.structuralRank) + (l.rankDiffersFromStructural ? ' (!)' : ''),
-      Number.isFinite(l.condition) ? l.condition.toExponential(1) : 'inf',
+      ...(l.estimated ? ['-', '-', '-', '-'] : [
+        String(l.rank), String(l.rankDeficiency),
+        String(l.structuralRank) + (l.rankDiffersFromStructural ? ' (!)' : ''),
+        Number.isFinite(l.condition) ? l.condition.toExponential(1) : 'inf',
+      ]),
     ]),
-    l.solver, ...(named ? [l.node ?? ''] : []),
+    l.estimated ? 'estimate' : l.solver, ...(named ? [l.node ?? ''] : []),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   // the node name, when there is one, is the last column and reads left-aligned
@@ -29,6 +31,8 @@ export function auditTable(a: AuditResult): string {
   const out = [line(head), ...rows.map(line), ''];
   const without = a.layers.filter((l) => l.noRule).length;
   if (without) out.push(`(${without} layer(s) without a layer system are left out of the indices below)`);
+  const guessed = a.layers.filter((l) => l.estimated).length;
+  if (guessed) out.push(`(${guessed} layer(s) solved from an estimate are left out of the indices below)`);
   out.push(`security index (authors'): ${a.copaIndex}`);
   out.push(`normalised index: ${a.normalisedIndex.toFixed(4)}   structural index: ${a.structuralIndex}`);
   if (a.flaggedLayers.length) out.push(

@@ -1,8 +1,13 @@
 import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } from './chain-activations.js';
 import { fail } from '../core/errors.js';
+import type { PoolGeometry } from '../kernels/kernels.js';
+import { poolGeometry, type PoolAttrs } from '../ops/pool-window.js';
 import {
   MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE,
 } from '../core/limits.js';
+
+/** Max or mean pooling (global mean pooling is mean pooling over the whole plane). */
+export type PoolKind = 'max' | 'avg';
 
 export interface ConvLayerSpec {
   type: 'conv';
@@ -13,6 +18,8 @@ export interface ConvLayerSpec {
   bias: boolean;
   activation: ActivationName;
   slope?: number;
+  /** A pooling after the activation (only in a graph's chain view; chain spec files have none). */
+  pool?: { kind: PoolKind; attrs: PoolAttrs };
 }
 
 export interface LinearLayerSpec {
@@ -47,6 +54,8 @@ export interface LayerGeometry {
   pad: number;
   bias: boolean;
   activation: Activation;
+  /** The pooling after the activation, if any: the next layer's input is its output. */
+  pool?: PoolGeometry & { kind: PoolKind };
 }
 
 /** A chain model: the layer-wise analysis's view of a model (model/chain.ts derives it from a graph). */
@@ -176,6 +185,11 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
       }
     }
     [c, h, w] = [g.outC, g.outH, g.outW];
+    if (l.type === 'conv' && l.pool) {
+      const p = poolGeometry(l.pool.attrs, [c, h, w], (m) => `${source}: layer ${index}: ${m}`);
+      g.pool = { ...p, kind: l.pool.kind };
+      [h, w] = [p.outH, p.outW];
+    }
     return g;
   });
   const last = layers[layers.length - 1];

@@ -2,6 +2,7 @@ import type { ActivationName } from './chain-activations.js';
 import type { LayerTensors, Params } from './chain-tensors.js';
 import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
+import type { PoolAttrs } from '../ops/pool-window.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
 import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
 import type { BnMode } from '../ops/op.js';
@@ -80,11 +81,23 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
     };
     const op = n[k].op.name;
     if (op === 'flatten' || op === 'dropout') { k++; continue; }
-    if (op === 'max_pool2d') return {
-      reason: `node "${n[k].name}" is max_pool2d: the attacker does not see which position of each `
-        + 'window won, so the rows of the layer below are unknown (the what-if audit, which knows the '
-        + 'image, uses the true winners; docs/METHOD.md §2)',
-    };
+    if (op === 'max_pool2d' || op === 'avg_pool2d' || op === 'global_avg_pool') {
+      // the pooling joins the layer before it; the layer-wise attacks estimate what it hides
+      const before = layers[layers.length - 1];
+      const [, h, w] = n[k].inShapes[0];
+      const a = op === 'global_avg_pool'
+        ? { kernel: [h, w], stride: [h, w], padding: [0, 0] } as PoolAttrs
+        : n[k].attrs as PoolAttrs;
+      if (!before || before.type !== 'conv' || before.pool) return {
+        reason: `node "${n[k].name}" is ${op} not right after a convolution and its activation`,
+      };
+      if (a.padding[0] !== 0 || a.padding[1] !== 0) return {
+        reason: `node "${n[k].name}" is ${op} with padding, which the layer-wise attacks do not model`,
+      };
+      before.pool = { kind: op === 'max_pool2d' ? 'max' : 'avg', attrs: a };
+      k++;
+      continue;
+    }
     if (op !== 'conv2d' && op !== 'linear') return {
       reason: `node "${n[k].name}" is ${op}, which the layer-wise analysis does not handle yet`,
     };

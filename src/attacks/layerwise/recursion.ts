@@ -16,6 +16,7 @@ import { checkTensors, throughActivation, type Params } from '../../model/chain-
 import type { ChainModel } from '../../model/chain-spec.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../../solve/system.js';
 import type { RunLimits, RunResult } from '../../optim/optimisers.js';
+import { solvePooledLayer } from './pooled.js';
 
 /**
  * What the layer-wise attacks work on: the chain view of the model (conv/linear layers with one
@@ -135,16 +136,32 @@ export function layerwise(
       + `is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
-    const determined = reports[i + 1].rankDeficiency === 0;
-    const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
+    const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated;
     const da = layerInputGrad(input.net.kernels, above, params[i + 1].weight, dzAbove);
-    const dz = throughActivation(g, da, z);
-    const system = buildLayerSystem(g, {
-      weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight,
-      ...(known ? { known } : {}),
-    });
-    const solution = solveLayer(system, solve);
-    reports[i] = layerReport(system, solution);
+    let system: LayerSystem, solution: LayerSolution, dz: Float64Array;
+    let estimated: string | undefined;
+    if (g.pool) {
+      let guess: boolean;
+      ({ system, solution, dz, estimated: guess } = solvePooledLayer({
+        g: { ...g, pool: g.pool }, tensors: params[i], dW: gradients[i].weight, pooled: x,
+        dPooled: da, solve, invert: (a) => invertActivation(a, i, g.activation, determined, warnings),
+      }));
+      if (guess) {
+        estimated = g.pool.kind === 'max'
+          ? 'max pooling hides its winners: each window spread over its positions'
+          : 'mean pooling of an activation gives each window\'s mean only: spread over its positions';
+        warnings.push(`layer ${i}: ${estimated} (a smooth estimate, not exact: docs/METHOD.md §2)`);
+      }
+    } else {
+      const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
+      dz = throughActivation(g, da, z);
+      system = buildLayerSystem(g, {
+        weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight,
+        ...(known ? { known } : {}),
+      });
+      solution = solveLayer(system, solve);
+    }
+    reports[i] = { ...layerReport(system, solution), ...(estimated ? { estimated } : {}) };
     x = cropPadding(system, solution.x);
     if (refine) x = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz, solve });
     dzAbove = dz;
@@ -254,7 +271,7 @@ export function refineUndetermined(
   let stoppedBy: AttackResult['stoppedBy'] = 'iterations';
   const run = layerwise(method, input, options, (ctx) => {
     const aboveExact = exactSoFar;
-    exactSoFar &&= ctx.report.rankDeficiency === 0;
+    exactSoFar &&= ctx.report.rankDeficiency === 0 && !ctx.report.estimated;
     if (exactSoFar) return ctx.estimate;
     const steps = ctx.layer === 0 ? iterations : Math.max(1, Math.round(iterations / 5));
     const budget = options.budgetSeconds === undefined

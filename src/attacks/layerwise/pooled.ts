@@ -1,0 +1,112 @@
+import type { PoolGeometry } from '../../kernels/kernels.js';
+import type { LayerGeometry, PoolKind } from '../../model/chain-spec.js';
+import type { LayerTensors } from '../../model/chain-tensors.js';
+import { throughActivation } from '../../model/chain-tensors.js';
+import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
+import { buildLayerSystem, type LayerSystem } from '../../solve/system.js';
+import { CsrBuilder, stack } from '../../linalg/sparse.js';
+import { sumsOf } from '../../ops/knowledge.js';
+
+/**
+ * A layer followed by pooling, as the attacker solves it. The layer above gives the pooled outputs
+ * and dL/d(pooled), not the layer's own outputs.
+ *  - Max pooling: which position of each window won is not seen, and both the weight rows (the
+ *    winner's pre-activation is the pooled value) and the gradient rows (dL/dz sits at the winner)
+ *    need it. With the true winners (`winners`, as a test or the what-if knows them) the rows are
+ *    exact.
+ *  - Mean pooling: dL/d(output) is the window's share at every position, exactly; the outputs are
+ *    known only through their mean. With no activation between, each mean is a known sum of the
+ *    layer's outputs — exact rows (mean pooling's rule in the what-if); through an activation, not.
+ * Without winners, the estimate spreads each window: every position takes the pooled value (its
+ * weight row where the activation lets it through) and, for max pooling, an equal share of its
+ * gradient — the least-squares image of an upsampled layer, exact only where a window is constant,
+ * and smooth. (Fixed points that re-take winners from that image were measured worse or no better:
+ * docs/METHOD.md §2.)
+ */
+export interface PooledLayer {
+  g: LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } };
+  tensors: LayerTensors;
+  dW: Float64Array;
+  /** The pooled outputs and dL/d(pooled), from the layer above. */
+  pooled: Float64Array;
+  dPooled: Float64Array;
+  /** The activation's inverse on the layer's output: pre-activation and which rows are known. */
+  invert: (a: Float64Array) => { z: Float64Array; known: Uint8Array | null };
+  solve: SolveOptions;
+  /** Max pooling: each window's winner (a flat index into the layer's output); absent: spread. */
+  winners?: Int32Array;
+}
+
+/** The positions of each window (flat indices into the layer's output), window by window. */
+export function poolWindows(p: PoolGeometry): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let c = 0; c < p.c; c++) for (let a = 0; a < p.outH; a++) for (let b = 0; b < p.outW; b++) {
+    const at: number[] = [];
+    for (let i = 0; i < p.kh; i++) for (let j = 0; j < p.kw; j++) {
+      at.push((c * p.inH + a * p.sh + i) * p.inW + b * p.sw + j);
+    }
+    out.push(Int32Array.from(at));
+  }
+  return out;
+}
+
+export function solvePooledLayer(
+  L: PooledLayer,
+): { system: LayerSystem; solution: LayerSolution; dz: Float64Array; estimated: boolean } {
+  const { g } = L;
+  const size = g.outC * g.outH * g.outW;
+  const a = new Float64Array(size), da = new Float64Array(size), rows = new Uint8Array(size);
+  const windows = poolWindows(g.pool);
+  const winners = g.pool.kind === 'max' ? L.winners : undefined;
+  windows.forEach((at, w) => {
+    const to = winners ? [winners[w]] : at;
+    // a mean pool passes 1/k² of its gradient to every position (overlapping windows add up)
+    for (const k of to) {
+      a[k] = L.pooled[w];
+      da[k] += L.dPooled[w] / to.length;
+    }
+  });
+  const { z, known } = L.invert(a);
+  const dz = throughActivation(g, da, z);
+  if (linearMean(g)) {
+    // mean pooling of the layer's own outputs: each window's mean is a known sum, exactly
+    const sums = sumsOf(windows.map((at) => Array.from(at, (q): [number, number] => [q, 1 / at.length])), size);
+    const system = buildLayerSystem(g, {
+      weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+      ...(sums ? { sums } : {}),
+    });
+    return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
+  }
+  for (const [w, at] of windows.entries()) {
+    for (const k of winners ? [winners[w]] : at) if (!known || known[k]) rows[k] = 1;
+  }
+  const system = buildLayerSystem(g, {
+    weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+  });
+  if (winners) return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
+  // Spread, the k² rows of a window disagree (one position holds the maximum; the values are not all
+  // the mean) and some inputs may be under no active window: a small ridge makes SᵀS definite, so the
+  // banded column path solves it (without, the dependent rows go dense: minutes on convnet_bn). Its
+  // rank is then not a measurement.
+  const ridged = withRidge(system, RIDGE);
+  return { system, solution: solveLayer(ridged, { ...L.solve, cache: undefined }), dz, estimated: true };
+}
+
+/** Mean pooling right after the layer (no activation between): a linear map of its outputs. */
+const linearMean = (g: PooledLayer['g']) => g.pool.kind === 'avg' && g.activation.name === 'identity';
+
+// The ridge's weight per unknown, relative to the mean squared norm of S's rows.
+const RIDGE = 1e-6;
+
+function withRidge(sys: LayerSystem, rel: number): LayerSystem {
+  const { s } = sys;
+  const mean = s.val.reduce((a, v) => a + v * v, 0) / Math.max(1, s.rows);
+  const lambda = Math.sqrt(rel * mean);
+  const b = new CsrBuilder(s.cols, sys.n);
+  for (let c = 0; c < sys.n; c++) b.push([c], [lambda]);
+  const rows = b.build();
+  return {
+    ...sys, s: stack(s, rows), sRhs: Float64Array.from([...sys.sRhs, ...new Float64Array(sys.n)]),
+    sRowOutput: Int32Array.from([...sys.sRowOutput, ...new Int32Array(sys.n).fill(-1)]),
+  };
+}
