@@ -537,6 +537,8 @@ describe('downsampling residual blocks in the what-if', () => {
     const r = t.run();
     assert.deepEqual(r.layers.map((l) => l.node), ['stem', 'c1 + c2 + ds (block)', 'c2', 'ds', 'fc']);
     assert.match(r.layers[3].noRule!, /in the system of its residual block, reported at layer 1/);
+    assert.deepEqual(r.layers.map((l) => l.partOf), [undefined, undefined, 1, 1, undefined]);
+    assert.ok(!r.warnings.some((w) => /has no layer system/.test(w)), 'inner layers are not missing ones');
 
     // the oracle, written in x's and h's own coordinates: x (2×6×6) then h (3×3×3), no padding columns
     const inside = (y: number, x: number, n: number) => y >= 0 && y < n && x >= 0 && x < n;

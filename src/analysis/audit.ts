@@ -73,7 +73,7 @@ export function audit(
   } else {
     label = source.label;
     layers = whatIfReports(settings.kernels ?? JS_KERNELS, payload, source.image, label, solve);
-    for (const l of layers) if (l.noRule) warnings.push(
+    for (const l of layers) if (l.noRule && l.partOf === undefined) warnings.push(
       `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
   }
   return {

@@ -29,6 +29,8 @@ export interface LayerReport {
   node?: string;
   /** Why the layer-wise analysis has no system for this layer (its numbers are then not measured). */
   noRule?: string;
+  /** The layer whose system holds this one's unknowns and rows (a residual block's first layer). */
+  partOf?: number;
   /**
    * Why the attacker's system for this layer is an estimate (max pooling's winners): its input is a
    * guess and its rank says nothing of the true system, so it is left out of the indices.

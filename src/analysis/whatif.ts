@@ -69,8 +69,11 @@ export function whatIfReports(
       i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
     if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
     const inner = blocks.find((b) => b.conv2 === node || b.shortcut?.conv === node);
-    if (inner) return noRuleReport(i, type, node.name, unknowns,
-      `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`);
+    if (inner) return {
+      ...noRuleReport(i, type, node.name, unknowns,
+        `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`),
+      partOf: layerOf(inner.conv1),
+    };
     const block = blocks.find((b) => b.conv1 === node);
     if (block) {
       const known = knownOutputs(kernels, payload, data, consumers, block.add);

@@ -29,7 +29,9 @@ export function auditTable(a: AuditResult): string {
     r.map((cell, c) => (named && c === head.length - 1 ? cell : cell.padStart(widths[c])))
       .join('  ').trimEnd();
   const out = [line(head), ...rows.map(line), ''];
-  const without = a.layers.filter((l) => l.noRule).length;
+  const inner = a.layers.filter((l) => l.partOf !== undefined).length;
+  if (inner) out.push(`(${inner} layer(s) inside residual blocks are counted in their block's system)`);
+  const without = a.layers.filter((l) => l.noRule && l.partOf === undefined).length;
   if (without) out.push(`(${without} layer(s) without a layer system are left out of the indices below)`);
   const guessed = a.layers.filter((l) => l.estimated).length;
   if (guessed) out.push(`(${guessed} layer(s) solved from an estimate are left out of the indices below)`);
