@@ -122,6 +122,9 @@ export function roundHalfEven(v: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
+/** A layer whose rank is a measurement: it has a system, and not one built from an estimate. */
+const measured = (r: LayerReport) => !r.noRule && !r.estimated;
+
 /**
  * The security index as the authors' code computes it: Σ over non-final layers i of
  * round(rd_i·(L−1−i)/(L−1)). Deficiencies near the input weigh most.
@@ -129,8 +132,9 @@ export function roundHalfEven(v: number): number {
 export function copaIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++)
-    if (!reports[i].noRule && !reports[i].estimated) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+  for (let i = 0; i < L - 1; i++) {
+    if (measured(reports[i])) s += roundHalfEven((reports[i].rankDeficiency * (L - 1 - i)) / (L - 1));
+  }
   return s;
 }
 
@@ -141,8 +145,10 @@ export function copaIndex(reports: LayerReport[]): number {
 export function normalisedIndex(reports: LayerReport[]): number {
   const L = reports.length;
   let s = 0;
-  for (let i = 0; i < L - 1; i++)
-    if (!reports[i].noRule && !reports[i].estimated) s += ((reports[i].rankDeficiency / reports[i].unknowns) * (L - 1 - i)) / (L - 1);
+  for (let i = 0; i < L - 1; i++) {
+    const r = reports[i];
+    if (measured(r)) s += ((r.rankDeficiency / r.unknowns) * (L - 1 - i)) / (L - 1);
+  }
   return s;
 }
 

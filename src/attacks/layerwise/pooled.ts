@@ -70,7 +70,8 @@ export function solvePooledLayer(
   const dz = throughActivation(g, da, z);
   if (linearMean(g)) {
     // mean pooling of the layer's own outputs: each window's mean is a known sum, exactly
-    const sums = sumsOf(windows.map((at) => Array.from(at, (q): [number, number] => [q, 1 / at.length])), size);
+    const means = windows.map((at) => Array.from(at, (q): [number, number] => [q, 1 / at.length]));
+    const sums = sumsOf(means, size);
     const system = buildLayerSystem(g, {
       weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
       ...(sums ? { sums } : {}),
@@ -88,6 +89,8 @@ export function solvePooledLayer(
   // the mean) and some inputs may be under no active window: a small ridge makes SᵀS definite, so the
   // banded column path solves it (without, the dependent rows go dense: minutes on convnet_bn). Its
   // rank is then not a measurement.
+  // (not through the run's cache: it keys factors on geometry, weights and kept rows, which the
+  // ridged system shares with the plain one)
   const ridged = withRidge(system, RIDGE);
   return { system, solution: solveLayer(ridged, { ...L.solve, cache: undefined }), dz, estimated: true };
 }
