@@ -1,97 +1,12 @@
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
-import type { BnMode } from '../ops/op.js';
 import type { Knowledge } from '../ops/knowledge.js';
-import type { Graph, GraphNode, ParamMap } from '../model/graph.js';
+import type { GraphNode, ParamMap } from '../model/graph.js';
+import type { ResidualBlock } from '../model/blocks.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { makeActivation } from '../model/chain-activations.js';
 import { CsrBuilder, shiftColumns, stack, type Csr } from '../linalg/sparse.js';
 import { buildLayerSystem, type LayerSystem } from '../solve/system.js';
-
-/**
- * A residual block y = add(B₂(W₂ h), S(x)) with h = relu(B₁(W₁ x)), seen as one system. The shortcut S
- * is the identity or a convolution (with its batch norm) of the same stride s as W₁ — He et al.'s
- * downsampling block, s = 2. The unknowns are the block input x and the inner activation h. They live
- * on grids s apart, so x is written space-to-depth: its s×s phases become channels (C·s² channels on
- * h's grid), and a stride-s convolution of x is a stride-1 convolution of that image whose taps sit
- * at offsets ⌊(t − p)/s⌋ in the phase (t − p) mod s. [s2d(x); h] is then one image, and every equation
- * a convolution-shaped row over it:
- *  - h's active units: k₁·W₁·patch(x) − h = −(k₁b₁ + shift₁)   (eval batch norm folded, k and shift)
- *  - h's inactive units: h = 0
- *  - the add's known outputs: S(x) + k₂·W₂·patch(h) = y − (k₂b₂ + shift₂ + the shortcut's)  (and sums)
- *  - every convolution's gradient rows, each over its own input, and the padding rows.
- * Train-mode batch norm inside a block is not matched (its statistics would join the unknowns).
- */
-export interface ResidualBlock {
-  x: number;
-  conv1: GraphNode;
-  bn1: GraphNode | null;
-  relu: GraphNode;
-  conv2: GraphNode;
-  bn2: GraphNode | null;
-  /** The shortcut's convolution and batch norm; null for an identity shortcut. */
-  shortcut: { conv: GraphNode; bn: GraphNode | null } | null;
-  add: GraphNode;
-  /** The stride of conv1 and the shortcut: h's grid is x's divided by it. */
-  stride: number;
-}
-
-const single = (consumers: GraphNode[][], n: GraphNode) => consumers[n.index].length === 1;
-
-/** A conv with a square kernel and equal strides and paddings: its kernel, stride and padding. */
-function squareConv(n: GraphNode | null): { k: number; s: number; p: number } | null {
-  if (!n || n.op.name !== 'conv2d') return null;
-  const a = n.attrs as Conv2dAttrs;
-  const square = a.kernel[0] === a.kernel[1] && a.stride[0] === a.stride[1] && a.padding[0] === a.padding[1];
-  if (!square) return null;
-  return { k: a.kernel[0], s: a.stride[0], p: a.padding[0] };
-}
-
-/**
- * The residual blocks of a graph: identity shortcuts around size-keeping convolutions, and shortcuts
- * that are a convolution of the same stride as the first one (x's size a multiple of it).
- */
-export function residualBlocks(g: Graph, consumers: GraphNode[][], bnMode: BnMode): ResidualBlock[] {
-  const blocks: ResidualBlock[] = [];
-  const before = (n: GraphNode) => (n.inputs[0] >= 0 ? g.nodes[n.inputs[0]] : null);
-  const norm = (n: GraphNode | null) =>
-    (n && n.op.name === 'batch_norm2d' && single(consumers, n) ? n : null);
-  const shapeOf = (x: number) => (x < 0 ? g.input : g.nodes[x].shape);
-  for (const add of g.nodes) {
-    if (add.op.name !== 'add') continue;
-    for (const [end, other] of [[add.inputs[0], add.inputs[1]], [add.inputs[1], add.inputs[0]]]) {
-      if (end < 0) continue;
-      const bn2 = norm(g.nodes[end]);
-      const conv2 = bn2 ? before(bn2) : g.nodes[end];
-      const c2 = squareConv(conv2);
-      if (!conv2 || !c2 || c2.s !== 1 || c2.k % 2 !== 1 || 2 * c2.p !== c2.k - 1) continue;
-      const relu = before(conv2);
-      if (!single(consumers, conv2) || !relu || relu.op.name !== 'relu' || !single(consumers, relu)) continue;
-      const bn1 = norm(before(relu));
-      const conv1 = bn1 ? before(bn1) : before(relu);
-      const c1 = squareConv(conv1);
-      if (!conv1 || !c1 || !single(consumers, conv1)) continue;
-      const x = conv1.inputs[0];
-      const [, h, w] = shapeOf(x);
-      // h's grid is x's divided by the stride, exactly (so that space-to-depth lines them up)
-      if (h % c1.s !== 0 || w % c1.s !== 0) continue;
-      if (conv1.shape[1] !== h / c1.s || conv1.shape[2] !== w / c1.s) continue;
-      let shortcut: ResidualBlock['shortcut'] = null;
-      if (other !== x) {
-        const bnS = other >= 0 ? norm(g.nodes[other]) : null;
-        const convS = bnS ? before(bnS) : other >= 0 ? g.nodes[other] : null;
-        const cS = squareConv(convS);
-        if (!convS || !cS || cS.s !== c1.s || convS.inputs[0] !== x || !single(consumers, convS)) continue;
-        shortcut = { conv: convS, bn: bnS };
-      } else if (c1.s !== 1) continue;
-      if ((bn1 || bn2 || shortcut?.bn) && bnMode === 'train') continue;
-      if (add.shape.join() !== conv2.shape.join() || add.shape.join() !== shapeOf(other).join()) continue;
-      blocks.push({ x, conv1, bn1, relu, conv2, bn2, shortcut, add, stride: c1.s });
-      break;
-    }
-  }
-  return blocks;
-}
 
 /** Per channel, the scale and shift of an eval batch norm (1 and 0 without one). */
 function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
@@ -99,21 +14,22 @@ function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
   return evalAffine((s) => params.get(`${bn.name}.${s}`)!, (bn.attrs as BatchNormAttrs).eps);
 }
 
-export interface BlockValues {
+export interface BlockInputs {
   params: ParamMap;
-  /** True values of the nodes (one sample). */
-  value: (n: GraphNode) => Float64Array;
-  /** dL/dz and dL/dW of a convolution of the block. */
-  grads: (conv: GraphNode) => { dz: Float64Array; dW: Float64Array };
-  /** What is known of the add's output (walking on from it). */
+  /** h's active units (1) and inactive ones (0); null leaves h's own rows out. */
+  hActive: Uint8Array | null;
+  /** The add's output and what is known of it (walking on from it). */
+  y: Float64Array;
   known: Knowledge;
+  /** dL/dz and dL/dW of a convolution of the block; null leaves its gradient rows out. */
+  grads: (conv: GraphNode) => { dz: Float64Array; dW: Float64Array } | null;
 }
 
 /**
  * Where the block's image [s2d(x); h] puts things: x's channels as c·s² + phase, then h's; a square
  * grid of h's size, padded by `pad` (the widest tap offset of any of the block's convolutions).
  */
-class BlockGrid {
+export class BlockGrid {
   readonly inC: number;
   readonly pad: number;
   readonly size: number;
@@ -192,7 +108,21 @@ function convGradientRows(
   return b.build();
 }
 
-export function blockSystem(b: ResidualBlock, index: number, v: BlockValues): LayerSystem {
+/**
+ * A residual block y = add(B₂(W₂ h), S(x)) with h = relu(B₁(W₁ x)), seen as one system. The shortcut S
+ * is the identity or a convolution (with its batch norm) of the same stride s as W₁ — He et al.'s
+ * downsampling block, s = 2. The unknowns are the block input x and the inner activation h. They live
+ * on grids s apart, so x is written space-to-depth: its s×s phases become channels (C·s² channels on
+ * h's grid), and a stride-s convolution of x is a stride-1 convolution of that image whose taps sit
+ * at offsets ⌊(t − p)/s⌋ in the phase (t − p) mod s. [s2d(x); h] is then one image, and every equation
+ * a convolution-shaped row over it:
+ *  - h's active units: k₁·W₁·patch(x) − h = −(k₁b₁ + shift₁)   (eval batch norm folded, k and shift)
+ *  - h's inactive units: h = 0
+ *  - the add's known outputs: S(x) + k₂·W₂·patch(h) = y − (k₂b₂ + shift₂ + the shortcut's)  (and sums)
+ *  - every convolution's gradient rows, each over its own input, and the padding rows.
+ * Train-mode batch norm inside a block is not matched (its statistics would join the unknowns).
+ */
+export function blockSystem(b: ResidualBlock, index: number, v: BlockInputs): LayerSystem {
   const c = b.conv1.inShapes[0][0];
   const [c1, h, w] = b.conv1.shape;
   const c2 = b.conv2.shape[0];
@@ -204,15 +134,15 @@ export function blockSystem(b: ResidualBlock, index: number, v: BlockValues): La
   const nS = b.shortcut ? affine(b.shortcut.bn, v.params, c2) : null;
   const weight = new Float64Array(outC * inC * K2), bias = new Float64Array(outC);
   const z = new Float64Array(outC * p), known = new Uint8Array(outC * p);
-  const hValues = v.value(b.relu), y = v.value(b.add);
+  const y = v.y;
   const W1 = param(b.conv1, 'weight')!, b1 = param(b.conv1, 'bias');
   for (let o = 0; o < c1; o++) {
     placeConv(grid, weight, o, b.conv1, o, W1, n1.k[o], false);
     weight[(o * inC + c * b.stride * b.stride + o) * K2 + centre] = -1;
     bias[o] = n1.k[o] * (b1 ? b1[o] : 0) + n1.shift[o];
     weight[((c1 + o) * inC + c * b.stride * b.stride + o) * K2 + centre] = 1;
-    for (let q = 0; q < p; q++) {
-      const active = hValues[o * p + q] > 0;
+    if (v.hActive) for (let q = 0; q < p; q++) {
+      const active = v.hActive[o * p + q] === 1;
       known[o * p + q] = active ? 1 : 0;
       known[(c1 + o) * p + q] = active ? 0 : 1;
     }
@@ -243,8 +173,10 @@ export function blockSystem(b: ResidualBlock, index: number, v: BlockValues): La
     { conv: b.conv1, onH: false }, { conv: b.conv2, onH: true },
     ...(b.shortcut ? [{ conv: b.shortcut.conv, onH: false }] : []),
   ];
-  const rows = convs.map(({ conv, onH }) => ({ rows: convGradientRows(grid, conv, v.grads(conv).dz, onH),
-    rhs: v.grads(conv).dW }));
+  const rows = convs.flatMap(({ conv, onH }) => {
+    const d = v.grads(conv);
+    return d ? [{ rows: convGradientRows(grid, conv, d.dz, onH), rhs: d.dW }] : [];
+  });
   return buildLayerSystem(geometry, {
     weight, bias, z, dz: new Float64Array(outC * p), dW: new Float64Array(0), known,
     // the add's outputs are the third group of the block's
@@ -254,4 +186,21 @@ export function blockSystem(b: ResidualBlock, index: number, v: BlockValues): La
       rhs: Float64Array.from(rows.flatMap((r) => [...r.rhs])),
     },
   });
+}
+
+/** The block input x (C×H×W) and inner activation h of a solution over the block's padded columns. */
+export function splitBlockSolution(
+  b: ResidualBlock, xPadded: Float64Array,
+): { x: Float64Array; h: Float64Array } {
+  const [c, xh, xw] = b.conv1.inShapes[0];
+  const [c1, h, w] = b.conv1.shape;
+  const grid = new BlockGrid(b, c, h, w);
+  const x = new Float64Array(c * xh * xw), inner = new Float64Array(c1 * h * w);
+  for (let ch = 0; ch < c; ch++) for (let r = 0; r < xh; r++) for (let q = 0; q < xw; q++) {
+    x[(ch * xh + r) * xw + q] = xPadded[grid.colX(ch, r, q)];
+  }
+  for (let ch = 0; ch < c1; ch++) for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) {
+    inner[(ch * h + r) * w + q] = xPadded[grid.colH(ch, r, q)];
+  }
+  return { x, h: inner };
 }

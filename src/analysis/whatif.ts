@@ -12,7 +12,8 @@ import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
-import { blockSystem, residualBlocks } from './blocks.js';
+import { blockSystem } from './blocks.js';
+import { consumersOf, residualBlocks } from '../model/blocks.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
@@ -56,7 +57,7 @@ export function whatIfReports(
   const grads = e.grad(
     loss, [...layers.map((l) => values[l.node.index]), ...layers.map((l) => weightOf(l.node))]);
   const L = layers.length;
-  const consumers = g.nodes.map((n) => g.nodes.filter((m) => m.inputs.includes(n.index)));
+  const consumers = consumersOf(g);
   const data = values.map((v) => v?.data);
   const blocks = residualBlocks(g, consumers, payload.bnMode);
   const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
@@ -79,7 +80,8 @@ export function whatIfReports(
       const known = knownOutputs(kernels, payload, data, consumers, block.add);
       if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
       const sys = blockSystem(block, i, {
-        params: payload.params, value: (n) => values[n.index].data, known,
+        params: payload.params, known, y: values[block.add.index].data,
+        hActive: Uint8Array.from(values[block.relu.index].data, (v) => (v > 0 ? 1 : 0)),
         grads: (conv) => ({ dz: grads[layerOf(conv)]!.data, dW: grads[L + layerOf(conv)]!.data }),
       });
       const names = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])].map((n) => n.name);
