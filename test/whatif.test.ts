@@ -15,6 +15,8 @@ import { simulateClient } from '../src/threat/client.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
 import { crossEntropy } from '../src/autodiff/prims/softmax.js';
 import { chainView } from '../src/model/chain.js';
+import { hybrid } from '../src/attacks/layerwise/hybrid.js';
+import { copa } from '../src/attacks/layerwise/copa.js';
 import { solvePooledLayer } from '../src/attacks/layerwise/pooled.js';
 import { cropPadding } from '../src/solve/system.js';
 
@@ -584,4 +586,47 @@ describe('downsampling residual blocks in the what-if', () => {
     assert.equal(block.rank! - (block.unknowns - 99), expected);
     console.log(`downsampling block: rank ${expected} of 99 (${rows.length} rows)`);
   });
+});
+
+describe('rgap through residual blocks', () => {
+  const blockGraph = (downsample: boolean): Node[] => [
+    { name: 'stem', op: 'conv2d', out: 4, kernel: 3, padding: 1 }, { name: 'r0', op: 'relu' },
+    { name: 'c1', op: 'conv2d', out: downsample ? 8 : 4, kernel: 3, stride: downsample ? 2 : 1, padding: 1,
+      bias: false },
+    { name: 'n1', op: 'batch_norm2d' }, { name: 'r1', op: 'relu' },
+    { name: 'c2', op: 'conv2d', out: downsample ? 8 : 4, kernel: 3, padding: 1, bias: false },
+    { name: 'n2', op: 'batch_norm2d' },
+    ...(downsample ? [
+      { name: 'ds', op: 'conv2d', out: 8, kernel: 1, stride: 2, bias: false, inputs: ['r0'] },
+      { name: 'nd', op: 'batch_norm2d' }, { name: 'sum', op: 'add', inputs: ['n2', 'nd'] },
+    ] : [{ name: 'sum', op: 'add', inputs: ['n2', 'r0'] }]),
+    { name: 'r2', op: 'relu' }, { name: 'flat', op: 'flatten' }, { name: 'fc', op: 'linear', out: 5 },
+  ];
+  for (const downsample of [false, true]) {
+    it(`solves ${downsample ? 'a downsampling' : 'an identity'} block with h's active set estimated`, () => {
+      const t = setup(blockGraph(downsample), [1, 6, 6], 'eval', 7);
+      const rng = new Rng(8);
+      for (const [name, v] of t.payload.params) {
+        if (/^n[12d]\.(weight|running_var)$/.test(name)) v.forEach((_, i) => { v[i] = 0.5 + rng.uniform(); });
+        if (/^n[12d]\.(bias|running_mean)$/.test(name)) v.forEach((_, i) => { v[i] = 0.2 * rng.uniform(); });
+      }
+      const view = chainView(t.payload.model);
+      assert.ok(!('reason' in view), 'reason' in view ? view.reason : '');
+      assert.equal(view.model.layers.length, 3);
+      const whatIf = t.run();
+      const { update } = simulateClient(JS_KERNELS, t.payload.model, t.payload.params, 'eval', t.image, [2]);
+      const r = rgap.run(t.payload, update, { seed: 0, tol: 1e-10 });
+      const err = Math.max(...Array.from(t.image.data, (v, i) => Math.abs(v - r.images.data[i])));
+      // the what-if (true active sets) determines every layer; the attacker's first pass got h's
+      // signs right, so the block and the stem below it are recovered exactly
+      assert.deepEqual(whatIf.layers.map((l) => l.rankDeficiency), downsample ? [0, 0, 0, 0, 0] : [0, 0, 0, 0]);
+      assert.ok(err < 1e-9, `max error ${err}`);
+      assert.match(r.layers[1].estimated ?? '', /active set of "r1" inside the block is estimated/);
+      assert.equal(r.layers[1].node ?? 'c1', 'c1');
+      // hybrid refines through the block (its matching starts at the block's input); copa refuses
+      const h = hybrid.run(t.payload, update, { seed: 0, tol: 1e-10, iterations: 5 });
+      assert.ok(h.images.data.every(Number.isFinite));
+      assert.throws(() => copa.run(t.payload, update, { seed: 0, tol: 1e-10, iterations: 5 }), /use hybrid/);
+    });
+  }
 });

@@ -9,7 +9,7 @@ import { CsrBuilder, shiftColumns, stack, type Csr } from '../linalg/sparse.js';
 import { buildLayerSystem, type LayerSystem } from '../solve/system.js';
 
 /** Per channel, the scale and shift of an eval batch norm (1 and 0 without one). */
-function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
+export function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
   if (!bn) return { k: new Float64Array(channels).fill(1), shift: new Float64Array(channels) };
   return evalAffine((s) => params.get(`${bn.name}.${s}`)!, (bn.attrs as BatchNormAttrs).eps);
 }

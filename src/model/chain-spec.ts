@@ -2,6 +2,7 @@ import { ACTIVATIONS, type ActivationName, makeActivation, type Activation } fro
 import { fail } from '../core/errors.js';
 import type { PoolGeometry } from '../kernels/kernels.js';
 import { poolGeometry, type PoolAttrs } from '../ops/pool-window.js';
+import type { ResidualBlock } from './blocks.js';
 import {
   MAX_ARRAY_ELEMENTS, MAX_FEATURES, MAX_LAYERS, MAX_SPATIAL, MAX_WINDOW, SLOPE_RANGE,
 } from '../core/limits.js';
@@ -20,6 +21,11 @@ export interface ConvLayerSpec {
   slope?: number;
   /** A pooling after the activation (only in a graph's chain view; chain spec files have none). */
   pool?: { kind: PoolKind; attrs: PoolAttrs };
+  /**
+   * A residual block standing as this layer (a chain view only): kernel, stride and padding are its
+   * first convolution's, `out` its output channels, the activation the one after its add.
+   */
+  block?: ResidualBlock;
 }
 
 export interface LinearLayerSpec {
@@ -56,6 +62,8 @@ export interface LayerGeometry {
   activation: Activation;
   /** The pooling after the activation, if any: the next layer's input is its output. */
   pool?: PoolGeometry & { kind: PoolKind };
+  /** The residual block this layer stands for, if any (its system is the block's: analysis/blocks.ts). */
+  block?: ResidualBlock;
 }
 
 /** A chain model: the layer-wise analysis's view of a model (model/chain.ts derives it from a graph). */
@@ -185,6 +193,7 @@ export function buildModel(spec: ModelSpec, source = spec.name): Model {
       }
     }
     [c, h, w] = [g.outC, g.outH, g.outW];
+    if (l.type === 'conv' && l.block) g.block = l.block;
     if (l.type === 'conv' && l.pool) {
       const p = poolGeometry(l.pool.attrs, [c, h, w], (m) => `${source}: layer ${index}: ${m}`);
       g.pool = { ...p, kind: l.pool.kind };

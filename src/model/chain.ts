@@ -3,6 +3,7 @@ import type { LayerTensors, Params } from './chain-tensors.js';
 import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import type { PoolAttrs } from '../ops/pool-window.js';
+import { consumersOf, residualBlocks } from './blocks.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
 import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
 import type { BnMode } from '../ops/op.js';
@@ -75,7 +76,36 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
   let k = 0;
   const n = g.nodes;
   const chained = (i: number) => n[i].inputs.length === 1 && n[i].inputs[0] === i - 1;
+  const blocks = residualBlocks(g, consumersOf(g), bnMode);
+  const activationAfter = (i: number): { activation: ActivationName; slope?: number } | null => {
+    if (i + 1 >= n.length || !ACTIVATIONS.includes(n[i + 1].op.name) || !chained(i + 1)) return null;
+    const activation = n[i + 1].op.name as ActivationName;
+    return activation === 'leaky_relu'
+      ? { activation, slope: (n[i + 1].attrs as { slope: number }).slope } : { activation };
+  };
   while (k < n.length) {
+    const block = blocks.find((b) => b.conv1 === n[k]);
+    if (block && chained(k)) {
+      // a residual block is one layer of the chain: its nodes must sit between conv1 and the add
+      const parts = [block.conv1, block.bn1, block.relu, block.conv2, block.bn2, block.shortcut?.conv,
+        block.shortcut?.bn, block.add];
+      const members = new Set(parts.flatMap((m) => (m ? [m.index] : [])));
+      for (let j = k; j <= block.add.index; j++) if (!members.has(j)) return {
+        reason: `node "${n[j].name}" sits among residual block "${n[k].name}"'s nodes but is not part of it`,
+      };
+      const a = block.conv1.attrs as Conv2dAttrs;
+      k = block.add.index;
+      const act = activationAfter(k) ?? { activation: 'identity' as const };
+      if (act.activation !== 'identity') k++;
+      layers.push({
+        type: 'conv', out: block.conv2.shape[0], kernel: a.kernel[0], stride: a.stride[0],
+        padding: a.padding[0], bias: false, ...act, block,
+      });
+      nodes.push(block.conv1.name);
+      norms.push(null);
+      k++;
+      continue;
+    }
     if (!chained(k)) return {
       reason: `node "${n[k].name}" does not read the node before it (a branch or residual connection)`,
     };
@@ -112,9 +142,9 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
       k++;
     }
     let activation: ActivationName = 'identity', slope: number | undefined;
-    if (k + 1 < n.length && ACTIVATIONS.includes(n[k + 1].op.name) && chained(k + 1)) {
-      activation = n[k + 1].op.name as ActivationName;
-      if (activation === 'leaky_relu') slope = (n[k + 1].attrs as { slope: number }).slope;
+    const act = activationAfter(k);
+    if (act) {
+      ({ activation, slope } = act);
       k++;
     }
     if (op === 'conv2d') {

@@ -96,6 +96,9 @@ export const copa: Attack = {
     const relu = input.model.layers.slice(0, -1).find((g) => g.activation.partial);
     if (relu) fail(`copa's pull-back divides by the activation's derivative, which ${relu.activation.name} `
       + `(layer ${relu.index}) makes zero on inactive units; use hybrid`);
+    const block = input.model.layers.find((g) => g.block);
+    if (block) fail(`copa's pull-back solves one convolution below each layer; layer ${block.index} is a `
+      + 'residual block (two paths below it); use hybrid');
     const pooled = input.model.layers.find((g) => g.pool);
     if (pooled) fail(`copa's pull-back takes layer ${pooled.index + 1}'s input as layer ${pooled.index}'s `
       + 'output, which max pooling between them hides; use hybrid');

@@ -59,14 +59,21 @@ function layerObjective(
   }, [1, ...(from === undefined ? g.input : g.nodes[from].shape)]);
   const sys = ctx.system;
   const vnorm2 = squaredNorm(sys.sRhs) + squaredNorm(sys.gradRhs) || 1;
-  const shape = [sys.g.inC, sys.g.inH, sys.g.inW] as const;
+  const layer = input.model.layers[ctx.layer];
+  const shape = [layer.inC, layer.inH, layer.inW] as const;
+  // a residual block's system is over [x; h], not over the layer's input alone: no residual term
+  const residual = layer.block ? 0 : s.residual;
   const tv = ctx.layer === 0 ? options.tv ?? s.tv : 0;
   return (x) => {
     const m = match(x);
-    const r = residualBlocks(sys, x);
-    let value = m.value + (s.residual * (r.weight.value + r.gradient.value)) / vnorm2;
-    for (let k = 0; k < x.length; k++)
-      m.grad[k] += (s.residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
+    let value = m.value;
+    if (residual > 0) {
+      const r = residualBlocks(sys, x);
+      value += (residual * (r.weight.value + r.gradient.value)) / vnorm2;
+      for (let k = 0; k < x.length; k++) {
+        m.grad[k] += (residual * (r.weight.grad[k] + r.gradient.grad[k])) / vnorm2;
+      }
+    }
     if (tv > 0) {
       const t = totalVariation(x, shape);
       value += tv * t.value;

@@ -50,22 +50,34 @@ export function poolWindows(p: PoolGeometry): Int32Array[] {
   return out;
 }
 
+/**
+ * The layer's outputs and their gradient as the pooling's input: at the winners when given, else
+ * spread over each window (every position the pooled value, an equal share of its gradient). A mean
+ * pool passes 1/k² of its gradient to every position exactly; overlapping windows add up.
+ */
+export function unpool(
+  windows: Int32Array[], size: number, pooled: Float64Array, dPooled: Float64Array, winners?: Int32Array,
+): { a: Float64Array; da: Float64Array } {
+  const a = new Float64Array(size), da = new Float64Array(size);
+  windows.forEach((at, w) => {
+    const to = winners ? [winners[w]] : at;
+    for (const k of to) {
+      a[k] = pooled[w];
+      da[k] += dPooled[w] / to.length;
+    }
+  });
+  return { a, da };
+}
+
 export function solvePooledLayer(
   L: PooledLayer,
 ): { system: LayerSystem; solution: LayerSolution; dz: Float64Array; estimated: boolean } {
   const { g } = L;
   const size = g.outC * g.outH * g.outW;
-  const a = new Float64Array(size), da = new Float64Array(size), rows = new Uint8Array(size);
+  const rows = new Uint8Array(size);
   const windows = poolWindows(g.pool);
   const winners = g.pool.kind === 'max' ? L.winners : undefined;
-  windows.forEach((at, w) => {
-    const to = winners ? [winners[w]] : at;
-    // a mean pool passes 1/k² of its gradient to every position (overlapping windows add up)
-    for (const k of to) {
-      a[k] = L.pooled[w];
-      da[k] += L.dPooled[w] / to.length;
-    }
-  });
+  const { a, da } = unpool(windows, size, L.pooled, L.dPooled, winners);
   const { z, known } = L.invert(a);
   const dz = throughActivation(g, da, z);
   if (linearMean(g)) {

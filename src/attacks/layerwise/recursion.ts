@@ -16,7 +16,11 @@ import { checkTensors, throughActivation, type Params } from '../../model/chain-
 import type { ChainModel } from '../../model/chain-spec.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../../solve/system.js';
 import type { RunLimits, RunResult } from '../../optim/optimisers.js';
-import { solvePooledLayer } from './pooled.js';
+import { poolWindows, solvePooledLayer, unpool } from './pooled.js';
+import { solveBlock } from './block.js';
+import type { LayerGeometry, PoolKind } from '../../model/chain-spec.js';
+import type { PoolGeometry } from '../../kernels/kernels.js';
+import type { ResidualBlock } from '../../model/blocks.js';
 
 /**
  * What the layer-wise attacks work on: the chain view of the model (conv/linear layers with one
@@ -124,50 +128,114 @@ export function layerwise(
   let x: Float64Array = new Float64Array(inDim);
   for (let j = 0; j < last.outC; j++)
     for (let k = 0; k < inDim; k++) x[k] += (db[j] * dW[j * inDim + k]) / norm2;
-  let dzAbove: Float64Array = Float64Array.from(db);
+  // dL/d(output of the layer below), from the layer above: a function, since a block pulls back
+  // through two paths
+  let pullDown = () => layerInputGrad(input.net.kernels, last, params[L - 1].weight, db);
 
   const reports: LayerReport[] = new Array(L);
   reports[L - 1] = closedFormReport(last);
   for (let i = L - 2; i >= 0; i--) {
     const g = model.layers[i];
-    const above = model.layers[i + 1];
     options.onProgress?.({ step: L - 2 - i, total: L - 1, message: `layer ${i}` });
     if (!g.activation.invertible && !g.activation.partial) fail(`layer ${i}: activation ${g.activation.name} `
       + `is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
     const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated;
-    const da = layerInputGrad(input.net.kernels, above, params[i + 1].weight, dzAbove);
-    let system: LayerSystem, solution: LayerSolution, dz: Float64Array;
-    let estimated: string | undefined;
-    if (g.pool) {
-      let guess: boolean;
-      ({ system, solution, dz, estimated: guess } = solvePooledLayer({
-        g: { ...g, pool: g.pool }, tensors: params[i], dW: gradients[i].weight, pooled: x,
-        dPooled: da, solve, invert: (a) => invertActivation(a, i, g.activation, determined, warnings),
-      }));
-      if (guess) {
-        estimated = g.pool.kind === 'max'
-          ? 'max pooling hides its winners: each window spread over its positions'
-          : 'mean pooling of an activation gives each window\'s mean only: spread over its positions';
-        warnings.push(`layer ${i}: ${estimated} (a smooth estimate, not exact: docs/METHOD.md §2)`);
-      }
-    } else {
-      const { z, known } = invertActivation(x, i, g.activation, determined, warnings);
-      dz = throughActivation(g, da, z);
-      system = buildLayerSystem(g, {
-        weight: params[i].weight, bias: params[i].bias, z, dz, dW: gradients[i].weight,
-        ...(known ? { known } : {}),
-      });
-      solution = solveLayer(system, solve);
-    }
-    reports[i] = { ...layerReport(system, solution), ...(estimated ? { estimated } : {}) };
-    x = cropPadding(system, solution.x);
-    if (refine) x = refine({ layer: i, system, solution, report: reports[i], estimate: x, label, dz, solve });
-    dzAbove = dz;
+    const invert = (a: Float64Array) => invertActivation(a, i, g.activation, determined, warnings);
+    const step = g.block
+      ? blockStep(input, { ...g, block: g.block }, x, pullDown(), invert, solve)
+      : g.pool
+        ? pooledStep(input, { ...g, pool: g.pool }, x, pullDown(), invert, solve)
+        : plainStep(input, g, x, pullDown(), invert, solve);
+    const estimated = step.estimated.join('; ');
+    for (const e of step.estimated) warnings.push(`layer ${i}: ${e} (an estimate: docs/METHOD.md §2)`);
+    reports[i] = { ...layerReport(step.system, step.solution), ...(estimated ? { estimated } : {}) };
+    x = step.x;
+    if (refine) x = refine({
+      layer: i, system: step.system, solution: step.solution, report: reports[i], estimate: x, label,
+      dz: step.dz, solve,
+    });
+    pullDown = step.pullDown;
   }
   options.onProgress?.({ step: L - 1, total: L - 1, message: 'done' });
   return { label, labelInferred: inferred, labelAmbiguous: ambiguous, image: x, layers: reports, warnings };
+}
+
+/** One layer of the recursion solved: its system and input, and how to pull δ below it. */
+interface Step {
+  system: LayerSystem;
+  solution: LayerSolution;
+  /** The layer's input (unpadded). */
+  x: Float64Array;
+  /** dL/dz of the layer (a block: dL/d(add output)). */
+  dz: Float64Array;
+  pullDown: () => Float64Array;
+  /** What was estimated rather than known, if anything. */
+  estimated: string[];
+}
+
+type Invert = (a: Float64Array) => { z: Float64Array; known: Uint8Array | null };
+
+function plainStep(
+  input: LayerwiseInput, g: LayerGeometry, out: Float64Array, da: Float64Array, invert: Invert,
+  solve: SolveOptions,
+): Step {
+  const i = g.index;
+  const { z, known } = invert(out);
+  const dz = throughActivation(g, da, z);
+  const system = buildLayerSystem(g, {
+    weight: input.params[i].weight, bias: input.params[i].bias, z, dz, dW: input.gradients[i].weight,
+    ...(known ? { known } : {}),
+  });
+  const solution = solveLayer(system, solve);
+  return {
+    system, solution, x: cropPadding(system, solution.x), dz, estimated: [],
+    pullDown: () => layerInputGrad(input.net.kernels, g, input.params[i].weight, dz),
+  };
+}
+
+const SPREAD: Record<PoolKind, string> = {
+  max: 'max pooling hides its winners: each window spread over its positions',
+  avg: 'mean pooling of an activation gives each window\'s mean only: spread over its positions',
+};
+
+function pooledStep(
+  input: LayerwiseInput, g: LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } }, pooled: Float64Array,
+  dPooled: Float64Array, invert: Invert, solve: SolveOptions,
+): Step {
+  const i = g.index;
+  const r = solvePooledLayer({
+    g, tensors: input.params[i], dW: input.gradients[i].weight, pooled, dPooled, solve, invert,
+  });
+  return {
+    system: r.system, solution: r.solution, x: cropPadding(r.system, r.solution.x), dz: r.dz,
+    estimated: r.estimated ? [SPREAD[g.pool.kind]] : [],
+    pullDown: () => layerInputGrad(input.net.kernels, g, input.params[i].weight, r.dz),
+  };
+}
+
+function blockStep(
+  input: LayerwiseInput, g: LayerGeometry & { block: ResidualBlock }, out: Float64Array, dOut: Float64Array,
+  invert: Invert, solve: SolveOptions,
+): Step {
+  const estimated: string[] = [];
+  let a = out, da = dOut;
+  if (g.pool) {
+    const size = g.outC * g.outH * g.outW;
+    ({ a, da } = unpool(poolWindows(g.pool), size, out, dOut));
+    estimated.push(SPREAD[g.pool.kind]);
+  }
+  const { z, known } = invert(a);
+  const dAdd = throughActivation(g, da, z);
+  const { payload, update, kernels } = input.net;
+  const r = solveBlock({
+    kernels, block: g.block, index: g.index, params: payload.params, gradients: update.gradients, z, known,
+    dAdd, solve,
+  });
+  estimated.push(`the active set of "${g.block.relu.name}" inside the block is estimated (`
+    + `${r.changed} units changed in its second pass)`);
+  return { system: r.system, solution: r.solution, x: r.x, dz: dAdd, pullDown: r.inputGrad, estimated };
 }
 
 // Values this close to the edge of an activation's range are clipped to it before inverting.
