@@ -61,7 +61,8 @@ export function audit(
   if (source.kind === 'gradients') {
     const v = chainView(g, payload.bnMode);
     if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
-      + `layers, each with one activation (and eval batch norm): ${v.reason}`);
+      + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
+      + v.reason);
     const r = rgap.run(payload, source.update, {
       seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
     });

@@ -46,8 +46,8 @@ export function chainInput(
     + `this update is of a batch of ${update.batch} (ig and dlg attack batches)`);
   const view = chainView(payload.model, payload.bnMode);
   if ('reason' in view) fail(`${method} needs a chain of conv/linear layers, each with one activation `
-    + `(and eval batch norm): `
-    + `${view.reason} (ig and dlg run on any graph)`);
+    + `(eval batch norm, pooling and residual blocks included): ${view.reason} `
+    + '(ig and dlg run on any graph)');
   return {
     model: view.model, params: chainParams(view, payload.params),
     gradients: chainGradients(view, update.gradients, payload.params), label: update.labels?.[0],
