@@ -182,7 +182,7 @@ export function blockSystem(b: ResidualBlock, index: number, v: BlockInputs): La
     // the add's outputs are the third group of the block's
     ...(v.known.sums ? { sums: shiftColumns(v.known.sums, 2 * c1 * p, outC * p) } : {}),
     gradientRows: {
-      rows: rows.map((r) => r.rows).reduce((a, r) => stack(a, r)),
+      rows: rows.map((r) => r.rows).reduce((a, r) => stack(a, r), new CsrBuilder(inC * grid.plane).build()),
       rhs: Float64Array.from(rows.flatMap((r) => [...r.rhs])),
     },
   });

@@ -32,7 +32,8 @@ export interface LayerReport {
   /** The layer whose system holds this one's unknowns and rows (a residual block's first layer). */
   partOf?: number;
   /**
-   * Why the attacker's system for this layer is an estimate (max pooling's winners): its input is a
+   * Why the attacker's system for this layer is an estimate (max-pool winners, mean pooling through an
+   * activation, the active set inside a residual block): its input is a
    * guess and its rank says nothing of the true system, so it is left out of the indices.
    */
   estimated?: string;

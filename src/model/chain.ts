@@ -95,8 +95,9 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
       };
       const a = block.conv1.attrs as Conv2dAttrs;
       k = block.add.index;
-      const act = activationAfter(k) ?? { activation: 'identity' as const };
-      if (act.activation !== 'identity') k++;
+      const after = activationAfter(k);
+      if (after) k++;
+      const act = after ?? { activation: 'identity' as const };
       layers.push({
         type: 'conv', out: block.conv2.shape[0], kernel: a.kernel[0], stride: a.stride[0],
         padding: a.padding[0], bias: false, ...act, block,

@@ -101,7 +101,7 @@ export const copa: Attack = {
       + 'residual block (two paths below it); use hybrid');
     const pooled = input.model.layers.find((g) => g.pool);
     if (pooled) fail(`copa's pull-back takes layer ${pooled.index + 1}'s input as layer ${pooled.index}'s `
-      + 'output, which max pooling between them hides; use hybrid');
+      + 'output, which the pooling between them hides; use hybrid');
     return runCopa('copa', input, options, withRunOptions(COPA_DEFAULTS, options));
   },
   // the pull-back solves the layer below on every evaluation: a second set of systems and work

@@ -58,11 +58,13 @@ export function poolWindows(p: PoolGeometry): Int32Array[] {
 export function unpool(
   windows: Int32Array[], size: number, pooled: Float64Array, dPooled: Float64Array, winners?: Int32Array,
 ): { a: Float64Array; da: Float64Array } {
-  const a = new Float64Array(size), da = new Float64Array(size);
+  const a = new Float64Array(size), da = new Float64Array(size), set = new Uint8Array(size);
   windows.forEach((at, w) => {
     const to = winners ? [winners[w]] : at;
     for (const k of to) {
-      a[k] = pooled[w];
+      // a position in several windows is at most each one's value: the smallest
+      a[k] = set[k] ? Math.min(a[k], pooled[w]) : pooled[w];
+      set[k] = 1;
       da[k] += dPooled[w] / to.length;
     }
   });
@@ -107,8 +109,13 @@ export function solvePooledLayer(
   return { system, solution: solveLayer(ridged, { ...L.solve, cache: undefined }), dz, estimated: true };
 }
 
-/** Mean pooling right after the layer (no activation between): a linear map of its outputs. */
-const linearMean = (g: PooledLayer['g']) => g.pool.kind === 'avg' && g.activation.name === 'identity';
+/**
+ * Mean pooling right after the layer (no activation between), windows apart: each mean is a sum of
+ * the layer's outputs with the pooled value as its right-hand side. (Overlapping windows would need
+ * their own right-hand sides; they take the spread estimate.)
+ */
+const linearMean = ({ pool, activation }: PooledLayer['g']) => pool.kind === 'avg'
+  && activation.name === 'identity' && pool.sh >= pool.kh && pool.sw >= pool.kw;
 
 // The ridge's weight per unknown, relative to the mean squared norm of S's rows.
 const RIDGE = 1e-6;
