@@ -13,7 +13,7 @@ import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
 import { blockSystem } from './blocks.js';
-import { consumersOf, residualBlocks } from '../model/blocks.js';
+import { consumersOf, findResidualBlocks } from '../model/blocks.js';
 
 /**
  * The audit's what-if on any graph: the model owner knows the image, so every value the attacker
@@ -59,7 +59,7 @@ export function whatIfReports(
   const L = layers.length;
   const consumers = consumersOf(g);
   const data = values.map((v) => v?.data);
-  const blocks = residualBlocks(g, consumers, payload.bnMode);
+  const blocks = findResidualBlocks(g, consumers, payload.bnMode);
   const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
   return layers.map(({ node, geometry }, i): LayerReport => {
     const k = node.index;

@@ -36,7 +36,7 @@ function squareConv(n: GraphNode | null): { k: number; s: number; p: number } | 
  * The residual blocks of a graph: identity shortcuts around size-keeping convolutions, and shortcuts
  * that are a convolution of the same stride as the first one (x's size a multiple of it).
  */
-export function residualBlocks(
+export function findResidualBlocks(
   g: Graph, consumers: GraphNode[][] = consumersOf(g), bnMode: BnMode = 'eval',
 ): ResidualBlock[] {
   const blocks: ResidualBlock[] = [];

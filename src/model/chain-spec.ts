@@ -66,6 +66,9 @@ export interface LayerGeometry {
   block?: ResidualBlock;
 }
 
+/** A layer followed by a pooling. */
+export type PooledGeometry = LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } };
+
 /** A chain model: the layer-wise analysis's view of a model (model/chain.ts derives it from a graph). */
 export type ChainModel = Model;
 

@@ -3,7 +3,7 @@ import type { LayerTensors, Params } from './chain-tensors.js';
 import { buildModel, type ChainModel, type LayerSpec, type ModelSpec } from './chain-spec.js';
 import type { Conv2dAttrs } from '../ops/conv2d.js';
 import type { PoolAttrs } from '../ops/pool-window.js';
-import { consumersOf, residualBlocks } from './blocks.js';
+import { consumersOf, findResidualBlocks } from './blocks.js';
 import type { Graph, GraphSpec, NodeSpec, ParamMap } from './graph.js';
 import { evalAffine, type BatchNormAttrs } from '../ops/batch-norm2d.js';
 import type { BnMode } from '../ops/op.js';
@@ -76,7 +76,7 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
   let k = 0;
   const n = g.nodes;
   const chained = (i: number) => n[i].inputs.length === 1 && n[i].inputs[0] === i - 1;
-  const blocks = residualBlocks(g, consumersOf(g), bnMode);
+  const blocks = findResidualBlocks(g, consumersOf(g), bnMode);
   const activationAfter = (i: number): { activation: ActivationName; slope?: number } | null => {
     if (i + 1 >= n.length || !ACTIVATIONS.includes(n[i + 1].op.name) || !chained(i + 1)) return null;
     const activation = n[i + 1].op.name as ActivationName;
@@ -178,6 +178,12 @@ export function chainView(g: Graph, bnMode: BnMode = 'eval'): ChainView | { reas
   return { model: buildModel(spec, g.name), nodes, norms };
 }
 
+/** Each channel's block of values (channel-first) times that channel's k. */
+export function scaleChannels(k: Float64Array, values: Float64Array): Float64Array {
+  const per = values.length / k.length;
+  return values.map((v, j) => v * k[Math.floor(j / per)]);
+}
+
 /** Per output channel, the scale k and shift of a folded batch norm. */
 const normAffine = (norm: FoldedNorm, params: ParamMap) =>
   evalAffine((s) => params.get(`${norm.node}.${s}`)!, norm.eps);
@@ -192,9 +198,8 @@ export function chainParams(view: ChainView, params: ParamMap): Params {
     const norm = view.norms[i];
     if (!norm) return { weight, bias };
     const { k, shift } = normAffine(norm, params);
-    const per = weight.length / k.length;
     return {
-      weight: weight.map((w, j) => w * k[Math.floor(j / per)]),
+      weight: scaleChannels(k, weight),
       bias: shift.map((s, o) => s + (bias ? bias[o] * k[o] : 0)),
     };
   });

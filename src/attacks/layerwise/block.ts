@@ -3,6 +3,8 @@ import type { ResidualBlock } from '../../model/blocks.js';
 import type { GraphNode, ParamMap } from '../../model/graph.js';
 import { convGeometry, type Conv2dAttrs } from '../../ops/conv2d.js';
 import { everyValue } from '../../ops/knowledge.js';
+import { scaleChannels } from '../../model/chain.js';
+import { activeUnits } from './active.js';
 import { affine, blockSystem, splitBlockSolution } from '../../analysis/blocks.js';
 import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
 import type { LayerSystem } from '../../solve/system.js';
@@ -32,8 +34,6 @@ export interface BlockLayer {
   known: Uint8Array | null;
   dAdd: Float64Array;
   solve: SolveOptions;
-  /** h's true active set (a test's): skips the estimate. */
-  hActive?: Uint8Array;
 }
 
 export interface BlockSolution {
@@ -47,20 +47,12 @@ export interface BlockSolution {
   changed: number;
 }
 
-// A unit of h is taken as active above this fraction of h's largest value (as for ReLU outputs).
-const ACTIVE = 1e-7;
-
-const perChannel = (k: Float64Array, d: Float64Array) => {
-  const p = d.length / k.length;
-  return d.map((v, i) => k[Math.floor(i / p)] * v);
-};
-
 export function solveBlock(B: BlockLayer): BlockSolution {
   const { block: b, params } = B;
   const c1 = b.conv1.shape[0], c2 = b.conv2.shape[0];
   const n1 = affine(b.bn1, params, c1), n2 = affine(b.bn2, params, c2);
-  const dz2 = perChannel(n2.k, B.dAdd);
-  const dzS = b.shortcut ? perChannel(affine(b.shortcut.bn, params, c2).k, B.dAdd) : null;
+  const dz2 = scaleChannels(n2.k, B.dAdd);
+  const dzS = b.shortcut ? scaleChannels(affine(b.shortcut.bn, params, c2).k, B.dAdd) : null;
   const dW = (conv: GraphNode) => B.gradients.get(`${conv.name}.weight`)!;
   const weight = (conv: GraphNode) => params.get(`${conv.name}.weight`)!;
   const geometry = (conv: GraphNode) => convGeometry(conv.attrs as Conv2dAttrs, conv.inShapes[0]);
@@ -79,21 +71,15 @@ export function solveBlock(B: BlockLayer): BlockSolution {
     const solution = solveLayer(system, B.solve);
     return { system, solution, ...splitBlockSolution(b, solution.x) };
   };
-  const activeOf = (h: Float64Array) => {
-    const max = h.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-    return Uint8Array.from(h, (v) => (v > ACTIVE * max ? 1 : 0));
-  };
-  const dz1Of = (active: Uint8Array) => perChannel(n1.k, dh.map((v, i) => (active[i] ? v : 0)));
-  let active = B.hActive ?? activeOf(run(null, null).h);
+  const dz1Of = (active: Uint8Array) => scaleChannels(n1.k, dh.map((v, i) => (active[i] ? v : 0)));
+  // h's units are taken as active as a recovered ReLU output's would be (active.ts)
+  let active = activeUnits(run(null, null).h);
   let r = run(active, dz1Of(active));
-  let changed = 0;
-  if (!B.hActive) {
-    const next = activeOf(r.h);
-    changed = next.reduce((s, v, i) => s + (v !== active[i] ? 1 : 0), 0);
-    if (changed > 0) {
-      active = next;
-      r = run(active, dz1Of(active));
-    }
+  const next = activeUnits(r.h);
+  const changed = next.reduce((s, v, i) => s + (v !== active[i] ? 1 : 0), 0);
+  if (changed > 0) {
+    active = next;
+    r = run(active, dz1Of(active));
   }
   const dz1 = dz1Of(active);
   const inputGrad = () => {

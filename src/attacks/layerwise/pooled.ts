@@ -1,5 +1,5 @@
 import type { PoolGeometry } from '../../kernels/kernels.js';
-import type { LayerGeometry, PoolKind } from '../../model/chain-spec.js';
+import type { PooledGeometry } from '../../model/chain-spec.js';
 import type { LayerTensors } from '../../model/chain-tensors.js';
 import { throughActivation } from '../../model/chain-tensors.js';
 import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
@@ -24,7 +24,7 @@ import { sumsOf } from '../../ops/knowledge.js';
  * docs/METHOD.md §2.)
  */
 export interface PooledLayer {
-  g: LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } };
+  g: PooledGeometry;
   tensors: LayerTensors;
   dW: Float64Array;
   /** The pooled outputs and dL/d(pooled), from the layer above. */

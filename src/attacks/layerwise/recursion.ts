@@ -13,13 +13,12 @@ import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/l
 import { checkSolvable } from '../../core/memory.js';
 import { SolverCache } from '../../solve/solver-cache.js';
 import { checkTensors, throughActivation, type Params } from '../../model/chain-tensors.js';
-import type { ChainModel } from '../../model/chain-spec.js';
+import type { ChainModel, LayerGeometry, PooledGeometry } from '../../model/chain-spec.js';
 import { buildLayerSystem, cropPadding, type LayerSystem } from '../../solve/system.js';
 import type { RunLimits, RunResult } from '../../optim/optimisers.js';
 import { poolWindows, solvePooledLayer, unpool } from './pooled.js';
 import { solveBlock } from './block.js';
-import type { LayerGeometry, PoolKind } from '../../model/chain-spec.js';
-import type { PoolGeometry } from '../../kernels/kernels.js';
+import { ACTIVE } from './active.js';
 import type { ResidualBlock } from '../../model/blocks.js';
 
 /**
@@ -195,13 +194,13 @@ function plainStep(
   };
 }
 
-const SPREAD: Record<PoolKind, string> = {
+const SPREAD: Record<PooledGeometry['pool']['kind'], string> = {
   max: 'max pooling hides its winners: each window spread over its positions',
   avg: 'mean pooling of an activation gives each window\'s mean only: spread over its positions',
 };
 
 function pooledStep(
-  input: LayerwiseInput, g: LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } }, pooled: Float64Array,
+  input: LayerwiseInput, g: PooledGeometry, pooled: Float64Array,
   dPooled: Float64Array, invert: Invert, solve: SolveOptions,
 ): Step {
   const i = g.index;
@@ -271,11 +270,8 @@ function invertActivation(
   return { z, known: null };
 }
 
-// A ReLU output at most this fraction of the layer's largest is taken as zero, an inactive unit: an
-// exactly determined layer above still carries solver round-off (≈1e-9 seen), and calling a unit
-// inactive only drops its row, while calling it active adds a wrong one. Strict mode refuses outputs
+// Outputs at most ACTIVE (active.ts) of the layer's largest are inactive; strict mode refuses outputs
 // below −NEGATIVE·max as impossible.
-const ACTIVE = 1e-7;
 const NEGATIVE = 1e-6;
 
 /**
