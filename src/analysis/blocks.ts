@@ -6,7 +6,7 @@ import type { ResidualBlock } from '../model/blocks.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { makeActivation } from '../model/chain-activations.js';
 import { CsrBuilder, shiftColumns, stack, type Csr } from '../linalg/sparse.js';
-import { buildLayerSystem, type LayerSystem } from '../solve/system.js';
+import { buildLayerSystem, gradientRowsOf, type LayerSystem } from '../solve/system.js';
 
 /** Per channel, the scale and shift of an eval batch norm (1 and 0 without one). */
 export function affine(bn: GraphNode | null, params: ParamMap, channels: number) {
@@ -88,24 +88,18 @@ function placeConv(
   }
 }
 
-/** A convolution's gradient rows Σ_q dz[o,q]·input[c, q·s − p + t] = dW[o,c,t] on the block's columns. */
+/** A convolution's gradient rows (solve/system.ts) placed on the block's columns. */
 function convGradientRows(
-  grid: BlockGrid, conv: GraphNode, dz: Float64Array, onH: boolean,
-): Csr {
-  const { kernel: [k], padding: [p], stride: [s], out } = conv.attrs as Conv2dAttrs;
-  const cIn = conv.inShapes[0][0], [, oh, ow] = conv.shape, q = oh * ow;
-  const b = new CsrBuilder(grid.inC * grid.plane, out * cIn * k * k, out * cIn * k * k * q);
-  const idx = new Int32Array(q);
-  for (let o = 0; o < out; o++) for (let c = 0; c < cIn; c++)
-    for (let ti = 0; ti < k; ti++) for (let tj = 0; tj < k; tj++) {
-      let m = 0;
-      for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) {
-        const r = i * s - p + ti, t = j * s - p + tj;
-        idx[m++] = onH ? grid.colH(c, r, t) : grid.colX(c, r, t);
-      }
-      b.push(idx, dz.subarray(o * q, (o + 1) * q));
-    }
-  return b.build();
+  grid: BlockGrid, conv: GraphNode, dz: Float64Array, dW: Float64Array, onH: boolean,
+): { rows: Csr; rhs: Float64Array } {
+  // blocks are found among square convolutions, which always have a layer geometry
+  const g = conv.op.system!.geometry(conv.attrs, conv.inShapes[0], 0) as LayerGeometry;
+  const p = g.pad;
+  return gradientRowsOf(g, dz, dW, {
+    count: grid.inC * grid.plane,
+    // h and w count in the conv's padded input; the grid takes them unpadded
+    at: (c, h, w) => (onH ? grid.colH(c, h - p, w - p) : grid.colX(c, h - p, w - p)),
+  });
 }
 
 /**
@@ -175,7 +169,7 @@ export function blockSystem(b: ResidualBlock, index: number, v: BlockInputs): La
   ];
   const rows = convs.flatMap(({ conv, onH }) => {
     const d = v.grads(conv);
-    return d ? [{ rows: convGradientRows(grid, conv, d.dz, onH), rhs: d.dW }] : [];
+    return d ? [convGradientRows(grid, conv, d.dz, d.dW, onH)] : [];
   });
   return buildLayerSystem(geometry, {
     weight, bias, z, dz: new Float64Array(outC * p), dW: new Float64Array(0), known,

@@ -146,16 +146,16 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
 
 /**
  * The gradient rows Σ_p dz[o,p]·x[c, p·stride + (i, j)] = dW[o,c,i,j] over the padded input, one per
- * weight.
+ * weight; with `columns`, placed among a larger system's columns.
  */
 export function gradientRowsOf(
-  g: LayerGeometry, dz: Float64Array, dW: Float64Array,
+  g: LayerGeometry, dz: Float64Array, dW: Float64Array, columns?: GradientColumns,
 ): { rows: Csr; rhs: Float64Array } {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
   const padW = inW + 2 * pad, plane = (inH + 2 * pad) * padW;
-  const col = (c: number, h: number, w: number) => c * plane + h * padW + w;
+  const col = columns?.at ?? ((c: number, h: number, w: number) => c * plane + h * padW + w);
   const k2 = inC * kh * kw, p = outH * outW;
-  const gb = new CsrBuilder(inC * plane, outC * k2, outC * k2 * p);
+  const gb = new CsrBuilder(columns?.count ?? inC * plane, outC * k2, outC * k2 * p);
   const gi = new Int32Array(p);
   for (let o = 0; o < outC; o++) for (let c = 0; c < inC; c++)
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
@@ -165,6 +165,15 @@ export function gradientRowsOf(
       gb.push(gi, dz.subarray(o * p, (o + 1) * p));
     }
   return { rows: gb.build(), rhs: Float64Array.from(dW) };
+}
+
+/**
+ * Where a layer's padded input sits among a larger system's columns (a residual block's): the column
+ * of input (c, h, w), h and w counted in the padded input, and the number of columns.
+ */
+export interface GradientColumns {
+  count: number;
+  at: (c: number, h: number, w: number) => number;
 }
 
 /**
