@@ -34,6 +34,11 @@ export interface AttackOptions extends SolveSettings {
   seed: number;
   /** The compute kernels (default: the reference JavaScript ones). */
   kernels?: Kernels;
+  /**
+   * The kernels of gradient matching (dlg, ig, hybrid's refinement), which may be faster and float32;
+   * default: `kernels`. Label recovery, the layer-wise solves and their ranks keep `kernels`.
+   */
+  matchingKernels?: Kernels;
   /** Optimisation attacks: iteration count (each attack has its own default). */
   iterations?: number;
   /** Optimisation attacks: stop after this many seconds and keep the best iterate. */

@@ -5,6 +5,7 @@ import { estimate, largestOf, parameterBytes, passBytes } from '../core/memory.j
 import { SolverCache } from '../solve/solver-cache.js';
 import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
+import { DEFAULT_PRECISION, matchingKernels, PRECISIONS, type Precision } from '../kernels/select.js';
 import { simulateClient } from '../threat/client.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import {
@@ -42,14 +43,29 @@ export const ATTACK_OPTIONS: OptionTable = {
   lr: {
     kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3,
   },
+  precision: {
+    kind: 'string', arg: 'f32|f64',
+    help: `arithmetic of gradient matching (ig, dlg, hybrid's refinement; default ${DEFAULT_PRECISION}); `
+      + 'ranks and solves are always float64',
+  },
   ...TOL_OPTION,
   ...JSON_OPTION,
 };
+
+/** --precision, checked. */
+export function precisionOf(a: Args): Precision {
+  const p = a.str('precision') ?? DEFAULT_PRECISION;
+  if (!(PRECISIONS as readonly string[]).includes(p)) fail(
+    `--precision must be ${PRECISIONS.join(' or ')}, got ${JSON.stringify(p.slice(0, 20))}`);
+  return p as Precision;
+}
 
 export interface AttackSetup {
   payload: ServerPayload;
   update: SharedUpdate;
   options: Omit<AttackOptions, 'onProgress'>;
+  /** A note on the kernels the user should see (WebAssembly missing), if any. */
+  kernelNote?: string;
   /** The images to measure against on [0, 1], [B, C, H, W], if known (evaluation only). */
   targets: Float64Array | null;
   out: string;
@@ -80,7 +96,9 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.name}`);
   const params = loadParams(a, model);
   const payload = makePayload(a, model, params);
+  // the client, label recovery and the solves keep the float64 reference: their results stay exact
   const kernels = JS_KERNELS;
+  const matching = matchingKernels(precisionOf(a));
   let update: SharedUpdate;
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);
@@ -97,12 +115,13 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   if (targetFiles.length && targetFiles.length !== batch) fail(
     `${targetFiles.length} --target image(s) for a batch of ${batch}`);
   return {
-    payload, update, out,
+    payload, update, out, kernelNote: matching.note,
     targets: targetFiles.length ? loadTargets(targetFiles, model, payload.normalisation) : null,
     options: {
       seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
       budgetSeconds: a.num('budget'),
       restarts: a.int('restarts'), tv: a.num('tv'), lr: a.num('lr'), maxBytes, kernels,
+      matchingKernels: matching.kernels,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),
     },

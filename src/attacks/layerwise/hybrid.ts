@@ -54,7 +54,8 @@ function layerObjective(
   const g = payload.model;
   const from = layerInputNode(g, view, ctx.layer);
   const match = matchingObjective({
-    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients,
+    kernels: options.matchingKernels ?? kernels, graph: g, params: payload.params, bnMode: payload.bnMode,
+    target: update.gradients,
     labels: [ctx.label], distance: s.distance, from,
   }, [1, ...(from === undefined ? g.input : g.nodes[from].shape)]);
   const sys = ctx.system;

@@ -56,7 +56,8 @@ export function runMatchingAttack(
   const range = box(payload);
   const tv = options.tv ?? spec.defaultTv;
   const match = matchingObjective({
-    kernels, graph: g, params: payload.params, bnMode: payload.bnMode, target: update.gradients, labels,
+    kernels: options.matchingKernels ?? kernels, graph: g, params: payload.params, bnMode: payload.bnMode,
+    target: update.gradients, labels,
     distance: spec.distance,
   }, shape);
   const objective: Objective = (x) => {

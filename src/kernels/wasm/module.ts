@@ -1,0 +1,63 @@
+import { fromBase64 } from '../../formats/base64.js';
+import { KERNELS_WASM_BASE64 } from './binary.js';
+
+/** The exports of wasm/kernels.ts: pointers are byte offsets into the memory, sizes in elements. */
+export interface KernelExports {
+  gemm_f64: Gemm; gemm_f32: Gemm;
+  unfold_f64: Unfold; unfold_f32: Unfold;
+  unfoldT_f64: UnfoldT; unfoldT_f32: UnfoldT;
+  fold_f64: Unfold; fold_f32: Unfold;
+}
+type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number,
+  lda: number, ldb: number, ldc: number) => void;
+type Unfold = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
+  kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number) => void;
+type UnfoldT = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
+  kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number,
+  ld: number) => void;
+
+const PAGE = 65536;
+/** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
+const MAX_BYTES = 2 ** 31 - PAGE;
+
+/** Whether this engine validates the module (WebAssembly with SIMD). */
+export function wasmSimdAvailable(): boolean {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(fromBase64(KERNELS_WASM_BASE64));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One instance of the kernels module and its memory, which every call lays out afresh from offset 0
+ * (an arena: nothing lives in it between calls). Owned by one kernel set; not shared between threads.
+ */
+export class WasmArena {
+  readonly fn: KernelExports;
+  private readonly memory: WebAssembly.Memory;
+
+  constructor() {
+    this.memory = new WebAssembly.Memory({ initial: 16 });
+    const module = new WebAssembly.Module(fromBase64(KERNELS_WASM_BASE64));
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => {} } });
+    this.fn = instance.exports as unknown as KernelExports;
+  }
+
+  /** Makes the memory at least `bytes` long; views taken before are invalid afterwards. */
+  reserve(bytes: number): void {
+    if (bytes > MAX_BYTES) {
+      throw new RangeError(`a kernel needs ${Math.ceil(bytes / 2 ** 20)} MiB, more than WebAssembly's 2 GiB`);
+    }
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  f64(offset: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, offset, length);
+  }
+
+  f32(offset: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, offset, length);
+  }
+}
