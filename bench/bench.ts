@@ -24,7 +24,7 @@ import { psnr, quality } from '../src/metrics/quality.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
 import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
-import { matchingObjective } from '../src/attacks/matching/objective.js';
+import { measureSteps, stepTable } from './matching-step.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { chainToGraph } from '../src/model/chain.js';
 import { buildGraph, type Graph } from '../src/model/graph.js';
@@ -72,16 +72,6 @@ function largeCase(base: string): void {
   }));
 }
 
-/** PyTorch's time for the same matching step, when Debian's python3-torch is there (bench/torch_step.py). */
-function torchStep(name: string, distance: string, dtype: 'float64' | 'float32', steps: number): { ms: number; threads: number } | string {
-  const python = '/usr/bin/python3';
-  if (!fs.existsSync(python)) return 'no /usr/bin/python3';
-  const job = JSON.stringify({ spec: presetSpec(name), batch: 1, distance, dtype, steps, bn_mode: 'train' });
-  const r = spawnSync(python, [path.join(ROOT, 'bench/torch_step.py')], { input: job, encoding: 'utf8' });
-  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? "Debian's python3-torch is not installed" : `PyTorch failed: ${r.stderr.trim().split('\n').pop()}`;
-  return JSON.parse(r.stdout);
-}
-
 function main(): void {
   const rows: string[] = ['| case | what | gradleak s (median of 3) | reference s | ratio |', '|---|---|---|---|---|'];
   const out: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
@@ -121,25 +111,9 @@ function main(): void {
     out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
   }
 
-  // one gradient-matching step (value + ∂/∂image, batch 1) beside PyTorch's in this run
-  const stepRows: string[] = ['| model | distance | gradleak ms (f64) | PyTorch ms (f64) | PyTorch ms (f32) | gradleak / PyTorch f32 |', '|---|---|---|---|---|---|'];
-  for (const name of ['cnn3_c1', 'convnet_bn', 'resnet8']) {
-    const model = presetGraph(name)!;
-    const params = initParams(model, 0);
-    const target = simulateClient(JS_KERNELS, model, params, 'train', loadSample(model, 'hills.png'), [3]).update.gradients;
-    const x = new Float64Array(3072).map((_, k) => 0.2 * Math.sin(k));
-    for (const distance of ['cosine', 'l2'] as const) {
-      const f = matchingObjective({ kernels: JS_KERNELS, graph: model, params, bnMode: 'train', target, labels: [3], distance }, [1, 3, 32, 32]);
-      const n = name === 'resnet8' ? 20 : name === 'convnet_bn' ? 60 : 300;
-      for (let i = 0; i < n / 3; i++) f(x);
-      const ms = median(Array.from({ length: REPEATS }, () => (time(() => { for (let i = 0; i < n; i++) f(x); }) * 1000) / n));
-      const t64 = torchStep(name, distance, 'float64', n), t32 = torchStep(name, distance, 'float32', n);
-      const fmt = (t: typeof t64) => (typeof t === 'string' ? '—' : t.ms.toFixed(3));
-      const ratio = typeof t32 === 'string' ? t32 : `${(ms / t32.ms).toFixed(2)}× (PyTorch ${t32.threads} thread${t32.threads === 1 ? '' : 's'})`;
-      stepRows.push(`| ${name} | ${distance} | ${ms.toFixed(3)} | ${fmt(t64)} | ${fmt(t32)} | ${ratio} |`);
-      out[`step_${name}_${distance}`] = { ms, pytorch64: t64, pytorch32: t32 };
-    }
-  }
+  // the gradient-matching step on the issue's ladder of models, beside PyTorch's in this run
+  const steps = measureSteps(ROOT);
+  out.matchingStep = steps;
 
   // hybrid on the fixtures with optimisation references: quality and time against the reference's hybrid
   for (const dir of ['cnn2_c2-chelsea', 'cnn3_c1-chelsea']) {
@@ -163,11 +137,15 @@ function main(): void {
     out[j.model] = j;
   }
   console.log(rows.join('\n'));
-  console.log(`\nGradient-matching step, batch 1, BN in train mode (PyTorch: the same graph built from its spec by bench/torch_step.py):\n\n${stepRows.join('\n')}`);
+  console.log(`\n${STEP_CAPTION}\n\n${stepTable(steps)}`);
   fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'out/bench.json'), JSON.stringify(out, null, 1) + '\n');
   console.log('\nwrote out/bench.json');
 }
 
+const STEP_CAPTION = 'Gradient-matching step (cosine, BN in train mode; PyTorch: the same graph built from its spec '
+  + 'by bench/torch_step.py, float32):';
+
 if (process.argv[2] === '--large') largeCase(process.argv[3]);
+else if (process.argv[2] === '--steps') console.log(`${STEP_CAPTION}\n\n${stepTable(measureSteps(ROOT, process.argv[3]))}`);
 else main();

@@ -1,7 +1,7 @@
 """Times one gradient-matching step in PyTorch for a gradleak graph spec, for `npm run bench`.
 
 Reads {"spec": <graph spec>, "batch": B, "distance": "cosine"|"l2", "dtype": "float64"|"float32",
-"steps": N, "bn_mode": "train"|"eval"} on stdin and prints {"ms": <median ms per step>, "threads": T}.
+"steps": N, "bn_mode": "train"|"eval", "threads": T (optional)} on stdin and prints {"ms": <median ms per step>, "threads": T}.
 A step is what gradleak's matching step computes: the candidate batch's gradients of the mean
 cross-entropy with create_graph=True, the distance to fixed target gradients, and its gradient with
 respect to the candidate (double backprop). The model is built from the spec itself (the same ops
@@ -90,6 +90,8 @@ class Graph(torch.nn.Module):
 def main():
     job = json.load(sys.stdin)
     dtype = getattr(torch, job["dtype"])
+    if "threads" in job:
+        torch.set_num_threads(job["threads"])
     torch.manual_seed(0)
     model = Graph(job["spec"]).to(dtype)
     model.train(job.get("bn_mode", "train") == "train")

@@ -39,6 +39,8 @@ export interface AttackOptions extends SolveSettings {
    * default: `kernels`. Label recovery, the layer-wise solves and their ranks keep `kernels`.
    */
   matchingKernels?: Kernels;
+  /** Why `matchingKernels` are not what was asked (no WebAssembly here): the attacks that use them warn. */
+  matchingNote?: string;
   /** Optimisation attacks: iteration count (each attack has its own default). */
   iterations?: number;
   /** Optimisation attacks: stop after this many seconds and keep the best iterate. */

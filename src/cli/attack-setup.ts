@@ -7,6 +7,7 @@ import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { DEFAULT_PRECISION, matchingKernels, PRECISIONS, type Precision } from '../kernels/select.js';
 import { simulateClient } from '../threat/client.js';
+import { availableCores, spawnKernelThread } from './threads.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import {
   batchLabels, checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, loadTargets,
@@ -15,6 +16,15 @@ import {
 import type { Args, OptionTable } from './options.js';
 
 /** The options `attack` and `compare` share. */
+/** --precision f32|f64: the arithmetic of gradient matching. */
+export const PRECISION_OPTION: OptionTable = {
+  precision: {
+    kind: 'string', arg: 'f32|f64',
+    help: `arithmetic of gradient matching (ig, dlg, hybrid's refinement; default ${DEFAULT_PRECISION}); `
+      + 'ranks and solves are always float64',
+  },
+};
+
 export const ATTACK_OPTIONS: OptionTable = {
   ...MODEL_OPTIONS,
   ...IMAGE_OPTIONS,
@@ -43,10 +53,10 @@ export const ATTACK_OPTIONS: OptionTable = {
   lr: {
     kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3,
   },
-  precision: {
-    kind: 'string', arg: 'f32|f64',
-    help: `arithmetic of gradient matching (ig, dlg, hybrid's refinement; default ${DEFAULT_PRECISION}); `
-      + 'ranks and solves are always float64',
+  ...PRECISION_OPTION,
+  threads: {
+    kind: 'int', arg: 'N', min: 1, max: 256,
+    help: 'threads for large convolutions in gradient matching (default: one per core); results do not change',
   },
   ...TOL_OPTION,
   ...JSON_OPTION,
@@ -64,8 +74,6 @@ export interface AttackSetup {
   payload: ServerPayload;
   update: SharedUpdate;
   options: Omit<AttackOptions, 'onProgress'>;
-  /** A note on the kernels the user should see (WebAssembly missing), if any. */
-  kernelNote?: string;
   /** The images to measure against on [0, 1], [B, C, H, W], if known (evaluation only). */
   targets: Float64Array | null;
   out: string;
@@ -98,7 +106,8 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   const payload = makePayload(a, model, params);
   // the client, label recovery and the solves keep the float64 reference: their results stay exact
   const kernels = JS_KERNELS;
-  const matching = matchingKernels(precisionOf(a));
+  const matching = matchingKernels(
+    precisionOf(a), { count: a.int('threads', availableCores()), spawn: spawnKernelThread });
   let update: SharedUpdate;
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);
@@ -115,13 +124,13 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   if (targetFiles.length && targetFiles.length !== batch) fail(
     `${targetFiles.length} --target image(s) for a batch of ${batch}`);
   return {
-    payload, update, out, kernelNote: matching.note,
+    payload, update, out,
     targets: targetFiles.length ? loadTargets(targetFiles, model, payload.normalisation) : null,
     options: {
       seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
       budgetSeconds: a.num('budget'),
       restarts: a.int('restarts'), tv: a.num('tv'), lr: a.num('lr'), maxBytes, kernels,
-      matchingKernels: matching.kernels,
+      matchingKernels: matching.kernels, matchingNote: matching.note,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),
     },

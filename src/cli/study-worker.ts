@@ -1,17 +1,21 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { InputError } from '../core/errors.js';
+import { matchingKernels, type MatchingKernels, type Precision } from '../kernels/select.js';
 import { SolverCache } from '../solve/solver-cache.js';
 import { runCell, type StudyCell } from '../study/cell.js';
 
 /**
  * A study worker: runs the cells it is sent, one at a time, and posts each row (or its error) back.
- * It owns one solver cache for all its cells (consecutive cells are mostly on the same model).
+ * It owns one solver cache for all its cells (consecutive cells are mostly on the same model) and one
+ * set of matching kernels per precision (each holds a WebAssembly instance and its memory).
  */
 function serve(port: MessagePort): void {
   const solver = new SolverCache();
+  const kernels = new Map<Precision, MatchingKernels>();
+  const kernelsFor = (p: Precision) => kernels.get(p) ?? kernels.set(p, matchingKernels(p)).get(p)!;
   port.on('message', (cell: StudyCell) => {
     try {
-      const { row, reconstructions } = runCell(cell, solver);
+      const { row, reconstructions } = runCell(cell, solver, kernelsFor);
       port.postMessage({ ok: true, row, reconstructions });
     } catch (e) {
       port.postMessage({

@@ -1,6 +1,6 @@
 import type { Kernels } from './kernels.js';
 import { JS_KERNELS } from './js/index.js';
-import { createWasmKernels, wasmSimdAvailable, type Precision } from './wasm/index.js';
+import { createWasmKernels, wasmSimdAvailable, type Precision, type ThreadOptions } from './wasm/index.js';
 
 export type { Precision } from './wasm/index.js';
 export const PRECISIONS: readonly Precision[] = ['f64', 'f32'];
@@ -22,12 +22,13 @@ const fallback = (why: string): MatchingKernels => ({
 
 /**
  * The kernels for gradient matching in the asked precision: WebAssembly SIMD when this engine has it,
- * else the float64 JavaScript reference (which is then what runs, whatever was asked).
+ * else the float64 JavaScript reference (which is then what runs, whatever was asked). With `threads`,
+ * large convolutions are split across that many threads (the results do not change).
  */
-export function matchingKernels(precision: Precision): MatchingKernels {
+export function matchingKernels(precision: Precision, threads?: ThreadOptions): MatchingKernels {
   if (!wasmSimdAvailable()) return fallback('WebAssembly SIMD is not available here');
   try {
-    return { kernels: createWasmKernels(precision), engine: `wasm-${precision}` };
+    return { kernels: createWasmKernels(precision, threads), engine: `wasm-${precision}` };
   } catch (e) {
     // V8 reserves several GiB of address space per WebAssembly memory: under `ulimit -v` that fails
     if (e instanceof RangeError) return fallback('WebAssembly memory could not be reserved (address-space limit?)');

@@ -5,6 +5,7 @@ import { quality } from '../metrics/quality.js';
 import { SolverCache } from '../solve/solver-cache.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
+import { matchingKernels, type MatchingKernels, type Precision } from '../kernels/select.js';
 import { initParams } from '../model/params.js';
 import { presetGraph } from '../model/presets.js';
 import { simulateClient, trainOnBatch } from '../threat/client.js';
@@ -26,6 +27,8 @@ export interface StudyCell {
   trainLr: number;
   /** Memory ceiling per cell, in bytes. */
   maxBytes?: number;
+  /** Arithmetic of the attacks' gradient matching (default: float64). */
+  precision?: Precision;
 }
 
 export interface StudyRow {
@@ -55,9 +58,12 @@ export interface CellResult {
 /**
  * Client, audit and every attack for one cell. The client's image is used only to measure. A worker
  * passes the same solver cache to all its cells: images on one model share its layers' factors, and
- * the attacks reuse the solves of the ones before them.
+ * the attacks reuse the solves of the ones before them. `kernels` gives the matching kernels for a
+ * precision (a worker keeps one set per precision; without it, each cell makes its own).
  */
-export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult {
+export function runCell(
+  cell: StudyCell, solver = new SolverCache(), kernels: (p: Precision) => MatchingKernels = matchingKernels,
+): CellResult {
   const model = presetGraph(cell.model);
   if (!model) fail(`unknown model "${cell.model}"`);
   const shape = model.input as [number, number, number];
@@ -72,11 +78,13 @@ export function runCell(cell: StudyCell, solver = new SolverCache()): CellResult
   const { update } = simulateClient(JS_KERNELS, model, params, payload.bnMode, image, labels);
   const target = toUnitRange(cell.input, REFERENCE_NORMALISATION);
   const methods: StudyRow['methods'] = {};
+  const matching = kernels(cell.precision ?? 'f64');
   const reconstructions: CellResult['reconstructions'] = {};
   for (const name of cell.methods) {
     const t1 = performance.now();
     const r = getAttack(name).run(payload, update, {
       seed: cell.seed, tol: 1e-10, iterations: cell.iterations, solver, maxBytes: cell.maxBytes,
+      matchingKernels: matching.kernels, matchingNote: matching.note,
     });
     const seconds = (performance.now() - t1) / 1000;
     const unit = toUnitRange(r.images.data, REFERENCE_NORMALISATION);

@@ -38,12 +38,14 @@ export const HYBRID_DEFAULTS: HybridSettings = {
 export function runHybrid(
   method: string, input: LayerwiseInput, options: AttackOptions, settings: HybridSettings,
 ): AttackResult {
-  return refineUndetermined(method, input, options, settings.iterations, (ctx, aboveExact, limits) => {
+  const result = refineUndetermined(method, input, options, settings.iterations, (ctx, aboveExact, limits) => {
     const f = layerObjective(
       input, ctx, { ...settings, residual: aboveExact ? settings.residual : 0 }, options);
     const box = ctx.layer === 0 ? imageBox(input.net.payload) : activationBox(input, ctx.layer - 1);
     return adam(f, ctx.estimate, { lr: settings.lr, decayAt: [3 / 8, 5 / 8, 7 / 8], box }, limits);
   });
+  if (options.matchingNote) result.warnings.push(options.matchingNote);
+  return result;
 }
 
 function layerObjective(

@@ -36,7 +36,7 @@ export function runMatchingAttack(
   const g = payload.model;
   checkUpdate(g, update);
   const kernels = options.kernels ?? JS_KERNELS;
-  const warnings: string[] = [];
+  const warnings: string[] = options.matchingNote ? [options.matchingNote] : [];
   let labels: number[], inferred = false, ambiguous = false;
   if (update.labels) {
     labels = [...update.labels];

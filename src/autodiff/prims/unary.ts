@@ -13,10 +13,19 @@ export interface UnaryAttrs {
   param: number;
 }
 
+/**
+ * Functions whose first derivative is piecewise constant: its own derivative is zero wherever it
+ * exists, so the VJP of f′ and above contributes nothing and is left out (no zero tensors computed,
+ * multiplied and added: half the elementwise work of a ReLU network's double backprop).
+ */
+const PIECEWISE_LINEAR: readonly UnaryName[] = ['identity', 'relu', 'leaky_relu', 'abs'];
+
 export const UNARY: Primitive<UnaryAttrs> = {
   name: 'unary',
   forward: (k, [x], a) => ({ out: { shape: x.shape, data: k.unary(a.name, a.order, a.param, x.data) } }),
-  vjp: (e, { inputs: [x], attrs: a }, g) => [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))],
+  vjp: (e, { inputs: [x], attrs: a }, g) => (a.order >= 1 && PIECEWISE_LINEAR.includes(a.name)
+    ? [null]
+    : [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))]),
 };
 
 export const unary = (e: Engine, x: Var, name: UnaryName, param = 0, order = 0): Var =>

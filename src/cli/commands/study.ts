@@ -20,6 +20,7 @@ import {
 import { checkOutput, readBytes, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
 import { MODEL_OPTIONS } from '../args.js';
+import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
 import { bar } from '../progress.js';
@@ -52,6 +53,7 @@ export const studyCommand: Command = {
     count: { kind: 'int', arg: 'N', help: 'images taken from the set (default 5)', min: 1, max: 1e6 },
     methods: { kind: 'list', arg: 'M1,M2', help: 'attacks per cell (default rgap,hybrid)' },
     iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
+    ...PRECISION_OPTION,
     'train-steps': {
       kind: 'int', arg: 'N', help: 'SGD steps the client takes on its image first (default 0)',
       min: 0, max: 1e6,
@@ -78,6 +80,7 @@ function runStudy(v: Args): Promise<void> {
   const iterations = v.int('iterations');
   const trainSteps = v.int('train-steps', 0);
   const trainLr = v.num('train-lr', 0.01);
+  const precision = precisionOf(v);
   // a cell needs one model's audit and its largest method; workers run cells side by side
   const perCell = estimate(largestOf(models.map((m) => {
     const model = presetGraph(m)!;
@@ -92,6 +95,8 @@ function runStudy(v: Args): Promise<void> {
   const images = loadImageSet(v.str('images') ?? 'samples', count);
   // a trained client is a different cell; untrained keys stay as they were so old journals resume
   const trained = trainSteps > 0 ? `|train${trainSteps}@${trainLr}` : '';
+  // likewise float64 matching (what every study before the WebAssembly kernels ran)
+  const arithmetic = precision === 'f64' ? '' : `|${precision}`;
   const journal = path.join(out, 'results.jsonl');
   for (const f of removeStaleTemps(out, 2)) console.error(`study: removed ${f}, left by an interrupted run`);
   const done = readJournal(journal);
@@ -102,7 +107,7 @@ function runStudy(v: Args): Promise<void> {
   for (const m of models) {
     const model = buildModel(studySpec(m));
     images.forEach((img, i) => {
-      const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}${trained}`;
+      const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}${trained}${arithmetic}`;
       keys.push(key);
       if (done.has(key)) return;
       const label = (img.label ?? i) % model.classes;
@@ -110,7 +115,7 @@ function runStudy(v: Args): Promise<void> {
         key, model: m, image: img.id,
         input: bitmapToTensor(
           fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION),
-        label, methods, iterations, seed, trainSteps, trainLr,
+        label, methods, iterations, seed, trainSteps, trainLr, precision,
       });
     });
   }

@@ -1,5 +1,6 @@
 import type { ConvGeometry } from '../kernels.js';
-import type { KernelExports, WasmArena } from './module.js';
+import { WasmArena, type KernelExports } from './module.js';
+import type { KernelThreads } from './threads.js';
 
 /**
  * Convolutions as GEMMs over the unfolded input (im2col), in WebAssembly. The unfolded matrix is built
@@ -21,19 +22,22 @@ interface Lanes {
   fold: KernelExports['fold_f64'];
 }
 
-function lanes(arena: WasmArena, precision: Precision): Lanes {
+function lanes(arena: WasmArena, precision: Precision, threads: KernelThreads | null): Lanes {
   const f = arena.fn;
+  const gemm = (name: 'gemm_f64' | 'gemm_f32'): Lanes['gemm'] => (threads
+    ? (...args) => threads.gemm(name, ...args)
+    : f[name]);
   return precision === 'f64'
-    ? { bytes: 8, view: (a, o, n) => a.f64(o, n), gemm: f.gemm_f64, unfold: f.unfold_f64,
+    ? { bytes: 8, view: (a, o, n) => a.f64(o, n), gemm: gemm('gemm_f64'), unfold: f.unfold_f64,
       unfoldT: f.unfoldT_f64, fold: f.fold_f64 }
-    : { bytes: 4, view: (a, o, n) => a.f32(o, n), gemm: f.gemm_f32, unfold: f.unfold_f32,
+    : { bytes: 4, view: (a, o, n) => a.f32(o, n), gemm: gemm('gemm_f32'), unfold: f.unfold_f32,
       unfoldT: f.unfoldT_f32, fold: f.fold_f32 };
 }
 
-/** Consecutive regions of the arena, each aligned for v128 loads. */
+/** Consecutive regions of the arena after its base, each aligned for v128 loads. */
 function layout(bytesPer: number, ...lengths: number[]): { offsets: number[]; end: number } {
   const offsets: number[] = [];
-  let end = 0;
+  let end = WasmArena.BASE;
   for (const n of lengths) {
     offsets.push(end);
     end += Math.ceil((n * bytesPer) / ALIGN) * ALIGN;
@@ -49,8 +53,8 @@ const geometryArgs = (g: ConvGeometry) => [g.inC, g.inH, g.inW, g.outW, g.kh, g.
 export class WasmConv {
   private readonly l: Lanes;
 
-  constructor(private readonly arena: WasmArena, precision: Precision) {
-    this.l = lanes(arena, precision);
+  constructor(private readonly arena: WasmArena, precision: Precision, threads: KernelThreads | null = null) {
+    this.l = lanes(arena, precision, threads);
   }
 
   conv2d(g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array {

@@ -2,21 +2,39 @@ import type { Kernels } from '../kernels.js';
 import { JS_KERNELS } from '../js/index.js';
 import { WasmConv, type Precision } from './conv.js';
 import { WasmArena } from './module.js';
+import { KernelThreads, type SpawnKernelThread } from './threads.js';
 
 export type { Precision } from './conv.js';
 export { wasmSimdAvailable } from './module.js';
+export type { SpawnKernelThread } from './threads.js';
+export type { ThreadOptions };
+
+/** Kernels that hold a WebAssembly instance and maybe threads: `close` ends the threads. */
+export interface WasmKernels extends Kernels {
+  readonly threads: number;
+  close(): void;
+}
+
+/** Threads for the large GEMMs: how many in all (the caller's included) and how to start one. */
+interface ThreadOptions { count: number; spawn: SpawnKernelThread }
 
 /**
  * Kernels whose convolutions run in WebAssembly SIMD, in float64 or float32 arithmetic (inputs are
  * rounded to float32 on the way in, results widened on the way out); everything else is the JavaScript
- * reference. Each call returns a new set with its own module instance and memory.
+ * reference. Each call returns a new set with its own module instance and memory; with `threads`
+ * (count > 1) the memory is shared and large GEMMs are split across that many threads.
  */
-export function createWasmKernels(precision: Precision): Kernels {
-  const conv = new WasmConv(new WasmArena(), precision);
+export function createWasmKernels(precision: Precision, threads?: ThreadOptions): WasmKernels {
+  const parallel = threads !== undefined && threads.count > 1;
+  const arena = new WasmArena(parallel);
+  const pool = parallel ? new KernelThreads(arena.fn, arena.module, arena.memory, threads.count, threads.spawn) : null;
+  const conv = new WasmConv(arena, precision, pool);
   return Object.freeze({
     ...JS_KERNELS,
     conv2d: conv.conv2d.bind(conv),
     conv2dInputGrad: conv.conv2dInputGrad.bind(conv),
     conv2dWeightGrad: conv.conv2dWeightGrad.bind(conv),
+    threads: pool ? pool.threads : 1,
+    close: () => pool?.close(),
   });
 }

@@ -1,5 +1,7 @@
 import { fromBase64 } from '../../formats/base64.js';
 import { KERNELS_WASM_BASE64 } from './binary.js';
+import { KERNELS_SHARED_WASM_BASE64 } from './binary-shared.js';
+import { CONTROL_BYTES } from './threads.js';
 
 /** The exports of wasm/kernels.ts: pointers are byte offsets into the memory, sizes in elements. */
 export interface KernelExports {
@@ -19,6 +21,8 @@ type UnfoldT = (src: number, dst: number, inC: number, inH: number, inW: number,
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
 const MAX_BYTES = 2 ** 31 - PAGE;
+/** The shared module's declared maximum (scripts/build-wasm.mjs): 2 GiB. */
+const SHARED_MAX_PAGES = 32768;
 
 /** Whether this engine validates the module (WebAssembly with SIMD). */
 export function wasmSimdAvailable(): boolean {
@@ -30,17 +34,21 @@ export function wasmSimdAvailable(): boolean {
 }
 
 /**
- * One instance of the kernels module and its memory, which every call lays out afresh from offset 0
- * (an arena: nothing lives in it between calls). Owned by one kernel set; not shared between threads.
+ * One instance of the kernels module and its memory, which every call lays out afresh from offset
+ * `BASE` (an arena: nothing lives in it between calls). Owned by one kernel set. A shared arena's
+ * memory is also used by its kernel threads (threads.ts), whose control block lies below `BASE`.
  */
 export class WasmArena {
+  static readonly BASE = CONTROL_BYTES;
   readonly fn: KernelExports;
-  private readonly memory: WebAssembly.Memory;
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
 
-  constructor() {
-    this.memory = new WebAssembly.Memory({ initial: 16 });
-    const module = new WebAssembly.Module(fromBase64(KERNELS_WASM_BASE64));
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => {} } });
+  constructor(shared = false) {
+    this.memory = new WebAssembly.Memory(
+      shared ? { initial: 16, maximum: SHARED_MAX_PAGES, shared: true } : { initial: 16 });
+    this.module = new WebAssembly.Module(fromBase64(shared ? KERNELS_SHARED_WASM_BASE64 : KERNELS_WASM_BASE64));
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort: () => {} } });
     this.fn = instance.exports as unknown as KernelExports;
   }
 

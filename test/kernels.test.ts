@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Rng } from '../src/core/rng.js';
+import type { ConvGeometry, Kernels, UnaryName } from '../src/kernels/kernels.js';
+import { unaryElement } from '../src/kernels/js/elementwise.js';
+import { JS_KERNELS } from '../src/kernels/js/index.js';
+import { matchingKernels } from '../src/kernels/select.js';
+import { createWasmKernels } from '../src/kernels/wasm/index.js';
+import { PARALLEL_MIN_MACS } from '../src/kernels/wasm/threads.js';
+import { spawnKernelThread } from '../src/cli/threads.js';
+import { wasmSimdAvailable } from '../src/kernels/wasm/module.js';
+import type { Shape } from '../src/tensor/tensor.js';
+
+/** The WebAssembly kernels against the JavaScript reference, and the reference against index-by-index oracles. */
+
+function random(rng: Rng, n: number): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.normal());
+}
+
+function geometry(
+  inC: number, inH: number, inW: number, outC: number, kh: number, kw: number,
+  sh: number, sw: number, ph: number, pw: number,
+): ConvGeometry {
+  const outH = Math.floor((inH + 2 * ph - kh) / sh) + 1, outW = Math.floor((inW + 2 * pw - kw) / sw) + 1;
+  return { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw };
+}
+
+/** Edges of the blocking (rows not a multiple of 4, columns not of 4 or 8), padding, strides, rectangles. */
+const CASES: Array<{ name: string; g: ConvGeometry; n: number }> = [
+  { name: '3→6, 5×5, pad 2, 13×11, batch 2', g: geometry(3, 13, 11, 6, 5, 5, 1, 1, 2, 2), n: 2 },
+  { name: '1→5, 3×2, stride 2×1, pad 1×0, 9×7', g: geometry(1, 9, 7, 5, 3, 2, 2, 1, 1, 0), n: 1 },
+  { name: '4→9, 4×4, stride 2, pad 1, 16×16, batch 3', g: geometry(4, 16, 16, 9, 4, 4, 2, 2, 1, 1), n: 3 },
+  { name: '7→3, 1×1, 5×5', g: geometry(7, 5, 5, 3, 1, 1, 1, 1, 0, 0), n: 1 },
+  // 144 taps × 32 columns: the unfolded input spans two bands of output rows
+  { name: '16→12, 3×3, pad 1, 32×32 (two bands)', g: geometry(16, 32, 32, 12, 3, 3, 1, 1, 1, 1), n: 1 },
+];
+
+function maxRelative(a: Float64Array, b: Float64Array): number {
+  let err = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return err / scale;
+}
+
+function convCalls(k: Kernels, c: (typeof CASES)[number], rng: Rng) {
+  const { g, n } = c;
+  const x = random(rng, n * g.inC * g.inH * g.inW), w = random(rng, g.outC * g.inC * g.kh * g.kw);
+  const b = random(rng, g.outC), dz = random(rng, n * g.outC * g.outH * g.outW);
+  return {
+    forward: k.conv2d(g, n, x, w, b), unbiased: k.conv2d(g, n, x, w, null),
+    inputGrad: k.conv2dInputGrad(g, n, dz, w), weightGrad: k.conv2dWeightGrad(g, n, x, dz),
+  };
+}
+
+describe('WebAssembly convolution kernels against the JavaScript reference', () => {
+  it('Node 20 has WebAssembly SIMD', () => assert.ok(wasmSimdAvailable()));
+  const f64 = createWasmKernels('f64'), f32 = createWasmKernels('f32');
+  for (const c of CASES) {
+    it(`${c.name}: float64 forward and weight gradient to the bit, input gradient to 1e-14`, () => {
+      const ref = convCalls(JS_KERNELS, c, new Rng(7)), got = convCalls(f64, c, new Rng(7));
+      // same summation order as the reference (bias, then taps; samples, then positions)
+      assert.deepEqual(got.forward, ref.forward);
+      assert.deepEqual(got.unbiased, ref.unbiased);
+      assert.deepEqual(got.weightGrad, ref.weightGrad);
+      // sums over output channels first: another order, so rounding differs
+      assert.ok(maxRelative(got.inputGrad, ref.inputGrad) < 1e-14, `${maxRelative(got.inputGrad, ref.inputGrad)}`);
+    });
+    it(`${c.name}: float32 within float32 rounding`, () => {
+      const ref = convCalls(JS_KERNELS, c, new Rng(7)), got = convCalls(f32, c, new Rng(7));
+      for (const key of ['forward', 'unbiased', 'inputGrad', 'weightGrad'] as const) {
+        const e = maxRelative(got[key], ref[key]);
+        assert.ok(e < 2e-6 && e > 0, `${key}: ${e}`);
+      }
+    });
+  }
+  it('the same call twice gives the same bytes, and a second kernel set the same as the first', () => {
+    const c = CASES[2];
+    const a = convCalls(f32, c, new Rng(3)), b = convCalls(f32, c, new Rng(3));
+    const other = convCalls(createWasmKernels('f32'), c, new Rng(3));
+    assert.deepEqual(a, b);
+    assert.deepEqual(a, other);
+  });
+  it('two and three kernel threads give the same bytes as one (slices are whole columns)', () => {
+    const c = CASES[4];
+    assert.ok(c.g.outC * c.g.outH * c.g.outW * c.g.inC * 9 >= PARALLEL_MIN_MACS, 'the case must be split');
+    for (const precision of ['f64', 'f32'] as const) {
+      const one = convCalls(createWasmKernels(precision), c, new Rng(9));
+      for (const count of [2, 3]) {
+        const k = createWasmKernels(precision, { count, spawn: spawnKernelThread });
+        try {
+          assert.equal(k.threads, count);
+          assert.deepEqual(convCalls(k, c, new Rng(9)), one, `${precision}, ${count} threads`);
+        } finally {
+          k.close();
+        }
+      }
+    }
+  });
+  it('matchingKernels gives WebAssembly kernels in the asked precision', () => {
+    assert.equal(matchingKernels('f32').engine, 'wasm-f32');
+    assert.equal(matchingKernels('f64').engine, 'wasm-f64');
+    assert.equal(matchingKernels('f64').note, undefined);
+  });
+});
+
+/** sumTo and broadcastTo index by index: the oracle of the run-wise reference kernels. */
+function oracleIndex(shape: Shape, small: Shape, flat: number): number {
+  let t = 0;
+  for (let d = 0, rest = flat, size = shape.reduce((a, b) => a * b, 1); d < shape.length; d++) {
+    size /= shape[d];
+    const i = Math.floor(rest / size);
+    rest -= i * size;
+    t = t * small[d] + (small[d] === 1 ? 0 : i);
+  }
+  return t;
+}
+
+describe('reference sumTo and broadcastTo against index-by-index oracles', () => {
+  const shapes: Array<[Shape, Shape]> = [
+    [[2, 3, 4, 5], [1, 3, 1, 1]], [[2, 3, 4, 5], [2, 1, 4, 1]], [[2, 3, 4, 5], [1, 1, 1, 1]],
+    [[2, 3, 4, 5], [2, 3, 4, 5]], [[1, 3, 1, 5], [1, 1, 1, 5]], [[4, 1, 6], [1, 1, 6]], [[1, 1], [1, 1]],
+    [[3, 2, 2, 7], [3, 1, 2, 1]],
+  ];
+  for (const [big, small] of shapes) {
+    it(`${big.join('×')} ↔ ${small.join('×')}, to the bit`, () => {
+      const rng = new Rng(11);
+      const x = random(rng, big.reduce((a, b) => a * b, 1)), v = random(rng, small.reduce((a, b) => a * b, 1));
+      const sum = new Float64Array(v.length), wide = new Float64Array(x.length);
+      for (let k = 0; k < x.length; k++) {
+        sum[oracleIndex(big, small, k)] += x[k];
+        wide[k] = v[oracleIndex(big, small, k)];
+      }
+      assert.deepEqual(JS_KERNELS.sumTo(x, big, small), sum);
+      assert.deepEqual(JS_KERNELS.broadcastTo(v, small, big), wide);
+    });
+  }
+});
+
+describe('reference unary loops against their per-element functions', () => {
+  const values = Float64Array.from([0, -0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 25, -25, 700, -700, 1e9, -1e9, 0.125]);
+  const rng = new Rng(5);
+  const x = Float64Array.from([...values, ...random(rng, 200)]);
+  const positive = x.map(Math.abs).map((v) => v + 1e-3);
+  const names: UnaryName[] = ['identity', 'tanh', 'sigmoid', 'softplus', 'relu', 'leaky_relu', 'square', 'rsqrt'];
+  for (const name of names) {
+    for (const param of name === 'leaky_relu' ? [0, 0.2] : [0]) {
+      it(`${name}${param ? ` (slope ${param})` : ''}: orders 0–2 to the bit`, () => {
+        const input = name === 'rsqrt' ? positive : x;
+        for (let order = 0; order <= 2; order++) {
+          const f = unaryElement(name, order, param);
+          assert.deepEqual(JS_KERNELS.unary(name, order, param, input), input.map((v) => f(v)), `order ${order}`);
+        }
+      });
+    }
+  }
+});
