@@ -8,51 +8,62 @@
 // blocking or the run, and the float64 GEMM equals a plain JavaScript loop to the bit.
 
 // ---- GEMM: C[M×N] += A[M×K] · B[K×N], row-major with leading dimensions in elements ----------
+// Loop order: panels of MC rows of A; in each, a strip of columns of B (K × 32 bytes, kept in L1)
+// is used by every 4-row block of the panel before the next strip (A's panel stays in L2). Columns
+// of B in the outer loop would instead stream all of B from memory once per 4 rows of A.
+
+const MC = 64;
 
 // float64: blocks of 4 rows × 4 columns in 8 accumulators; edges by 1-row and scalar loops.
+// @ts-ignore: decorator
+@inline function block4x4_f64(a0: usize, bp: usize, cp: usize, sa: usize, sb: usize, sc: usize, kb: usize): void {
+  let c = cp;
+  let s00 = v128.load(c), s01 = v128.load(c, 16); c += sc;
+  let s10 = v128.load(c), s11 = v128.load(c, 16); c += sc;
+  let s20 = v128.load(c), s21 = v128.load(c, 16); c += sc;
+  let s30 = v128.load(c), s31 = v128.load(c, 16);
+  for (let p: usize = 0; p < kb; p += 8) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let ap = a0 + p;
+    let x = v128.load64_splat(ap);
+    s00 = f64x2.add(s00, f64x2.mul(x, b0)); s01 = f64x2.add(s01, f64x2.mul(x, b1));
+    ap += sa; x = v128.load64_splat(ap);
+    s10 = f64x2.add(s10, f64x2.mul(x, b0)); s11 = f64x2.add(s11, f64x2.mul(x, b1));
+    ap += sa; x = v128.load64_splat(ap);
+    s20 = f64x2.add(s20, f64x2.mul(x, b0)); s21 = f64x2.add(s21, f64x2.mul(x, b1));
+    ap += sa; x = v128.load64_splat(ap);
+    s30 = f64x2.add(s30, f64x2.mul(x, b0)); s31 = f64x2.add(s31, f64x2.mul(x, b1));
+    bp += sb;
+  }
+  c = cp;
+  v128.store(c, s00); v128.store(c, s01, 16); c += sc;
+  v128.store(c, s10); v128.store(c, s11, 16); c += sc;
+  v128.store(c, s20); v128.store(c, s21, 16); c += sc;
+  v128.store(c, s30); v128.store(c, s31, 16);
+}
+
 export function gemm_f64(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
 ): void {
   const sa = <usize>lda << 3, sb = <usize>ldb << 3, sc = <usize>ldc << 3;
   const kb = <usize>k << 3;
-  const n4 = n & ~3;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < (<usize>n4 << 3); j += 32) {
-      let cp = c0 + j;
-      let s00 = v128.load(cp), s01 = v128.load(cp, 16); cp += sc;
-      let s10 = v128.load(cp), s11 = v128.load(cp, 16); cp += sc;
-      let s20 = v128.load(cp), s21 = v128.load(cp, 16); cp += sc;
-      let s30 = v128.load(cp), s31 = v128.load(cp, 16);
-      let bp = b + j;
-      for (let p: usize = 0; p < kb; p += 8) {
-        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-        let ap = a0 + p;
-        let x = f64x2.splat(load<f64>(ap));
-        s00 = f64x2.add(s00, f64x2.mul(x, b0)); s01 = f64x2.add(s01, f64x2.mul(x, b1));
-        ap += sa; x = f64x2.splat(load<f64>(ap));
-        s10 = f64x2.add(s10, f64x2.mul(x, b0)); s11 = f64x2.add(s11, f64x2.mul(x, b1));
-        ap += sa; x = f64x2.splat(load<f64>(ap));
-        s20 = f64x2.add(s20, f64x2.mul(x, b0)); s21 = f64x2.add(s21, f64x2.mul(x, b1));
-        ap += sa; x = f64x2.splat(load<f64>(ap));
-        s30 = f64x2.add(s30, f64x2.mul(x, b0)); s31 = f64x2.add(s31, f64x2.mul(x, b1));
-        bp += sb;
+  const n4 = n & ~3, m4 = m & ~3;
+  const nb = <usize>n4 << 3;
+  for (let i0 = 0; i0 < m4; i0 += MC) {
+    const i1 = min(i0 + MC, m4);
+    for (let j: usize = 0; j < nb; j += 32) {
+      for (let i = i0; i < i1; i += 4) {
+        block4x4_f64(a + <usize>i * sa, b + j, c + <usize>i * sc + j, sa, sb, sc, kb);
       }
-      cp = c0 + j;
-      v128.store(cp, s00); v128.store(cp, s01, 16); cp += sc;
-      v128.store(cp, s10); v128.store(cp, s11, 16); cp += sc;
-      v128.store(cp, s20); v128.store(cp, s21, 16); cp += sc;
-      v128.store(cp, s30); v128.store(cp, s31, 16);
     }
   }
-  for (; i < m; i++) {
+  for (let i = m4; i < m; i++) {
     const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < (<usize>n4 << 3); j += 32) {
+    for (let j: usize = 0; j < nb; j += 32) {
       let s0 = v128.load(c0 + j), s1 = v128.load(c0 + j, 16);
       let bp = b + j;
       for (let p: usize = 0; p < kb; p += 8) {
-        const x = f64x2.splat(load<f64>(a0 + p));
+        const x = v128.load64_splat(a0 + p);
         s0 = f64x2.add(s0, f64x2.mul(x, v128.load(bp)));
         s1 = f64x2.add(s1, f64x2.mul(x, v128.load(bp, 16)));
         bp += sb;
@@ -73,49 +84,55 @@ export function gemm_f64(
 }
 
 // float32: blocks of 4 rows × 8 columns in 8 accumulators.
+// @ts-ignore: decorator
+@inline function block4x8_f32(a0: usize, bp: usize, cp: usize, sa: usize, sb: usize, sc: usize, kb: usize): void {
+  let c = cp;
+  let s00 = v128.load(c), s01 = v128.load(c, 16); c += sc;
+  let s10 = v128.load(c), s11 = v128.load(c, 16); c += sc;
+  let s20 = v128.load(c), s21 = v128.load(c, 16); c += sc;
+  let s30 = v128.load(c), s31 = v128.load(c, 16);
+  for (let p: usize = 0; p < kb; p += 4) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    let ap = a0 + p;
+    let x = v128.load32_splat(ap);
+    s00 = f32x4.add(s00, f32x4.mul(x, b0)); s01 = f32x4.add(s01, f32x4.mul(x, b1));
+    ap += sa; x = v128.load32_splat(ap);
+    s10 = f32x4.add(s10, f32x4.mul(x, b0)); s11 = f32x4.add(s11, f32x4.mul(x, b1));
+    ap += sa; x = v128.load32_splat(ap);
+    s20 = f32x4.add(s20, f32x4.mul(x, b0)); s21 = f32x4.add(s21, f32x4.mul(x, b1));
+    ap += sa; x = v128.load32_splat(ap);
+    s30 = f32x4.add(s30, f32x4.mul(x, b0)); s31 = f32x4.add(s31, f32x4.mul(x, b1));
+    bp += sb;
+  }
+  c = cp;
+  v128.store(c, s00); v128.store(c, s01, 16); c += sc;
+  v128.store(c, s10); v128.store(c, s11, 16); c += sc;
+  v128.store(c, s20); v128.store(c, s21, 16); c += sc;
+  v128.store(c, s30); v128.store(c, s31, 16);
+}
+
 export function gemm_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
 ): void {
   const sa = <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
   const kb = <usize>k << 2;
-  const n8 = n & ~7;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < (<usize>n8 << 2); j += 32) {
-      let cp = c0 + j;
-      let s00 = v128.load(cp), s01 = v128.load(cp, 16); cp += sc;
-      let s10 = v128.load(cp), s11 = v128.load(cp, 16); cp += sc;
-      let s20 = v128.load(cp), s21 = v128.load(cp, 16); cp += sc;
-      let s30 = v128.load(cp), s31 = v128.load(cp, 16);
-      let bp = b + j;
-      for (let p: usize = 0; p < kb; p += 4) {
-        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-        let ap = a0 + p;
-        let x = f32x4.splat(load<f32>(ap));
-        s00 = f32x4.add(s00, f32x4.mul(x, b0)); s01 = f32x4.add(s01, f32x4.mul(x, b1));
-        ap += sa; x = f32x4.splat(load<f32>(ap));
-        s10 = f32x4.add(s10, f32x4.mul(x, b0)); s11 = f32x4.add(s11, f32x4.mul(x, b1));
-        ap += sa; x = f32x4.splat(load<f32>(ap));
-        s20 = f32x4.add(s20, f32x4.mul(x, b0)); s21 = f32x4.add(s21, f32x4.mul(x, b1));
-        ap += sa; x = f32x4.splat(load<f32>(ap));
-        s30 = f32x4.add(s30, f32x4.mul(x, b0)); s31 = f32x4.add(s31, f32x4.mul(x, b1));
-        bp += sb;
+  const n8 = n & ~7, m4 = m & ~3;
+  const nb = <usize>n8 << 2;
+  for (let i0 = 0; i0 < m4; i0 += MC) {
+    const i1 = min(i0 + MC, m4);
+    for (let j: usize = 0; j < nb; j += 32) {
+      for (let i = i0; i < i1; i += 4) {
+        block4x8_f32(a + <usize>i * sa, b + j, c + <usize>i * sc + j, sa, sb, sc, kb);
       }
-      cp = c0 + j;
-      v128.store(cp, s00); v128.store(cp, s01, 16); cp += sc;
-      v128.store(cp, s10); v128.store(cp, s11, 16); cp += sc;
-      v128.store(cp, s20); v128.store(cp, s21, 16); cp += sc;
-      v128.store(cp, s30); v128.store(cp, s31, 16);
     }
   }
-  for (; i < m; i++) {
+  for (let i = m4; i < m; i++) {
     const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < (<usize>n8 << 2); j += 32) {
+    for (let j: usize = 0; j < nb; j += 32) {
       let s0 = v128.load(c0 + j), s1 = v128.load(c0 + j, 16);
       let bp = b + j;
       for (let p: usize = 0; p < kb; p += 4) {
-        const x = f32x4.splat(load<f32>(a0 + p));
+        const x = v128.load32_splat(a0 + p);
         s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
         s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
         bp += sb;
@@ -137,7 +154,24 @@ export function gemm_f32(
 
 // ---- convolution helpers: unfold the input (im2col) and fold it back (col2im) -----------------
 // Rows of the unfolded matrix are the kernel taps (c, i, j), columns the output positions (ho, wo)
-// of output rows [ho0, ho1); taps that fall in the padding read zero.
+// of output rows [ho0, ho1); taps that fall in the padding read zero. For a tap column j, the output
+// columns that land inside the input are [woLo, woHi): only the ends of a row need bounds.
+
+// First output column whose tap j lands at x ≥ 0: wo·sw − pw + j ≥ 0.
+// @ts-ignore: decorator
+@inline function firstInside(j: i32, sw: i32, pw: i32): i32 {
+  const need = pw - j;
+  return need <= 0 ? 0 : (need + sw - 1) / sw;
+}
+
+// One past the last output column whose tap j lands at x < inW.
+// @ts-ignore: decorator
+@inline function endInside(j: i32, sw: i32, pw: i32, inW: i32, outW: i32): i32 {
+  const room = inW - 1 + pw - j; // wo·sw ≤ room
+  if (room < 0) return 0;
+  const e = room / sw + 1;
+  return e < outW ? e : outW;
+}
 
 // @ts-ignore: decorator
 @inline function unfold<T>(
@@ -149,15 +183,21 @@ export function gemm_f32(
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
+        const lo = firstInside(j, sw, pw);
+        let hi = endInside(j, sw, pw, inW, outW);
+        if (hi < lo) hi = lo;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { memory.fill(dst, 0, <usize>outW * es); dst += <usize>outW * es; continue; }
-          const src = x + <usize>((c * inH + y) * inW) * es;
-          for (let wo = 0; wo < outW; wo++) {
-            const xx = wo * sw - pw + j;
-            store<T>(dst, xx >= 0 && xx < inW ? load<T>(src + <usize>xx * es) : <T>0);
-            dst += es;
+          const src = x + <usize>((c * inH + y) * inW - pw + j) * es;
+          if (lo > 0) memory.fill(dst, 0, <usize>lo * es);
+          if (sw == 1) {
+            memory.copy(dst + <usize>lo * es, src + <usize>lo * es, <usize>(hi - lo) * es);
+          } else {
+            for (let wo = lo; wo < hi; wo++) store<T>(dst + <usize>wo * es, load<T>(src + <usize>(wo * sw) * es));
           }
+          if (hi < outW) memory.fill(dst + <usize>hi * es, 0, <usize>(outW - hi) * es);
+          dst += <usize>outW * es;
         }
       }
     }
@@ -175,16 +215,22 @@ export function gemm_f32(
   for (let ho = ho0; ho < ho1; ho++) {
     for (let wo = 0; wo < outW; wo++) {
       let dst = row;
+      const x0 = wo * sw - pw;
+      const inside = x0 >= 0 && x0 + kw <= inW;
       for (let c = 0; c < inC; c++) {
         for (let i = 0; i < kh; i++) {
           const y = ho * sh - ph + i;
-          const inside = y >= 0 && y < inH;
-          const src = x + <usize>((c * inH + y) * inW) * es;
-          for (let j = 0; j < kw; j++) {
-            const xx = wo * sw - pw + j;
-            store<T>(dst, inside && xx >= 0 && xx < inW ? load<T>(src + <usize>xx * es) : <T>0);
-            dst += es;
+          if (y < 0 || y >= inH) { memory.fill(dst, 0, <usize>kw * es); dst += <usize>kw * es; continue; }
+          const src = x + <usize>((c * inH + y) * inW + x0) * es;
+          if (inside) {
+            for (let j = 0; j < kw; j++) store<T>(dst + <usize>j * es, load<T>(src + <usize>j * es));
+          } else {
+            for (let j = 0; j < kw; j++) {
+              const xx = x0 + j;
+              store<T>(dst + <usize>j * es, xx >= 0 && xx < inW ? load<T>(src + <usize>j * es) : <T>0);
+            }
           }
+          dst += <usize>kw * es;
         }
       }
       row += <usize>ld * es;
@@ -192,29 +238,39 @@ export function gemm_f32(
   }
 }
 
-// dx[c, y, x] += col[(c, i, j), (ho, wo)] for every tap that read (y, x).
+// dx[c, y, x] += col[(c, i, j), (ho, wo)] for every tap that read (y, x). Each dx element receives
+// its terms in the same order however the row is walked (lanes are distinct elements).
 // @ts-ignore: decorator
 @inline function fold<T>(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
 ): void {
   const es = <usize>sizeof<T>();
+  const lanes = <i32>(16 / es);
   let src = col;
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
+        const lo = firstInside(j, sw, pw);
+        let hi = endInside(j, sw, pw, inW, outW);
+        if (hi < lo) hi = lo;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { src += <usize>outW * es; continue; }
-          const dst = dx + <usize>((c * inH + y) * inW) * es;
-          for (let wo = 0; wo < outW; wo++) {
-            const xx = wo * sw - pw + j;
-            if (xx >= 0 && xx < inW) {
-              const p = dst + <usize>xx * es;
-              store<T>(p, load<T>(p) + load<T>(src));
+          const dst = dx + <usize>((c * inH + y) * inW - pw + j) * es;
+          let wo = lo;
+          if (sw == 1) {
+            for (; wo + lanes <= hi; wo += lanes) {
+              const p = dst + <usize>wo * es, q = src + <usize>wo * es;
+              if (sizeof<T>() == 8) v128.store(p, f64x2.add(v128.load(p), v128.load(q)));
+              else v128.store(p, f32x4.add(v128.load(p), v128.load(q)));
             }
-            src += es;
           }
+          for (; wo < hi; wo++) {
+            const p = dst + <usize>(wo * sw) * es;
+            store<T>(p, load<T>(p) + load<T>(src + <usize>wo * es));
+          }
+          src += <usize>outW * es;
         }
       }
     }
@@ -250,3 +306,21 @@ export function fold_f32(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
 ): void { fold<f32>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+
+// ---- transpose: dst[c × rows + r] = src[r × cols + c] (the weights for the input gradient) ----
+// @ts-ignore: decorator
+@inline function transpose<T>(src: usize, dst: usize, rows: i32, cols: i32): void {
+  const es = <usize>sizeof<T>();
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>(r * cols) * es;
+    for (let c = 0; c < cols; c++) store<T>(dst + <usize>(c * rows + r) * es, load<T>(s + <usize>c * es));
+  }
+}
+
+export function transpose_f64(src: usize, dst: usize, rows: i32, cols: i32): void {
+  transpose<f64>(src, dst, rows, cols);
+}
+
+export function transpose_f32(src: usize, dst: usize, rows: i32, cols: i32): void {
+  transpose<f32>(src, dst, rows, cols);
+}

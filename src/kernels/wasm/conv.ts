@@ -20,6 +20,7 @@ interface Lanes {
   unfold: KernelExports['unfold_f64'];
   unfoldT: KernelExports['unfoldT_f64'];
   fold: KernelExports['fold_f64'];
+  transpose: KernelExports['transpose_f64'];
 }
 
 function lanes(arena: WasmArena, precision: Precision, threads: KernelThreads | null): Lanes {
@@ -29,9 +30,9 @@ function lanes(arena: WasmArena, precision: Precision, threads: KernelThreads | 
     : f[name]);
   return precision === 'f64'
     ? { bytes: 8, view: (a, o, n) => a.f64(o, n), gemm: gemm('gemm_f64'), unfold: f.unfold_f64,
-      unfoldT: f.unfoldT_f64, fold: f.fold_f64 }
+      unfoldT: f.unfoldT_f64, fold: f.fold_f64, transpose: f.transpose_f64 }
     : { bytes: 4, view: (a, o, n) => a.f32(o, n), gemm: gemm('gemm_f32'), unfold: f.unfold_f32,
-      unfoldT: f.unfoldT_f32, fold: f.fold_f32 };
+      unfoldT: f.unfoldT_f32, fold: f.fold_f32, transpose: f.transpose_f32 };
 }
 
 /** Consecutive regions of the arena after its base, each aligned for v128 loads. */
@@ -101,11 +102,12 @@ export class WasmConv {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, rows = bandRows(g);
     const inSize = g.inC * g.inH * g.inW, outSize = g.outC * p;
-    const { offsets: [zo, wo, co, xo], end } = layout(l.bytes, n * outSize, g.outC * k, k * rows * g.outW, n * inSize);
+    const { offsets: [zo, wi, wo, co, xo], end } = layout(
+      l.bytes, n * outSize, g.outC * k, g.outC * k, k * rows * g.outW, n * inSize);
     arena.reserve(end);
     l.view(arena, zo, n * outSize).set(dz);
-    const wt = l.view(arena, wo, g.outC * k);
-    for (let o = 0; o < g.outC; o++) for (let t = 0; t < k; t++) wt[t * g.outC + o] = w[o * k + t];
+    l.view(arena, wi, g.outC * k).set(w);
+    l.transpose(wi, wo, g.outC, k);
     l.view(arena, xo, n * inSize).fill(0);
     const col = l.view(arena, co, k * rows * g.outW);
     for (let s = 0; s < n; s++) {

@@ -9,7 +9,9 @@ export interface KernelExports {
   unfold_f64: Unfold; unfold_f32: Unfold;
   unfoldT_f64: UnfoldT; unfoldT_f32: UnfoldT;
   fold_f64: Unfold; fold_f32: Unfold;
+  transpose_f64: Transpose; transpose_f32: Transpose;
 }
+type Transpose = (src: number, dst: number, rows: number, cols: number) => void;
 type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number,
   lda: number, ldb: number, ldc: number) => void;
 type Unfold = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
