@@ -111,6 +111,18 @@ function main(): void {
     out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
   }
 
+  // the dense-path audits (seeded weights, bundled sample, cold solver): seconds and the ranks
+  for (const name of ['LeNet', 'LeNet2', 'cnn6d']) {
+    const model = presetGraph(name)!;
+    const payload = payloadOf(model, initParams(model, 0));
+    const image = loadSample(model, 'hills.png');
+    let result!: ReturnType<typeof audit>;
+    const secs = time(() => { result = audit(payload, { kind: 'image', image, label: 3 }, { solver: new SolverCache() }); });
+    const ranks = result.layers.map((l) => `${l.rank}/${l.unknowns}`).join(' ');
+    rows.push(`| ${name} | audit (dense path), ranks ${ranks} | ${secs.toFixed(2)} | 5 (the issue's aim) | — |`);
+    out[`audit_${name}`] = { seconds: secs, ranks: result.layers.map((l) => l.rank) };
+  }
+
   // the gradient-matching step on the issue's ladder of models, beside PyTorch's in this run
   const steps = measureSteps(ROOT);
   out.matchingStep = steps;
