@@ -7,12 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { rgap } from '../src/attacks/layerwise/rgap.js';
+import type { Kernels } from '../src/kernels/kernels.js';
+import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { loadFixture, REFERENCE, ROOT, skipOutsideCi } from './helpers.js';
 
 /**
  * The core runs unchanged in a browser: headless Chromium loads the compiled modules of src/core and
  * src/formats straight from dist/ (no bundler, no Node shims), fetches a reference fixture and runs
- * rgap; the result must equal Node's. The repository itself is served, on loopback only.
+ * rgap, and runs the WebAssembly convolution kernels; the results must equal Node's. The repository
+ * itself is served, on loopback only.
  */
 const BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
 
@@ -23,12 +26,27 @@ function findBrowser(): { path: string | null; tried: string } {
   return { path: BROWSERS.find((b) => fs.existsSync(b)) ?? null, tried: BROWSERS.join(', ') };
 }
 
+/**
+ * One convolution of fixed inputs through a kernel set: the page and Node run the same text. The
+ * inputs are rational (Math.sin differs in the last bit between Chromium's and Node's engines).
+ */
+const CONV_CASE = `function convCase(k) {
+  const g = { inC: 3, inH: 9, inW: 8, outC: 5, outH: 5, outW: 4, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1 };
+  const x = Float64Array.from({ length: 216 }, (_, i) => ((i * 37) % 101) / 49 - 1);
+  const w = Float64Array.from({ length: 135 }, (_, i) => ((i * 53) % 97) / 31 - 1.5);
+  const dz = Float64Array.from({ length: 100 }, (_, i) => ((i * 29) % 89) / 43 - 1);
+  return [...k.conv2d(g, 1, x, w, null), ...k.conv2dInputGrad(g, 1, dz, w), ...k.conv2dWeightGrad(g, 1, x, dz)];
+}`;
+const convCase = new Function('k', `${CONV_CASE}; return convCase(k);`) as (k: Kernels) => number[];
+
 function page(fixture: string): string {
   return `<!doctype html><body>running<script type="module">
 import { graphFromJson } from '/dist/src/model/presets.js';
 import { parseSafetensors } from '/dist/src/formats/safetensors.js';
 import { paramsFromTensors } from '/dist/src/model/params.js';
 import { rgap } from '/dist/src/attacks/layerwise/rgap.js';
+import { createWasmKernels } from '/dist/src/kernels/wasm/index.js';
+${CONV_CASE}
 const base = '/${fixture}/';
 const bytes = async (f) => new Uint8Array(await (await fetch(base + f)).arrayBuffer());
 try {
@@ -37,7 +55,8 @@ try {
   const gradients = paramsFromTensors(model, parseSafetensors(await bytes('gradients.safetensors')), 'g', 'gradients');
   const payload = { model, params, normalisation: { scale: 1, offset: -0.5 }, bnMode: 'train' };
   const r = rgap.run(payload, { gradients, batch: 1 }, { seed: 0, tol: 1e-10 });
-  document.body.textContent = 'RESULT ' + JSON.stringify({ rd: r.layers.map((l) => l.rankDeficiency), label: r.labels[0], image: Array.from(r.images.data.subarray(0, 64)) });
+  const conv = { f32: Array.from(convCase(createWasmKernels('f32'))), f64: Array.from(convCase(createWasmKernels('f64'))) };
+  document.body.textContent = 'RESULT ' + JSON.stringify({ rd: r.layers.map((l) => l.rankDeficiency), label: r.labels[0], image: Array.from(r.images.data.subarray(0, 64)), conv });
 } catch (e) { document.body.textContent = 'ERROR ' + e.message; }
 </script></body>`;
 }
@@ -89,6 +108,9 @@ describe('browser', () => {
       assert.equal(inBrowser.label, 3);
       const px = node.images.data;
       for (let k = 0; k < 64; k++) assert.ok(Math.abs(inBrowser.image[k] - px[k]) <= 1e-12, `pixel ${k}: ${inBrowser.image[k]} vs ${px[k]}`);
+      // the same WebAssembly module in Chromium's engine: the same bits as in Node's
+      assert.deepEqual(inBrowser.conv.f32, convCase(createWasmKernels('f32')));
+      assert.deepEqual(inBrowser.conv.f64, convCase(createWasmKernels('f64')));
     } finally {
       server.close();
     }
