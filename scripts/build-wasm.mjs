@@ -15,6 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Each module: its source, the generated file and the exported constant's name. */
 const MODULES = [
   { source: 'wasm/kernels.ts', target: 'src/kernels/wasm/binary.ts', name: 'KERNELS_WASM_BASE64' },
+  { source: 'wasm/linalg.ts', target: 'src/linalg/wasm/binary.ts', name: 'LINALG_WASM_BASE64' },
 ];
 // imported memory: the host creates it, sizes it per call and may later share it between threads
 const flags = ['-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '--importMemory'];

@@ -1,4 +1,5 @@
-import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from '../linalg/dense.js';
+import { cholesky, choleskySolve } from '../linalg/dense.js';
+import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
 import { choleskyEnvelope, gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
@@ -238,7 +239,7 @@ function denseColumnPath(
   const dsc = new Float64Array(n);
   for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
-  const { rank, perm, pivots } = blockedPivotedCholesky(a, n, opts.tol);
+  const { rank, perm, pivots } = blockedPivotedCholeskyFast(a, n, opts.tol);
   const condition = rank > 0 ? Math.sqrt(pivots[0] / pivots[rank - 1]) : Infinity;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
@@ -412,7 +413,7 @@ function rowPath(
     else v = norms[i] * norms[i];
     diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
   }
-  const piv = pivotedCholesky(mg, (j, out) => {
+  const piv = pivotedCholeskyFast(mg, (j, out) => {
     if (sc) for (let i = 0; i < mg; i++) out[i] = sc[i * mg + j];
     else scColumn(j, out);
     for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
