@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { blockedPivotedCholesky, pivotedCholesky } from '../src/linalg/dense.js';
+import { choleskyEnvelope, Envelope, solveEnvelope, solveEnvelopeMany } from '../src/linalg/envelope.js';
 import {
   blockedPivotedCholeskyFast, blockedPivotedCholeskyWasm, pivotedCholeskyFast, pivotedCholeskyWasm,
+  solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
 
 /**
@@ -99,5 +101,31 @@ describe('WebAssembly pivoted Cholesky', () => {
   });
   it('refuses more than 2 GiB with a RangeError (the solver then runs the reference)', () => {
     assert.throws(() => blockedPivotedCholeskyWasm(new Float64Array(0), 17000, 1e-10), RangeError);
+  });
+});
+
+describe('envelope solves, many right-hand sides at once', () => {
+  it('give each vector the bits solveEnvelope gives it, in JavaScript and WebAssembly (zeros, −0 and a partial block included)', () => {
+    const rng = new Rng(5), n = 90;
+    const first = Int32Array.from({ length: n }, (_, i) => Math.max(0, i - 1 - (i * 7) % 13));
+    const ptr = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) ptr[i + 1] = ptr[i] + i - first[i] + 1;
+    const data = new Float64Array(ptr[n]);
+    for (let i = 0; i < n; i++) {
+      for (let j = first[i]; j < i; j++) data[ptr[i] + j - first[i]] = rng.normal() * 0.1;
+      data[ptr[i + 1] - 1] = n;
+    }
+    const env = new Envelope(n, first, ptr, data);
+    assert.ok(choleskyEnvelope(env, 1e-12).ok);
+    const bs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: n }, (_, i) =>
+      (c === 1 ? 0 : c === 2 ? -0 : c % 3 === 0 && i < n / 2 ? 0 : c === 4 && i === 0 ? -0 : rng.normal())));
+    const ref = bs.map((b) => { const x = b.slice(); solveEnvelope(env, x); return x; });
+    const js = bs.map((b) => b.slice()), wasm = bs.map((b) => b.slice());
+    solveEnvelopeMany(env, js);
+    solveEnvelopeManyWasm(env, wasm);
+    for (let c = 0; c < bs.length; c++) {
+      assert.deepEqual(bits(js[c]), bits(ref[c]), `vector ${c} (JavaScript)`);
+      assert.deepEqual(bits(wasm[c]), bits(ref[c]), `vector ${c} (WebAssembly)`);
+    }
   });
 });

@@ -195,3 +195,58 @@ export function pstrf(
   }
   return n;
 }
+
+// ---- envelope solves: L Lᵀ X = B for 8 right-hand sides at once --------------------------------
+// x is n×8 with the 8 vectors interleaved (row i: unknown i of each), lanes ≥ m padding. Each lane
+// gets solveEnvelope's operations in its order, including its skip of a zero in the back solve.
+// The factor is the Envelope's arrays: row i holds columns first[i]..i at data[ptr[i]..].
+export function envsolve(data: usize, first: usize, ptr: usize, x: usize, n: i32, m: i32): void {
+  for (let i = 0; i < n; i++) {
+    const fi = load<i32>(first + (<usize>i << 2));
+    const row = data + (<usize>(load<i32>(ptr + (<usize>i << 2)) - fi) << 3);
+    const xi = x + (<usize>i << 6);
+    let s0 = v128.load(xi), s1 = v128.load(xi, 16), s2 = v128.load(xi, 32), s3 = v128.load(xi, 48);
+    let xk = x + (<usize>fi << 6);
+    for (let k = fi; k < i; k++) {
+      const c = f64x2.splat(load<f64>(row + (<usize>k << 3)));
+      s0 = f64x2.sub(s0, f64x2.mul(c, v128.load(xk))); s1 = f64x2.sub(s1, f64x2.mul(c, v128.load(xk, 16)));
+      s2 = f64x2.sub(s2, f64x2.mul(c, v128.load(xk, 32))); s3 = f64x2.sub(s3, f64x2.mul(c, v128.load(xk, 48)));
+      xk += 64;
+    }
+    const d = f64x2.splat(load<f64>(row + (<usize>i << 3)));
+    v128.store(xi, f64x2.div(s0, d)); v128.store(xi, f64x2.div(s1, d), 16);
+    v128.store(xi, f64x2.div(s2, d), 32); v128.store(xi, f64x2.div(s3, d), 48);
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const fi = load<i32>(first + (<usize>i << 2));
+    const row = data + (<usize>(load<i32>(ptr + (<usize>i << 2)) - fi) << 3);
+    const xi = x + (<usize>i << 6);
+    const d = f64x2.splat(load<f64>(row + (<usize>i << 3)));
+    const v0 = f64x2.div(v128.load(xi), d), v1 = f64x2.div(v128.load(xi, 16), d);
+    const v2 = f64x2.div(v128.load(xi, 32), d), v3 = f64x2.div(v128.load(xi, 48), d);
+    v128.store(xi, v0); v128.store(xi, v1, 16); v128.store(xi, v2, 32); v128.store(xi, v3, 48);
+    let zero = false;
+    for (let r = 0; r < m; r++) if (load<f64>(xi + (<usize>r << 3)) == 0) zero = true;
+    let xk = x + (<usize>fi << 6);
+    if (!zero) {
+      for (let k = fi; k < i; k++) {
+        const c = f64x2.splat(load<f64>(row + (<usize>k << 3)));
+        v128.store(xk, f64x2.sub(v128.load(xk), f64x2.mul(c, v0)));
+        v128.store(xk, f64x2.sub(v128.load(xk, 16), f64x2.mul(c, v1)), 16);
+        v128.store(xk, f64x2.sub(v128.load(xk, 32), f64x2.mul(c, v2)), 32);
+        v128.store(xk, f64x2.sub(v128.load(xk, 48), f64x2.mul(c, v3)), 48);
+        xk += 64;
+      }
+    } else {
+      // rare: lane by lane, skipping the zeros as the reference does
+      for (let r = 0; r < m; r++) {
+        const v = load<f64>(xi + (<usize>r << 3));
+        if (v == 0) continue;
+        for (let k = fi; k < i; k++) {
+          const p = x + (<usize>k << 6) + (<usize>r << 3);
+          store<f64>(p, load<f64>(p) - load<f64>(row + (<usize>k << 3)) * v);
+        }
+      }
+    }
+  }
+}

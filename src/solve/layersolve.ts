@@ -370,7 +370,7 @@ function rowPath(
       for (let q = gt.ptr[c]; q < gt.ptr[c + 1]; q++) y[gt.idx[q]][i] += v * gt.val[q];
     }
   }
-  if (ms > 0) for (const c of y) bs.solve(c);
+  if (ms > 0) bs.solveMany(y);
   // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j. Materialised on the row path; on demand on the dense path.
   const scColumn = (j: number, out: Float64Array) => {
     dense.fill(0);

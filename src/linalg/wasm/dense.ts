@@ -2,6 +2,7 @@ import { fromBase64 } from '../../formats/base64.js';
 import {
   blockedPivotedCholesky, pivotedCholesky, type PivotedCholesky,
 } from '../dense.js';
+import { solveEnvelopeMany, type Envelope } from '../envelope.js';
 import { LINALG_WASM_BASE64 } from './binary.js';
 
 /**
@@ -13,6 +14,8 @@ import { LINALG_WASM_BASE64 } from './binary.js';
 
 type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
   n: number, nb: number, tol: number, mode: number) => number;
+type EnvSolve = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
+interface Exports { pstrf: Pstrf; envsolve: EnvSolve }
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
@@ -20,7 +23,7 @@ const MAX_BYTES = 2 ** 31 - PAGE;
 const ALIGN = 16;
 
 /** One module instance over a memory sized for one call (nothing is kept between calls). */
-function instantiate(bytes: number): { pstrf: Pstrf; buffer: ArrayBuffer } {
+function instantiate(bytes: number): { fn: Exports; buffer: ArrayBuffer } {
   if (bytes > MAX_BYTES) {
     throw new RangeError(`a dense factorisation needs ${Math.ceil(bytes / 2 ** 20)} MiB, `
       + 'more than WebAssembly\'s 2 GiB');
@@ -28,7 +31,7 @@ function instantiate(bytes: number): { pstrf: Pstrf; buffer: ArrayBuffer } {
   const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
   const module = new WebAssembly.Module(fromBase64(LINALG_WASM_BASE64));
   const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => {} } });
-  return { pstrf: instance.exports.pstrf as unknown as Pstrf, buffer: memory.buffer };
+  return { fn: instance.exports as unknown as Exports, buffer: memory.buffer };
 }
 
 /** Byte offsets of the matrix (n×n), the transposed panel (nb×n), work (n), perm (n, i32), pivots (n). */
@@ -57,7 +60,7 @@ export function blockedPivotedCholeskyWasm(
 ): { rank: number; perm: Int32Array; pivots: Float64Array } {
   const o = layout(n, nb);
   if (o.end <= MAX_BYTES && !symmetric(a, n)) return blockedPivotedCholesky(a, n, tol, nb);
-  const { pstrf, buffer } = instantiate(o.end);
+  const { fn: { pstrf }, buffer } = instantiate(o.end);
   new Float64Array(buffer, o.a, n * n).set(a);
   const perm = new Int32Array(buffer, o.perm, n);
   for (let i = 0; i < n; i++) perm[i] = i;
@@ -75,7 +78,7 @@ export function pivotedCholeskyWasm(
   n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number, nb = 48,
 ): PivotedCholesky {
   const o = layout(n, nb);
-  const { pstrf, buffer } = instantiate(o.end);
+  const { fn: { pstrf }, buffer } = instantiate(o.end);
   // row j holds column j: by symmetry, lower entry (i, j) is then column j's entry i
   for (let j = 0; j < n; j++) column(j, new Float64Array(buffer, o.a + j * n * 8, n));
   if (!symmetric(new Float64Array(buffer, o.a, n * n), n)) return pivotedCholesky(n, column, diag, tol);
@@ -91,6 +94,31 @@ export function pivotedCholeskyWasm(
     for (let t = 0; t < hi; t++) l[row + t] = m[q * n + t];
   }
   return { rank: r, pivots: perm.slice(0, r), l, pivotValues: new Float64Array(buffer, o.piv, r).slice() };
+}
+
+/** Vectors per pass of envsolve (wasm/linalg.ts): four f64x2 lanes. */
+const MANY = 8;
+
+/**
+ * solveEnvelopeMany in WebAssembly: each vector of `bs` becomes (LLᵀ)⁻¹ itself, with the bits
+ * solveEnvelope gives it. Throws RangeError when the memory cannot be had.
+ */
+export function solveEnvelopeManyWasm(l: Envelope, bs: Float64Array[]): void {
+  const { n } = l;
+  const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
+  const data = 0, first = up(l.data.length * 8), ptr = first + up(n * 4), x = ptr + up((n + 1) * 4);
+  const { fn: { envsolve }, buffer } = instantiate(x + n * MANY * 8);
+  new Float64Array(buffer, data, l.data.length).set(l.data);
+  new Int32Array(buffer, first, n).set(l.first);
+  new Int32Array(buffer, ptr, n + 1).set(l.ptr);
+  const xs = new Float64Array(buffer, x, n * MANY);
+  for (let c0 = 0; c0 < bs.length; c0 += MANY) {
+    const m = Math.min(MANY, bs.length - c0);
+    if (m < MANY) xs.fill(0);
+    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) xs[i * MANY + r] = b[i]; }
+    envsolve(data, first, ptr, x, n, m);
+    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) b[i] = xs[i * MANY + r]; }
+  }
 }
 
 /** Whether this engine validates the module (WebAssembly with SIMD). */
@@ -124,4 +152,8 @@ export function pivotedCholeskyFast(
   n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number,
 ): PivotedCholesky {
   return withFallback(() => pivotedCholeskyWasm(n, column, diag, tol), () => pivotedCholesky(n, column, diag, tol));
+}
+
+export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
+  withFallback(() => solveEnvelopeManyWasm(l, bs), () => solveEnvelopeMany(l, bs));
 }
