@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { blockedPivotedCholesky, pivotedCholesky } from '../src/linalg/dense.js';
-import { choleskyEnvelope, Envelope, solveEnvelope, solveEnvelopeMany } from '../src/linalg/envelope.js';
+import {
+  choleskyEnvelope, Envelope, gramOfColumns, solveEnvelope, solveEnvelopeMany,
+} from '../src/linalg/envelope.js';
+import { CsrBuilder, transpose } from '../src/linalg/sparse.js';
 import {
   blockedPivotedCholeskyFast, blockedPivotedCholeskyWasm, pivotedCholeskyFast, pivotedCholeskyWasm,
-  solveEnvelopeManyWasm,
+  choleskyEnvelopeWasm, solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
 
 /**
@@ -126,6 +129,39 @@ describe('envelope solves, many right-hand sides at once', () => {
     for (let c = 0; c < bs.length; c++) {
       assert.deepEqual(bits(js[c]), bits(ref[c]), `vector ${c} (JavaScript)`);
       assert.deepEqual(bits(wasm[c]), bits(ref[c]), `vector ${c} (WebAssembly)`);
+    }
+  });
+});
+
+describe('envelope Cholesky in WebAssembly', () => {
+  /** SSᵀ of a banded sparse S (rows of varying reach), with repeated and zero rows so that some drop. */
+  function gram(rows: number, cols: number, seed: number): Envelope {
+    const rng = new Rng(seed), b = new CsrBuilder(cols);
+    const saved: [number[], number[]][] = [];
+    for (let r = 0; r < rows; r++) {
+      let idx: number[] = [], val: number[] = [];
+      if (r % 11 === 5 && saved.length > 2) [idx, val] = saved[saved.length - 2];
+      else if (r % 17 !== 9) {
+        const c0 = Math.floor((r * cols) / rows), w = 2 + ((r * 5) % 9);
+        for (let c = c0; c < Math.min(cols, c0 + w); c++) { idx.push(c); val.push(rng.normal()); }
+      }
+      saved.push([idx, val]);
+      b.push(idx, val);
+    }
+    const s = b.build();
+    return gramOfColumns(transpose(s), Int32Array.from({ length: rows }, (_, i) => i), rows);
+  }
+  const copy = (e: Envelope) => new Envelope(e.n, e.first, e.ptr, e.data.slice());
+  it('gives the reference\'s factor to the bit and its report, with and without drops', () => {
+    for (const [rows, cols, seed] of [[40, 60, 1], [150, 120, 2], [300, 330, 3], [7, 9, 4]]) {
+      for (const allowDrop of [true, false]) {
+        const e = gram(rows, cols, seed), x = copy(e), y = copy(e);
+        const rx = choleskyEnvelope(x, 1e-6, allowDrop), ry = choleskyEnvelopeWasm(y, 1e-6, allowDrop);
+        const what = `${rows}×${cols} allowDrop=${allowDrop}`;
+        assert.deepEqual(ry, rx, what);
+        if (rows > 100 && allowDrop) assert.ok(rx.dropped.length > 0, what);
+        assert.deepEqual(bits(y.data), bits(x.data), what);
+      }
     }
   });
 });

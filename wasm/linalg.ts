@@ -250,3 +250,80 @@ export function envsolve(data: usize, first: usize, ptr: usize, x: usize, n: i32
     }
   }
 }
+
+// ---- envelope Cholesky (choleskyEnvelope) -------------------------------------------------------
+// Entry (i, j) is s = a_ij − Σ_k l_ik l_jk over k from max(first_i, first_j), then s / l_jj: one
+// dependent chain per entry. Four consecutive entries j..j+3 run their chains side by side over the
+// k they share, then each adds its terms k = j.. in order: the same operations in the same order as
+// the reference, four times the instruction-level parallelism.
+// @ts-ignore: decorator
+@inline function el(data: usize, b: i32, k: i32): f64 { return load<f64>(data + (<usize>(b + k) << 3)); }
+
+// Returns −1 when every pivot was accepted (or dropped), else the row that failed. out[0], out[1]:
+// the largest and smallest accepted pivot; dropped (u8, n) marks the rows dropped.
+export function envchol(
+  data: usize, first: usize, ptr: usize, dropped: usize, out: usize, n: i32, tol: f64, allowDrop: bool,
+): i32 {
+  let maxPivot: f64 = 0, minPivot: f64 = Infinity;
+  for (let i = 0; i < n; i++) {
+    const fi = load<i32>(first + (<usize>i << 2)), bi = load<i32>(ptr + (<usize>i << 2)) - fi;
+    let j = fi;
+    while (j < i) {
+      const f0 = load<i32>(first + (<usize>j << 2));
+      if (j + 4 <= i && load<u32>(dropped + <usize>j) == 0) { // four bytes: none dropped
+        const f1 = load<i32>(first + (<usize>(j + 1) << 2)), f2 = load<i32>(first + (<usize>(j + 2) << 2));
+        const f3 = load<i32>(first + (<usize>(j + 3) << 2));
+        const k0 = fi > f0 ? fi : f0, k1 = fi > f1 ? fi : f1, k2 = fi > f2 ? fi : f2, k3 = fi > f3 ? fi : f3;
+        let K = k0 > k1 ? k0 : k1; K = K > k2 ? K : k2; K = K > k3 ? K : k3;
+        if (K <= j) {
+          const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, b1 = load<i32>(ptr + (<usize>(j + 1) << 2)) - f1;
+          const b2 = load<i32>(ptr + (<usize>(j + 2) << 2)) - f2, b3 = load<i32>(ptr + (<usize>(j + 3) << 2)) - f3;
+          let s0 = el(data, bi, j), s1 = el(data, bi, j + 1), s2 = el(data, bi, j + 2), s3 = el(data, bi, j + 3);
+          for (let k = k0; k < K; k++) s0 -= el(data, bi, k) * el(data, b0, k);
+          for (let k = k1; k < K; k++) s1 -= el(data, bi, k) * el(data, b1, k);
+          for (let k = k2; k < K; k++) s2 -= el(data, bi, k) * el(data, b2, k);
+          for (let k = k3; k < K; k++) s3 -= el(data, bi, k) * el(data, b3, k);
+          for (let k = K; k < j; k++) {
+            const x = el(data, bi, k);
+            s0 -= x * el(data, b0, k); s1 -= x * el(data, b1, k);
+            s2 -= x * el(data, b2, k); s3 -= x * el(data, b3, k);
+          }
+          // none of j..j+3 is dropped (checked above)
+          const l0 = s0 / el(data, b0, j);
+          s1 -= l0 * el(data, b1, j);
+          const l1 = s1 / el(data, b1, j + 1);
+          s2 -= l0 * el(data, b2, j); s2 -= l1 * el(data, b2, j + 1);
+          const l2 = s2 / el(data, b2, j + 2);
+          s3 -= l0 * el(data, b3, j); s3 -= l1 * el(data, b3, j + 1); s3 -= l2 * el(data, b3, j + 2);
+          const l3 = s3 / el(data, b3, j + 3);
+          store<f64>(data + (<usize>(bi + j) << 3), l0); store<f64>(data + (<usize>(bi + j + 1) << 3), l1);
+          store<f64>(data + (<usize>(bi + j + 2) << 3), l2); store<f64>(data + (<usize>(bi + j + 3) << 3), l3);
+          j += 4;
+          continue;
+        }
+      }
+      if (load<u8>(dropped + <usize>j) != 0) { store<f64>(data + (<usize>(bi + j) << 3), 0); j++; continue; }
+      const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, k0 = fi > f0 ? fi : f0;
+      let s = el(data, bi, j);
+      for (let k = k0; k < j; k++) s -= el(data, bi, k) * el(data, b0, k);
+      store<f64>(data + (<usize>(bi + j) << 3), s / el(data, b0, j));
+      j++;
+    }
+    const aii = el(data, bi, i);
+    let d = aii;
+    for (let k = fi; k < i; k++) d -= el(data, bi, k) * el(data, bi, k);
+    const rel = aii > 0 ? d / aii : 0;
+    if (!(rel > tol)) {
+      if (!allowDrop) { store<f64>(out, maxPivot); store<f64>(out, minPivot, 8); return i; }
+      store<u8>(dropped + <usize>i, 1);
+      for (let k = fi; k < i; k++) store<f64>(data + (<usize>(bi + k) << 3), 0);
+      store<f64>(data + (<usize>(bi + i) << 3), 1);
+      continue;
+    }
+    if (d > maxPivot) maxPivot = d;
+    if (d < minPivot) minPivot = d;
+    store<f64>(data + (<usize>(bi + i) << 3), Math.sqrt(d));
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}

@@ -1,7 +1,7 @@
 import {
-  choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
+  gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
-import { solveEnvelopeManyFast } from './wasm/dense.js';
+import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
@@ -28,7 +28,7 @@ export class GramSolver {
     /** v ↦ Gram·v computed from S itself. */
     readonly applyGram: (v: Float64Array) => Float64Array,
   ) {
-    this.report = choleskyEnvelope(this.factor, tol, allowDrop);
+    this.report = choleskyEnvelopeFast(this.factor, tol, allowDrop);
     this.refineSteps = 0;
     this.conditionS = this.report.ok && factor.n > 0
       ? Math.sqrt(this.estimateCondition())

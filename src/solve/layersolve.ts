@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
-import { choleskyEnvelope, gramOfColumns } from '../linalg/envelope.js';
+import { blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import {
@@ -112,7 +112,7 @@ const SPARSE_TOL = 1e-6;
 function dependentRows(s: Csr): number[] {
   const ident = new Int32Array(s.rows);
   for (let i = 0; i < s.rows; i++) ident[i] = i;
-  return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
+  return choleskyEnvelopeFast(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
 }
 
 const geometryKey = ({ g }: LayerSystem) =>

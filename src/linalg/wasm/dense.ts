@@ -2,7 +2,9 @@ import { fromBase64 } from '../../formats/base64.js';
 import {
   blockedPivotedCholesky, pivotedCholesky, type PivotedCholesky,
 } from '../dense.js';
-import { solveEnvelopeMany, type Envelope } from '../envelope.js';
+import {
+  choleskyEnvelope, solveEnvelopeMany, type CholeskyReport, type Envelope,
+} from '../envelope.js';
 import { LINALG_WASM_BASE64 } from './binary.js';
 
 /**
@@ -15,7 +17,9 @@ import { LINALG_WASM_BASE64 } from './binary.js';
 type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
   n: number, nb: number, tol: number, mode: number) => number;
 type EnvSolve = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
-interface Exports { pstrf: Pstrf; envsolve: EnvSolve }
+type EnvChol = (data: number, first: number, ptr: number, dropped: number, out: number, n: number,
+  tol: number, allowDrop: number) => number;
+interface Exports { pstrf: Pstrf; envsolve: EnvSolve; envchol: EnvChol }
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
@@ -121,6 +125,28 @@ export function solveEnvelopeManyWasm(l: Envelope, bs: Float64Array[]): void {
   }
 }
 
+/**
+ * choleskyEnvelope in WebAssembly: the same factor in `a` (to the bit) and the same report. Throws
+ * RangeError when the memory cannot be had.
+ */
+export function choleskyEnvelopeWasm(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
+  const { n } = a;
+  const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
+  const data = 0, first = up(a.data.length * 8), ptr = first + up(n * 4), dropped = ptr + up((n + 1) * 4);
+  const out = dropped + up(n + 4);
+  const { fn: { envchol }, buffer } = instantiate(out + 16);
+  const d = new Float64Array(buffer, data, a.data.length);
+  d.set(a.data);
+  new Int32Array(buffer, first, n).set(a.first);
+  new Int32Array(buffer, ptr, n + 1).set(a.ptr);
+  const failed = envchol(data, first, ptr, dropped, out, n, tol, allowDrop ? 1 : 0);
+  a.data.set(d);
+  const marks = new Uint8Array(buffer, dropped, n), list: number[] = [];
+  for (let i = 0; i < n; i++) if (marks[i]) list.push(i);
+  const [maxPivot, minPivot] = new Float64Array(buffer, out, 2);
+  return { ok: failed < 0, dropped: list, maxPivot, minPivot };
+}
+
 /** Whether this engine validates the module (WebAssembly with SIMD). */
 function available(): boolean {
   try {
@@ -156,4 +182,8 @@ export function pivotedCholeskyFast(
 
 export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
   withFallback(() => solveEnvelopeManyWasm(l, bs), () => solveEnvelopeMany(l, bs));
+}
+
+export function choleskyEnvelopeFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
+  return withFallback(() => choleskyEnvelopeWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
 }
