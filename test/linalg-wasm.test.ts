@@ -20,7 +20,8 @@ import {
 /** F Fᵀ for an n×r F with columns of spread scales, plus exact duplicate rows (ties) and zero rows. */
 function psd(n: number, r: number, seed: number): Float64Array {
   const rng = new Rng(seed);
-  const f = Array.from({ length: n }, () => Array.from({ length: r }, (_, k) => rng.normal() * 2 ** (-k / 8)));
+  const f = Array.from({ length: n }, () =>
+    Array.from({ length: r }, (_, k) => rng.normal() * 2 ** (-k / 8)));
   if (n > 6) { f[n - 1] = f[1].slice(); f[n - 2] = new Array(r).fill(0); f[3] = f[0].map((v) => 2 * v); }
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
@@ -84,11 +85,16 @@ describe('WebAssembly pivoted Cholesky', () => {
   });
   it('gives the same bytes on every run and through the solver\'s entry points', () => {
     const n = 120, a = unitDiagonal(psd(n, 70, 7), n);
-    const runs = [0, 1, 2].map(() => { const m = a.slice(); blockedPivotedCholeskyFast(m, n, 1e-10); return m; });
+    const runs = [0, 1, 2].map(() => {
+      const m = a.slice();
+      blockedPivotedCholeskyFast(m, n, 1e-10);
+      return m;
+    });
     for (const m of runs) assert.deepEqual(bits(m), bits(runs[0]));
     const column = (j: number, out: Float64Array) => { for (let i = 0; i < n; i++) out[i] = a[i * n + j]; };
     const diag = Float64Array.from({ length: n }, (_, i) => a[i * n + i]);
-    assert.deepEqual(bits(pivotedCholeskyFast(n, column, diag, 1e-10).l), bits(pivotedCholesky(n, column, diag, 1e-10).l));
+    const fast = pivotedCholeskyFast(n, column, diag, 1e-10);
+    assert.deepEqual(bits(fast.l), bits(pivotedCholesky(n, column, diag, 1e-10).l));
   });
   it('equals the reference on a matrix that is not exactly symmetric (it then runs the reference)', () => {
     const n = 60, a = psd(n, 30, 9);
@@ -98,9 +104,12 @@ describe('WebAssembly pivoted Cholesky', () => {
     const x = blockedPivotedCholesky(ref, n, 1e-10), y = blockedPivotedCholeskyWasm(got, n, 1e-10);
     assert.deepEqual([...y.perm], [...x.perm]);
     assert.deepEqual(bits(got), bits(ref));
-    const column = (j: number, out: Float64Array) => { for (let i = 0; i < n; i++) out[i] = skew[i * n + j]; };
+    const column = (j: number, out: Float64Array) => {
+      for (let i = 0; i < n; i++) out[i] = skew[i * n + j];
+    };
     const diag = Float64Array.from({ length: n }, (_, i) => skew[i * n + i]);
-    assert.deepEqual(bits(pivotedCholeskyWasm(n, column, diag, 1e-10).l), bits(pivotedCholesky(n, column, diag, 1e-10).l));
+    const wasm = pivotedCholeskyWasm(n, column, diag, 1e-10);
+    assert.deepEqual(bits(wasm.l), bits(pivotedCholesky(n, column, diag, 1e-10).l));
   });
   it('refuses more than 2 GiB with a RangeError (the solver then runs the reference)', () => {
     assert.throws(() => blockedPivotedCholeskyWasm(new Float64Array(0), 17000, 1e-10), RangeError);
@@ -108,7 +117,7 @@ describe('WebAssembly pivoted Cholesky', () => {
 });
 
 describe('envelope solves, many right-hand sides at once', () => {
-  it('give each vector the bits solveEnvelope gives it, in JavaScript and WebAssembly (zeros, −0 and a partial block included)', () => {
+  it('give each vector solveEnvelope\'s bits, in JS and WebAssembly (zeros, −0, a partial block)', () => {
     const rng = new Rng(5), n = 90;
     const first = Int32Array.from({ length: n }, (_, i) => Math.max(0, i - 1 - (i * 7) % 13));
     const ptr = new Int32Array(n + 1);

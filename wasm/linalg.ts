@@ -57,7 +57,8 @@ function panelColumn(pt: usize, work: usize, n: i32, j: i32, jj: i32, ljj: f64):
       q += sn;
     }
     s0 = f64x2.div(s0, div); s1 = f64x2.div(s1, div); s2 = f64x2.div(s2, div); s3 = f64x2.div(s3, div);
-    v128.store(col + o, s0); v128.store(col + o, s1, 16); v128.store(col + o, s2, 32); v128.store(col + o, s3, 48);
+    v128.store(col + o, s0); v128.store(col + o, s1, 16);
+    v128.store(col + o, s2, 32); v128.store(col + o, s3, 48);
     const w = work + o;
     v128.store(w, f64x2.sub(v128.load(w), f64x2.mul(s0, s0)));
     v128.store(w, f64x2.sub(v128.load(w, 16), f64x2.mul(s1, s1)), 16);
@@ -162,8 +163,12 @@ function panelCopy(a: usize, pt: usize, n: i32, k: i32, end: i32, toPanel: bool)
   }
 }
 
-function trailingSum(a: usize, pt: usize, n: i32, k: i32, end: i32): void { trailing(a, pt, n, k, end, false); }
-function trailingSeq(a: usize, pt: usize, n: i32, k: i32, end: i32): void { trailing(a, pt, n, k, end, true); }
+function trailingSum(a: usize, pt: usize, n: i32, k: i32, end: i32): void {
+  trailing(a, pt, n, k, end, false);
+}
+function trailingSeq(a: usize, pt: usize, n: i32, k: i32, end: i32): void {
+  trailing(a, pt, n, k, end, true);
+}
 
 // Returns the rank. perm (i32, n) enters as the identity and leaves as position → original index;
 // work (n) is mode 1's running diagonal d on entry; piv (n) receives the accepted pivots.
@@ -174,14 +179,19 @@ export function pstrf(
   for (let k = 0; k < n; k += nb) {
     const end = k + nb < n ? k + nb : n;
     panelCopy(a, pt, n, k, end, true);
-    if (!seq) for (let i = k; i < n; i++) store<f64>(work + (<usize>i << 3), load<f64>(a + ((<usize>i * <usize>n + <usize>i) << 3)));
+    if (!seq) {
+      for (let i = k; i < n; i++) {
+        store<f64>(work + (<usize>i << 3), load<f64>(a + ((<usize>i * <usize>n + <usize>i) << 3)));
+      }
+    }
     for (let j = k; j < end; j++) {
       let p = -1, best: f64 = seq ? tol : -Infinity;
       if (!seq) p = j;
       for (let i = j; i < n; i++) {
         const v = load<f64>(work + (<usize>i << 3));
         if (v > best) { best = v; p = i; }
-        else if (seq && v == best && p >= 0 && load<i32>(perm + (<usize>i << 2)) < load<i32>(perm + (<usize>p << 2))) p = i;
+        else if (seq && v == best && p >= 0
+          && load<i32>(perm + (<usize>i << 2)) < load<i32>(perm + (<usize>p << 2))) p = i;
       }
       if (seq ? p < 0 : !(best > tol)) { panelCopy(a, pt, n, k, end, false); return j; }
       store<f64>(piv + (<usize>j << 3), best);
@@ -210,7 +220,8 @@ export function envsolve(data: usize, first: usize, ptr: usize, x: usize, n: i32
     for (let k = fi; k < i; k++) {
       const c = f64x2.splat(load<f64>(row + (<usize>k << 3)));
       s0 = f64x2.sub(s0, f64x2.mul(c, v128.load(xk))); s1 = f64x2.sub(s1, f64x2.mul(c, v128.load(xk, 16)));
-      s2 = f64x2.sub(s2, f64x2.mul(c, v128.load(xk, 32))); s3 = f64x2.sub(s3, f64x2.mul(c, v128.load(xk, 48)));
+      s2 = f64x2.sub(s2, f64x2.mul(c, v128.load(xk, 32)));
+      s3 = f64x2.sub(s3, f64x2.mul(c, v128.load(xk, 48)));
       xk += 64;
     }
     const d = f64x2.splat(load<f64>(row + (<usize>i << 3)));
@@ -277,8 +288,10 @@ export function envchol(
         let K = k0 > k1 ? k0 : k1; K = K > k2 ? K : k2; K = K > k3 ? K : k3;
         if (K <= j) {
           const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, b1 = load<i32>(ptr + (<usize>(j + 1) << 2)) - f1;
-          const b2 = load<i32>(ptr + (<usize>(j + 2) << 2)) - f2, b3 = load<i32>(ptr + (<usize>(j + 3) << 2)) - f3;
-          let s0 = el(data, bi, j), s1 = el(data, bi, j + 1), s2 = el(data, bi, j + 2), s3 = el(data, bi, j + 3);
+          const b2 = load<i32>(ptr + (<usize>(j + 2) << 2)) - f2;
+          const b3 = load<i32>(ptr + (<usize>(j + 3) << 2)) - f3;
+          let s0 = el(data, bi, j), s1 = el(data, bi, j + 1);
+          let s2 = el(data, bi, j + 2), s3 = el(data, bi, j + 3);
           for (let k = k0; k < K; k++) s0 -= el(data, bi, k) * el(data, b0, k);
           for (let k = k1; k < K; k++) s1 -= el(data, bi, k) * el(data, b1, k);
           for (let k = k2; k < K; k++) s2 -= el(data, bi, k) * el(data, b2, k);
@@ -297,7 +310,8 @@ export function envchol(
           s3 -= l0 * el(data, b3, j); s3 -= l1 * el(data, b3, j + 1); s3 -= l2 * el(data, b3, j + 2);
           const l3 = s3 / el(data, b3, j + 3);
           store<f64>(data + (<usize>(bi + j) << 3), l0); store<f64>(data + (<usize>(bi + j + 1) << 3), l1);
-          store<f64>(data + (<usize>(bi + j + 2) << 3), l2); store<f64>(data + (<usize>(bi + j + 3) << 3), l3);
+          store<f64>(data + (<usize>(bi + j + 2) << 3), l2);
+          store<f64>(data + (<usize>(bi + j + 3) << 3), l3);
           j += 4;
           continue;
         }

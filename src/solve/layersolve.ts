@@ -1,5 +1,7 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import { blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import {
+  blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast,
+} from '../linalg/wasm/dense.js';
 import { gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';

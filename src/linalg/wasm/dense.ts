@@ -39,9 +39,10 @@ function instantiate(bytes: number): { fn: Exports; buffer: ArrayBuffer } {
 }
 
 /** Byte offsets of the matrix (n×n), the transposed panel (nb×n), work (n), perm (n, i32), pivots (n). */
-function layout(n: number, nb: number): { a: number; pt: number; work: number; perm: number; piv: number; end: number } {
+function layout(n: number, nb: number) {
   const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
-  const a = 0, pt = up(n * n * 8), work = pt + up(nb * n * 8), perm = work + up(n * 8), piv = perm + up(n * 4);
+  const a = 0, pt = up(n * n * 8), work = pt + up(nb * n * 8);
+  const perm = work + up(n * 8), piv = perm + up(n * 4);
   return { a, pt, work, perm, piv, end: piv + up(n * 8) };
 }
 
@@ -171,13 +172,15 @@ function withFallback<T>(wasm: () => T, reference: () => T): T {
 export function blockedPivotedCholeskyFast(
   a: Float64Array, n: number, tol: number, nb = 48,
 ): { rank: number; perm: Int32Array; pivots: Float64Array } {
-  return withFallback(() => blockedPivotedCholeskyWasm(a, n, tol, nb), () => blockedPivotedCholesky(a, n, tol, nb));
+  return withFallback(
+    () => blockedPivotedCholeskyWasm(a, n, tol, nb), () => blockedPivotedCholesky(a, n, tol, nb));
 }
 
 export function pivotedCholeskyFast(
   n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number,
 ): PivotedCholesky {
-  return withFallback(() => pivotedCholeskyWasm(n, column, diag, tol), () => pivotedCholesky(n, column, diag, tol));
+  return withFallback(
+    () => pivotedCholeskyWasm(n, column, diag, tol), () => pivotedCholesky(n, column, diag, tol));
 }
 
 export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
@@ -185,5 +188,6 @@ export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
 }
 
 export function choleskyEnvelopeFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
-  return withFallback(() => choleskyEnvelopeWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
+  return withFallback(
+    () => choleskyEnvelopeWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
 }
