@@ -12,16 +12,17 @@ import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Each module: its source, the generated file and the exported constant's name. */
 // imported memory: the host creates it and sizes it per call; the shared variant's memory is also
 // imported by the kernel threads (2 GiB maximum, the most a shared wasm32 memory is given here)
 const SHARED = ['--enable', 'threads', '--sharedMemory', '--maximumMemory', '32768'];
+/** Each module: its source, the generated file, the exported constant's name and extra flags. */
 const MODULES = [
   { source: 'wasm/kernels.ts', target: 'src/kernels/wasm/binary.ts', name: 'KERNELS_WASM_BASE64', extra: [] },
   {
     source: 'wasm/kernels.ts', target: 'src/kernels/wasm/binary-shared.ts', name: 'KERNELS_SHARED_WASM_BASE64',
     extra: SHARED,
   },
+  { source: 'wasm/linalg.ts', target: 'src/linalg/wasm/binary.ts', name: 'LINALG_WASM_BASE64', extra: [] },
 ];
 const BASE_FLAGS = ['-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '--importMemory'];
 

@@ -137,3 +137,50 @@ export function solveEnvelope(l: Envelope, b: Float64Array): void {
     for (let k = fi; k < i; k++) b[k] -= data[bi + k] * xi;
   }
 }
+
+/** Right-hand sides per pass of solveEnvelopeMany: the factor is read once for this many. */
+const MANY = 8;
+
+/**
+ * solveEnvelope on each vector of `bs`, in place, a block of MANY at a time interleaved so that the
+ * factor streams from memory once per block instead of once per vector (the solves were bound by
+ * memory). Each vector gets the same operations in the same order as solveEnvelope, so the same bits.
+ */
+export function solveEnvelopeMany(l: Envelope, bs: Float64Array[]): void {
+  const { n, first, ptr, data } = l;
+  const w = MANY, x = new Float64Array(n * w);
+  for (let c0 = 0; c0 < bs.length; c0 += w) {
+    const m = Math.min(w, bs.length - c0);
+    if (m < w) x.fill(0);
+    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) x[i * w + r] = b[i]; }
+    for (let i = 0; i < n; i++) {
+      const fi = first[i], bi = ptr[i] - fi, xi = i * w;
+      for (let k = fi; k < i; k++) {
+        const c = data[bi + k], xk = k * w;
+        for (let r = 0; r < w; r++) x[xi + r] -= c * x[xk + r];
+      }
+      const d = data[bi + i];
+      for (let r = 0; r < w; r++) x[xi + r] /= d;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      const fi = first[i], bi = ptr[i] - fi, xi = i * w;
+      const d = data[bi + i];
+      let zero = false;
+      for (let r = 0; r < w; r++) x[xi + r] /= d;
+      for (let r = 0; r < m; r++) if (x[xi + r] === 0) zero = true;
+      if (!zero) {
+        for (let k = fi; k < i; k++) {
+          const c = data[bi + k], xk = k * w;
+          for (let r = 0; r < w; r++) x[xk + r] -= c * x[xi + r];
+        }
+      } else {
+        // solveEnvelope skips a zero: subtracting c·0 could turn a −0 into +0 (or give NaN from ∞)
+        for (let r = 0; r < w; r++) {
+          const v = x[xi + r];
+          if (v !== 0) for (let k = fi; k < i; k++) x[k * w + r] -= data[bi + k] * v;
+        }
+      }
+    }
+    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) b[i] = x[i * w + r]; }
+  }
+}

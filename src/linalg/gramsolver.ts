@@ -1,6 +1,7 @@
 import {
-  choleskyEnvelope, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
+  gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
+import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
@@ -27,7 +28,7 @@ export class GramSolver {
     /** v ↦ Gram·v computed from S itself. */
     readonly applyGram: (v: Float64Array) => Float64Array,
   ) {
-    this.report = choleskyEnvelope(this.factor, tol, allowDrop);
+    this.report = choleskyEnvelopeFast(this.factor, tol, allowDrop);
     this.refineSteps = 0;
     this.conditionS = this.report.ok && factor.n > 0
       ? Math.sqrt(this.estimateCondition())
@@ -76,6 +77,26 @@ export class GramSolver {
       for (let i = 0; i < av.length; i++) av[i] = rhs[i] - av[i];
       solveEnvelope(this.factor, av);
       for (let i = 0; i < av.length; i++) v[i] += av[i];
+    }
+  }
+
+  /** solve() on each vector, in place, with the same results; the factor is read once per block. */
+  solveMany(vs: Float64Array[]): void {
+    if (this.refineSteps === 0) { solveEnvelopeManyFast(this.factor, vs); return; }
+    // blocks bound the refinement's copies
+    for (let c0 = 0; c0 < vs.length; c0 += 64) {
+      const block = vs.slice(c0, c0 + 64);
+      const rhs = block.map((v) => v.slice());
+      solveEnvelopeManyFast(this.factor, block);
+      for (let k = 0; k < this.refineSteps; k++) {
+        const avs = block.map((v, c) => {
+          const av = this.applyGram(v);
+          for (let i = 0; i < av.length; i++) av[i] = rhs[c][i] - av[i];
+          return av;
+        });
+        solveEnvelopeManyFast(this.factor, avs);
+        block.forEach((v, c) => { for (let i = 0; i < v.length; i++) v[i] += avs[c][i]; });
+      }
     }
   }
 

@@ -1,5 +1,8 @@
-import { blockedPivotedCholesky, cholesky, choleskySolve, pivotedCholesky } from '../linalg/dense.js';
-import { choleskyEnvelope, gramOfColumns } from '../linalg/envelope.js';
+import { cholesky, choleskySolve } from '../linalg/dense.js';
+import {
+  blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast,
+} from '../linalg/wasm/dense.js';
+import { gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import {
@@ -111,7 +114,7 @@ const SPARSE_TOL = 1e-6;
 function dependentRows(s: Csr): number[] {
   const ident = new Int32Array(s.rows);
   for (let i = 0; i < s.rows; i++) ident[i] = i;
-  return choleskyEnvelope(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
+  return choleskyEnvelopeFast(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
 }
 
 const geometryKey = ({ g }: LayerSystem) =>
@@ -238,7 +241,7 @@ function denseColumnPath(
   const dsc = new Float64Array(n);
   for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
-  const { rank, perm, pivots } = blockedPivotedCholesky(a, n, opts.tol);
+  const { rank, perm, pivots } = blockedPivotedCholeskyFast(a, n, opts.tol);
   const condition = rank > 0 ? Math.sqrt(pivots[0] / pivots[rank - 1]) : Infinity;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
@@ -369,7 +372,7 @@ function rowPath(
       for (let q = gt.ptr[c]; q < gt.ptr[c + 1]; q++) y[gt.idx[q]][i] += v * gt.val[q];
     }
   }
-  if (ms > 0) for (const c of y) bs.solve(c);
+  if (ms > 0) bs.solveMany(y);
   // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j. Materialised on the row path; on demand on the dense path.
   const scColumn = (j: number, out: Float64Array) => {
     dense.fill(0);
@@ -412,7 +415,7 @@ function rowPath(
     else v = norms[i] * norms[i];
     diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
   }
-  const piv = pivotedCholesky(mg, (j, out) => {
+  const piv = pivotedCholeskyFast(mg, (j, out) => {
     if (sc) for (let i = 0; i < mg; i++) out[i] = sc[i * mg + j];
     else scColumn(j, out);
     for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];

@@ -1,0 +1,343 @@
+// The dense solver's kernels in AssemblyScript (scripts/build-wasm.mjs), written like assembly: raw
+// byte pointers into the imported memory, which src/linalg/wasm/dense.ts lays out per call.
+//
+// pstrf: blocked pivoted Cholesky of a symmetric n×n matrix (row-major, lower triangle read), the
+// counterpart of both JavaScript references in src/linalg/dense.ts. Each element is computed with
+// the same operations in the same order as the reference it stands for (SIMD lanes run over rows or
+// columns, never over a sum), so results are equal to the bit:
+//   mode 0 = blockedPivotedCholesky: pivots searched by position on the diagonal updated so far;
+//            the trailing update subtracts each panel's sum Σ_t l_it l_jt (summed from 0).
+//   mode 1 = pivotedCholesky (left-looking): a separate running diagonal d, pivots above tol, ties
+//            to the lowest original index; every entry subtracts l_it l_jt one t at a time.
+// Rows and columns are swapped as in LAPACK's pstrf, on the lower triangle only (O(n) a pivot); the
+// upper triangle is scratch. During a panel its columns live transposed in pt (nb×n), so that the
+// column updates and the trailing update read contiguous lanes.
+
+// @ts-ignore: decorator
+@inline function at(a: usize, pt: usize, n: i32, k: i32, end: i32, r: i32, c: i32): usize {
+  // address of lower entry (r, c), r ≥ c: panel columns are in pt
+  return c >= k && c < end
+    ? pt + ((<usize>(c - k) * <usize>n + <usize>r) << 3)
+    : a + ((<usize>r * <usize>n + <usize>c) << 3);
+}
+
+// @ts-ignore: decorator
+@inline function swapF(x: usize, y: usize): void {
+  const t = load<f64>(x); store<f64>(x, load<f64>(y)); store<f64>(y, t);
+}
+
+function swap(a: usize, pt: usize, work: usize, perm: usize, n: i32, k: i32, end: i32, j: i32, p: i32): void {
+  const rj = a + (<usize>j * <usize>n << 3), rp = a + (<usize>p * <usize>n << 3);
+  for (let c = 0; c < k; c++) swapF(rj + (<usize>c << 3), rp + (<usize>c << 3));
+  for (let c = k; c < j; c++) swapF(at(a, pt, n, k, end, j, c), at(a, pt, n, k, end, p, c));
+  swapF(at(a, pt, n, k, end, j, j), at(a, pt, n, k, end, p, p));
+  for (let i = j + 1; i < p; i++) swapF(at(a, pt, n, k, end, i, j), at(a, pt, n, k, end, p, i));
+  for (let i = p + 1; i < n; i++) swapF(at(a, pt, n, k, end, i, j), at(a, pt, n, k, end, i, p));
+  swapF(work + (<usize>j << 3), work + (<usize>p << 3));
+  const x = perm + (<usize>j << 2), y = perm + (<usize>p << 2);
+  const t = load<i32>(x); store<i32>(x, load<i32>(y)); store<i32>(y, t);
+}
+
+// Column j of the panel (jj = j − k): l_ij = (a_ij − Σ_{t<jj} l_it l_jt) / ljj for i > j, rows in
+// lanes; the diagonal (work) loses l_ij² as the reference's does.
+function panelColumn(pt: usize, work: usize, n: i32, j: i32, jj: i32, ljj: f64): void {
+  const sn = <usize>n << 3;
+  const col = pt + <usize>jj * sn, prow = pt + (<usize>j << 3);
+  const div = f64x2.splat(ljj);
+  let i = j + 1;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 3;
+    let s0 = v128.load(col + o), s1 = v128.load(col + o, 16);
+    let s2 = v128.load(col + o, 32), s3 = v128.load(col + o, 48);
+    let q = pt + o;
+    for (let t = 0; t < jj; t++) {
+      const x = f64x2.splat(load<f64>(prow + <usize>t * sn));
+      s0 = f64x2.sub(s0, f64x2.mul(v128.load(q), x)); s1 = f64x2.sub(s1, f64x2.mul(v128.load(q, 16), x));
+      s2 = f64x2.sub(s2, f64x2.mul(v128.load(q, 32), x)); s3 = f64x2.sub(s3, f64x2.mul(v128.load(q, 48), x));
+      q += sn;
+    }
+    s0 = f64x2.div(s0, div); s1 = f64x2.div(s1, div); s2 = f64x2.div(s2, div); s3 = f64x2.div(s3, div);
+    v128.store(col + o, s0); v128.store(col + o, s1, 16);
+    v128.store(col + o, s2, 32); v128.store(col + o, s3, 48);
+    const w = work + o;
+    v128.store(w, f64x2.sub(v128.load(w), f64x2.mul(s0, s0)));
+    v128.store(w, f64x2.sub(v128.load(w, 16), f64x2.mul(s1, s1)), 16);
+    v128.store(w, f64x2.sub(v128.load(w, 32), f64x2.mul(s2, s2)), 32);
+    v128.store(w, f64x2.sub(v128.load(w, 48), f64x2.mul(s3, s3)), 48);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 3;
+    let s = load<f64>(col + o);
+    let q = pt + o;
+    for (let t = 0; t < jj; t++) { s -= load<f64>(q) * load<f64>(prow + <usize>t * sn); q += sn; }
+    s /= ljj;
+    store<f64>(col + o, s);
+    store<f64>(work + o, load<f64>(work + o) - s * s);
+  }
+}
+
+// Panel columns k..end−1 between a (row-major) and pt (transposed), lower triangle only.
+function panelCopy(a: usize, pt: usize, n: i32, k: i32, end: i32, toPanel: bool): void {
+  const sn = <usize>n << 3;
+  for (let i = k; i < n; i++) {
+    const row = a + <usize>i * sn, hi = i + 1 < end ? i + 1 : end;
+    for (let c = k; c < hi; c++) {
+      const x = row + (<usize>c << 3), y = pt + <usize>(c - k) * sn + (<usize>i << 3);
+      if (toPanel) store<f64>(y, load<f64>(x)); else store<f64>(x, load<f64>(y));
+    }
+  }
+}
+
+// Trailing update of rows/columns ≥ end by the panel's w columns: a_il −= Σ_t a_it·pt[t][l] for
+// l ≤ i (4×4 blocks, which also write a few upper entries: scratch). seq = 0 sums the panel first
+// (blockedPivotedCholesky), seq = 1 subtracts term by term (pivotedCholesky). Inlined into two
+// functions with seq constant, so that the inner loop has no branch.
+// @ts-ignore: decorator
+@inline function trailing(a: usize, pt: usize, n: i32, k: i32, end: i32, seq: bool): void {
+  const sn = <usize>n << 3, w = end - k;
+  let i = end;
+  for (; i + 4 <= n; i += 4) {
+    const r0 = a + <usize>i * sn;
+    for (let l = end; l <= i; l += 4) {
+      const c0 = r0 + (<usize>l << 3);
+      let s00 = f64x2.splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+      if (seq) {
+        let cp = c0;
+        s00 = v128.load(cp); s01 = v128.load(cp, 16); cp += sn;
+        s10 = v128.load(cp); s11 = v128.load(cp, 16); cp += sn;
+        s20 = v128.load(cp); s21 = v128.load(cp, 16); cp += sn;
+        s30 = v128.load(cp); s31 = v128.load(cp, 16);
+      }
+      let ap = r0 + (<usize>k << 3), bp = pt + (<usize>l << 3);
+      for (let t = 0; t < w; t++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        let x = f64x2.splat(load<f64>(ap));
+        let y = f64x2.splat(load<f64>(ap + sn));
+        if (seq) {
+          s00 = f64x2.sub(s00, f64x2.mul(x, b0)); s01 = f64x2.sub(s01, f64x2.mul(x, b1));
+          s10 = f64x2.sub(s10, f64x2.mul(y, b0)); s11 = f64x2.sub(s11, f64x2.mul(y, b1));
+        } else {
+          s00 = f64x2.add(s00, f64x2.mul(x, b0)); s01 = f64x2.add(s01, f64x2.mul(x, b1));
+          s10 = f64x2.add(s10, f64x2.mul(y, b0)); s11 = f64x2.add(s11, f64x2.mul(y, b1));
+        }
+        x = f64x2.splat(load<f64>(ap + 2 * sn));
+        y = f64x2.splat(load<f64>(ap + 3 * sn));
+        if (seq) {
+          s20 = f64x2.sub(s20, f64x2.mul(x, b0)); s21 = f64x2.sub(s21, f64x2.mul(x, b1));
+          s30 = f64x2.sub(s30, f64x2.mul(y, b0)); s31 = f64x2.sub(s31, f64x2.mul(y, b1));
+        } else {
+          s20 = f64x2.add(s20, f64x2.mul(x, b0)); s21 = f64x2.add(s21, f64x2.mul(x, b1));
+          s30 = f64x2.add(s30, f64x2.mul(y, b0)); s31 = f64x2.add(s31, f64x2.mul(y, b1));
+        }
+        ap += 8; bp += sn;
+      }
+      let cp = c0;
+      if (seq) {
+        v128.store(cp, s00); v128.store(cp, s01, 16); cp += sn;
+        v128.store(cp, s10); v128.store(cp, s11, 16); cp += sn;
+        v128.store(cp, s20); v128.store(cp, s21, 16); cp += sn;
+        v128.store(cp, s30); v128.store(cp, s31, 16);
+      } else {
+        v128.store(cp, f64x2.sub(v128.load(cp), s00)); v128.store(cp, f64x2.sub(v128.load(cp, 16), s01), 16);
+        cp += sn;
+        v128.store(cp, f64x2.sub(v128.load(cp), s10)); v128.store(cp, f64x2.sub(v128.load(cp, 16), s11), 16);
+        cp += sn;
+        v128.store(cp, f64x2.sub(v128.load(cp), s20)); v128.store(cp, f64x2.sub(v128.load(cp, 16), s21), 16);
+        cp += sn;
+        v128.store(cp, f64x2.sub(v128.load(cp), s30)); v128.store(cp, f64x2.sub(v128.load(cp, 16), s31), 16);
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const r0 = a + <usize>i * sn;
+    for (let l = end; l <= i; l++) {
+      const cp = r0 + (<usize>l << 3);
+      let s: f64 = seq ? load<f64>(cp) : 0;
+      let ap = r0 + (<usize>k << 3), bp = pt + (<usize>l << 3);
+      for (let t = 0; t < w; t++) {
+        if (seq) s -= load<f64>(ap) * load<f64>(bp); else s += load<f64>(ap) * load<f64>(bp);
+        ap += 8; bp += sn;
+      }
+      store<f64>(cp, seq ? s : load<f64>(cp) - s);
+    }
+  }
+}
+
+function trailingSum(a: usize, pt: usize, n: i32, k: i32, end: i32): void {
+  trailing(a, pt, n, k, end, false);
+}
+function trailingSeq(a: usize, pt: usize, n: i32, k: i32, end: i32): void {
+  trailing(a, pt, n, k, end, true);
+}
+
+// Returns the rank. perm (i32, n) enters as the identity and leaves as position → original index;
+// work (n) is mode 1's running diagonal d on entry; piv (n) receives the accepted pivots.
+export function pstrf(
+  a: usize, pt: usize, work: usize, perm: usize, piv: usize, n: i32, nb: i32, tol: f64, mode: i32,
+): i32 {
+  const seq = mode == 1;
+  for (let k = 0; k < n; k += nb) {
+    const end = k + nb < n ? k + nb : n;
+    panelCopy(a, pt, n, k, end, true);
+    if (!seq) {
+      for (let i = k; i < n; i++) {
+        store<f64>(work + (<usize>i << 3), load<f64>(a + ((<usize>i * <usize>n + <usize>i) << 3)));
+      }
+    }
+    for (let j = k; j < end; j++) {
+      let p = -1, best: f64 = seq ? tol : -Infinity;
+      if (!seq) p = j;
+      for (let i = j; i < n; i++) {
+        const v = load<f64>(work + (<usize>i << 3));
+        if (v > best) { best = v; p = i; }
+        else if (seq && v == best && p >= 0
+          && load<i32>(perm + (<usize>i << 2)) < load<i32>(perm + (<usize>p << 2))) p = i;
+      }
+      if (seq ? p < 0 : !(best > tol)) { panelCopy(a, pt, n, k, end, false); return j; }
+      store<f64>(piv + (<usize>j << 3), best);
+      if (p != j) swap(a, pt, work, perm, n, k, end, j, p);
+      const ljj = Math.sqrt(best);
+      store<f64>(pt + ((<usize>(j - k) * <usize>n + <usize>j) << 3), ljj);
+      panelColumn(pt, work, n, j, j - k, ljj);
+    }
+    panelCopy(a, pt, n, k, end, false);
+    if (seq) trailingSeq(a, pt, n, k, end); else trailingSum(a, pt, n, k, end);
+  }
+  return n;
+}
+
+// ---- envelope solves: L Lᵀ X = B for 8 right-hand sides at once --------------------------------
+// x is n×8 with the 8 vectors interleaved (row i: unknown i of each), lanes ≥ m padding. Each lane
+// gets solveEnvelope's operations in its order, including its skip of a zero in the back solve.
+// The factor is the Envelope's arrays: row i holds columns first[i]..i at data[ptr[i]..].
+export function envsolve(data: usize, first: usize, ptr: usize, x: usize, n: i32, m: i32): void {
+  for (let i = 0; i < n; i++) {
+    const fi = load<i32>(first + (<usize>i << 2));
+    const row = data + (<usize>(load<i32>(ptr + (<usize>i << 2)) - fi) << 3);
+    const xi = x + (<usize>i << 6);
+    let s0 = v128.load(xi), s1 = v128.load(xi, 16), s2 = v128.load(xi, 32), s3 = v128.load(xi, 48);
+    let xk = x + (<usize>fi << 6);
+    for (let k = fi; k < i; k++) {
+      const c = f64x2.splat(load<f64>(row + (<usize>k << 3)));
+      s0 = f64x2.sub(s0, f64x2.mul(c, v128.load(xk))); s1 = f64x2.sub(s1, f64x2.mul(c, v128.load(xk, 16)));
+      s2 = f64x2.sub(s2, f64x2.mul(c, v128.load(xk, 32)));
+      s3 = f64x2.sub(s3, f64x2.mul(c, v128.load(xk, 48)));
+      xk += 64;
+    }
+    const d = f64x2.splat(load<f64>(row + (<usize>i << 3)));
+    v128.store(xi, f64x2.div(s0, d)); v128.store(xi, f64x2.div(s1, d), 16);
+    v128.store(xi, f64x2.div(s2, d), 32); v128.store(xi, f64x2.div(s3, d), 48);
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const fi = load<i32>(first + (<usize>i << 2));
+    const row = data + (<usize>(load<i32>(ptr + (<usize>i << 2)) - fi) << 3);
+    const xi = x + (<usize>i << 6);
+    const d = f64x2.splat(load<f64>(row + (<usize>i << 3)));
+    const v0 = f64x2.div(v128.load(xi), d), v1 = f64x2.div(v128.load(xi, 16), d);
+    const v2 = f64x2.div(v128.load(xi, 32), d), v3 = f64x2.div(v128.load(xi, 48), d);
+    v128.store(xi, v0); v128.store(xi, v1, 16); v128.store(xi, v2, 32); v128.store(xi, v3, 48);
+    let zero = false;
+    for (let r = 0; r < m; r++) if (load<f64>(xi + (<usize>r << 3)) == 0) zero = true;
+    let xk = x + (<usize>fi << 6);
+    if (!zero) {
+      for (let k = fi; k < i; k++) {
+        const c = f64x2.splat(load<f64>(row + (<usize>k << 3)));
+        v128.store(xk, f64x2.sub(v128.load(xk), f64x2.mul(c, v0)));
+        v128.store(xk, f64x2.sub(v128.load(xk, 16), f64x2.mul(c, v1)), 16);
+        v128.store(xk, f64x2.sub(v128.load(xk, 32), f64x2.mul(c, v2)), 32);
+        v128.store(xk, f64x2.sub(v128.load(xk, 48), f64x2.mul(c, v3)), 48);
+        xk += 64;
+      }
+    } else {
+      // rare: lane by lane, skipping the zeros as the reference does
+      for (let r = 0; r < m; r++) {
+        const v = load<f64>(xi + (<usize>r << 3));
+        if (v == 0) continue;
+        for (let k = fi; k < i; k++) {
+          const p = x + (<usize>k << 6) + (<usize>r << 3);
+          store<f64>(p, load<f64>(p) - load<f64>(row + (<usize>k << 3)) * v);
+        }
+      }
+    }
+  }
+}
+
+// ---- envelope Cholesky (choleskyEnvelope) -------------------------------------------------------
+// Entry (i, j) is s = a_ij − Σ_k l_ik l_jk over k from max(first_i, first_j), then s / l_jj: one
+// dependent chain per entry. Four consecutive entries j..j+3 run their chains side by side over the
+// k they share, then each adds its terms k = j.. in order: the same operations in the same order as
+// the reference, four times the instruction-level parallelism.
+// @ts-ignore: decorator
+@inline function el(data: usize, b: i32, k: i32): f64 { return load<f64>(data + (<usize>(b + k) << 3)); }
+
+// Returns −1 when every pivot was accepted (or dropped), else the row that failed. out[0], out[1]:
+// the largest and smallest accepted pivot; dropped (u8, n) marks the rows dropped.
+export function envchol(
+  data: usize, first: usize, ptr: usize, dropped: usize, out: usize, n: i32, tol: f64, allowDrop: bool,
+): i32 {
+  let maxPivot: f64 = 0, minPivot: f64 = Infinity;
+  for (let i = 0; i < n; i++) {
+    const fi = load<i32>(first + (<usize>i << 2)), bi = load<i32>(ptr + (<usize>i << 2)) - fi;
+    let j = fi;
+    while (j < i) {
+      const f0 = load<i32>(first + (<usize>j << 2));
+      if (j + 4 <= i && load<u32>(dropped + <usize>j) == 0) { // four bytes: none dropped
+        const f1 = load<i32>(first + (<usize>(j + 1) << 2)), f2 = load<i32>(first + (<usize>(j + 2) << 2));
+        const f3 = load<i32>(first + (<usize>(j + 3) << 2));
+        const k0 = fi > f0 ? fi : f0, k1 = fi > f1 ? fi : f1, k2 = fi > f2 ? fi : f2, k3 = fi > f3 ? fi : f3;
+        let K = k0 > k1 ? k0 : k1; K = K > k2 ? K : k2; K = K > k3 ? K : k3;
+        if (K <= j) {
+          const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, b1 = load<i32>(ptr + (<usize>(j + 1) << 2)) - f1;
+          const b2 = load<i32>(ptr + (<usize>(j + 2) << 2)) - f2;
+          const b3 = load<i32>(ptr + (<usize>(j + 3) << 2)) - f3;
+          let s0 = el(data, bi, j), s1 = el(data, bi, j + 1);
+          let s2 = el(data, bi, j + 2), s3 = el(data, bi, j + 3);
+          for (let k = k0; k < K; k++) s0 -= el(data, bi, k) * el(data, b0, k);
+          for (let k = k1; k < K; k++) s1 -= el(data, bi, k) * el(data, b1, k);
+          for (let k = k2; k < K; k++) s2 -= el(data, bi, k) * el(data, b2, k);
+          for (let k = k3; k < K; k++) s3 -= el(data, bi, k) * el(data, b3, k);
+          for (let k = K; k < j; k++) {
+            const x = el(data, bi, k);
+            s0 -= x * el(data, b0, k); s1 -= x * el(data, b1, k);
+            s2 -= x * el(data, b2, k); s3 -= x * el(data, b3, k);
+          }
+          // none of j..j+3 is dropped (checked above)
+          const l0 = s0 / el(data, b0, j);
+          s1 -= l0 * el(data, b1, j);
+          const l1 = s1 / el(data, b1, j + 1);
+          s2 -= l0 * el(data, b2, j); s2 -= l1 * el(data, b2, j + 1);
+          const l2 = s2 / el(data, b2, j + 2);
+          s3 -= l0 * el(data, b3, j); s3 -= l1 * el(data, b3, j + 1); s3 -= l2 * el(data, b3, j + 2);
+          const l3 = s3 / el(data, b3, j + 3);
+          store<f64>(data + (<usize>(bi + j) << 3), l0); store<f64>(data + (<usize>(bi + j + 1) << 3), l1);
+          store<f64>(data + (<usize>(bi + j + 2) << 3), l2);
+          store<f64>(data + (<usize>(bi + j + 3) << 3), l3);
+          j += 4;
+          continue;
+        }
+      }
+      if (load<u8>(dropped + <usize>j) != 0) { store<f64>(data + (<usize>(bi + j) << 3), 0); j++; continue; }
+      const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, k0 = fi > f0 ? fi : f0;
+      let s = el(data, bi, j);
+      for (let k = k0; k < j; k++) s -= el(data, bi, k) * el(data, b0, k);
+      store<f64>(data + (<usize>(bi + j) << 3), s / el(data, b0, j));
+      j++;
+    }
+    const aii = el(data, bi, i);
+    let d = aii;
+    for (let k = fi; k < i; k++) d -= el(data, bi, k) * el(data, bi, k);
+    const rel = aii > 0 ? d / aii : 0;
+    if (!(rel > tol)) {
+      if (!allowDrop) { store<f64>(out, maxPivot); store<f64>(out, minPivot, 8); return i; }
+      store<u8>(dropped + <usize>i, 1);
+      for (let k = fi; k < i; k++) store<f64>(data + (<usize>(bi + k) << 3), 0);
+      store<f64>(data + (<usize>(bi + i) << 3), 1);
+      continue;
+    }
+    if (d > maxPivot) maxPivot = d;
+    if (d < minPivot) minPivot = d;
+    store<f64>(data + (<usize>(bi + i) << 3), Math.sqrt(d));
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}
