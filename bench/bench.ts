@@ -6,9 +6,12 @@
  *    and gradients, against the reference's own R-GAP seconds on this machine class;
  *  - cnn4_c1 (seeded weights, bundled 32×32 sample): audit then rgap, cold and warm, against the
  *    reference's 113 s;
- *  - one gradient-matching value+gradient step on cnn3_c1, convnet_bn and resnet8, beside PyTorch's
- *    in the same run (float64 and float32) when Debian's python3-torch is installed;
- *  - hybrid on the fixtures that have optimisation references: PSNR and seconds against theirs;
+ *  - the gradient-matching step on the issue's ladder of models (bench/matching-step.ts), ours in
+ *    float32 (1 and 2 threads) and float64 beside PyTorch's float32 (best of 1 and 2 threads) when
+ *    Debian's python3-torch is installed;
+ *  - hybrid (default matching kernels) on the fixtures that have optimisation references: PSNR and
+ *    seconds against theirs;
+ *  - the dense-path audits (LeNet, LeNet2, cnn6d) with their ranks;
  *  - 128×128×3 input, cnn3_c1's layers (3 layers: conv, conv, linear) and cnn4_c1's (4 layers):
  *    audit + rgap wall time and peak memory, each in a child process so the memory is its own.
  */
@@ -25,6 +28,7 @@ import { SolverCache } from '../src/solve/solver-cache.js';
 import { bitmapToTensor, decodeImage, REFERENCE_NORMALISATION, toUnitRange } from '../src/formats/image.js';
 import { parseSafetensors } from '../src/formats/safetensors.js';
 import { measureSteps, stepTable } from './matching-step.js';
+import { DEFAULT_PRECISION, matchingKernels } from '../src/kernels/select.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { chainToGraph } from '../src/model/chain.js';
 import { buildGraph, type Graph } from '../src/model/graph.js';
@@ -135,7 +139,13 @@ function main(): void {
     const target = toUnitRange(bitmapToTensor(decodeImage(new Uint8Array(fs.readFileSync(path.join(p, 'target.png')))), [c, h, w], REFERENCE_NORMALISATION), REFERENCE_NORMALISATION);
     let img!: Float64Array;
     // cold, like the reference: a fresh solver cache, no solves left over from the rgap rows above
-    const secs = time(() => { img = hybrid.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }).images.data; });
+    // the matching kernels a user gets by default (WebAssembly, --precision's default)
+    const matching = matchingKernels(DEFAULT_PRECISION).kernels;
+    const secs = time(() => {
+      img = hybrid.run(payload, update, {
+        seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache(), matchingKernels: matching,
+      }).images.data;
+    });
     const q = quality(toUnitRange(img, REFERENCE_NORMALISATION), target, [c, h, w]);
     rows.push(`| ${dir} | hybrid (defaults): PSNR clipped ${q.psnrClipped.toFixed(2)} dB vs reference ${ref.psnr1_clipped} dB | ${secs.toFixed(2)} | ${ref.s} | ${((100 * secs) / ref.s).toFixed(2)} % |`);
     out[`hybrid_${dir}`] = { seconds: secs, psnrClipped: q.psnrClipped, referencePsnr: ref.psnr1_clipped, referenceSeconds: ref.s };
