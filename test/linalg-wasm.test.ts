@@ -8,8 +8,9 @@ import {
 import { CsrBuilder, transpose } from '../src/linalg/sparse.js';
 import {
   blockedPivotedCholeskyFast, blockedPivotedCholeskyWasm, pivotedCholeskyFast, pivotedCholeskyWasm,
-  choleskyEnvelopeWasm, solveEnvelopeManyWasm,
+  choleskyEnvelopeWasm, schurColumnsWasm, solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
+import { schurColumns } from '../src/linalg/schur.js';
 
 /**
  * The WebAssembly pivoted Cholesky factorisations against their JavaScript references on seeded
@@ -173,4 +174,28 @@ describe('envelope Cholesky in WebAssembly', () => {
       }
     }
   });
+});
+
+describe("the row path's Schur complement in WebAssembly against the reference", () => {
+  /** A sparse rows × cols matrix with about `per` entries a row, some of them exact zeros. */
+  function sparse(rows: number, cols: number, per: number, rng: Rng) {
+    const b = new CsrBuilder(cols);
+    for (let r = 0; r < rows; r++) {
+      const cs = [...new Set(Array.from({ length: per }, () => Math.floor(rng.uniform() * cols)))].sort((x, y) => x - y);
+      b.push(cs, cs.map((_, i) => (i === 1 ? 0 : rng.normal())));
+    }
+    return b.build();
+  }
+  for (const [ms, mg, n] of [[40, 7, 30], [0, 5, 12], [25, 16, 50], [60, 1, 20]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns: the same bits`, () => {
+      const rng = new Rng(ms * 100 + mg);
+      const s = sparse(ms, n, 6, rng), g = sparse(mg, n, 9, rng);
+      // Y with exact zeros and negative zeros, which the reference skips
+      const y = Array.from({ length: mg }, () => Float64Array.from({ length: ms }, (_, r) =>
+        (r % 5 === 0 ? 0 : r % 7 === 0 ? -0 : rng.normal())));
+      const ref = schurColumns(s, g, y, n);
+      assert.ok(ref.some((v) => v !== 0) || mg * ms === 0);
+      assert.deepEqual(schurColumnsWasm(s, g, y, n), ref);
+    });
+  }
 });

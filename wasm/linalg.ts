@@ -341,3 +341,54 @@ export function envchol(
   store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
   return -1;
 }
+
+// ---- the row path's Schur complement, every column at once (linalg/schur.ts is the reference) ----
+// D = Gᵀ − SᵀY (n × mg, zero on entry) then Sc = G·D (mg × mg, zero on entry). S and G are CSR (i32
+// row pointers and column indices, f64 values); yt is Y transposed (ms × mg). Lanes run over j, the
+// gradient rows, so each element keeps the reference's order; a zero y entry is skipped by a select
+// that keeps the old value to the bit, as the reference's `if (y !== 0)` does.
+export function schur(
+  sptr: usize, sidx: usize, sval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
+  yt: usize, d: usize, sc: usize,
+): void {
+  const row = <usize>mg << 3;
+  const m2 = <usize>(mg & ~1) << 3;
+  for (let j = 0; j < mg; j++) {
+    const k1 = load<i32>(gptr + (<usize>(j + 1) << 2));
+    for (let k = load<i32>(gptr + (<usize>j << 2)); k < k1; k++) {
+      const p = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row + (<usize>j << 3);
+      store<f64>(p, load<f64>(p) + load<f64>(gval + (<usize>k << 3)));
+    }
+  }
+  const zero = f64x2.splat(0);
+  for (let r = 0; r < ms; r++) {
+    const yr = yt + <usize>r * row;
+    const k1 = load<i32>(sptr + (<usize>(r + 1) << 2));
+    for (let k = load<i32>(sptr + (<usize>r << 2)); k < k1; k++) {
+      const base = d + <usize>load<i32>(sidx + (<usize>k << 2)) * row;
+      const s = load<f64>(sval + (<usize>k << 3));
+      const v = f64x2.splat(s);
+      let j: usize = 0;
+      for (; j < m2; j += 16) {
+        const y = v128.load(yr + j), old = v128.load(base + j);
+        v128.store(base + j, v128.bitselect(f64x2.sub(old, f64x2.mul(v, y)), old, f64x2.ne(y, zero)));
+      }
+      for (; j < row; j += 8) {
+        const y = load<f64>(yr + j);
+        if (y != 0) store<f64>(base + j, load<f64>(base + j) - s * y);
+      }
+    }
+  }
+  for (let i = 0; i < mg; i++) {
+    const acc = sc + <usize>i * row;
+    const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
+    for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
+      const base = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row;
+      const g = load<f64>(gval + (<usize>k << 3));
+      const v = f64x2.splat(g);
+      let j: usize = 0;
+      for (; j < m2; j += 16) v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
+      for (; j < row; j += 8) store<f64>(acc + j, load<f64>(acc + j) + g * load<f64>(base + j));
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
 import {
-  blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast,
+  blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast, schurColumnsFast,
 } from '../linalg/wasm/dense.js';
 import { gramOfColumns } from '../linalg/envelope.js';
 import { GramSolver } from '../linalg/gramsolver.js';
@@ -336,39 +336,6 @@ function dotSparse(m: Csr, row: number, v: Float64Array, order: Int32Array): num
 }
 
 /**
- * Every column of the Schur complement at once: Sc[:, j] = G (g_j − Sᵀ y_j), the same operations in
- * the same order per element as `scColumn` one column at a time, but S and G are each read once
- * (for all j, along contiguous rows of an n × mg matrix) instead of once per gradient row.
- */
-function schurColumns(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
-  const mg = gm.rows, ms = s.rows;
-  // D = Gᵀ − Sᵀ Y, row c holding column c of every g_j − Sᵀ y_j
-  const d = new Float64Array(n * mg);
-  for (let j = 0; j < mg; j++) for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) d[gm.idx[k] * mg + j] += gm.val[k];
-  const yr = new Float64Array(mg);
-  for (let r = 0; r < ms; r++) {
-    for (let j = 0; j < mg; j++) yr[j] = y[j][r];
-    for (let k = s.ptr[r]; k < s.ptr[r + 1]; k++) {
-      const base = s.idx[k] * mg, v = s.val[k];
-      // zero y entries are skipped, as scColumn skips them (the same bits, signed zeros included)
-      for (let j = 0; j < mg; j++) if (yr[j] !== 0) d[base + j] -= v * yr[j];
-    }
-  }
-  // Sc = G D, each element summed over G's row in order from 0, as mulVec does
-  const sc = new Float64Array(mg * mg);
-  const acc = new Float64Array(mg);
-  for (let i = 0; i < mg; i++) {
-    acc.fill(0);
-    for (let k = gm.ptr[i]; k < gm.ptr[i + 1]; k++) {
-      const base = gm.idx[k] * mg, v = gm.val[k];
-      for (let j = 0; j < mg; j++) acc[j] += v * d[base + j];
-    }
-    sc.set(acc, i * mg);
-  }
-  return sc;
-}
-
-/**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY,
  * h = g − Yᵀs: rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows
  * minimises tᵀK⁻¹t subject to h − t ∈ range(Sc), i.e. t = KZw with Z spanning null(Sc);
@@ -423,7 +390,7 @@ function rowPath(
   };
   let sc: Float64Array | null = null;
   if (path === 'row') {
-    sc = schurColumns(s, gm, y, n);
+    sc = schurColumnsFast(s, gm, y, n);
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
       const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
       sc[i * mg + j] = v;

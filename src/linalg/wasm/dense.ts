@@ -6,6 +6,8 @@ import {
   choleskyEnvelope, solveEnvelopeMany, type CholeskyReport, type Envelope,
 } from '../envelope.js';
 import { LINALG_WASM_BASE64 } from './binary.js';
+import { schurColumns } from '../schur.js';
+import type { Csr } from '../sparse.js';
 
 /**
  * The pivoted Cholesky factorisations of linalg/dense.ts in WebAssembly SIMD (wasm/linalg.ts), equal
@@ -19,7 +21,9 @@ type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
 type EnvSolve = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
 type EnvChol = (data: number, first: number, ptr: number, dropped: number, out: number, n: number,
   tol: number, allowDrop: number) => number;
-interface Exports { pstrf: Pstrf; envsolve: EnvSolve; envchol: EnvChol }
+type Schur = (sptr: number, sidx: number, sval: number, ms: number, gptr: number, gidx: number, gval: number,
+  mg: number, yt: number, d: number, sc: number) => void;
+interface Exports { pstrf: Pstrf; envsolve: EnvSolve; envchol: EnvChol; schur: Schur }
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
@@ -148,6 +152,31 @@ export function choleskyEnvelopeWasm(a: Envelope, tol: number, allowDrop = false
   return { ok: failed < 0, dropped: list, maxPivot, minPivot };
 }
 
+/**
+ * schurColumns in WebAssembly: the same result to the bit (lanes over the gradient rows keep each
+ * element's order). Throws RangeError when the memory cannot be had.
+ */
+export function schurColumnsWasm(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
+  const ms = s.rows, mg = gm.rows;
+  const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
+  const at: number[] = [];
+  let end = 0;
+  for (const bytes of [(ms + 1) * 4, s.idx.length * 4, s.val.length * 8, (mg + 1) * 4, gm.idx.length * 4,
+    gm.val.length * 8, ms * mg * 8, n * mg * 8, mg * mg * 8]) { at.push(end); end += up(bytes); }
+  const { fn: { schur }, buffer } = instantiate(end);
+  const [sptr, sidx, sval, gptr, gidx, gval, yt, d, sc] = at;
+  new Int32Array(buffer, sptr, ms + 1).set(s.ptr.subarray(0, ms + 1));
+  new Int32Array(buffer, sidx, s.idx.length).set(s.idx);
+  new Float64Array(buffer, sval, s.val.length).set(s.val);
+  new Int32Array(buffer, gptr, mg + 1).set(gm.ptr.subarray(0, mg + 1));
+  new Int32Array(buffer, gidx, gm.idx.length).set(gm.idx);
+  new Float64Array(buffer, gval, gm.val.length).set(gm.val);
+  const ytv = new Float64Array(buffer, yt, ms * mg);
+  for (let j = 0; j < mg; j++) { const yj = y[j]; for (let r = 0; r < ms; r++) ytv[r * mg + j] = yj[r]; }
+  schur(sptr, sidx, sval, ms, gptr, gidx, gval, mg, yt, d, sc);
+  return new Float64Array(buffer, sc, mg * mg).slice();
+}
+
 /** Whether this engine validates the module (WebAssembly with SIMD). */
 function available(): boolean {
   try {
@@ -190,4 +219,8 @@ export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
 export function choleskyEnvelopeFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
   return withFallback(
     () => choleskyEnvelopeWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
+}
+
+export function schurColumnsFast(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
+  return withFallback(() => schurColumnsWasm(s, gm, y, n), () => schurColumns(s, gm, y, n));
 }
