@@ -97,31 +97,36 @@ export function multifrontalCholesky(
       }
       updates[c] = null;
     }
-    for (let j = 0; j < k; j++) {
-      const cj = j * fm, dj = f[cj + j];
-      const rel = diag[j] > 0 ? dj / diag[j] : 0;
-      if (!(rel > tol)) {
-        if (!allowDrop) {
-          return { factor: { n, perm, rows, cols, own }, report: { ok: false, dropped, maxPivot, minPivot } };
+    // panels of PANEL columns: each column is brought up to date from the panel's earlier columns
+    // when its turn comes (so its pivot is tested on the exact Schur complement), then the whole
+    // panel updates the columns after it in one pass over them
+    for (let j0 = 0; j0 < k; j0 += PANEL) {
+      const jb = Math.min(PANEL, k - j0);
+      for (let j = j0; j < j0 + jb; j++) {
+        const cj = j * fm;
+        for (let q = j0; q < j; q++) {
+          const cq = q * fm, lq = f[cq + j];
+          if (lq !== 0) for (let t = j; t < fm; t++) f[cj + t] -= lq * f[cq + t];
         }
-        dropped.push(perm[r[j]]);
-        isDropped[r[j]] = 1;
-        for (let t = j + 1; t < fm; t++) f[cj + t] = 0;
-        f[cj + j] = 1;
-        continue;
+        const dj = f[cj + j];
+        const rel = diag[j] > 0 ? dj / diag[j] : 0;
+        if (!(rel > tol)) {
+          if (!allowDrop) {
+            return { factor: { n, perm, rows, cols, own }, report: { ok: false, dropped, maxPivot, minPivot } };
+          }
+          dropped.push(perm[r[j]]);
+          isDropped[r[j]] = 1;
+          for (let t = j + 1; t < fm; t++) f[cj + t] = 0;
+          f[cj + j] = 1;
+          continue;
+        }
+        if (dj > maxPivot) maxPivot = dj;
+        if (dj < minPivot) minPivot = dj;
+        const l = Math.sqrt(dj);
+        f[cj + j] = l;
+        for (let t = j + 1; t < fm; t++) f[cj + t] /= l;
       }
-      if (dj > maxPivot) maxPivot = dj;
-      if (dj < minPivot) minPivot = dj;
-      const l = Math.sqrt(dj);
-      f[cj + j] = l;
-      for (let t = j + 1; t < fm; t++) f[cj + t] /= l;
-      // right-looking update of the columns after j: contiguous in both
-      for (let s = j + 1; s < fm; s++) {
-        const ls = f[cj + s];
-        if (ls === 0) continue;
-        const cs = s * fm;
-        for (let t = s; t < fm; t++) f[cs + t] -= ls * f[cj + t];
-      }
+      panelUpdate(f, fm, j0, jb);
     }
     cols[i] = f.slice(0, k * fm);
     const um = fm - k;
@@ -143,6 +148,29 @@ export function multifrontalCholesky(
   }
   dropped.sort((u, v) => u - v);
   return { factor: { n, perm, rows, cols, own }, report: { ok: true, dropped, maxPivot, minPivot } };
+}
+
+/** Columns factored together before they update the rest of the front. */
+const PANEL = 4;
+
+/** Subtracts columns j0..j0+jb−1 (factored) from every later column s of the front, rows t ≥ s. */
+function panelUpdate(f: Float64Array, fm: number, j0: number, jb: number): void {
+  const c0 = j0 * fm, c1 = c0 + fm, c2 = c1 + fm, c3 = c2 + fm;
+  for (let s = j0 + jb; s < fm; s++) {
+    const cs = s * fm;
+    if (jb === 4) {
+      const a0 = f[c0 + s], a1 = f[c1 + s], a2 = f[c2 + s], a3 = f[c3 + s];
+      if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+      for (let t = s; t < fm; t++) {
+        f[cs + t] -= a0 * f[c0 + t] + a1 * f[c1 + t] + a2 * f[c2 + t] + a3 * f[c3 + t];
+      }
+      continue;
+    }
+    for (let q = j0; q < j0 + jb; q++) {
+      const cq = q * fm, a = f[cq + s];
+      if (a !== 0) for (let t = s; t < fm; t++) f[cs + t] -= a * f[cq + t];
+    }
+  }
 }
 
 /** Solves A z = b in place (b becomes z) with a factor from multifrontalCholesky. */
