@@ -173,27 +173,37 @@ function panelUpdate(f: Float64Array, fm: number, j0: number, jb: number): void 
   }
 }
 
-/** Solves A z = b in place (b becomes z) with a factor from multifrontalCholesky. */
+/**
+ * Solves A z = b in place (b becomes z) with a factor from multifrontalCholesky. Each front's entries
+ * are gathered into a contiguous vector, solved there, and scattered back.
+ */
 export function solveFrontal(f: FrontalFactor, b: Float64Array): void {
   const { n, perm, rows, cols, own } = f;
   const y = new Float64Array(n);
+  let w = new Float64Array(64);
   for (let k = 0; k < n; k++) y[k] = b[perm[k]];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i], c = cols[i], fm = r.length;
+    if (w.length < fm) w = new Float64Array(2 * fm);
+    for (let t = 0; t < fm; t++) w[t] = y[r[t]];
     for (let j = 0; j < own[i]; j++) {
-      const cj = j * fm, yj = (y[r[j]] /= c[cj + j]);
-      if (yj === 0) continue;
-      for (let t = j + 1; t < fm; t++) y[r[t]] -= c[cj + t] * yj;
+      const cj = j * fm, wj = (w[j] /= c[cj + j]);
+      if (wj === 0) continue;
+      for (let t = j + 1; t < fm; t++) w[t] -= c[cj + t] * wj;
     }
+    for (let t = 0; t < fm; t++) y[r[t]] = w[t];
   }
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i], c = cols[i], fm = r.length;
+    if (w.length < fm) w = new Float64Array(2 * fm);
+    for (let t = 0; t < fm; t++) w[t] = y[r[t]];
     for (let j = own[i] - 1; j >= 0; j--) {
       const cj = j * fm;
-      let s = y[r[j]];
-      for (let t = j + 1; t < fm; t++) s -= c[cj + t] * y[r[t]];
-      y[r[j]] = s / c[cj + j];
+      let s = w[j];
+      for (let t = j + 1; t < fm; t++) s -= c[cj + t] * w[t];
+      w[j] = s / c[cj + j];
     }
+    for (let t = 0; t < own[i]; t++) y[r[t]] = w[t];
   }
   for (let k = 0; k < n; k++) b[perm[k]] = y[k];
 }
