@@ -28,28 +28,11 @@ export class Envelope {
  * (order[c] = -1 drops the column). Returns the envelope of the permuted Gram matrix.
  */
 export function gramOfColumns(r: Csr, order: Int32Array, n: number): Envelope {
-  const first = new Int32Array(n);
-  for (let i = 0; i < n; i++) first[i] = i;
-  const pos = new Int32Array(64);
-  let buf = pos;
-  for (let row = 0; row < r.rows; row++) {
-    const lo = r.ptr[row], hi = r.ptr[row + 1];
-    let mn = n;
-    if (buf.length < hi - lo) buf = new Int32Array(hi - lo);
-    let m = 0;
-    for (let k = lo; k < hi; k++) {
-      const p = order[r.idx[k]];
-      if (p < 0) continue;
-      buf[m++] = p;
-      if (p < mn) mn = p;
-    }
-    for (let t = 0; t < m; t++) if (first[buf[t]] > mn) first[buf[t]] = mn;
-  }
+  const first = envelopeFirst(r, order, n);
   const ptr = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) ptr[i + 1] = ptr[i] + (i - first[i] + 1);
   const data = new Float64Array(ptr[n]);
-  const vals = new Float64Array(64);
-  let vbuf = vals;
+  let buf = new Int32Array(64), vbuf = new Float64Array(64);
   for (let row = 0; row < r.rows; row++) {
     const lo = r.ptr[row], hi = r.ptr[row + 1];
     if (buf.length < hi - lo) buf = new Int32Array(hi - lo);
@@ -71,6 +54,34 @@ export function gramOfColumns(r: Csr, order: Int32Array, n: number): Envelope {
     }
   }
   return new Envelope(n, first, ptr, data);
+}
+
+/** first[i]: the first column of row i's envelope in the Gram matrix gramOfColumns builds. */
+export function envelopeFirst(r: Csr, order: Int32Array, n: number): Int32Array {
+  const first = new Int32Array(n);
+  for (let i = 0; i < n; i++) first[i] = i;
+  let buf = new Int32Array(64);
+  for (let row = 0; row < r.rows; row++) {
+    const lo = r.ptr[row], hi = r.ptr[row + 1];
+    let mn = n;
+    if (buf.length < hi - lo) buf = new Int32Array(hi - lo);
+    let m = 0;
+    for (let k = lo; k < hi; k++) {
+      const p = order[r.idx[k]];
+      if (p < 0) continue;
+      buf[m++] = p;
+      if (p < mn) mn = p;
+    }
+    for (let t = 0; t < m; t++) if (first[buf[t]] > mn) first[buf[t]] = mn;
+  }
+  return first;
+}
+
+/** Σ over the envelope's rows of their squared lengths: twice the multiply-adds of its Cholesky. */
+export function envelopeCost(first: Int32Array): number {
+  let cost = 0;
+  for (let i = 0; i < first.length; i++) cost += (i - first[i] + 1) ** 2;
+  return cost;
 }
 
 export interface CholeskyReport {

@@ -1,19 +1,102 @@
 import {
-  gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
+  envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport,
 } from './envelope.js';
 import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
+import { nestedDissection } from './dissection.js';
+import { gramMatrix } from './gram.js';
+import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
 
 /**
  * Solves with a Gram matrix of a sparse S (SSᵀ of its rows, or SᵀS of chosen columns) through its
- * envelope Cholesky factor. A Gram matrix squares S's condition number, so the condition is
- * estimated; when it is large, each solve is refined against the exact operator (products with S
- * and Sᵀ, no Gram matrix): the error then scales with cond(S) rather than cond(S)². Beyond
- * MAX_CONDITION_S even that is not trustworthy and `ok` is false.
+ * Cholesky factor: in the envelope of the spatial order, or sparse in nested-dissection order when
+ * that costs less (large images). A Gram matrix squares S's condition number, so
+ * the condition is estimated; when it is large, each solve is refined against the exact operator
+ * (products with S and Sᵀ, no Gram matrix): the error then scales with cond(S) rather than cond(S)².
+ * Beyond MAX_CONDITION_S even that is not trustworthy and `ok` is false.
  */
 export const MAX_CONDITION_S = 1e6;
+
+/**
+ * Where S's columns sit in the image: column c is pixel (h, w) = ((c mod plane) div width,
+ * (c mod plane) mod width), as system.ts numbers a layer's padded input. The ordering cuts the image
+ * along it; without it the Gram matrix is dissected along its own numbering (1-D).
+ */
+export interface GridLayout {
+  plane: number;
+  width: number;
+}
+
+/** A factored Gram matrix: solve(v) replaces v by Gram⁻¹v. */
+export interface GramFactor {
+  n: number;
+  kind: 'envelope' | 'sparse';
+  report: CholeskyReport;
+  solve(v: Float64Array): void;
+  /** solve() on each vector, with the same results (the envelope reads its factor once per block). */
+  solveMany(vs: Float64Array[]): void;
+}
+
+/**
+ * The sparse factorisation's multiply-adds count this much more than the envelope's (indirect
+ * addressing against contiguous rows; measured: see docs/DESIGN.md, "Analytic scaling").
+ */
+const SPARSE_PENALTY = 1;
+/** Envelope costs below this (about 0.2 s of work) are not worth an ordering. */
+const SMALL_ENVELOPE = 4e8;
+
+/**
+ * The Gram matrix of R's columns c with order[c] ≥ 0 (at position order[c]; n of them), factored in
+ * its envelope or, when the operation counts favour it, sparse in nested-dissection order. Vertex
+ * p's pixel is that of R's column pixelColumn(p). `force` picks the method (tests).
+ */
+export function factorGram(
+  r: Csr, order: Int32Array, n: number, pixelColumn: (p: number) => number, tol: number,
+  allowDrop: boolean, layout?: GridLayout, force?: GramFactor['kind'],
+): GramFactor {
+  const first = envelopeFirst(r, order, n);
+  const envCost = envelopeCost(first);
+  if (force !== 'sparse') {
+    // small systems: the ordering and symbolic analysis would cost more than they could save
+    if (force === 'envelope' || envCost < SMALL_ENVELOPE) return envelopeFactor(r, order, n, tol, allowDrop);
+  }
+  const gram = gramMatrix(r, order, n);
+  const x = new Int32Array(n), y = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
+    if (!layout) { x[p] = p; continue; }
+    const q = pixelColumn(p) % layout.plane;
+    y[p] = Math.floor(q / layout.width);
+    x[p] = q % layout.width;
+  }
+  const tree = nestedDissection(gram, x, y);
+  const fronts = frontalPatterns(gram, tree);
+  if (force !== 'sparse' && envCost <= SPARSE_PENALTY * frontalCost(fronts, tree)) {
+    return envelopeFactor(r, order, n, tol, allowDrop);
+  }
+  const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop);
+  const solve = (v: Float64Array) => solveFrontal(factor, v);
+  return { n, kind: 'sparse', report, solve, solveMany: (vs) => vs.forEach(solve) };
+}
+
+function envelopeFactor(r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean): GramFactor {
+  const env = gramOfColumns(r, order, n);
+  const report = choleskyEnvelopeFast(env, tol, allowDrop);
+  return {
+    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
+  };
+}
+
+/** SSᵀ over S's rows: a row's pixel is that of its first column. */
+export function factorRowGram(
+  s: Csr, tol: number, allowDrop: boolean, layout?: GridLayout, force?: GramFactor['kind'],
+): GramFactor {
+  const ident = new Int32Array(s.rows);
+  for (let i = 0; i < s.rows; i++) ident[i] = i;
+  return factorGram(transpose(s), ident, s.rows,
+    (i) => (s.ptr[i + 1] > s.ptr[i] ? s.idx[s.ptr[i]] : 0), tol, allowDrop, layout, force);
+}
 
 export class GramSolver {
   readonly report: CholeskyReport;
@@ -22,13 +105,11 @@ export class GramSolver {
   private readonly refineSteps: number;
 
   private constructor(
-    private readonly factor: Envelope,
-    tol: number,
-    allowDrop: boolean,
+    private readonly factor: GramFactor,
     /** v ↦ Gram·v computed from S itself. */
     readonly applyGram: (v: Float64Array) => Float64Array,
   ) {
-    this.report = choleskyEnvelopeFast(this.factor, tol, allowDrop);
+    this.report = factor.report;
     this.refineSteps = 0;
     this.conditionS = this.report.ok && factor.n > 0
       ? Math.sqrt(this.estimateCondition())
@@ -38,10 +119,8 @@ export class GramSolver {
   }
 
   /** SSᵀ over the rows of S (dropped rows only with allowDrop). */
-  static ofRows(s: Csr, tol: number, allowDrop = false): GramSolver {
-    const ident = new Int32Array(s.rows);
-    for (let i = 0; i < s.rows; i++) ident[i] = i;
-    return new GramSolver(gramOfColumns(transpose(s), ident, s.rows), tol, allowDrop, (v) => {
+  static ofRows(s: Csr, tol: number, allowDrop = false, layout?: GridLayout): GramSolver {
+    return new GramSolver(factorRowGram(s, tol, allowDrop, layout), (v) => {
       const tmp = new Float64Array(s.cols);
       addMulTransVec(s, v, tmp);
       return mulVec(s, tmp);
@@ -49,8 +128,11 @@ export class GramSolver {
   }
 
   /** SᵀS over the columns c of S with order[c] ≥ 0, at position order[c] (back inverts order). */
-  static ofColumns(s: Csr, order: Int32Array, back: Int32Array, tol: number): GramSolver {
-    return new GramSolver(gramOfColumns(s, order, back.length), tol, false, (v) => {
+  static ofColumns(
+    s: Csr, order: Int32Array, back: Int32Array, tol: number, layout?: GridLayout,
+  ): GramSolver {
+    const factored = factorGram(s, order, back.length, (p) => back[p], tol, false, layout);
+    return new GramSolver(factored, (v) => {
       // fresh work arrays per call: a solver kept in a cache may be used by more than one caller
       const full = new Float64Array(s.cols);
       for (let i = 0; i < back.length; i++) full[back[i]] = v[i];
@@ -69,32 +151,32 @@ export class GramSolver {
 
   /** In place: v becomes (SSᵀ)⁻¹ v. */
   solve(v: Float64Array): void {
-    if (this.refineSteps === 0) { solveEnvelope(this.factor, v); return; }
+    if (this.refineSteps === 0) { this.factor.solve(v); return; }
     const rhs = v.slice();
-    solveEnvelope(this.factor, v);
+    this.factor.solve(v);
     for (let k = 0; k < this.refineSteps; k++) {
       const av = this.applyGram(v);
       for (let i = 0; i < av.length; i++) av[i] = rhs[i] - av[i];
-      solveEnvelope(this.factor, av);
+      this.factor.solve(av);
       for (let i = 0; i < av.length; i++) v[i] += av[i];
     }
   }
 
   /** solve() on each vector, in place, with the same results; the factor is read once per block. */
   solveMany(vs: Float64Array[]): void {
-    if (this.refineSteps === 0) { solveEnvelopeManyFast(this.factor, vs); return; }
+    if (this.refineSteps === 0) { this.factor.solveMany(vs); return; }
     // blocks bound the refinement's copies
     for (let c0 = 0; c0 < vs.length; c0 += 64) {
       const block = vs.slice(c0, c0 + 64);
       const rhs = block.map((v) => v.slice());
-      solveEnvelopeManyFast(this.factor, block);
+      this.factor.solveMany(block);
       for (let k = 0; k < this.refineSteps; k++) {
         const avs = block.map((v, c) => {
           const av = this.applyGram(v);
           for (let i = 0; i < av.length; i++) av[i] = rhs[c][i] - av[i];
           return av;
         });
-        solveEnvelopeManyFast(this.factor, avs);
+        this.factor.solveMany(avs);
         block.forEach((v, c) => { for (let i = 0; i < v.length; i++) v[i] += avs[c][i]; });
       }
     }
@@ -111,7 +193,7 @@ export class GramSolver {
     for (let k = 0; k < 12; k++) { const w = this.applyGram(v); lmax = norm(w); v = scale(w, 1 / lmax); }
     v = unit();
     let inv = 0;
-    for (let k = 0; k < 12; k++) { solveEnvelope(this.factor, v); inv = norm(v); v = scale(v, 1 / inv); }
+    for (let k = 0; k < 12; k++) { this.factor.solve(v); inv = norm(v); v = scale(v, 1 / inv); }
     return lmax * inv;
   }
 }

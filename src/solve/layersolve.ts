@@ -1,9 +1,8 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
 import {
-  blockedPivotedCholeskyFast, choleskyEnvelopeFast, pivotedCholeskyFast, schurColumnsFast,
+  blockedPivotedCholeskyFast, pivotedCholeskyFast, schurColumnsFast,
 } from '../linalg/wasm/dense.js';
-import { gramOfColumns } from '../linalg/envelope.js';
-import { GramSolver } from '../linalg/gramsolver.js';
+import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import {
   addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
@@ -79,7 +78,7 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s)) : [];
+  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s, layoutOf(sys))) : [];
   if (structured && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
     const isDropped = new Uint8Array(sys.s.rows);
     for (const i of dropped) isDropped[i] = 1;
@@ -111,11 +110,12 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-function dependentRows(s: Csr): number[] {
-  const ident = new Int32Array(s.rows);
-  for (let i = 0; i < s.rows; i++) ident[i] = i;
-  return choleskyEnvelopeFast(gramOfColumns(transpose(s), ident, s.rows), SPARSE_TOL, true).dropped;
+function dependentRows(s: Csr, layout: GridLayout): number[] {
+  return factorRowGram(s, SPARSE_TOL, true, layout).report.dropped;
 }
+
+/** Where the system's columns sit in its padded input, for the fill-reducing ordering. */
+const layoutOf = (sys: LayerSystem): GridLayout => ({ plane: sys.padH * sys.padW, width: sys.padW });
 
 const geometryKey = ({ g }: LayerSystem) =>
   `${g.type}:${g.inC}x${g.inH}x${g.inW}:${g.outC}:${g.kh}x${g.kw}:${g.stride}:${g.pad}`;
@@ -168,7 +168,7 @@ function columnPath(
   }
   // the factor is of S's touched columns: another set of touched columns needs another factor
   if (!cached.column || !sameMask(cached.column.touched, touched)) {
-    const f = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL);
+    const f = GramSolver.ofColumns(sys.s, order, back, SPARSE_TOL, layoutOf(sys));
     cached.column = { touched: touched.slice(), solver: f.ok ? f : null };
   }
   const a = cached.column.solver;
@@ -350,7 +350,7 @@ function rowPath(
   let bs: GramSolver | null;
   if (cached && cached.rows !== undefined) bs = cached.rows;
   else {
-    const f = GramSolver.ofRows(s, SPARSE_TOL);
+    const f = GramSolver.ofRows(s, SPARSE_TOL, false, layoutOf(sys));
     bs = f.ok ? f : null;
     if (cached) cached.rows = bs;
   }

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nestedDissection } from '../src/linalg/dissection.js';
+import { gramMatrix } from '../src/linalg/gram.js';
+import { factorGram, factorRowGram } from '../src/linalg/gramsolver.js';
+import { stack, type Csr } from '../src/linalg/sparse.js';
+import { Rng } from '../src/core/rng.js';
+import { buildLayerSystem } from '../src/solve/system.js';
+import { solveLayer } from '../src/solve/layersolve.js';
+import type { LayerGeometry } from '../src/model/chain-spec.js';
+import { makeActivation } from '../src/model/chain-activations.js';
+
+/** A seeded convolution's layer system (random weights and gradients) on a size×size input. */
+function convSystem(
+  seed: number, size: number, inC: number, outC: number, k: number, stride: number, pad: number,
+) {
+  const rng = new Rng(seed);
+  const outH = Math.floor((size + 2 * pad - k) / stride) + 1;
+  const g: LayerGeometry = {
+    index: 0, type: 'conv', inC, inH: size, inW: size, outC, outH, outW: outH, kh: k, kw: k, stride, pad,
+    bias: false, activation: makeActivation('tanh'),
+  };
+  const weight = Float64Array.from({ length: outC * inC * k * k }, () => rng.normal());
+  const z = Float64Array.from({ length: outC * outH * outH }, () => rng.normal());
+  const dz = z.map(() => rng.normal());
+  const dW = Float64Array.from({ length: outC * inC * k * k }, () => rng.normal());
+  return buildLayerSystem(g, { weight, bias: null, z, dz, dW });
+}
+
+const spatial = (n: number, inC: number, plane: number) => {
+  const order = new Int32Array(n), back = new Int32Array(n);
+  let p = 0;
+  for (let q = 0; q < plane; q++) {
+    for (let c = 0; c < inC; c++) { order[c * plane + q] = p; back[p++] = c * plane + q; }
+  }
+  return { order, back };
+};
+
+const relDiff = (a: Float64Array, b: Float64Array) =>
+  Math.hypot(...a.map((v, i) => v - b[i])) / Math.hypot(...b);
+
+describe('nested dissection and the multifrontal Cholesky', () => {
+  it('orders every vertex once, and each node\'s positions after its children\'s', () => {
+    const sys = convSystem(1, 20, 3, 6, 3, 1, 0);
+    const { order, back } = spatial(sys.n, 3, sys.padH * sys.padW);
+    const gram = gramMatrix(sys.s, order, sys.n);
+    const x = Int32Array.from(back, (c) => (c % 400) % 20);
+    const y = Int32Array.from(back, (c) => Math.floor((c % 400) / 20));
+    const d = nestedDissection(gram, x, y);
+    assert.deepEqual([...d.perm].sort((a, b) => a - b), Array.from({ length: sys.n }, (_, i) => i));
+    let covered = 0;
+    for (let i = 0; i < d.start.length; i++) {
+      covered += d.end[i] - d.start[i];
+      if (d.parent[i] >= 0) assert.ok(d.parent[i] > i && d.end[i] <= d.start[d.parent[i]]);
+    }
+    assert.equal(covered, sys.n);
+    assert.ok(d.start.length > 3, 'a 20×20 image is cut');
+  });
+
+  it('solves SᵀS of a convolution like the envelope factor (to 1e-10), same pivots accepted', () => {
+    for (const [seed, size, k, stride, pad] of [[2, 24, 3, 1, 0], [3, 21, 5, 1, 2], [4, 26, 4, 2, 1]]) {
+      const sys = convSystem(seed, size, 3, stride === 1 ? 6 : 14, k, stride, pad);
+      const plane = sys.padH * sys.padW;
+      const { order, back } = spatial(sys.n, 3, plane);
+      const layout = { plane, width: sys.padW };
+      const env = factorGram(sys.s, order, sys.n, (p) => back[p], 1e-6, false, layout, 'envelope');
+      const mf = factorGram(sys.s, order, sys.n, (p) => back[p], 1e-6, false, layout, 'sparse');
+      assert.equal(mf.kind, 'sparse');
+      assert.equal(env.report.ok, true);
+      assert.equal(mf.report.ok, true);
+      const rng = new Rng(seed);
+      const v = Float64Array.from({ length: sys.n }, () => rng.normal()), w = v.slice();
+      env.solve(v);
+      mf.solve(w);
+      assert.ok(relDiff(w, v) < 1e-10, `size ${size}, kernel ${k}: ${relDiff(w, v)}`);
+    }
+  });
+
+  it('drops as many dependent rows of SSᵀ as the envelope factor, and solves the rest alike', () => {
+    const sys = convSystem(5, 22, 6, 3, 4, 2, 0);
+    // rows repeated (and a combination of two) are dependent on the others, whatever the order
+    const pick = (rows: number[], scale: number[]): Csr => {
+      const m = new Map<number, number>();
+      rows.forEach((r, t) => {
+        for (let q = sys.s.ptr[r]; q < sys.s.ptr[r + 1]; q++) {
+          m.set(sys.s.idx[q], (m.get(sys.s.idx[q]) ?? 0) + scale[t] * sys.s.val[q]);
+        }
+      });
+      const e = [...m].sort((a, c) => a[0] - c[0]);
+      return {
+        rows: 1, cols: sys.s.cols, ptr: new Int32Array([0, e.length]),
+        idx: Int32Array.from(e, (t) => t[0]), val: Float64Array.from(e, (t) => t[1]),
+      };
+    };
+    let s = sys.s;
+    for (const extra of [pick([7], [2]), pick([30, 31], [1, -0.5]), pick([90], [1])]) s = stack(s, extra);
+    const layout = { plane: sys.padH * sys.padW, width: sys.padW };
+    const env = factorRowGram(s, 1e-6, true, layout, 'envelope');
+    const mf = factorRowGram(s, 1e-6, true, layout, 'sparse');
+    assert.equal(env.report.dropped.length, 3);
+    assert.equal(mf.report.dropped.length, 3);
+    // a right-hand side in the range of the kept rows' Gram matrix: both solves agree there
+    const keepE = new Set(env.report.dropped), keepM = new Set(mf.report.dropped);
+    const rng = new Rng(6);
+    const rhs = Float64Array.from({ length: s.rows }, (_, i) => (keepE.has(i) || keepM.has(i) ? 0 : rng.normal()));
+    const a = rhs.slice(), b = rhs.slice();
+    env.solve(a);
+    mf.solve(b);
+    if (env.report.dropped.join() === mf.report.dropped.join()) assert.ok(relDiff(b, a) < 1e-10);
+  });
+
+  it('a layer large enough for the ordering (48×48) keeps full rank and solves its normal equations', () => {
+    const sys = convSystem(8, 48, 3, 6, 3, 1, 0);
+    const r = solveLayer(sys, { tol: 1e-10 });
+    assert.equal(r.path, 'column');
+    assert.equal(r.rank, sys.n);
+    const check = new Float64Array(sys.s.rows);
+    for (let i = 0; i < sys.s.rows; i++) {
+      for (let q = sys.s.ptr[i]; q < sys.s.ptr[i + 1]; q++) check[i] += sys.s.val[q] * r.x[sys.s.idx[q]];
+    }
+    // least squares: the normal equations' residual Sᵀ(Sx − s) + Gᵀ(Gx − g) vanishes
+    const res = new Float64Array(sys.n);
+    for (let i = 0; i < sys.s.rows; i++) {
+      const e = check[i] - sys.sRhs[i];
+      for (let q = sys.s.ptr[i]; q < sys.s.ptr[i + 1]; q++) res[sys.s.idx[q]] += sys.s.val[q] * e;
+    }
+    for (let j = 0; j < sys.grad.rows; j++) {
+      let gx = 0;
+      const { ptr, idx, val } = sys.grad;
+      for (let q = ptr[j]; q < ptr[j + 1]; q++) gx += val[q] * r.x[idx[q]];
+      const e = gx - sys.gradRhs[j];
+      for (let q = ptr[j]; q < ptr[j + 1]; q++) res[idx[q]] += val[q] * e;
+    }
+    const scale = Math.hypot(...r.x) * 100;
+    assert.ok(Math.hypot(...res) < 1e-8 * scale, `normal residual ${Math.hypot(...res)}`);
+  });
+});
