@@ -158,8 +158,12 @@ function main(): void {
     rows.push(`| ${j.model} (${j.layers} layers, ${j.unknowns[0]} unknowns in layer 0) | audit + rgap, peak ${j.peakMiB} MiB, PSNR ${j.psnr.toFixed(2)} dB | ${j.auditSeconds.toFixed(2)} + ${j.rgapSeconds.toFixed(2)} = ${j.totalSeconds.toFixed(2)} | cannot form its dense matrices | — |`);
     out[j.model] = j;
   }
+  // the analytic audit's growth with the input, 32² → 224² (scripts/analytic-scaling.mjs, a child per size)
+  const growth = spawnSync(process.execPath, [path.join(ROOT, 'scripts/analytic-scaling.mjs')], { encoding: 'utf8' });
+  out.analyticGrowth = growth.status === 0 ? growth.stdout : `failed: ${growth.stderr}`;
   console.log(rows.join('\n'));
   console.log(`\n${STEP_CAPTION}\n\n${stepTable(steps)}`);
+  console.log(`\nAnalytic audit of cnn3_c1's layout by input size:\n\n${out.analyticGrowth}`);
   fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
   fs.writeFileSync(path.join(ROOT, 'out/bench.json'), JSON.stringify(out, null, 1) + '\n');
   console.log('\nwrote out/bench.json');
