@@ -14,25 +14,26 @@
 
 const MC = 64;
 
-// float64: blocks of 4 rows × 4 columns in 8 accumulators; edges by 1-row and scalar loops.
+// Blocks of 4 rows × 2 vectors (4 columns in f64x2 lanes, 8 in f32x4) in 8 accumulators.
 // @ts-ignore: decorator
-@inline function block4x4_f64(a0: usize, bp: usize, cp: usize, sa: usize, sb: usize, sc: usize, kb: usize): void {
+@inline function block<T>(a0: usize, bp: usize, cp: usize, sa: usize, sb: usize, sc: usize, kb: usize): void {
+  const es = <usize>sizeof<T>();
   let c = cp;
   let s00 = v128.load(c), s01 = v128.load(c, 16); c += sc;
   let s10 = v128.load(c), s11 = v128.load(c, 16); c += sc;
   let s20 = v128.load(c), s21 = v128.load(c, 16); c += sc;
   let s30 = v128.load(c), s31 = v128.load(c, 16);
-  for (let p: usize = 0; p < kb; p += 8) {
+  for (let p: usize = 0; p < kb; p += es) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let ap = a0 + p;
-    let x = v128.load64_splat(ap);
-    s00 = f64x2.add(s00, f64x2.mul(x, b0)); s01 = f64x2.add(s01, f64x2.mul(x, b1));
-    ap += sa; x = v128.load64_splat(ap);
-    s10 = f64x2.add(s10, f64x2.mul(x, b0)); s11 = f64x2.add(s11, f64x2.mul(x, b1));
-    ap += sa; x = v128.load64_splat(ap);
-    s20 = f64x2.add(s20, f64x2.mul(x, b0)); s21 = f64x2.add(s21, f64x2.mul(x, b1));
-    ap += sa; x = v128.load64_splat(ap);
-    s30 = f64x2.add(s30, f64x2.mul(x, b0)); s31 = f64x2.add(s31, f64x2.mul(x, b1));
+    let x = v128.load_splat<T>(ap);
+    s00 = v128.add<T>(s00, v128.mul<T>(x, b0)); s01 = v128.add<T>(s01, v128.mul<T>(x, b1));
+    ap += sa; x = v128.load_splat<T>(ap);
+    s10 = v128.add<T>(s10, v128.mul<T>(x, b0)); s11 = v128.add<T>(s11, v128.mul<T>(x, b1));
+    ap += sa; x = v128.load_splat<T>(ap);
+    s20 = v128.add<T>(s20, v128.mul<T>(x, b0)); s21 = v128.add<T>(s21, v128.mul<T>(x, b1));
+    ap += sa; x = v128.load_splat<T>(ap);
+    s30 = v128.add<T>(s30, v128.mul<T>(x, b0)); s31 = v128.add<T>(s31, v128.mul<T>(x, b1));
     bp += sb;
   }
   c = cp;
@@ -40,117 +41,59 @@ const MC = 64;
   v128.store(c, s10); v128.store(c, s11, 16); c += sc;
   v128.store(c, s20); v128.store(c, s21, 16); c += sc;
   v128.store(c, s30); v128.store(c, s31, 16);
+}
+
+// The whole product: 4-row blocks, then the rows left over a row at a time (2 vectors), then the
+// columns left over one at a time.
+// @ts-ignore: decorator
+@inline function gemm<T>(
+  a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
+): void {
+  const es = <usize>sizeof<T>();
+  const width = <i32>(32 / es); // columns per block: two vectors
+  const sa = <usize>lda * es, sb = <usize>ldb * es, sc = <usize>ldc * es;
+  const kb = <usize>k * es;
+  const nv = n - n % width, m4 = m & ~3;
+  const nb = <usize>nv * es;
+  for (let i0 = 0; i0 < m4; i0 += MC) {
+    const i1 = min(i0 + MC, m4);
+    for (let j: usize = 0; j < nb; j += 32) {
+      for (let i = i0; i < i1; i += 4) block<T>(a + <usize>i * sa, b + j, c + <usize>i * sc + j, sa, sb, sc, kb);
+    }
+  }
+  for (let i = m4; i < m; i++) {
+    const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
+    for (let j: usize = 0; j < nb; j += 32) {
+      let s0 = v128.load(c0 + j), s1 = v128.load(c0 + j, 16);
+      let bp = b + j;
+      for (let p: usize = 0; p < kb; p += es) {
+        const x = v128.load_splat<T>(a0 + p);
+        s0 = v128.add<T>(s0, v128.mul<T>(x, v128.load(bp)));
+        s1 = v128.add<T>(s1, v128.mul<T>(x, v128.load(bp, 16)));
+        bp += sb;
+      }
+      v128.store(c0 + j, s0); v128.store(c0 + j, s1, 16);
+    }
+  }
+  for (let r = 0; r < m; r++) {
+    const a0 = a + <usize>r * sa, c0 = c + <usize>r * sc;
+    for (let j = nv; j < n; j++) {
+      const cp = c0 + <usize>j * es;
+      let s = load<T>(cp);
+      let bp = b + <usize>j * es;
+      for (let p: usize = 0; p < kb; p += es) { s += load<T>(a0 + p) * load<T>(bp); bp += sb; }
+      store<T>(cp, s);
+    }
+  }
 }
 
 export function gemm_f64(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
-): void {
-  const sa = <usize>lda << 3, sb = <usize>ldb << 3, sc = <usize>ldc << 3;
-  const kb = <usize>k << 3;
-  const n4 = n & ~3, m4 = m & ~3;
-  const nb = <usize>n4 << 3;
-  for (let i0 = 0; i0 < m4; i0 += MC) {
-    const i1 = min(i0 + MC, m4);
-    for (let j: usize = 0; j < nb; j += 32) {
-      for (let i = i0; i < i1; i += 4) {
-        block4x4_f64(a + <usize>i * sa, b + j, c + <usize>i * sc + j, sa, sb, sc, kb);
-      }
-    }
-  }
-  for (let i = m4; i < m; i++) {
-    const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < nb; j += 32) {
-      let s0 = v128.load(c0 + j), s1 = v128.load(c0 + j, 16);
-      let bp = b + j;
-      for (let p: usize = 0; p < kb; p += 8) {
-        const x = v128.load64_splat(a0 + p);
-        s0 = f64x2.add(s0, f64x2.mul(x, v128.load(bp)));
-        s1 = f64x2.add(s1, f64x2.mul(x, v128.load(bp, 16)));
-        bp += sb;
-      }
-      v128.store(c0 + j, s0); v128.store(c0 + j, s1, 16);
-    }
-  }
-  for (let r = 0; r < m; r++) {
-    const a0 = a + <usize>r * sa, c0 = c + <usize>r * sc;
-    for (let j = n4; j < n; j++) {
-      const cp = c0 + (<usize>j << 3);
-      let s = load<f64>(cp);
-      let bp = b + (<usize>j << 3);
-      for (let p: usize = 0; p < kb; p += 8) { s += load<f64>(a0 + p) * load<f64>(bp); bp += sb; }
-      store<f64>(cp, s);
-    }
-  }
-}
-
-// float32: blocks of 4 rows × 8 columns in 8 accumulators.
-// @ts-ignore: decorator
-@inline function block4x8_f32(a0: usize, bp: usize, cp: usize, sa: usize, sb: usize, sc: usize, kb: usize): void {
-  let c = cp;
-  let s00 = v128.load(c), s01 = v128.load(c, 16); c += sc;
-  let s10 = v128.load(c), s11 = v128.load(c, 16); c += sc;
-  let s20 = v128.load(c), s21 = v128.load(c, 16); c += sc;
-  let s30 = v128.load(c), s31 = v128.load(c, 16);
-  for (let p: usize = 0; p < kb; p += 4) {
-    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-    let ap = a0 + p;
-    let x = v128.load32_splat(ap);
-    s00 = f32x4.add(s00, f32x4.mul(x, b0)); s01 = f32x4.add(s01, f32x4.mul(x, b1));
-    ap += sa; x = v128.load32_splat(ap);
-    s10 = f32x4.add(s10, f32x4.mul(x, b0)); s11 = f32x4.add(s11, f32x4.mul(x, b1));
-    ap += sa; x = v128.load32_splat(ap);
-    s20 = f32x4.add(s20, f32x4.mul(x, b0)); s21 = f32x4.add(s21, f32x4.mul(x, b1));
-    ap += sa; x = v128.load32_splat(ap);
-    s30 = f32x4.add(s30, f32x4.mul(x, b0)); s31 = f32x4.add(s31, f32x4.mul(x, b1));
-    bp += sb;
-  }
-  c = cp;
-  v128.store(c, s00); v128.store(c, s01, 16); c += sc;
-  v128.store(c, s10); v128.store(c, s11, 16); c += sc;
-  v128.store(c, s20); v128.store(c, s21, 16); c += sc;
-  v128.store(c, s30); v128.store(c, s31, 16);
-}
+): void { gemm<f64>(a, b, c, m, n, k, lda, ldb, ldc); }
 
 export function gemm_f32(
   a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, lda: i32, ldb: i32, ldc: i32,
-): void {
-  const sa = <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
-  const kb = <usize>k << 2;
-  const n8 = n & ~7, m4 = m & ~3;
-  const nb = <usize>n8 << 2;
-  for (let i0 = 0; i0 < m4; i0 += MC) {
-    const i1 = min(i0 + MC, m4);
-    for (let j: usize = 0; j < nb; j += 32) {
-      for (let i = i0; i < i1; i += 4) {
-        block4x8_f32(a + <usize>i * sa, b + j, c + <usize>i * sc + j, sa, sb, sc, kb);
-      }
-    }
-  }
-  for (let i = m4; i < m; i++) {
-    const a0 = a + <usize>i * sa, c0 = c + <usize>i * sc;
-    for (let j: usize = 0; j < nb; j += 32) {
-      let s0 = v128.load(c0 + j), s1 = v128.load(c0 + j, 16);
-      let bp = b + j;
-      for (let p: usize = 0; p < kb; p += 4) {
-        const x = v128.load32_splat(a0 + p);
-        s0 = f32x4.add(s0, f32x4.mul(x, v128.load(bp)));
-        s1 = f32x4.add(s1, f32x4.mul(x, v128.load(bp, 16)));
-        bp += sb;
-      }
-      v128.store(c0 + j, s0); v128.store(c0 + j, s1, 16);
-    }
-  }
-  for (let r = 0; r < m; r++) {
-    const a0 = a + <usize>r * sa, c0 = c + <usize>r * sc;
-    for (let j = n8; j < n; j++) {
-      const cp = c0 + (<usize>j << 2);
-      let s = load<f32>(cp);
-      let bp = b + (<usize>j << 2);
-      for (let p: usize = 0; p < kb; p += 4) { s += load<f32>(a0 + p) * load<f32>(bp); bp += sb; }
-      store<f32>(cp, s);
-    }
-  }
-}
+): void { gemm<f32>(a, b, c, m, n, k, lda, ldb, ldc); }
 
 // ---- convolution helpers: unfold the input (im2col) and fold it back (col2im) -----------------
 // Rows of the unfolded matrix are the kernel taps (c, i, j), columns the output positions (ho, wo)
