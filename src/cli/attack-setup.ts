@@ -7,7 +7,7 @@ import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { DEFAULT_PRECISION, matchingKernels, PRECISIONS, type Precision } from '../kernels/select.js';
 import { simulateClient } from '../threat/client.js';
-import { availableCores, spawnKernelThread } from './threads.js';
+import { spawnKernelThread } from './threads.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import {
   batchLabels, checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, loadTargets,
@@ -56,7 +56,7 @@ export const ATTACK_OPTIONS: OptionTable = {
   ...PRECISION_OPTION,
   threads: {
     kind: 'int', arg: 'N', min: 1, max: 256,
-    help: 'threads for large convolutions in gradient matching (default: one per core); results do not change',
+    help: 'threads for large convolutions in gradient matching (default 1); results do not change',
   },
   ...TOL_OPTION,
   ...JSON_OPTION,
@@ -107,7 +107,8 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   // the client, label recovery and the solves keep the float64 reference: their results stay exact
   const kernels = JS_KERNELS;
   const matching = matchingKernels(
-    precisionOf(a), { count: a.int('threads', availableCores()), spawn: spawnKernelThread });
+    // one by default: on two-vCPU machines a second thread slowed every step measured (docs/DESIGN.md)
+    precisionOf(a), { count: a.int('threads', 1), spawn: spawnKernelThread });
   let update: SharedUpdate;
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SpawnKernelThread } from '../kernels/wasm/index.js';
 
@@ -8,6 +7,3 @@ export const spawnKernelThread: SpawnKernelThread = (init) => {
   worker.unref();
   return worker;
 };
-
-/** The cores this process may use. */
-export const availableCores = (): number => os.availableParallelism?.() ?? os.cpus().length;

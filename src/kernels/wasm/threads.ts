@@ -19,6 +19,8 @@ export type SpawnKernelThread = (init: ThreadInit) => KernelThread;
 /** Bytes at the start of the shared memory that hold the control block; the arena lays out after them. */
 export const CONTROL_BYTES = 64;
 const GENERATION = 0, DONE = 1, FN = 2, ARGS = 3;
+/** Loads of the control block before sleeping on it (a few microseconds). */
+const SPIN = 20000;
 /** A stop signal: the generation becomes negative. */
 const STOP = -1;
 const GEMMS = ['gemm_f64', 'gemm_f32'] as const;
@@ -51,6 +53,7 @@ export function serveKernelThread(init: ThreadInit): void {
   const control = new Int32Array(init.memory.buffer, 0, CONTROL_BYTES / 4);
   let seen = 0;
   for (;;) {
+    for (let spin = 0; spin < SPIN && Atomics.load(control, GENERATION) === seen; spin++);
     Atomics.wait(control, GENERATION, seen);
     seen = Atomics.load(control, GENERATION);
     if (seen === STOP) return;
@@ -90,6 +93,8 @@ export class KernelThreads {
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
     runSlice(this.fn, c, 0, this.threads);
+    // the helpers usually finish about when the caller does: a short spin saves a sleep and a wake-up
+    for (let spin = 0; spin < SPIN && Atomics.load(c, DONE) < this.threads - 1; spin++);
     for (let done = Atomics.load(c, DONE); done < this.threads - 1; done = Atomics.load(c, DONE)) {
       Atomics.wait(c, DONE, done);
     }
