@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { pullBack } from '../src/attacks/layerwise/pullback.js';
+import {
+  identityPullBack, layerBelow, pullBack, solvedPullBack,
+} from '../src/attacks/layerwise/pullback.js';
 import { Engine } from '../src/autodiff/engine.js';
 import { crossEntropy } from '../src/autodiff/prims/softmax.js';
 import { Rng } from '../src/core/rng.js';
@@ -46,6 +48,42 @@ describe('pull-back constraint', () => {
         const fd = (up - down) / 2e-6;
         assert.ok(Math.abs(fd - grad[k]) <= 1e-5 * scale, `k=${k}: fd ${fd} vs ${grad[k]}`);
       }
+    });
+  }
+});
+
+describe('pull-back over the identities (closed form)', () => {
+  // layer 0 under-determined: 3 output channels, rows 27 + 54 − 9 = 72 < 2·7·7 = 98 unknowns
+  for (const [act, bias] of [['tanh', true], ['sigmoid', false], ['softplus', true]] as const) {
+    it(`equals the solved least-squares residual and its gradient (${act}, bias ${bias})`, () => {
+      const spec: ModelSpec = { name: 't', input: [2, 7, 7], layers: [
+        { type: 'conv', out: 3, kernel: 3, stride: 2, padding: 0, bias, activation: act },
+        { type: 'conv', out: 2, kernel: 2, stride: 1, padding: 0, bias: false, activation: 'tanh' },
+        { type: 'linear', out: 3, bias: true, activation: 'identity' }] };
+      const c = chainCase(spec, 5);
+      const rng = new Rng(4);
+      const grads = c.layers.map((t) => ({
+        weight: t.weight.map(() => 0.1 * rng.normal()), bias: t.bias ? t.bias.map(() => rng.normal()) : null,
+      }));
+      const dz1 = Float64Array.from({ length: 2 * 2 * 2 }, () => rng.normal());
+      const below = layerBelow(JS_KERNELS, c.model, c.layers, grads, 1, dz1);
+      const solve = { tol: 1e-10 };
+      const closed = identityPullBack(below), solved = solvedPullBack(below, solve);
+      const [lo, hi] = c.model.layers[0].activation.range;
+      const x = Float64Array.from({ length: 27 }, () => {
+        const v = rng.uniform();
+        return Number.isFinite(hi) ? lo + (hi - lo) * (0.1 + 0.8 * v) : 0.1 + 2 * v;
+      });
+      const a = closed(x), b = solved(x);
+      assert.ok(b.value > 1e-6, `a consistent system says nothing: ${b.value}`);
+      assert.ok(Math.abs(a.value - b.value) <= 1e-10 * b.value, `value ${a.value} vs ${b.value}`);
+      const scale = Math.max(...b.grad.map(Math.abs));
+      for (let k = 0; k < x.length; k++) {
+        assert.ok(Math.abs(a.grad[k] - b.grad[k]) <= 1e-9 * scale, `k=${k}: ${a.grad[k]} vs ${b.grad[k]}`);
+      }
+      // pullBack itself takes the closed form here, so its values are the closed form's to the bit
+      const pb = pullBack(JS_KERNELS, c.model, c.layers, grads, 1, dz1, solve);
+      assert.deepEqual(pb(x), a);
     });
   }
 });
