@@ -32,6 +32,16 @@ describe('optimisers', () => {
     const r = lbfgs(f, new Float64Array(n), { iterations: 100 });
     assert.ok(residual(r.best) < 1e-8, `gradient norm ${residual(r.best)}`);
   });
+  it('L-BFGS with a box projects a start outside it and reaches the constrained minimiser', () => {
+    // f = (x0 − 1.5)² + (x1 − 0.3)² on [0, 1]²: the minimiser (1, 0.3) sits on a bound, the start is
+    // outside the box where clamping alone costs more than any step gains: every trial failed.
+    const q = (x: Float64Array) => ({
+      value: (x[0] - 1.5) ** 2 + (x[1] - 0.3) ** 2, grad: Float64Array.of(2 * (x[0] - 1.5), 2 * (x[1] - 0.3)),
+    });
+    const r = lbfgs(q, Float64Array.of(1.1, 0.35), { iterations: 50 }, 10, [0, 1]);
+    assert.ok(r.iterations > 1, `stopped after ${r.iterations} iteration(s)`);
+    assert.ok(Math.abs(r.best[0] - 1) < 1e-12 && Math.abs(r.best[1] - 0.3) < 1e-8, `${r.best}`);
+  });
   it('Adam reaches the minimiser of a quadratic and keeps to its box', () => {
     const r = adam(f, new Float64Array(n), { lr: 0.05 }, { iterations: 3000 });
     assert.ok(residual(r.best) < 1e-3, `gradient norm ${residual(r.best)}`);

@@ -79,17 +79,19 @@ export function adam(f: Objective, x0: Float64Array, s: AdamSettings, limits: Ru
 
 /**
  * L-BFGS (two-loop recursion, memory 10) with a backtracking Armijo line search. One iteration is
- * one accepted step; the line search may evaluate the objective more than once. With a box, trial
- * points are projected into it (a heuristic, adequate when the box is rarely active).
+ * one accepted step; the line search may evaluate the objective more than once. With a box, the start
+ * and every trial point are projected into it, and the Armijo test uses the step actually taken:
+ * measured against the unprojected t·∇f·d, a start outside the box (or a coordinate held at a bound)
+ * made every trial fail however small t was, and the run stopped after one iteration.
  */
 export function lbfgs(
   f: Objective, x0: Float64Array, limits: RunLimits, memory = 10, box?: readonly [number, number],
 ): RunResult {
   const n = x0.length;
-  let x = x0.slice();
+  let x = box ? x0.map((v) => Math.min(box[1], Math.max(box[0], v))) : x0.slice();
   let cur = f(x);
   const ss: Float64Array[] = [], ys: Float64Array[] = [];
-  return clockedLoop(limits, x0, () => {
+  return clockedLoop(limits, x, () => {
     // search direction d = −H g
     const q = cur.grad.slice();
     const alpha: number[] = [];
@@ -122,7 +124,8 @@ export function lbfgs(
       // projected step: trial points are clamped into the box (then the Armijo test decides)
       if (box) for (let k = 0; k < n; k++) xn[k] = Math.min(box[1], Math.max(box[0], xn[k]));
       next = f(xn);
-      if (Number.isFinite(next.value) && next.value <= cur.value + 1e-4 * t * slope) break;
+      const predicted = box ? dot(cur.grad, xn.map((v, k) => v - x[k])) : t * slope;
+      if (Number.isFinite(next.value) && next.value <= cur.value + 1e-4 * predicted) break;
       t *= 0.5;
     }
     if (!(next.value < cur.value)) return { value: cur.value, x, done: true };
