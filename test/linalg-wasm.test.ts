@@ -11,6 +11,8 @@ import {
   choleskyEnvelopeWasm, schurColumnsWasm, solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
 import { schurColumns } from '../src/linalg/schur.js';
+import { matmulAdd } from '../src/linalg/matmul.js';
+import { matmulAddFast } from '../src/linalg/wasm/matmul.js';
 
 /**
  * The WebAssembly pivoted Cholesky factorisations against their JavaScript references on seeded
@@ -198,4 +200,24 @@ describe("the row path's Schur complement in WebAssembly against the reference",
       assert.deepEqual(schurColumnsWasm(s, g, y, n), ref);
     });
   }
+});
+
+describe('matmulAddFast (the kernels module\'s float64 GEMM)', () => {
+  it('equals the JavaScript matmulAdd to the bit, onto a nonzero C, on odd and even shapes', () => {
+    const rng = new Rng(21);
+    for (const [m, n, k] of [[37, 41, 53], [64, 64, 64], [5, 130, 101], [129, 3, 200], [1, 300, 250]]) {
+      const a = Float64Array.from({ length: m * k }, () => rng.normal());
+      const b = Float64Array.from({ length: k * n }, () => rng.normal() * 1e3);
+      const c0 = Float64Array.from({ length: m * n }, () => rng.normal());
+      const ref = c0.slice(), fast = c0.slice();
+      matmulAdd(ref, a, b, m, n, k);
+      matmulAddFast(fast, a, b, m, n, k);
+      assert.deepEqual(Buffer.from(fast.buffer), Buffer.from(ref.buffer), `${m}×${n}×${k}`);
+      // and against a product summed independently, entry by entry
+      const i = m - 1, j = n - 1;
+      let s = c0[i * n + j];
+      for (let p = 0; p < k; p++) s += a[i * k + p] * b[p * n + j];
+      assert.equal(ref[i * n + j], s);
+    }
+  });
 });

@@ -46,6 +46,7 @@ function pseudoInverseSolution(sys: LayerSystem): number[] {
 const cases: [string, number, number, number, number, number, number][] = [
   ['stride 1, over-determined (column path)', 2, 6, 4, 3, 1, 0],
   ['stride 2, under-determined (row path)', 3, 8, 2, 4, 2, 0],
+  ['row path with more pivots than a block of its null-space solve', 3, 12, 3, 4, 2, 0],
   ['stride 2 with padding', 2, 7, 3, 3, 2, 1],
   ['stride 3 leaving rows uncovered', 1, 8, 2, 3, 3, 0],
   ['single output channel', 3, 6, 1, 3, 1, 0],

@@ -4,6 +4,7 @@ import {
 } from '../linalg/wasm/dense.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
+import { rowPathSolution } from './rowsolve.js';
 import {
   addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
 } from '../linalg/sparse.js';
@@ -205,7 +206,7 @@ function columnPath(
     const a1 = a.applyGram(v), a2 = gtg(v);
     for (let i = 0; i < kept; i++) a1[i] += a2[i];
     return a1;
-  }, (v) => a.solve(v), rhs, 20 * (sys.grad.rows + 10));
+  }, (v) => a.solveUnrefined(v), rhs, 20 * (sys.grad.rows + 10));
   if (!run.converged) return null;
   const x0 = run.x;
   for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
@@ -428,92 +429,7 @@ function rowPath(
   const x = new Float64Array(n);
   if (opts.rankOnly) return { rank, x, condition, path };
 
-  // h = g − Yᵀs. The weighted residual t of the gradient rows satisfies K⁻¹t ∈ null(Sc),
-  // K = I + YᵀY, so t = KZw with Z a basis of null(Sc) and (ZᵀKZ)w = Zᵀh: a k×k system,
-  // k = dim null(Sc) (typically C_out²), and K is never formed.
-  const h = Float64Array.from(gRhs);
-  for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
-  // L̂ on the pivot rows, lower triangular
-  const lj = (t: number, u: number) => piv.l[piv.pivots[t] * r + u];
-  const isPivot = new Uint8Array(mg);
-  for (let t = 0; t < r; t++) isPivot[piv.pivots[t]] = 1;
-  const free: number[] = [];
-  for (let q = 0; q < mg; q++) if (!isPivot[q]) free.push(q);
-  const k = free.length;
-  // Z column for a free index q: ẑ_q = 1, ẑ_J = −L̂_J⁻ᵀ L̂_qᵀ, then z = D ẑ
-  // (Sc = D⁻¹ Ŝ D⁻¹).
-  const zcols = free.map((q) => {
-    const w = new Float64Array(r);
-    for (let u = 0; u < r; u++) w[u] = -piv.l[q * r + u];
-    for (let t = r - 1; t >= 0; t--) {
-      let acc = w[t];
-      for (let u = t + 1; u < r; u++) acc -= lj(u, t) * w[u];
-      w[t] = acc / lj(t, t);
-    }
-    const z = new Float64Array(mg);
-    z[q] = dsc[q];
-    for (let t = 0; t < r; t++) z[piv.pivots[t]] = dsc[piv.pivots[t]] * w[t];
-    return z;
-  });
-  // Y Z (ms × k) and K Z = Z + Yᵀ(YZ)
-  const yz = zcols.map((z) => {
-    const v = new Float64Array(ms);
-    for (let j = 0; j < mg; j++) {
-      const zj = z[j];
-      if (zj !== 0) {
-        const yj = y[j];
-        for (let i = 0; i < ms; i++) v[i] += yj[i] * zj;
-      }
-    }
-    return v;
-  });
-  const kz = zcols.map((z, c) => {
-    const v = z.slice();
-    for (let j = 0; j < mg; j++) v[j] += dot(y[j], yz[c]);
-    return v;
-  });
-  const w = new Float64Array(k);
-  if (k > 0) {
-    const zkz = new Float64Array(k * k);
-    for (let c = 0; c < k; c++) for (let d = 0; d <= c; d++) {
-      const v = dot(zcols[c], kz[d]);
-      zkz[c * k + d] = v;
-      zkz[d * k + c] = v;
-    }
-    for (let c = 0; c < k; c++) w[c] = dot(zcols[c], h);
-    cholesky(zkz, k);
-    choleskySolve(zkz, k, w);
-  }
-  const u = h.slice(); // u = h − t lies in range(Sc)
-  for (let c = 0; c < k; c++) {
-    const kc = kz[c], wc = w[c];
-    for (let j = 0; j < mg; j++) u[j] -= kc[j] * wc;
-  }
-  // b on the pivot rows: Sc_JJ b_J = u_J with Sc_JJ = D_J⁻¹ L̂_J L̂_Jᵀ D_J⁻¹
-  const v = new Float64Array(r);
-  for (let t = 0; t < r; t++) {
-    let acc = dsc[piv.pivots[t]] * u[piv.pivots[t]];
-    for (let q = 0; q < t; q++) acc -= lj(t, q) * v[q];
-    v[t] = acc / lj(t, t);
-  }
-  for (let t = r - 1; t >= 0; t--) {
-    let acc = v[t];
-    for (let q = t + 1; q < r; q++) acc -= lj(q, t) * v[q];
-    v[t] = acc / lj(t, t);
-  }
-  const bvec = new Float64Array(mg);
-  for (let t = 0; t < r; t++) bvec[piv.pivots[t]] = dsc[piv.pivots[t]] * v[t];
-  // e = Y K⁻¹ t = Y Z w ; a = B⁻¹(s + e) − Y b
-  const a = Float64Array.from(sRhs);
-  for (let c = 0; c < k; c++) {
-    const yc = yz[c], wc = w[c];
-    for (let i = 0; i < ms; i++) a[i] += yc[i] * wc;
-  }
-  if (ms > 0) bs.solve(a);
-  for (let j = 0; j < mg; j++) {
-    const yj = y[j], bj = bvec[j];
-    if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj;
-  }
+  const { a, b: bvec } = rowPathSolution({ y, piv, dsc, bs }, sRhs, gRhs);
   addMulTransVec(s, a, x);
   addMulTransVec(gm, bvec, x);
   return { rank, x, condition, path };
