@@ -5,7 +5,7 @@
  *  - fixtures: rgap (which computes every layer's rank, i.e. the audit) on the reference's weights
  *    and gradients, against the reference's own R-GAP seconds on this machine class;
  *  - cnn4_c1 (seeded weights, bundled 32×32 sample): audit then rgap, cold and warm, against the
- *    reference's 113 s;
+ *    reference's 61 s (issue 11's measurement on this machine class);
  *  - the gradient-matching step on the issue's ladder of models (bench/matching-step.ts), ours in
  *    float32 (1 and 2 threads) and float64 beside PyTorch's float32 (best of 1 and 2 threads) when
  *    Debian's python3-torch is installed;
@@ -13,10 +13,13 @@
  *    seconds against theirs;
  *  - the dense-path audits (LeNet, LeNet2, cnn6d) with their ranks;
  *  - 128×128×3 input, cnn3_c1's layers (3 layers: conv, conv, linear) and cnn4_c1's (4 layers):
- *    audit + rgap wall time and peak memory, each in a child process so the memory is its own.
+ *    audit + rgap wall time and peak memory, each in a child process so the memory is its own;
+ *  - the full default study (`gradleak study`, every preset × 5 samples, rgap and hybrid) in a child
+ *    process, its wall time (the longest part: `--no-study` skips it).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hybrid } from '../src/attacks/layerwise/hybrid.js';
@@ -42,6 +45,8 @@ import type { Tensor } from '../src/tensor/tensor.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const REFERENCE = path.join(ROOT, 'test/fixtures/reference');
 const REPEATS = 3;
+/** The reference R-GAP's seconds on cnn4_c1 (issue 11, same machine class). */
+const CNN4_C1_REFERENCE = 61;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function time(f: () => void): number {
@@ -76,7 +81,25 @@ function largeCase(base: string): void {
   }));
 }
 
-function main(): void {
+/** The full default study in a child process (progress on this terminal): wall seconds and cells. */
+function fullStudy(): { seconds: number; cells: number; workers: number } {
+  fs.mkdirSync(path.join(ROOT, 'out'), { recursive: true });
+  const dir = fs.mkdtempSync(path.join(ROOT, 'out/bench-study-'));
+  try {
+    console.error('bench: the full default study (tens of minutes; --no-study skips it)');
+    const t0 = performance.now();
+    const child = spawnSync(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), 'study', '--out', dir],
+      { stdio: ['ignore', 'ignore', 'inherit'] });
+    const seconds = (performance.now() - t0) / 1000;
+    if (child.status !== 0) throw new Error(`the default study failed (exit ${child.status})`);
+    const cells = fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).length;
+    return { seconds, cells, workers: os.availableParallelism() };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function main(withStudy: boolean): void {
   const rows: string[] = ['| case | what | gradleak s (median of 3) | reference s | ratio |', '|---|---|---|---|---|'];
   const out: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
 
@@ -110,9 +133,10 @@ function main(): void {
     });
     const rgapCold = median(Array.from({ length: REPEATS }, () => time(() => rgap.run(payload, update, { seed: 0, tol: DEFAULT_RANK_TOL, solver: new SolverCache() }))));
     const a = median(cold.map((c) => c.a)), r = median(cold.map((c) => c.r)), total = median(cold.map((c) => c.a + c.r));
-    rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | 113 | ${((100 * total) / 113).toFixed(2)} % |`);
-    rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | 113 | ${((100 * rgapCold) / 113).toFixed(2)} % |`);
-    out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: 113 };
+    const ref = CNN4_C1_REFERENCE, pct = (x: number) => `${((100 * x) / ref).toFixed(2)} %`;
+    rows.push(`| cnn4_c1 | audit (cold) then rgap (reuses the weight factors) | ${a.toFixed(3)} + ${r.toFixed(3)} = ${total.toFixed(3)} | ${ref} | ${pct(total)} |`);
+    rows.push(`| cnn4_c1 | rgap alone, cold (its ranks are the audit) | ${rgapCold.toFixed(3)} | ${ref} | ${pct(rgapCold)} |`);
+    out.cnn4_c1 = { auditSeconds: a, rgapSecondsWarm: r, totalSeconds: total, rgapColdSeconds: rgapCold, referenceSeconds: ref };
   }
 
   // the dense-path audits (seeded weights, bundled sample, cold solver): seconds and the ranks
@@ -161,6 +185,11 @@ function main(): void {
   // the analytic audit's growth with the input, 32² → 224² (scripts/analytic-scaling.mjs, a child per size)
   const growth = spawnSync(process.execPath, [path.join(ROOT, 'scripts/analytic-scaling.mjs')], { encoding: 'utf8' });
   out.analyticGrowth = growth.status === 0 ? growth.stdout : `failed: ${growth.stderr}`;
+  if (withStudy) {
+    const study = fullStudy();
+    out.fullStudy = study;
+    rows.push(`| default study (${study.cells} cells, ${study.workers} workers) | \`gradleak study\` | ${study.seconds.toFixed(0)} | — | — |`);
+  }
   console.log(rows.join('\n'));
   console.log(`\n${STEP_CAPTION}\n\n${stepTable(steps)}`);
   console.log(`\nAnalytic audit of cnn3_c1's layout by input size:\n\n${out.analyticGrowth}`);
@@ -174,4 +203,4 @@ const STEP_CAPTION = 'Gradient-matching step (cosine, BN in train mode; PyTorch:
 
 if (process.argv[2] === '--large') largeCase(process.argv[3]);
 else if (process.argv[2] === '--steps') console.log(`${STEP_CAPTION}\n\n${stepTable(measureSteps(ROOT, process.argv[3]))}`);
-else main();
+else main(!process.argv.includes('--no-study'));
