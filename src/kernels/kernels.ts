@@ -3,8 +3,15 @@ import type { Shape } from '../tensor/tensor.js';
 /**
  * The compute kernels behind the primitives, on flat float64 arrays, batch first. One object holds
  * them all; the reference implementation is plain JavaScript (kernels/js), and a faster one can
- * replace it without any op or primitive changing. Every kernel allocates its output.
+ * replace it without any op or primitive changing. Every kernel takes its float64 output from the set's
+ * allocator: fresh arrays by default, or an owner's pool (`withOutputs`).
  */
+
+/** A zero-filled float64 array of the given length (what `new Float64Array(length)` gives). */
+export type Alloc = (length: number) => Float64Array;
+
+/** The default allocator. */
+export const FRESH: Alloc = (length) => new Float64Array(length);
 
 /**
  * A 2-D convolution's geometry for one sample (input C×H×W, kernel kh×kw, per-axis stride and
@@ -60,4 +67,9 @@ export interface Kernels {
   broadcastTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Row-wise softmax of a [rows, cols] array (exp(v − max) / Σ). */
   softmax(x: Float64Array, rows: number, cols: number): Float64Array;
+  /**
+   * The same kernels taking every float64 output from `alloc` (a pool whose owner knows when the
+   * outputs die: the matching objective's tape; see kernels/pool.ts).
+   */
+  withOutputs(alloc: Alloc): Kernels;
 }

@@ -1,7 +1,7 @@
 import { makeActivation, type ActivationName } from '../../model/chain-activations.js';
 import { fail } from '../../core/errors.js';
 import type { Shape } from '../../tensor/tensor.js';
-import type { UnaryName } from '../kernels.js';
+import { FRESH, type Alloc, type UnaryName } from '../kernels.js';
 
 /**
  * Elementwise kernels. The activations' values and derivatives come from model/chain-activations.ts, the
@@ -74,9 +74,11 @@ const LOOPS: Partial<Record<UnaryName, readonly [Loop, Loop, Loop]>> = {
   ],
 };
 
-export function unary(name: UnaryName, order: number, param: number, x: Float64Array): Float64Array {
+export function unary(
+  name: UnaryName, order: number, param: number, x: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
   const f = unaryFn(name, order, param); // validates the order and leaky_relu's slope
-  const out = new Float64Array(x.length);
+  const out = alloc(x.length);
   const loop = LOOPS[name]?.[order];
   if (loop) loop(x, out, param || 0.01);
   else for (let k = 0; k < x.length; k++) out[k] = f(x[k]);
@@ -86,20 +88,20 @@ export function unary(name: UnaryName, order: number, param: number, x: Float64A
 /** The per-element function of `unary` (for tests of the written-out loops). */
 export const unaryElement = unaryFn;
 
-export function add(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(a.length);
+export function add(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.length);
   for (let k = 0; k < a.length; k++) out[k] = a[k] + b[k];
   return out;
 }
 
-export function mul(a: Float64Array, b: Float64Array): Float64Array {
-  const out = new Float64Array(a.length);
+export function mul(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.length);
   for (let k = 0; k < a.length; k++) out[k] = a[k] * b[k];
   return out;
 }
 
-export function scale(a: Float64Array, c: number): Float64Array {
-  const out = new Float64Array(a.length);
+export function scale(a: Float64Array, c: number, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.length);
   for (let k = 0; k < a.length; k++) out[k] = a[k] * c;
   return out;
 }
@@ -147,8 +149,8 @@ function walkRuns(big: Shape, small: Shape, visit: (k: number, t: number, len: n
   }
 }
 
-export function sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array {
-  const out = new Float64Array(to.reduce((a, b) => a * b, 1));
+export function sumTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(to.reduce((a, b) => a * b, 1));
   walkRuns(from, to, (k, t, len, kept) => {
     if (kept) { for (let j = 0; j < len; j++) out[t + j] += x[k + j]; return; }
     let s = out[t];
@@ -158,8 +160,8 @@ export function sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array {
   return out;
 }
 
-export function broadcastTo(x: Float64Array, from: Shape, to: Shape): Float64Array {
-  const out = new Float64Array(to.reduce((a, b) => a * b, 1));
+export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(to.reduce((a, b) => a * b, 1));
   walkRuns(to, from, (k, t, len, kept) => {
     if (kept) out.set(x.subarray(t, t + len), k);
     else out.fill(x[t], k, k + len);
@@ -167,8 +169,8 @@ export function broadcastTo(x: Float64Array, from: Shape, to: Shape): Float64Arr
   return out;
 }
 
-export function softmax(x: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(x.length);
+export function softmax(x: Float64Array, rows: number, cols: number, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(x.length);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let max = -Infinity;
