@@ -61,6 +61,12 @@ export interface Kernels {
   add(a: Float64Array, b: Float64Array): Float64Array;
   mul(a: Float64Array, b: Float64Array): Float64Array;
   scale(a: Float64Array, c: number): Float64Array;
+  /**
+   * a + b and a ⊙ b where b (of shape `from`) is broadcast up to a's shape `to`, never built: the
+   * same values as add / mul after broadcastTo, without writing and reading the repeated array.
+   */
+  addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
+  mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Repeats x (of shape `from`, each dimension equal to `to`'s or 1) up to `to`. */

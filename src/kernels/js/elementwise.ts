@@ -169,6 +169,25 @@ export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Allo
   return out;
 }
 
+/** out = a ∘ b (+ or ×) with b broadcast from `from` to a's shape `to`, a contiguous run at a time. */
+export function addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.length);
+  walkRuns(to, from, (k, t, len, kept) => {
+    if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] + b[t + j];
+    else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] + v; }
+  });
+  return out;
+}
+
+export function mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.length);
+  walkRuns(to, from, (k, t, len, kept) => {
+    if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] * b[t + j];
+    else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] * v; }
+  });
+  return out;
+}
+
 export function softmax(x: Float64Array, rows: number, cols: number, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(x.length);
   for (let r = 0; r < rows; r++) {
