@@ -7,8 +7,11 @@ import type { Shape } from '../tensor/tensor.js';
  * allocator: fresh arrays by default, or an owner's pool (`withOutputs`).
  */
 
-/** A zero-filled float64 array of the given length (what `new Float64Array(length)` gives). */
-export type Alloc = (length: number) => Float64Array;
+/**
+ * A float64 array of the given length, zero-filled (what `new Float64Array(length)` gives) unless
+ * `zeroed` is false: then its contents are unspecified, for a kernel that writes every element.
+ */
+export type Alloc = (length: number, zeroed?: boolean) => Float64Array;
 
 /** The default allocator. */
 export const FRESH: Alloc = (length) => new Float64Array(length);

@@ -11,10 +11,10 @@ export class OutputPool {
   private readonly free = new Map<number, Float64Array[]>();
   private readonly used: Float64Array[] = [];
 
-  /** A zero-filled array (`Alloc`): recycled when one of this length is free. */
-  readonly take: Alloc = (length) => {
+  /** An array (`Alloc`): recycled when one of this length is free, zero-filled unless told not to. */
+  readonly take: Alloc = (length, zeroed = true) => {
     const a = this.free.get(length)?.pop();
-    const out = a ? a.fill(0) : new Float64Array(length);
+    const out = a ? (zeroed ? a.fill(0) : a) : new Float64Array(length);
     this.used.push(out);
     return out;
   };

@@ -78,7 +78,7 @@ export function unary(
   name: UnaryName, order: number, param: number, x: Float64Array, alloc: Alloc = FRESH,
 ): Float64Array {
   const f = unaryFn(name, order, param); // validates the order and leaky_relu's slope
-  const out = alloc(x.length);
+  const out = alloc(x.length, false);
   const loop = LOOPS[name]?.[order];
   if (loop) loop(x, out, param || 0.01);
   else for (let k = 0; k < x.length; k++) out[k] = f(x[k]);
@@ -89,19 +89,19 @@ export function unary(
 export const unaryElement = unaryFn;
 
 export function add(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.length);
+  const out = alloc(a.length, false);
   for (let k = 0; k < a.length; k++) out[k] = a[k] + b[k];
   return out;
 }
 
 export function mul(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.length);
+  const out = alloc(a.length, false);
   for (let k = 0; k < a.length; k++) out[k] = a[k] * b[k];
   return out;
 }
 
 export function scale(a: Float64Array, c: number, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.length);
+  const out = alloc(a.length, false);
   for (let k = 0; k < a.length; k++) out[k] = a[k] * c;
   return out;
 }
@@ -161,7 +161,7 @@ export function sumTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FR
 }
 
 export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(to.reduce((a, b) => a * b, 1));
+  const out = alloc(to.reduce((a, b) => a * b, 1), false);
   walkRuns(to, from, (k, t, len, kept) => {
     if (kept) out.set(x.subarray(t, t + len), k);
     else out.fill(x[t], k, k + len);
@@ -171,7 +171,7 @@ export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Allo
 
 /** out = a ∘ b (+ or ×) with b broadcast from `from` to a's shape `to`, a contiguous run at a time. */
 export function addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.length);
+  const out = alloc(a.length, false);
   walkRuns(to, from, (k, t, len, kept) => {
     if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] + b[t + j];
     else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] + v; }
@@ -180,7 +180,7 @@ export function addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: 
 }
 
 export function mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.length);
+  const out = alloc(a.length, false);
   walkRuns(to, from, (k, t, len, kept) => {
     if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] * b[t + j];
     else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] * v; }
@@ -189,7 +189,7 @@ export function mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: 
 }
 
 export function softmax(x: Float64Array, rows: number, cols: number, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(x.length);
+  const out = alloc(x.length, false);
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let max = -Infinity;

@@ -6,7 +6,7 @@ export function maxPool2d(
   g: PoolGeometry, n: number, x: Float64Array, alloc: Alloc = FRESH,
 ): { out: Float64Array; argmax: Int32Array } {
   const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
-  const out = alloc(n * c * outH * outW);
+  const out = alloc(n * c * outH * outW, false);
   const argmax = new Int32Array(out.length);
   let k = 0;
   for (let plane = 0; plane < n * c; plane++) {
@@ -32,7 +32,7 @@ export function maxPool2d(
 }
 
 export function gather(x: Float64Array, index: Int32Array, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(index.length);
+  const out = alloc(index.length, false);
   for (let k = 0; k < index.length; k++) out[k] = x[index[k]];
   return out;
 }

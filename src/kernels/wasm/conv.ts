@@ -53,7 +53,7 @@ const geometryArgs = (g: ConvGeometry) => [g.inC, g.inH, g.inW, g.outW, g.kh, g.
 
 /** The arena's result copied (widened from float32) into an output array. */
 function widened(v: Float64Array | Float32Array, alloc: Alloc): Float64Array {
-  const out = alloc(v.length);
+  const out = alloc(v.length, false);
   out.set(v);
   return out;
 }
