@@ -61,6 +61,8 @@ export interface Kernels {
   avgPool2dTranspose(g: PoolGeometry, n: number, dy: Float64Array): Float64Array;
   /** f⁽ᵒʳᵈᵉʳ⁾(x) elementwise. */
   unary(name: UnaryName, order: number, param: number, x: Float64Array): Float64Array;
+  /** a ⊙ f⁽ᵒʳᵈᵉʳ⁾(x), the same values as mul(a, unary(…, x)) in one pass where it is written out. */
+  mulUnary(a: Float64Array, name: UnaryName, order: number, param: number, x: Float64Array): Float64Array;
   add(a: Float64Array, b: Float64Array): Float64Array;
   mul(a: Float64Array, b: Float64Array): Float64Array;
   scale(a: Float64Array, c: number): Float64Array;

@@ -1,7 +1,7 @@
 import type { Engine, Primitive, Var } from '../engine.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastTensor } from './shape.js';
+import { BroadcastTensor, DerivativeTensor } from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -38,6 +38,11 @@ export const MUL: Primitive = {
   name: 'mul',
   forward: (k, [a, b]) => {
     sameShapes('mul', a, b);
+    const d = b instanceof DerivativeTensor ? b : a instanceof DerivativeTensor ? a : null;
+    if (d) {
+      const other = d === b ? a : b;
+      return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
+    }
     return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
   },
   vjp: (e, { inputs: [a, b] }, g, [da, db]) => [da ? mul(e, g, b) : null, db ? mul(e, g, a) : null],

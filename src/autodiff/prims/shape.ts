@@ -1,6 +1,6 @@
-import type { Kernels } from '../../kernels/kernels.js';
-import type { Shape, Tensor } from '../../tensor/tensor.js';
+import type { Shape } from '../../tensor/tensor.js';
 import type { Engine, Primitive, Var } from '../engine.js';
+import { BroadcastTensor } from './lazy.js';
 
 /** Reductions to a smaller shape, broadcasts back up, and reshapes: each the other's VJP. */
 
@@ -9,19 +9,6 @@ export const SUM_TO: Primitive<Shape> = {
   forward: (k, [x], to) => ({ out: { shape: to, data: k.sumTo(x.data, x.shape, to) } }),
   vjp: (e, { inputs: [x] }, g) => [broadcastTo(e, g, x.shape)],
 };
-
-/**
- * A broadcast's value, built only when something reads `data`: add, mul and scale read `source`
- * instead (batch norm's per-channel vectors, and their adjoints summed back, would otherwise be written
- * out at full size a few hundred times per matching step). Same values either way.
- */
-export class BroadcastTensor implements Tensor {
-  private full: Float64Array | null = null;
-  constructor(readonly shape: Shape, readonly source: Tensor, private readonly k: Kernels) {}
-  get data(): Float64Array {
-    return this.full ??= this.k.broadcastTo(this.source.data, this.source.shape, this.shape);
-  }
-}
 
 export const BROADCAST_TO: Primitive<Shape> = {
   name: 'broadcast_to',

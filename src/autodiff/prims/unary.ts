@@ -1,6 +1,7 @@
 import type { UnaryName } from '../../kernels/kernels.js';
 import type { Engine, Primitive, Var } from '../engine.js';
 import { mul } from './arith.js';
+import { DerivativeTensor } from './lazy.js';
 
 /**
  * f⁽ᵏ⁾(x) elementwise for the activations and a few functions (exp, log, rsqrt, ...). The VJP of the
@@ -22,7 +23,11 @@ const PIECEWISE_LINEAR: readonly UnaryName[] = ['identity', 'relu', 'leaky_relu'
 
 export const UNARY: Primitive<UnaryAttrs> = {
   name: 'unary',
-  forward: (k, [x], a) => ({ out: { shape: x.shape, data: k.unary(a.name, a.order, a.param, x.data) } }),
+  forward: (k, [x], a) => ({
+    out: a.order >= 1 && PIECEWISE_LINEAR.includes(a.name)
+      ? new DerivativeTensor(x, a.name, a.order, a.param, k)
+      : { shape: x.shape, data: k.unary(a.name, a.order, a.param, x.data) },
+  }),
   vjp: (e, { inputs: [x], attrs: a }, g) => {
     if (!PIECEWISE_LINEAR.includes(a.name)) return [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))];
     if (a.order >= 1) return [null];

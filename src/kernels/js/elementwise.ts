@@ -85,6 +85,31 @@ export function unary(
   return out;
 }
 
+/**
+ * a ⊙ f′(x) for the ReLU-like masks, written out: the same product a·f′ as mul's, f′ as LOOPS has it
+ * (1 or 0, 1 or the slope; NaN compares false in both) but chosen without a branch — +(x > 0) and an
+ * indexed load, since the signs of pre-activations are a coin toss and a mispredicted branch per
+ * element made this 8 ns an element against 2.5 (72k elements, CPU time).
+ */
+const MUL_DERIVATIVE: Partial<Record<UnaryName, (a: Float64Array, x: Float64Array, o: Float64Array, s: number) => void>> = {
+  relu: (a, x, o) => { for (let k = 0; k < x.length; k++) o[k] = a[k] * +(x[k] > 0); },
+  leaky_relu: (a, x, o, s) => {
+    const slope = Float64Array.of(s, 1);
+    for (let k = 0; k < x.length; k++) o[k] = a[k] * slope[+(x[k] >= 0)];
+  },
+};
+
+export function mulUnary(
+  a: Float64Array, name: UnaryName, order: number, param: number, x: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
+  const loop = order === 1 ? MUL_DERIVATIVE[name] : undefined;
+  if (!loop) return mul(a, unary(name, order, param, x), alloc);
+  unaryFn(name, order, param); // validates leaky_relu's slope
+  const out = alloc(x.length, false);
+  loop(a, x, out, param || 0.01);
+  return out;
+}
+
 /** The per-element function of `unary` (for tests of the written-out loops). */
 export const unaryElement = unaryFn;
 

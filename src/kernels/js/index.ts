@@ -15,6 +15,7 @@ export function jsKernels(alloc: Alloc = FRESH): Kernels {
     avgPool2d: (g, n, x) => pool.avgPool2d(g, n, x, alloc),
     avgPool2dTranspose: (g, n, dy) => pool.avgPool2dTranspose(g, n, dy, alloc),
     unary: (name, order, param, x) => ew.unary(name, order, param, x, alloc),
+    mulUnary: (a, name, order, param, x) => ew.mulUnary(a, name, order, param, x, alloc),
     add: (a, b) => ew.add(a, b, alloc),
     mul: (a, b) => ew.mul(a, b, alloc),
     scale: (a, c) => ew.scale(a, c, alloc),
