@@ -171,12 +171,14 @@ describe('one-pass kernels against the primitives they stand for', () => {
     [[2, 3, 4, 5], [2, 3, 4, 5]], [[1, 3, 1, 5], [1, 1, 1, 5]], [[8, 16, 1, 1], [1, 16, 1, 1]],
   ];
   for (const [big, small] of shapes) {
-    it(`addBroadcast and mulBroadcast ${big.join('×')} ← ${small.join('×')}: add and mul after broadcastTo, to the bit`, () => {
+    it(`${big.join('×')} ← ${small.join('×')}: addBroadcast, mulBroadcast, sumToMul to the bit`, () => {
       const rng = new Rng(13);
       const a = random(rng, big.reduce((p, q) => p * q, 1)), b = random(rng, small.reduce((p, q) => p * q, 1));
       const wide = JS_KERNELS.broadcastTo(b, small, big);
       assert.deepEqual(JS_KERNELS.addBroadcast(a, b, small, big), JS_KERNELS.add(a, wide));
       assert.deepEqual(JS_KERNELS.mulBroadcast(a, b, small, big), JS_KERNELS.mul(a, wide));
+      const c = random(rng, a.length);
+      assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
     });
   }
   it('mulUnary: mul by unary, to the bit, with signed zeros, infinities and NaN on both sides', () => {

@@ -74,6 +74,8 @@ export interface Kernels {
   mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
+  /** sumTo(mul(a, b), from, to) in one pass: the same products summed in the same order. */
+  sumToMul(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Repeats x (of shape `from`, each dimension equal to `to`'s or 1) up to `to`. */
   broadcastTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Row-wise softmax of a [rows, cols] array (exp(v − max) / Σ). */

@@ -1,7 +1,7 @@
 import type { Engine, Primitive, Var } from '../engine.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastTensor, DerivativeTensor } from './lazy.js';
+import { BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -43,7 +43,10 @@ export const MUL: Primitive = {
       const other = d === b ? a : b;
       return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
     }
-    return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
+    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+      return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
+    }
+    return { out: new ProductTensor(a, b, k) };
   },
   vjp: (e, { inputs: [a, b] }, g, [da, db]) => [da ? mul(e, g, b) : null, db ? mul(e, g, a) : null],
 };

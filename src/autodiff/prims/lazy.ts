@@ -35,3 +35,18 @@ export class DerivativeTensor implements Tensor {
     return this.full ??= this.k.unary(this.name, this.order, this.param, this.x.data);
   }
 }
+
+/**
+ * a ⊙ b of two tensors of one shape. Most products on the matching step's tape (a parameter's adjoint
+ * g ⊙ x in mul's VJP) are only summed down to a parameter's shape next, which sum_to does in the same
+ * pass (kernel sumToMul) without writing the product out.
+ */
+export class ProductTensor implements Tensor {
+  private full: Float64Array | null = null;
+  constructor(readonly a: Tensor, readonly b: Tensor, private readonly k: Kernels) {}
+  get shape(): Shape { return this.a.shape; }
+  get built(): boolean { return this.full !== null; }
+  get data(): Float64Array {
+    return this.full ??= this.k.mul(this.a.data, this.b.data);
+  }
+}

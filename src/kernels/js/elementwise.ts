@@ -185,6 +185,17 @@ export function sumTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FR
   return out;
 }
 
+export function sumToMul(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(to.reduce((p, q) => p * q, 1));
+  walkRuns(from, to, (k, t, len, kept) => {
+    if (kept) { for (let j = 0; j < len; j++) out[t + j] += a[k + j] * b[k + j]; return; }
+    let s = out[t];
+    for (let j = 0; j < len; j++) s += a[k + j] * b[k + j];
+    out[t] = s;
+  });
+  return out;
+}
+
 export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(to.reduce((a, b) => a * b, 1), false);
   walkRuns(to, from, (k, t, len, kept) => {

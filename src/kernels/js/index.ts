@@ -22,6 +22,7 @@ export function jsKernels(alloc: Alloc = FRESH): Kernels {
     addBroadcast: (a, b, from, to) => ew.addBroadcast(a, b, from, to, alloc),
     mulBroadcast: (a, b, from, to) => ew.mulBroadcast(a, b, from, to, alloc),
     sumTo: (x, from, to) => ew.sumTo(x, from, to, alloc),
+    sumToMul: (a, b, from, to) => ew.sumToMul(a, b, from, to, alloc),
     broadcastTo: (x, from, to) => ew.broadcastTo(x, from, to, alloc),
     softmax: (x, rows, cols) => ew.softmax(x, rows, cols, alloc),
     withOutputs: jsKernels,
