@@ -29,7 +29,8 @@ export const UNARY: Primitive<UnaryAttrs> = {
       : { shape: x.shape, data: k.unary(a.name, a.order, a.param, x.data) },
   }),
   vjp: (e, { inputs: [x], attrs: a }, g) => {
-    if (!PIECEWISE_LINEAR.includes(a.name)) return [mul(e, g, e.apply(UNARY, [x], { ...a, order: a.order + 1 }))];
+    const next = { ...a, order: a.order + 1 };
+    if (!PIECEWISE_LINEAR.includes(a.name)) return [mul(e, g, e.apply(UNARY, [x], next))];
     if (a.order >= 1) return [null];
     // f′ is piecewise constant: left off the tape (its VJP is zero), so that differentiating this
     // product again does not compute the adjoint of f′ (a full product) only to drop it

@@ -2,6 +2,7 @@ import { makeActivation, type ActivationName } from '../../model/chain-activatio
 import { fail } from '../../core/errors.js';
 import type { Shape } from '../../tensor/tensor.js';
 import { FRESH, type Alloc, type UnaryName } from '../kernels.js';
+import { addRange, addScalarRange, mulRange, mulReluMaskRange, mulScalarRange } from './unrolled.js';
 
 /**
  * Elementwise kernels. The activations' values and derivatives come from model/chain-activations.ts, the
@@ -91,8 +92,9 @@ export function unary(
  * indexed load, since the signs of pre-activations are a coin toss and a mispredicted branch per
  * element made this 8 ns an element against 2.5 (72k elements, CPU time).
  */
-const MUL_DERIVATIVE: Partial<Record<UnaryName, (a: Float64Array, x: Float64Array, o: Float64Array, s: number) => void>> = {
-  relu: (a, x, o) => { for (let k = 0; k < x.length; k++) o[k] = a[k] * +(x[k] > 0); },
+type MaskLoop = (a: Float64Array, x: Float64Array, o: Float64Array, slope: number) => void;
+const MUL_DERIVATIVE: Partial<Record<UnaryName, MaskLoop>> = {
+  relu: (a, x, o) => mulReluMaskRange(a, x, o, x.length),
   leaky_relu: (a, x, o, s) => {
     const slope = Float64Array.of(s, 1);
     for (let k = 0; k < x.length; k++) o[k] = a[k] * slope[+(x[k] >= 0)];
@@ -115,19 +117,19 @@ export const unaryElement = unaryFn;
 
 export function add(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(a.length, false);
-  for (let k = 0; k < a.length; k++) out[k] = a[k] + b[k];
+  addRange(a, b, out, 0, a.length, 0);
   return out;
 }
 
 export function mul(a: Float64Array, b: Float64Array, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(a.length, false);
-  for (let k = 0; k < a.length; k++) out[k] = a[k] * b[k];
+  mulRange(a, b, out, 0, a.length, 0);
   return out;
 }
 
 export function scale(a: Float64Array, c: number, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(a.length, false);
-  for (let k = 0; k < a.length; k++) out[k] = a[k] * c;
+  mulScalarRange(a, c, out, 0, a.length);
   return out;
 }
 
@@ -185,7 +187,9 @@ export function sumTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FR
   return out;
 }
 
-export function sumToMul(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+export function sumToMul(
+  a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH,
+): Float64Array {
   const out = alloc(to.reduce((p, q) => p * q, 1));
   walkRuns(from, to, (k, t, len, kept) => {
     if (kept) { for (let j = 0; j < len; j++) out[t + j] += a[k + j] * b[k + j]; return; }
@@ -206,20 +210,24 @@ export function broadcastTo(x: Float64Array, from: Shape, to: Shape, alloc: Allo
 }
 
 /** out = a ∘ b (+ or ×) with b broadcast from `from` to a's shape `to`, a contiguous run at a time. */
-export function addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+export function addBroadcast(
+  a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH,
+): Float64Array {
   const out = alloc(a.length, false);
   walkRuns(to, from, (k, t, len, kept) => {
-    if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] + b[t + j];
-    else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] + v; }
+    if (kept) addRange(a, b, out, k, k + len, t - k);
+    else addScalarRange(a, b[t], out, k, k + len);
   });
   return out;
 }
 
-export function mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
+export function mulBroadcast(
+  a: Float64Array, b: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH,
+): Float64Array {
   const out = alloc(a.length, false);
   walkRuns(to, from, (k, t, len, kept) => {
-    if (kept) for (let j = 0; j < len; j++) out[k + j] = a[k + j] * b[t + j];
-    else { const v = b[t]; for (let j = 0; j < len; j++) out[k + j] = a[k + j] * v; }
+    if (kept) mulRange(a, b, out, k, k + len, t - k);
+    else mulScalarRange(a, b[t], out, k, k + len);
   });
   return out;
 }

@@ -37,7 +37,9 @@ export function gather(x: Float64Array, index: Int32Array, alloc: Alloc = FRESH)
   return out;
 }
 
-export function scatterAdd(g: Float64Array, index: Int32Array, size: number, alloc: Alloc = FRESH): Float64Array {
+export function scatterAdd(
+  g: Float64Array, index: Int32Array, size: number, alloc: Alloc = FRESH,
+): Float64Array {
   const out = alloc(size);
   for (let k = 0; k < index.length; k++) out[index[k]] += g[k];
   return out;
