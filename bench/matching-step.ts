@@ -50,6 +50,7 @@ const convFlops = (g: ConvGeometry, n: number) => 2 * n * g.outC * g.outH * g.ou
 function counting(k: Kernels, total: { flops: number }): Kernels {
   return {
     ...k,
+    withOutputs: (alloc) => counting(k.withOutputs(alloc), total),
     conv2d: (g, n, x, w, b) => { total.flops += convFlops(g, n); return k.conv2d(g, n, x, w, b); },
     conv2dInputGrad: (g, n, dz, w) => { total.flops += convFlops(g, n); return k.conv2dInputGrad(g, n, dz, w); },
     conv2dWeightGrad: (g, n, x, dz) => { total.flops += convFlops(g, n); return k.conv2dWeightGrad(g, n, x, dz); },

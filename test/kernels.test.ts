@@ -10,6 +10,11 @@ import { PARALLEL_MIN_MACS } from '../src/kernels/wasm/threads.js';
 import { spawnKernelThread } from '../src/cli/threads.js';
 import { wasmSimdAvailable } from '../src/kernels/wasm/module.js';
 import type { Shape } from '../src/tensor/tensor.js';
+import { OutputPool } from '../src/kernels/pool.js';
+import { matchingObjective } from '../src/attacks/matching/objective.js';
+import { graphFromJson, presetSpec } from '../src/model/presets.js';
+import { initParams } from '../src/model/params.js';
+import { simulateClient } from '../src/threat/client.js';
 
 /** The WebAssembly kernels against the JavaScript reference, and the reference against index-by-index oracles. */
 
@@ -158,4 +163,76 @@ describe('reference unary loops against their per-element functions', () => {
       });
     }
   }
+});
+
+describe('one-pass kernels against the primitives they stand for', () => {
+  const shapes: Array<[Shape, Shape]> = [
+    [[2, 3, 4, 5], [1, 3, 1, 1]], [[2, 3, 4, 5], [2, 1, 4, 1]], [[2, 3, 4, 5], [1, 1, 1, 1]],
+    [[2, 3, 4, 5], [2, 3, 4, 5]], [[1, 3, 1, 5], [1, 1, 1, 5]], [[8, 16, 1, 1], [1, 16, 1, 1]],
+  ];
+  for (const [big, small] of shapes) {
+    it(`${big.join('×')} ← ${small.join('×')}: addBroadcast, mulBroadcast, sumToMul to the bit`, () => {
+      const rng = new Rng(13);
+      const a = random(rng, big.reduce((p, q) => p * q, 1)), b = random(rng, small.reduce((p, q) => p * q, 1));
+      const wide = JS_KERNELS.broadcastTo(b, small, big);
+      assert.deepEqual(JS_KERNELS.addBroadcast(a, b, small, big), JS_KERNELS.add(a, wide));
+      assert.deepEqual(JS_KERNELS.mulBroadcast(a, b, small, big), JS_KERNELS.mul(a, wide));
+      const c = random(rng, a.length);
+      assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
+    });
+  }
+  it('mulUnary: mul by unary, to the bit, with signed zeros, infinities and NaN on both sides', () => {
+    const special = [0, -0, 1, -1, 0.5, -2.5, Infinity, -Infinity, NaN, 1e-310, -1e-310];
+    const x = Float64Array.from(special.flatMap((v) => special.map(() => v)));
+    const a = Float64Array.from(special.flatMap(() => special));
+    for (const [name, param] of [['relu', 0], ['leaky_relu', 0], ['leaky_relu', 0.2], ['tanh', 0]] as const) {
+      for (let order = 0; order <= 2; order++) {
+        assert.deepEqual(JS_KERNELS.mulUnary(a, name, order, param, x),
+          JS_KERNELS.mul(a, JS_KERNELS.unary(name, order, param, x)), `${name} ${param} order ${order}`);
+      }
+    }
+  });
+});
+
+describe('output pool', () => {
+  it('recycled arrays give the kernels the same bytes as fresh ones, zero-filled where asked', () => {
+    const pool = new OutputPool();
+    const k = JS_KERNELS.withOutputs(pool.take);
+    const rng = new Rng(17);
+    const x = random(rng, 2 * 3 * 4 * 5), v = random(rng, 3);
+    const run = (kk: Kernels) => [
+      kk.mul(x, x), kk.sumTo(x, [2, 3, 4, 5], [1, 3, 1, 1]), kk.mulBroadcast(x, v, [1, 3, 1, 1], [2, 3, 4, 5]),
+      kk.scatterAdd(x, Int32Array.from({ length: x.length }, (_, i) => i % 7), 7),
+    ];
+    const fresh = run(JS_KERNELS);
+    const first = run(k);
+    assert.deepEqual(first, fresh);
+    pool.release();
+    for (const a of first) a.fill(NaN); // stale contents
+    assert.deepEqual(run(k), fresh);
+    const again = pool.take(7);
+    assert.notEqual(again, first[3]); // first[3] is taken by the second run
+    assert.deepEqual(again, new Float64Array(7));
+  });
+  it('a matching objective gives the same bytes on every evaluation and keeps none of its arrays', () => {
+    const model = graphFromJson(presetSpec('convnet_bn')!, 'convnet_bn');
+    const params = initParams(model, 0);
+    const rng = new Rng(3);
+    const shape = [2, ...model.input];
+    const x = random(rng, shape.reduce((p, q) => p * q, 1)).map((v) => v / 4);
+    const labels = [1, 2];
+    const target = simulateClient(JS_KERNELS, model, params, 'train', { shape, data: x.map((v) => -v) }, labels)
+      .update.gradients;
+    const objective = (k: Kernels) => matchingObjective(
+      { kernels: k, graph: model, params, bnMode: 'train', target, labels, distance: 'cosine' }, shape);
+    // the same kernels allocating fresh arrays: the pool is the only difference
+    const wasm = createWasmKernels('f64');
+    const reference = objective({ ...wasm, withOutputs: () => wasm })(x);
+    const pooled = objective(wasm);
+    const first = pooled(x), second = pooled(x);
+    assert.equal(first.value, reference.value);
+    assert.deepEqual(first.grad, reference.grad);
+    assert.deepEqual(second.grad, reference.grad);
+    assert.notEqual(first.grad, second.grad);
+  });
 });

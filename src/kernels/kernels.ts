@@ -3,8 +3,18 @@ import type { Shape } from '../tensor/tensor.js';
 /**
  * The compute kernels behind the primitives, on flat float64 arrays, batch first. One object holds
  * them all; the reference implementation is plain JavaScript (kernels/js), and a faster one can
- * replace it without any op or primitive changing. Every kernel allocates its output.
+ * replace it without any op or primitive changing. Every kernel takes its float64 output from the set's
+ * allocator: fresh arrays by default, or an owner's pool (`withOutputs`).
  */
+
+/**
+ * A float64 array of the given length, zero-filled (what `new Float64Array(length)` gives) unless
+ * `zeroed` is false: then its contents are unspecified, for a kernel that writes every element.
+ */
+export type Alloc = (length: number, zeroed?: boolean) => Float64Array;
+
+/** The default allocator. */
+export const FRESH: Alloc = (length) => new Float64Array(length);
 
 /**
  * A 2-D convolution's geometry for one sample (input C×H×W, kernel kh×kw, per-axis stride and
@@ -51,13 +61,28 @@ export interface Kernels {
   avgPool2dTranspose(g: PoolGeometry, n: number, dy: Float64Array): Float64Array;
   /** f⁽ᵒʳᵈᵉʳ⁾(x) elementwise. */
   unary(name: UnaryName, order: number, param: number, x: Float64Array): Float64Array;
+  /** a ⊙ f⁽ᵒʳᵈᵉʳ⁾(x), the same values as mul(a, unary(…, x)) in one pass where it is written out. */
+  mulUnary(a: Float64Array, name: UnaryName, order: number, param: number, x: Float64Array): Float64Array;
   add(a: Float64Array, b: Float64Array): Float64Array;
   mul(a: Float64Array, b: Float64Array): Float64Array;
   scale(a: Float64Array, c: number): Float64Array;
+  /**
+   * a + b and a ⊙ b where b (of shape `from`) is broadcast up to a's shape `to`, never built: the
+   * same values as add / mul after broadcastTo, without writing and reading the repeated array.
+   */
+  addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
+  mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
+  /** sumTo(mul(a, b), from, to) in one pass: the same products summed in the same order. */
+  sumToMul(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Repeats x (of shape `from`, each dimension equal to `to`'s or 1) up to `to`. */
   broadcastTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** Row-wise softmax of a [rows, cols] array (exp(v − max) / Σ). */
   softmax(x: Float64Array, rows: number, cols: number): Float64Array;
+  /**
+   * The same kernels taking every float64 output from `alloc` (a pool whose owner knows when the
+   * outputs die: the matching objective's tape; see kernels/pool.ts).
+   */
+  withOutputs(alloc: Alloc): Kernels;
 }

@@ -4,6 +4,7 @@ import { sumAll } from '../../autodiff/prims/shape.js';
 import { crossEntropy } from '../../autodiff/prims/softmax.js';
 import { unary } from '../../autodiff/prims/unary.js';
 import type { Kernels } from '../../kernels/kernels.js';
+import { OutputPool } from '../../kernels/pool.js';
 import { paramVars } from '../../model/gradients.js';
 import { forwardGraph, type Graph, type ParamMap } from '../../model/graph.js';
 import type { BnMode } from '../../ops/op.js';
@@ -48,8 +49,19 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
   const targetNorms = new Map(trainable.map((q) => [
     q.name, Math.sqrt(p.target.get(q.name)!.reduce((s, v) => s + v * v, 0)),
   ]));
+  // every array on the tape dies when an evaluation returns: recycle them (kernels/pool.ts)
+  const pool = new OutputPool();
+  const kernels = p.kernels.withOutputs(pool.take);
   return (x) => {
-    const e = new Engine(p.kernels);
+    try {
+      return evaluate(x);
+    } finally {
+      pool.release();
+    }
+  };
+
+  function evaluate(x: Float64Array): MatchingValue {
+    const e = new Engine(kernels);
     const candidate = e.variable({ shape, data: x });
     const vars = paramVars(e, p.graph, p.params, true);
     const start = p.from === undefined ? { x: candidate } : { node: p.from, value: candidate };
@@ -85,6 +97,7 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
     });
     if (!total) return { value: constant, grad: new Float64Array(x.length) };
     const [gx] = e.grad(total, [candidate]);
-    return { value: (total as Var).data[0] + constant, grad: gx ? gx.data : new Float64Array(x.length) };
-  };
+    // copied out of the pool, which reuses the tape's arrays in the next evaluation
+    return { value: (total as Var).data[0] + constant, grad: gx ? gx.data.slice() : new Float64Array(x.length) };
+  }
 }

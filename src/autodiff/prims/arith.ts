@@ -1,5 +1,7 @@
 import type { Engine, Primitive, Var } from '../engine.js';
-import { sameShape, formatShape } from '../../tensor/tensor.js';
+import type { Kernels } from '../../kernels/kernels.js';
+import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
+import { BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -10,11 +12,24 @@ const sameShapes = (
     `${name}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} differ`);
 };
 
+/**
+ * a ∘ b for a commutative ∘ (IEEE sums and products are: the values do not depend on the order), with
+ * a broadcast operand read from its source.
+ */
+function combine(
+  a: Tensor, b: Tensor, full: (a: Float64Array, b: Float64Array) => Float64Array,
+  broadcast: Kernels['addBroadcast'],
+): Float64Array {
+  if (b instanceof BroadcastTensor) return broadcast(a.data, b.source.data, b.source.shape, b.shape);
+  if (a instanceof BroadcastTensor) return broadcast(b.data, a.source.data, a.source.shape, a.shape);
+  return full(a.data, b.data);
+}
+
 export const ADD: Primitive = {
   name: 'add',
   forward: (k, [a, b]) => {
     sameShapes('add', a, b);
-    return { out: { shape: a.shape, data: k.add(a.data, b.data) } };
+    return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
   },
   vjp: (_e, _n, g) => [g, g],
 };
@@ -23,14 +38,27 @@ export const MUL: Primitive = {
   name: 'mul',
   forward: (k, [a, b]) => {
     sameShapes('mul', a, b);
-    return { out: { shape: a.shape, data: k.mul(a.data, b.data) } };
+    const d = b instanceof DerivativeTensor ? b : a instanceof DerivativeTensor ? a : null;
+    if (d) {
+      const other = d === b ? a : b;
+      return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
+    }
+    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+      return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
+    }
+    return { out: new ProductTensor(a, b, k) };
   },
   vjp: (e, { inputs: [a, b] }, g, [da, db]) => [da ? mul(e, g, b) : null, db ? mul(e, g, a) : null],
 };
 
 export const SCALE: Primitive<number> = {
   name: 'scale',
-  forward: (k, [a], c) => ({ out: { shape: a.shape, data: k.scale(a.data, c) } }),
+  // a broadcast scaled is the scaled source broadcast (the same values)
+  forward: (k, [a], c) => ({
+    out: a instanceof BroadcastTensor
+      ? new BroadcastTensor(a.shape, { shape: a.source.shape, data: k.scale(a.source.data, c) }, k)
+      : { shape: a.shape, data: k.scale(a.data, c) },
+  }),
   vjp: (e, { attrs: c }, g) => [scale(e, g, c)],
 };
 

@@ -1,4 +1,4 @@
-import type { ConvGeometry } from '../kernels.js';
+import { FRESH, type Alloc, type ConvGeometry } from '../kernels.js';
 
 /**
  * Direct convolution on channel-first data, n samples after one another. Output (ho, wo) reads the
@@ -27,12 +27,12 @@ function spansOf(g: ConvGeometry): { rows: Span; cols: Span } {
 }
 
 export function conv2d(
-  g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null,
+  g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null, alloc: Alloc = FRESH,
 ): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const { rows, cols } = spansOf(g);
   const inSize = inC * inH * inW, outSize = outC * outH * outW;
-  const z = new Float64Array(n * outSize);
+  const z = alloc(n * outSize);
   for (let s = 0; s < n; s++) {
     const xo = s * inSize, zo = s * outSize;
     for (let o = 0; o < outC; o++) {
@@ -58,12 +58,12 @@ export function conv2d(
 }
 
 export function conv2dWeightGrad(
-  g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array,
+  g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array, alloc: Alloc = FRESH,
 ): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const { rows, cols } = spansOf(g);
   const inSize = inC * inH * inW, outSize = outC * outH * outW;
-  const dw = new Float64Array(outC * inC * kh * kw);
+  const dw = alloc(outC * inC * kh * kw);
   for (let s = 0; s < n; s++) {
     const xo = s * inSize, zo = s * outSize;
     for (let o = 0; o < outC; o++) {
@@ -88,11 +88,13 @@ export function conv2dWeightGrad(
   return dw;
 }
 
-export function conv2dInputGrad(g: ConvGeometry, n: number, dz: Float64Array, w: Float64Array): Float64Array {
+export function conv2dInputGrad(
+  g: ConvGeometry, n: number, dz: Float64Array, w: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
   const { inC, inH, inW, outC, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const { rows, cols } = spansOf(g);
   const inSize = inC * inH * inW, outSize = outC * outH * outW;
-  const dx = new Float64Array(n * inSize);
+  const dx = alloc(n * inSize);
   for (let s = 0; s < n; s++) {
     const xo = s * inSize, zo = s * outSize;
     for (let o = 0; o < outC; o++) {

@@ -1,12 +1,12 @@
-import type { PoolGeometry } from '../kernels.js';
+import { FRESH, type Alloc, type PoolGeometry } from '../kernels.js';
 
 /** Pooling over windows of each channel, n samples; padding is −∞ for max and 0 (counted) for mean. */
 
 export function maxPool2d(
-  g: PoolGeometry, n: number, x: Float64Array,
+  g: PoolGeometry, n: number, x: Float64Array, alloc: Alloc = FRESH,
 ): { out: Float64Array; argmax: Int32Array } {
   const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
-  const out = new Float64Array(n * c * outH * outW);
+  const out = alloc(n * c * outH * outW, false);
   const argmax = new Int32Array(out.length);
   let k = 0;
   for (let plane = 0; plane < n * c; plane++) {
@@ -31,14 +31,16 @@ export function maxPool2d(
   return { out, argmax };
 }
 
-export function gather(x: Float64Array, index: Int32Array): Float64Array {
-  const out = new Float64Array(index.length);
+export function gather(x: Float64Array, index: Int32Array, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(index.length, false);
   for (let k = 0; k < index.length; k++) out[k] = x[index[k]];
   return out;
 }
 
-export function scatterAdd(g: Float64Array, index: Int32Array, size: number): Float64Array {
-  const out = new Float64Array(size);
+export function scatterAdd(
+  g: Float64Array, index: Int32Array, size: number, alloc: Alloc = FRESH,
+): Float64Array {
+  const out = alloc(size);
   for (let k = 0; k < index.length; k++) out[index[k]] += g[k];
   return out;
 }
@@ -62,16 +64,18 @@ function windows(
   }
 }
 
-export function avgPool2d(g: PoolGeometry, n: number, x: Float64Array): Float64Array {
-  const out = new Float64Array(n * g.c * g.outH * g.outW);
+export function avgPool2d(g: PoolGeometry, n: number, x: Float64Array, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(n * g.c * g.outH * g.outW);
   const inv = 1 / (g.kh * g.kw);
   windows(g, n, (_, o, i) => { out[o] += x[i]; });
   for (let k = 0; k < out.length; k++) out[k] *= inv;
   return out;
 }
 
-export function avgPool2dTranspose(g: PoolGeometry, n: number, dy: Float64Array): Float64Array {
-  const dx = new Float64Array(n * g.c * g.inH * g.inW);
+export function avgPool2dTranspose(
+  g: PoolGeometry, n: number, dy: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
+  const dx = alloc(n * g.c * g.inH * g.inW);
   const inv = 1 / (g.kh * g.kw);
   windows(g, n, (_, o, i) => { dx[i] += dy[o] * inv; });
   return dx;

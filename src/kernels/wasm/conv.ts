@@ -1,4 +1,4 @@
-import type { ConvGeometry } from '../kernels.js';
+import type { Alloc, ConvGeometry } from '../kernels.js';
 import { WasmArena, type KernelExports } from './module.js';
 import type { KernelThreads } from './threads.js';
 
@@ -51,6 +51,13 @@ const bandRows = (g: ConvGeometry) => Math.max(1, Math.min(g.outH, Math.floor(BA
 const taps = (g: ConvGeometry) => g.inC * g.kh * g.kw;
 const geometryArgs = (g: ConvGeometry) => [g.inC, g.inH, g.inW, g.outW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw] as const;
 
+/** The arena's result copied (widened from float32) into an output array. */
+function widened(v: Float64Array | Float32Array, alloc: Alloc): Float64Array {
+  const out = alloc(v.length, false);
+  out.set(v);
+  return out;
+}
+
 export class WasmConv {
   private readonly l: Lanes;
 
@@ -58,7 +65,9 @@ export class WasmConv {
     this.l = lanes(arena, precision, threads);
   }
 
-  conv2d(g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array {
+  conv2d(
+    g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null, alloc: Alloc,
+  ): Float64Array {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, rows = bandRows(g);
     const inSize = g.inC * g.inH * g.inW, outSize = g.outC * p;
@@ -76,10 +85,10 @@ export class WasmConv {
         l.gemm(wo, co, zo + (s * outSize + h0 * g.outW) * l.bytes, g.outC, cols, k, k, cols, p);
       }
     }
-    return Float64Array.from(l.view(arena, zo, n * outSize));
+    return widened(l.view(arena, zo, n * outSize), alloc);
   }
 
-  conv2dWeightGrad(g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array): Float64Array {
+  conv2dWeightGrad(g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array, alloc: Alloc): Float64Array {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, rows = bandRows(g);
     const inSize = g.inC * g.inH * g.inW, outSize = g.outC * p;
@@ -95,10 +104,10 @@ export class WasmConv {
         l.gemm(zo + (s * outSize + h0 * g.outW) * l.bytes, co, wo, g.outC, k, cols, p, k, k);
       }
     }
-    return Float64Array.from(l.view(arena, wo, g.outC * k));
+    return widened(l.view(arena, wo, g.outC * k), alloc);
   }
 
-  conv2dInputGrad(g: ConvGeometry, n: number, dz: Float64Array, w: Float64Array): Float64Array {
+  conv2dInputGrad(g: ConvGeometry, n: number, dz: Float64Array, w: Float64Array, alloc: Alloc): Float64Array {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, rows = bandRows(g);
     const inSize = g.inC * g.inH * g.inW, outSize = g.outC * p;
@@ -118,6 +127,6 @@ export class WasmConv {
         l.fold(co, xo + s * inSize * l.bytes, ...geometryArgs(g), h0, h1);
       }
     }
-    return Float64Array.from(l.view(arena, xo, n * inSize));
+    return widened(l.view(arena, xo, n * inSize), alloc);
   }
 }

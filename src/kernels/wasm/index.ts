@@ -1,5 +1,5 @@
-import type { Kernels } from '../kernels.js';
-import { JS_KERNELS } from '../js/index.js';
+import { FRESH, type Alloc, type Kernels } from '../kernels.js';
+import { jsKernels } from '../js/index.js';
 import { WasmConv, type Precision } from './conv.js';
 import { WasmArena } from './module.js';
 import { KernelThreads, type SpawnKernelThread } from './threads.js';
@@ -29,12 +29,14 @@ export function createWasmKernels(precision: Precision, threads?: ThreadOptions)
   const arena = new WasmArena(parallel);
   const pool = parallel ? new KernelThreads(arena.fn, arena.module, arena.memory, threads.count, threads.spawn) : null;
   const conv = new WasmConv(arena, precision, pool);
-  return Object.freeze({
-    ...JS_KERNELS,
-    conv2d: conv.conv2d.bind(conv),
-    conv2dInputGrad: conv.conv2dInputGrad.bind(conv),
-    conv2dWeightGrad: conv.conv2dWeightGrad.bind(conv),
+  const withOutputs = (alloc: Alloc): WasmKernels => Object.freeze({
+    ...jsKernels(alloc),
+    conv2d: (g, n, x, w, b) => conv.conv2d(g, n, x, w, b, alloc),
+    conv2dInputGrad: (g, n, dz, w) => conv.conv2dInputGrad(g, n, dz, w, alloc),
+    conv2dWeightGrad: (g, n, x, dz) => conv.conv2dWeightGrad(g, n, x, dz, alloc),
+    withOutputs,
     threads: pool ? pool.threads : 1,
     close: () => pool?.close(),
-  });
+  } satisfies WasmKernels);
+  return withOutputs(FRESH);
 }
