@@ -78,8 +78,10 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s, layoutOf(sys))) : [];
-  if (structured && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
+  // With more gradient rows than the row path takes, which rows those are does not matter.
+  const rowsFit = sys.grad.rows <= MAX_DENSE_ROWS;
+  const dropped = structured && rowsFit ? (cached.dropped ??= dependentRows(sys, cached)) : [];
+  if (structured && rowsFit && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
     const isDropped = new Uint8Array(sys.s.rows);
     for (const i of dropped) isDropped[i] = 1;
     const { kept: s, moved } = splitRows(sys.s, dropped);
@@ -110,8 +112,15 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-function dependentRows(s: Csr, layout: GridLayout): number[] {
-  return factorRowGram(s, SPARSE_TOL, true, layout).report.dropped;
+function dependentRows(sys: LayerSystem, cached: CachedFactors): number[] {
+  const factor = factorRowGram(sys.s, SPARSE_TOL, true, layoutOf(sys));
+  const { dropped } = factor.report;
+  // nothing dropped: the row path's factor would be this one again (allowDrop acts only on a drop)
+  if (dropped.length === 0 && cached.rows === undefined) {
+    const f = GramSolver.ofRows(sys.s, SPARSE_TOL, false, layoutOf(sys), factor);
+    cached.rows = f.ok ? f : null;
+  }
+  return dropped;
 }
 
 /** Where the system's columns sit in its padded input, for the fill-reducing ordering. */
