@@ -5,6 +5,7 @@ import { gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
 import { gramMatrix } from '../src/linalg/gram.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
+import { markedGramOfColumnsWasm } from '../src/linalg/wasm/envgram.js';
 
 /**
  * The dense solver's kernels of issue 11's second round against their references, to the bit: each
@@ -41,6 +42,9 @@ describe('the Gram matrix summed once in its envelope, with its pattern', () => 
         const ref = gramOfColumns(r, order, n), { env, mark } = markedGramOfColumns(r, order, n);
         assert.deepEqual(env.first, ref.first);
         assert.deepEqual(bits(env.data), bits(ref.data));
+        const w = markedGramOfColumnsWasm(r, order, n);
+        assert.deepEqual(bits(w.env.data), bits(ref.data), 'WebAssembly');
+        assert.deepEqual(w.mark, mark, 'WebAssembly pattern');
         const csr = csrOfMarkedEnvelope(env, mark), want = gramMatrix(r, order, n);
         assert.deepEqual(csr.ptr, want.ptr);
         assert.deepEqual(csr.idx, want.idx);
@@ -49,4 +53,14 @@ describe('the Gram matrix summed once in its envelope, with its pattern', () => 
       }
     });
   }
+});
+
+it('a row listing a column twice goes to the reference, with its order of sums', () => {
+  const b = new CsrBuilder(5);
+  b.push([0, 2, 2, 4], [1.5, 0.1, 0.7, -2]);
+  b.push([1, 2, 3], [0.3, 1 / 3, 3]);
+  const r = b.build(), order = Int32Array.from([0, 1, 2, 3, 4]);
+  const ref = markedGramOfColumns(r, order, 5), w = markedGramOfColumnsWasm(r, order, 5);
+  assert.deepEqual(bits(w.env.data), bits(ref.env.data));
+  assert.equal(ref.env.get(2, 2), 0.1 * 0.1 + 0.1 * 0.7 + 0.7 * 0.1 + 0.7 * 0.7 + (1 / 3) * (1 / 3));
 });

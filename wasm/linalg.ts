@@ -392,3 +392,56 @@ export function schur(
     }
   }
 }
+
+// ---- the Gram matrix RᵀR in its envelope, with its pattern (linalg/envgram.ts is the reference) ----
+// R is CSR (i32 ptr and idx, f64 val); order maps R's columns to positions (−1: dropped); the envelope
+// (first, eptr, data: zero on entry) and mark (u8, one per entry) are filled. Each row's kept entries
+// are put in position order first (through slot, i32 per position, −1 on entry and on return), so
+// that only its pairs b ≤ a are visited; an entry gets one product per row, rows in increasing
+// order, as in the reference. buf/vbuf: scratch of the longest row. Returns 1, with the envelope
+// unfinished, if a row lists a column twice (the host then runs the reference: the pairs of such a
+// row come in another order), else 0.
+export function gramenv(
+  rptr: usize, ridx: usize, rval: usize, rows: i32, order: usize, first: usize, eptr: usize,
+  data: usize, mark: usize, buf: usize, vbuf: usize, slot: usize,
+): i32 {
+  for (let row = 0; row < rows; row++) {
+    const lo = load<i32>(rptr + (<usize>row << 2)), hi = load<i32>(rptr + (<usize>(row + 1) << 2));
+    let pmin = 0x7fffffff, pmax = -1;
+    for (let k = lo; k < hi; k++) {
+      const p = load<i32>(order + (<usize>load<i32>(ridx + (<usize>k << 2)) << 2));
+      if (p < 0) continue;
+      const sp = slot + (<usize>p << 2);
+      if (load<i32>(sp) >= 0) {
+        for (let q = lo; q < k; q++) {
+          const pq = load<i32>(order + (<usize>load<i32>(ridx + (<usize>q << 2)) << 2));
+          if (pq >= 0) store<i32>(slot + (<usize>pq << 2), -1);
+        }
+        return 1;
+      }
+      store<i32>(sp, k);
+      if (p < pmin) pmin = p;
+      if (p > pmax) pmax = p;
+    }
+    let m = 0;
+    for (let p = pmin; p <= pmax; p++) {
+      const sp = slot + (<usize>p << 2), k = load<i32>(sp);
+      if (k < 0) continue;
+      store<i32>(sp, -1);
+      store<i32>(buf + (<usize>m << 2), p);
+      store<f64>(vbuf + (<usize>m << 3), load<f64>(rval + (<usize>k << 3)));
+      m++;
+    }
+    for (let a = 0; a < m; a++) {
+      const pa = load<i32>(buf + (<usize>a << 2)), va = load<f64>(vbuf + (<usize>a << 3));
+      const base = <usize>(load<i32>(eptr + (<usize>pa << 2)) - load<i32>(first + (<usize>pa << 2)));
+      for (let b = 0; b <= a; b++) {
+        const e = base + <usize>load<i32>(buf + (<usize>b << 2));
+        const q = data + (e << 3);
+        store<f64>(q, load<f64>(q) + va * load<f64>(vbuf + (<usize>b << 3)));
+        store<u8>(mark + e, 1);
+      }
+    }
+  }
+  return 0;
+}

@@ -1,7 +1,8 @@
 import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
-import { csrOfMarkedEnvelope, markedGramOfColumns } from './envgram.js';
+import { csrOfMarkedEnvelope } from './envgram.js';
+import { markedGramOfColumnsFast } from './wasm/envgram.js';
 import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
@@ -73,7 +74,8 @@ export function factorGram(
   }
   // A moderate envelope is summed once and the sparse pattern read off it: the choice below often
   // falls on the envelope, which gramMatrix's second summation would then have cost for nothing.
-  const marked = envelopeSize(first) <= MARKED_ENVELOPE ? markedGramOfColumns(r, order, n, first) : null;
+  const marked = envelopeSize(first) <= MARKED_ENVELOPE
+    ? markedGramOfColumnsFast(r, order, n, first) : null;
   const gram = marked ? csrOfMarkedEnvelope(marked.env, marked.mark) : gramMatrix(r, order, n);
   const x = new Int32Array(n), y = new Int32Array(n);
   for (let p = 0; p < n; p++) {
@@ -95,7 +97,9 @@ export function factorGram(
 function envelopeFactor(
   r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean, gram?: Envelope,
 ): GramFactor {
-  const env = gram ?? gramOfColumns(r, order, n);
+  const first = gram ? gram.first : envelopeFirst(r, order, n);
+  const env = gram ?? (envelopeSize(first) <= MARKED_ENVELOPE
+    ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
   const report = choleskyEnvelopeFast(env, tol, allowDrop);
   return {
     n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
