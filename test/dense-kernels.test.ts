@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import { gramOfColumns } from '../src/linalg/envelope.js';
+import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
 import { gramMatrix } from '../src/linalg/gram.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
-import { markedGramOfColumnsWasm } from '../src/linalg/wasm/envgram.js';
+import {
+  choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm,
+} from '../src/linalg/wasm/envelope.js';
 
 /**
  * The dense solver's kernels of issue 11's second round against their references, to the bit: each
@@ -63,4 +65,37 @@ it('a row listing a column twice goes to the reference, with its order of sums',
   const ref = markedGramOfColumns(r, order, 5), w = markedGramOfColumnsWasm(r, order, 5);
   assert.deepEqual(bits(w.env.data), bits(ref.env.data));
   assert.equal(ref.env.get(2, 2), 0.1 * 0.1 + 0.1 * 0.7 + 0.7 * 0.1 + 0.7 * 0.7 + (1 / 3) * (1 / 3));
+});
+
+describe('the envelope Cholesky 16 rows at a time', () => {
+  const copy = (e: Envelope) => new Envelope(e.n, e.first, e.ptr, e.data.slice());
+  /** SSᵀ of a banded S whose rows reach 2..(2+spread) columns: ragged envelopes, drops, zero rows. */
+  const gram = (rows: number, cols: number, seed: number) =>
+    gramOfColumns(transpose(banded(rows, cols, seed)), Int32Array.from({ length: rows }, (_, i) => i), rows);
+  for (const [rows, cols, seed] of [[40, 60, 1], [150, 120, 2], [300, 330, 3], [7, 9, 4], [333, 900, 5]]) {
+    it(`${rows}×${cols}: the reference's factor, report and (on failure) data, to the bit`, () => {
+      for (const allowDrop of [true, false]) {
+        const e = gram(rows, cols, seed), x = copy(e), y = copy(e);
+        const rx = choleskyEnvelope(x, 1e-6, allowDrop), ry = choleskyEnvelopeBlockedWasm(y, 1e-6, allowDrop);
+        const what = `allowDrop=${allowDrop}`;
+        assert.deepEqual(ry, rx, what);
+        // zero and repeated rows: drops with allowDrop, an early failure without
+        if (rows > 100) assert.ok(allowDrop ? rx.dropped.length > 0 : !rx.ok, what);
+        assert.deepEqual(bits(y.data), bits(x.data), what);
+      }
+    });
+  }
+  it('a wide, full-rank envelope (rows of 60 columns on a 500-wide band)', () => {
+    const rng = new Rng(9), b = new CsrBuilder(1200);
+    for (let r = 0; r < 3000; r++) {
+      const c0 = Math.floor((r * 1140) / 2999), cs = Array.from({ length: 60 }, (_, k) => c0 + k);
+      b.push(cs, cs.map(() => rng.normal()));
+    }
+    const s = b.build(), e = gramOfColumns(s, Int32Array.from({ length: 1200 }, (_, i) => i), 1200);
+    const x = copy(e), y = copy(e);
+    const rx = choleskyEnvelope(x, 1e-10), ry = choleskyEnvelopeBlockedWasm(y, 1e-10);
+    assert.ok(rx.ok && rx.minPivot > 0);
+    assert.deepEqual(ry, rx);
+    assert.deepEqual(bits(y.data), bits(x.data));
+  });
 });

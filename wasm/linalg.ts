@@ -445,3 +445,148 @@ export function gramenv(
   }
   return 0;
 }
+
+// ---- envelope Cholesky, 16 rows at a time (choleskyEnvelope is the reference) -------------------
+// A block of 16 consecutive rows is copied into pk, packed by column (128 B a column: lane t is row
+// i0 + t), and computed column by column: entry (a, j) for every lane at once, lanes over rows, so
+// each row of the factor above the block is read once per 16 rows instead of once per row. Every
+// entry keeps the reference's chain: s = a_aj, then s −= l_ak·l_jk for k from max(first_a, first_j)
+// in order, then s / l_jj (a lane whose envelope starts later is held by a select until its k);
+// the diagonal of row j is taken when column j comes, before the rows below it use it. The block is
+// written back to data when done, so a failing row leaves data as the reference does.
+// fl: 16 f64 scratch (lane firsts). Returns as envchol.
+
+// @ts-ignore: decorator
+@inline function pkAt(pk: usize, kb: i32, k: i32): usize { return pk + (<usize>(k - kb) << 7); }
+
+// rows i0..i0+rows−1 (lane t ↔ row i0 + t) back into data; `last` lane only up to column lastEnd
+function commit(data: usize, first: usize, ptr: usize, pk: usize, kb: i32, i0: i32, rows: i32, lastEnd: i32): void {
+  for (let t = 0; t < rows; t++) {
+    const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
+    const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
+    const hi = t == rows - 1 ? lastEnd : a + 1;
+    for (let k = fa; k < hi; k++) store<f64>(ba + (<usize>k << 3), load<f64>(pkAt(pk, kb, k) + (<usize>t << 3)));
+  }
+}
+
+export function envcholb(
+  data: usize, first: usize, ptr: usize, dropped: usize, out: usize, n: i32, tol: f64, allowDrop: bool,
+  pk: usize, fl: usize,
+): i32 {
+  let maxPivot: f64 = 0, minPivot: f64 = Infinity;
+  const zero = f64x2.splat(0);
+  const lane0 = f64x2(0, 1), lane1 = f64x2(2, 3), lane2 = f64x2(4, 5), lane3 = f64x2(6, 7);
+  const lane4 = f64x2(8, 9), lane5 = f64x2(10, 11), lane6 = f64x2(12, 13), lane7 = f64x2(14, 15);
+  for (let i0 = 0; i0 < n; i0 += 16) {
+    const R = n - i0 < 16 ? n - i0 : 16;
+    let kb = i0;
+    for (let t = 0; t < 16; t++) {
+      const f = t < R ? load<i32>(first + (<usize>(i0 + t) << 2)) : 0x3fffffff;
+      store<f64>(fl + (<usize>t << 3), <f64>f);
+      if (f < kb) kb = f;
+    }
+    const top = i0 + R;
+    memory.fill(pk, 0, <usize>(top - kb) << 7);
+    for (let t = 0; t < R; t++) {
+      const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
+      const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
+      for (let k = fa; k <= a; k++) store<f64>(pkAt(pk, kb, k) + (<usize>t << 3), load<f64>(ba + (<usize>k << 3)));
+    }
+    for (let j = kb; j < top; j++) {
+      const jl = j - i0, fj = load<i32>(first + (<usize>j << 2));
+      const pj = pkAt(pk, kb, j);
+      if (jl >= 0) {
+        // the diagonal of row j, its off-diagonal entries being final
+        const lane = <usize>jl << 3;
+        const aii = load<f64>(pj + lane);
+        let d = aii;
+        for (let k = fj; k < j; k++) { const v = load<f64>(pkAt(pk, kb, k) + lane); d -= v * v; }
+        const rel = aii > 0 ? d / aii : 0;
+        if (!(rel > tol)) {
+          if (!allowDrop) {
+            commit(data, first, ptr, pk, kb, i0, jl + 1, j);
+            store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+            return j;
+          }
+          store<u8>(dropped + <usize>j, 1);
+          for (let k = fj; k < j; k++) store<f64>(pkAt(pk, kb, k) + lane, 0);
+          store<f64>(pj + lane, 1);
+        } else {
+          if (d > maxPivot) maxPivot = d;
+          if (d < minPivot) minPivot = d;
+          store<f64>(pj + lane, Math.sqrt(d));
+        }
+      }
+      // lanes a > j whose envelope reaches column j
+      let kmin = 0x3fffffff, kmax = -1;
+      for (let t = jl + 1 > 0 ? jl + 1 : 0; t < R; t++) {
+        const f = <i32>load<f64>(fl + (<usize>t << 3));
+        if (f <= j) { if (f < kmin) kmin = f; if (f > kmax) kmax = f; }
+      }
+      if (kmax < 0) continue;
+      const jv = f64x2.splat(<f64>j), jlv = f64x2.splat(<f64>jl);
+      const m0 = v128.and(f64x2.le(v128.load(fl), jv), f64x2.gt(lane0, jlv));
+      const m1 = v128.and(f64x2.le(v128.load(fl, 16), jv), f64x2.gt(lane1, jlv));
+      const m2 = v128.and(f64x2.le(v128.load(fl, 32), jv), f64x2.gt(lane2, jlv));
+      const m3 = v128.and(f64x2.le(v128.load(fl, 48), jv), f64x2.gt(lane3, jlv));
+      const m4 = v128.and(f64x2.le(v128.load(fl, 64), jv), f64x2.gt(lane4, jlv));
+      const m5 = v128.and(f64x2.le(v128.load(fl, 80), jv), f64x2.gt(lane5, jlv));
+      const m6 = v128.and(f64x2.le(v128.load(fl, 96), jv), f64x2.gt(lane6, jlv));
+      const m7 = v128.and(f64x2.le(v128.load(fl, 112), jv), f64x2.gt(lane7, jlv));
+      const o0 = v128.load(pj), o1 = v128.load(pj, 16), o2 = v128.load(pj, 32), o3 = v128.load(pj, 48);
+      const o4 = v128.load(pj, 64), o5 = v128.load(pj, 80), o6 = v128.load(pj, 96), o7 = v128.load(pj, 112);
+      if (load<u8>(dropped + <usize>j) != 0) {
+        v128.store(pj, v128.bitselect(zero, o0, m0)); v128.store(pj, v128.bitselect(zero, o1, m1), 16);
+        v128.store(pj, v128.bitselect(zero, o2, m2), 32); v128.store(pj, v128.bitselect(zero, o3, m3), 48);
+        v128.store(pj, v128.bitselect(zero, o4, m4), 64); v128.store(pj, v128.bitselect(zero, o5, m5), 80);
+        v128.store(pj, v128.bitselect(zero, o6, m6), 96); v128.store(pj, v128.bitselect(zero, o7, m7), 112);
+        continue;
+      }
+      // row j's factor: above the block in data (stride 8), inside it in pk (stride 128)
+      let src: usize, stride: usize, ljj: f64;
+      if (jl < 0) {
+        src = data + (<usize>(load<i32>(ptr + (<usize>j << 2)) - fj) << 3); stride = 8;
+        ljj = load<f64>(src + (<usize>j << 3));
+      } else {
+        src = pk - (<usize>kb << 7) + (<usize>jl << 3); stride = 128;
+        ljj = load<f64>(pj + (<usize>jl << 3));
+      }
+      let s0 = o0, s1 = o1, s2 = o2, s3 = o3, s4 = o4, s5 = o5, s6 = o6, s7 = o7;
+      const k0 = fj > kmin ? fj : kmin, k1 = fj > kmax ? fj : kmax;
+      let k = k0;
+      for (; k < k1 && k < j; k++) {
+        // some lanes start later: each lane changes only from its own first k on
+        const c = f64x2.splat(load<f64>(src + <usize>k * stride)), p = pkAt(pk, kb, k), kv = f64x2.splat(<f64>k);
+        s0 = v128.bitselect(f64x2.sub(s0, f64x2.mul(v128.load(p), c)), s0, f64x2.le(v128.load(fl), kv));
+        s1 = v128.bitselect(f64x2.sub(s1, f64x2.mul(v128.load(p, 16), c)), s1, f64x2.le(v128.load(fl, 16), kv));
+        s2 = v128.bitselect(f64x2.sub(s2, f64x2.mul(v128.load(p, 32), c)), s2, f64x2.le(v128.load(fl, 32), kv));
+        s3 = v128.bitselect(f64x2.sub(s3, f64x2.mul(v128.load(p, 48), c)), s3, f64x2.le(v128.load(fl, 48), kv));
+        s4 = v128.bitselect(f64x2.sub(s4, f64x2.mul(v128.load(p, 64), c)), s4, f64x2.le(v128.load(fl, 64), kv));
+        s5 = v128.bitselect(f64x2.sub(s5, f64x2.mul(v128.load(p, 80), c)), s5, f64x2.le(v128.load(fl, 80), kv));
+        s6 = v128.bitselect(f64x2.sub(s6, f64x2.mul(v128.load(p, 96), c)), s6, f64x2.le(v128.load(fl, 96), kv));
+        s7 = v128.bitselect(f64x2.sub(s7, f64x2.mul(v128.load(p, 112), c)), s7, f64x2.le(v128.load(fl, 112), kv));
+      }
+      let p = pkAt(pk, kb, k), q = src + <usize>k * stride;
+      for (; k < j; k++) {
+        const c = f64x2.splat(load<f64>(q));
+        s0 = f64x2.sub(s0, f64x2.mul(v128.load(p), c)); s1 = f64x2.sub(s1, f64x2.mul(v128.load(p, 16), c));
+        s2 = f64x2.sub(s2, f64x2.mul(v128.load(p, 32), c)); s3 = f64x2.sub(s3, f64x2.mul(v128.load(p, 48), c));
+        s4 = f64x2.sub(s4, f64x2.mul(v128.load(p, 64), c)); s5 = f64x2.sub(s5, f64x2.mul(v128.load(p, 80), c));
+        s6 = f64x2.sub(s6, f64x2.mul(v128.load(p, 96), c)); s7 = f64x2.sub(s7, f64x2.mul(v128.load(p, 112), c));
+        p += 128; q += stride;
+      }
+      const dv = f64x2.splat(ljj);
+      v128.store(pj, v128.bitselect(f64x2.div(s0, dv), o0, m0));
+      v128.store(pj, v128.bitselect(f64x2.div(s1, dv), o1, m1), 16);
+      v128.store(pj, v128.bitselect(f64x2.div(s2, dv), o2, m2), 32);
+      v128.store(pj, v128.bitselect(f64x2.div(s3, dv), o3, m3), 48);
+      v128.store(pj, v128.bitselect(f64x2.div(s4, dv), o4, m4), 64);
+      v128.store(pj, v128.bitselect(f64x2.div(s5, dv), o5, m5), 80);
+      v128.store(pj, v128.bitselect(f64x2.div(s6, dv), o6, m6), 96);
+      v128.store(pj, v128.bitselect(f64x2.div(s7, dv), o7, m7), 112);
+    }
+    commit(data, first, ptr, pk, kb, i0, R, i0 + R);
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}

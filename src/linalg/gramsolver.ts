@@ -2,8 +2,8 @@ import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
 import { csrOfMarkedEnvelope } from './envgram.js';
-import { markedGramOfColumnsFast } from './wasm/envgram.js';
-import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
+import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
+import { solveEnvelopeManyFast } from './wasm/dense.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
@@ -100,7 +100,7 @@ function envelopeFactor(
   const first = gram ? gram.first : envelopeFirst(r, order, n);
   const env = gram ?? (envelopeSize(first) <= MARKED_ENVELOPE
     ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
-  const report = choleskyEnvelopeFast(env, tol, allowDrop);
+  const report = choleskyEnvelopeBlockedFast(env, tol, allowDrop);
   return {
     n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
   };

@@ -1,8 +1,12 @@
-import { Envelope, envelopeFirst } from '../envelope.js';
+import {
+  choleskyEnvelope, Envelope, envelopeFirst, type CholeskyReport,
+} from '../envelope.js';
 import { markedGramOfColumns } from '../envgram.js';
 import type { Csr } from '../sparse.js';
 import { instantiate, withFallback } from './dense.js';
 
+type EnvCholB = (data: number, first: number, ptr: number, dropped: number, out: number, n: number,
+  tol: number, allowDrop: number, pk: number, fl: number) => number;
 type GramEnv = (rptr: number, ridx: number, rval: number, rows: number, order: number, first: number,
   eptr: number, data: number, mark: number, buf: number, vbuf: number, slot: number) => number;
 
@@ -48,4 +52,34 @@ export function markedGramOfColumnsFast(
 ): { env: Envelope; mark: Uint8Array } {
   return withFallback(
     () => markedGramOfColumnsWasm(r, order, n, first), () => markedGramOfColumns(r, order, n, first));
+}
+
+/**
+ * choleskyEnvelope in WebAssembly, 16 rows at a time (wasm/linalg.ts's `envcholb`): the same factor
+ * in `a` (to the bit) and the same report. Throws RangeError when the memory cannot be had.
+ */
+export function choleskyEnvelopeBlockedWasm(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
+  const { n } = a;
+  const data = 0, first = up(a.data.length * 8), ptr = first + up(n * 4), dropped = ptr + up((n + 1) * 4);
+  const out = dropped + up(n + 4), fl = out + 16, pk = fl + 128;
+  // the packed block spans at most the widest row plus the block
+  let widest = 0;
+  for (let i = 0; i < n; i++) widest = Math.max(widest, i - a.first[i]);
+  const { fn, buffer } = instantiate(pk + (widest + 32) * 128);
+  const d = new Float64Array(buffer, data, a.data.length);
+  d.set(a.data);
+  new Int32Array(buffer, first, n).set(a.first);
+  new Int32Array(buffer, ptr, n + 1).set(a.ptr);
+  const envcholb = (fn as unknown as { envcholb: EnvCholB }).envcholb;
+  const failed = envcholb(data, first, ptr, dropped, out, n, tol, allowDrop ? 1 : 0, pk, fl);
+  a.data.set(d);
+  const marks = new Uint8Array(buffer, dropped, n), list: number[] = [];
+  for (let i = 0; i < n; i++) if (marks[i]) list.push(i);
+  const [maxPivot, minPivot] = new Float64Array(buffer, out, 2);
+  return { ok: failed < 0, dropped: list, maxPivot, minPivot };
+}
+
+export function choleskyEnvelopeBlockedFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
+  return withFallback(
+    () => choleskyEnvelopeBlockedWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
 }
