@@ -233,20 +233,7 @@ function denseColumnPath(
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
   for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
-  const a = new Float64Array(n * n);
-  const cvec = new Float64Array(n);
-  for (let r = 0; r < u.rows; r++) {
-    for (let k1 = u.ptr[r]; k1 < u.ptr[r + 1]; k1++) {
-      const p1 = order[u.idx[k1]];
-      if (p1 < 0) continue;
-      const v1 = u.val[k1];
-      cvec[p1] += v1 * v[r];
-      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
-        const p2 = order[u.idx[k2]];
-        if (p2 >= 0) a[p1 * n + p2] += v1 * u.val[k2];
-      }
-    }
-  }
+  const { a, cvec } = denseGram(u, v, order, back);
   const dsc = new Float64Array(n);
   for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
@@ -302,6 +289,31 @@ function denseColumnPath(
   }
   for (let i = 0; i < n; i++) x[back[i]] = xb[i];
   return { rank, x, condition, path: 'dense' };
+}
+
+/**
+ * UᵀU on the kept columns (n×n, row-major) and Uᵀv, each entry summed over U's rows in increasing
+ * order. Built a row of the result at a time, through U's columns (Uᵀ's rows list each row of U in
+ * increasing order, a repeated column as often as it occurs): the same sums in the same order as
+ * scattering each row of U's pairs, but every write lands in one contiguous row.
+ */
+function denseGram(u: Csr, v: Float64Array, order: Int32Array, back: Int32Array) {
+  const n = back.length, ut = transpose(u);
+  const a = new Float64Array(n * n), cvec = new Float64Array(n);
+  for (let p1 = 0; p1 < n; p1++) {
+    const c = back[p1], row = p1 * n;
+    let cv = 0;
+    for (let q = ut.ptr[c]; q < ut.ptr[c + 1]; q++) {
+      const r = ut.idx[q], v1 = ut.val[q];
+      cv += v1 * v[r];
+      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
+        const p2 = order[u.idx[k2]];
+        if (p2 >= 0) a[row + p2] += v1 * u.val[k2];
+      }
+    }
+    cvec[p1] = cv;
+  }
+  return { a, cvec };
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */
