@@ -4,6 +4,8 @@ import { Rng } from '../src/core/rng.js';
 import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
 import { gramMatrix } from '../src/linalg/gram.js';
+import { schurColumns } from '../src/linalg/schur.js';
+import { schurColumnsTiledWasm } from '../src/linalg/wasm/schur.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
 import {
   choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm,
@@ -98,4 +100,28 @@ describe('the envelope Cholesky 16 rows at a time', () => {
     assert.deepEqual(ry, rx);
     assert.deepEqual(bits(y.data), bits(x.data));
   });
+});
+
+describe("the row path's Schur complement in tiles of gradient rows", () => {
+  /** A sparse rows × cols matrix with about `per` entries a row, some of them exact zeros. */
+  function sparse(rows: number, cols: number, per: number, rng: Rng) {
+    const b = new CsrBuilder(cols);
+    for (let r = 0; r < rows; r++) {
+      const cs = [...new Set(Array.from({ length: per }, () => Math.floor(rng.uniform() * cols)))].sort((x, y) => x - y);
+      b.push(cs, cs.map((_, i) => (i === 1 ? 0 : rng.normal())));
+    }
+    return b.build();
+  }
+  for (const [ms, mg, n, tile] of [[40, 7, 30, 16], [0, 5, 12, 16], [25, 16, 50, 16], [60, 1, 20, 16], [90, 75, 120, 16], [70, 40, 90, 16]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns, tiles of ${tile}: the same bits`, () => {
+      const rng = new Rng(ms * 100 + mg);
+      const s = sparse(ms, n, 6, rng), g = sparse(mg, n, 9, rng);
+      // Y with exact zeros and negative zeros, which the reference skips
+      const y = Array.from({ length: mg }, () => Float64Array.from({ length: ms }, (_, r) =>
+        (r % 5 === 0 ? 0 : r % 7 === 0 ? -0 : rng.normal())));
+      const ref = schurColumns(s, g, y, n);
+      assert.ok(ref.some((v) => v !== 0) || mg * ms === 0);
+      assert.deepEqual(bits(schurColumnsTiledWasm(s, g, y, n)), bits(ref));
+    });
+  }
 });

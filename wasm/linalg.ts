@@ -590,3 +590,85 @@ export function envcholb(
   store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
   return -1;
 }
+
+// ---- the row path's Schur complement in column tiles (schur's tiled twin, same reference) --------
+// The same D = Gᵀ − SᵀY and Sc = G·D, one tile of up to 16 gradient rows (columns j of D and Sc) at
+// a time, each element finished in registers: D[c][j] is 0, plus G's entries in column c (through Gᵀ,
+// rows j increasing), minus s_rc·y_rj over the rows r of S in column c (through Sᵀ, r increasing; a
+// zero y skipped as the reference does); Sc[i][j] is 0 plus g_ik·D[c_k][j] over G's row i in order.
+// The same operations in the same order as schur for every element, but no element of D or Sc is
+// loaded and stored once per term. dt: n × 16 values; zf: ms bytes (does row r of Y's tile hold a 0)
+// and 144 of scratch; cur: n i32.
+// @ts-ignore: decorator
+@inline function sub8(s: v128, y: v128, v: v128, zero: v128, masked: bool): v128 {
+  const t = f64x2.sub(s, f64x2.mul(v, y));
+  return masked ? v128.bitselect(t, s, f64x2.ne(y, zero)) : t;
+}
+
+export function schurt(
+  stptr: usize, stidx: usize, stval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
+  gtptr: usize, gtidx: usize, gtval: usize, yt: usize, dt: usize, sc: usize, n: i32, zf: usize, cur: usize,
+): void {
+  const row = <usize>mg << 3, zero = f64x2.splat(0);
+  for (let j0 = 0; j0 < mg; j0 += 16) {
+    const w = mg - j0 < 16 ? mg - j0 : 16, off = <usize>j0 << 3;
+    // lanes ≥ w (the last tile) read whatever follows the tile: they feed only lanes never stored
+    for (let r = 0; r < ms; r++) {
+      const yr = yt + <usize>r * row + off;
+      let z: u8 = 0;
+      for (let j = 0; j < w; j++) if (load<f64>(yr + (<usize>j << 3)) == 0) z = 1;
+      store<u8>(zf + <usize>r, z);
+    }
+    for (let c = 0; c < n; c++) {
+      const dc = dt + (<usize>c << 7);
+      memory.fill(dc, 0, 128);
+      // Gᵀ's row c lists j increasing: cur[c] (from gtptr on entry) is where this tile's part starts
+      const q1 = load<i32>(gtptr + (<usize>(c + 1) << 2)), qc = cur + (<usize>c << 2);
+      let q = load<i32>(qc);
+      for (; q < q1; q++) {
+        const j = load<i32>(gtidx + (<usize>q << 2));
+        if (j >= j0 + w) break;
+        const p = dc + (<usize>(j - j0) << 3);
+        store<f64>(p, load<f64>(p) + load<f64>(gtval + (<usize>q << 3)));
+      }
+      store<i32>(qc, q);
+      let s0 = v128.load(dc), s1 = v128.load(dc, 16), s2 = v128.load(dc, 32), s3 = v128.load(dc, 48);
+      let s4 = v128.load(dc, 64), s5 = v128.load(dc, 80), s6 = v128.load(dc, 96), s7 = v128.load(dc, 112);
+      const k1 = load<i32>(stptr + (<usize>(c + 1) << 2));
+      for (let k = load<i32>(stptr + (<usize>c << 2)); k < k1; k++) {
+        const r = load<i32>(stidx + (<usize>k << 2));
+        const v = f64x2.splat(load<f64>(stval + (<usize>k << 3)));
+        const yr = yt + <usize>r * row + off;
+        if (load<u8>(zf + <usize>r) == 0) {
+          s0 = sub8(s0, v128.load(yr), v, zero, false); s1 = sub8(s1, v128.load(yr, 16), v, zero, false);
+          s2 = sub8(s2, v128.load(yr, 32), v, zero, false); s3 = sub8(s3, v128.load(yr, 48), v, zero, false);
+          s4 = sub8(s4, v128.load(yr, 64), v, zero, false); s5 = sub8(s5, v128.load(yr, 80), v, zero, false);
+          s6 = sub8(s6, v128.load(yr, 96), v, zero, false); s7 = sub8(s7, v128.load(yr, 112), v, zero, false);
+        } else {
+          s0 = sub8(s0, v128.load(yr), v, zero, true); s1 = sub8(s1, v128.load(yr, 16), v, zero, true);
+          s2 = sub8(s2, v128.load(yr, 32), v, zero, true); s3 = sub8(s3, v128.load(yr, 48), v, zero, true);
+          s4 = sub8(s4, v128.load(yr, 64), v, zero, true); s5 = sub8(s5, v128.load(yr, 80), v, zero, true);
+          s6 = sub8(s6, v128.load(yr, 96), v, zero, true); s7 = sub8(s7, v128.load(yr, 112), v, zero, true);
+        }
+      }
+      v128.store(dc, s0); v128.store(dc, s1, 16); v128.store(dc, s2, 32); v128.store(dc, s3, 48);
+      v128.store(dc, s4, 64); v128.store(dc, s5, 80); v128.store(dc, s6, 96); v128.store(dc, s7, 112);
+    }
+    for (let i = 0; i < mg; i++) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+      const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
+      for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
+        const d = dt + (<usize>load<i32>(gidx + (<usize>k << 2)) << 7);
+        const v = f64x2.splat(load<f64>(gval + (<usize>k << 3)));
+        a0 = f64x2.add(a0, f64x2.mul(v, v128.load(d))); a1 = f64x2.add(a1, f64x2.mul(v, v128.load(d, 16)));
+        a2 = f64x2.add(a2, f64x2.mul(v, v128.load(d, 32))); a3 = f64x2.add(a3, f64x2.mul(v, v128.load(d, 48)));
+        a4 = f64x2.add(a4, f64x2.mul(v, v128.load(d, 64))); a5 = f64x2.add(a5, f64x2.mul(v, v128.load(d, 80)));
+        a6 = f64x2.add(a6, f64x2.mul(v, v128.load(d, 96))); a7 = f64x2.add(a7, f64x2.mul(v, v128.load(d, 112)));
+      }
+      const o = zf + <usize>ms + 16; // 128 bytes of scratch after the flags: the tile's lanes
+      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+      v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
+      memory.copy(sc + <usize>i * row + off, o, <usize>w << 3);
+    }
+  }
+}

@@ -1,7 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import {
-  blockedPivotedCholeskyFast, pivotedCholeskyFast, schurColumnsFast,
-} from '../linalg/wasm/dense.js';
+import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { schurColumnsTiledFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import {
@@ -411,7 +410,7 @@ function rowPath(
   };
   let sc: Float64Array | null = null;
   if (path === 'row') {
-    sc = schurColumnsFast(s, gm, y, n);
+    sc = schurColumnsTiledFast(s, gm, y, n);
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
       const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
       sc[i * mg + j] = v;
