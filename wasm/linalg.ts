@@ -432,14 +432,32 @@ export function gramenv(
       store<f64>(vbuf + (<usize>m << 3), load<f64>(rval + (<usize>k << 3)));
       m++;
     }
+    // runs of consecutive positions (a pixel's channels) are done four or two entries at a time
     for (let a = 0; a < m; a++) {
       const pa = load<i32>(buf + (<usize>a << 2)), va = load<f64>(vbuf + (<usize>a << 3));
       const base = <usize>(load<i32>(eptr + (<usize>pa << 2)) - load<i32>(first + (<usize>pa << 2)));
-      for (let b = 0; b <= a; b++) {
-        const e = base + <usize>load<i32>(buf + (<usize>b << 2));
+      const vv = f64x2.splat(va);
+      let b = 0;
+      while (b <= a) {
+        const pb = load<i32>(buf + (<usize>b << 2));
+        const e = base + <usize>pb;
         const q = data + (e << 3);
-        store<f64>(q, load<f64>(q) + va * load<f64>(vbuf + (<usize>b << 3)));
-        store<u8>(mark + e, 1);
+        // sorted and distinct: b + 3 at pb + 3 means b..b+3 are consecutive
+        if (b + 3 <= a && load<i32>(buf + (<usize>(b + 3) << 2)) == pb + 3) {
+          const vb = vbuf + (<usize>b << 3);
+          v128.store(q, f64x2.add(v128.load(q), f64x2.mul(vv, v128.load(vb))));
+          v128.store(q, f64x2.add(v128.load(q, 16), f64x2.mul(vv, v128.load(vb, 16))), 16);
+          store<u32>(mark + e, 0x01010101);
+          b += 4;
+        } else if (b < a && load<i32>(buf + (<usize>(b + 1) << 2)) == pb + 1) {
+          v128.store(q, f64x2.add(v128.load(q), f64x2.mul(vv, v128.load(vbuf + (<usize>b << 3)))));
+          store<u16>(mark + e, 0x0101);
+          b += 2;
+        } else {
+          store<f64>(q, load<f64>(q) + va * load<f64>(vbuf + (<usize>b << 3)));
+          store<u8>(mark + e, 1);
+          b++;
+        }
       }
     }
   }
