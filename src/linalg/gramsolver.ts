@@ -2,8 +2,9 @@ import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
 import { csrOfMarkedEnvelope } from './envgram.js';
-import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
-import { solveEnvelopeManyFast } from './wasm/dense.js';
+import {
+  choleskyEnvelopeBlockedFast, markedGramOfColumnsFast, solveEnvelopeMany16Fast,
+} from './wasm/envelope.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
@@ -102,7 +103,7 @@ function envelopeFactor(
     ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
   const report = choleskyEnvelopeBlockedFast(env, tol, allowDrop);
   return {
-    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
+    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeMany16Fast(env, vs),
   };
 }
 
