@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import {
-  choleskyEnvelope, Envelope, gramOfColumns, solveEnvelope,
-} from '../src/linalg/envelope.js';
+import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
 import { gramMatrix } from '../src/linalg/gram.js';
 import { schurColumns } from '../src/linalg/schur.js';
 import { schurColumnsTiledWasm } from '../src/linalg/wasm/schur.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
 import {
-  choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm, solveEnvelopeMany16Wasm,
+  choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm,
 } from '../src/linalg/wasm/envelope.js';
 
 /**
@@ -125,19 +123,5 @@ describe("the row path's Schur complement in tiles of gradient rows", () => {
       assert.ok(ref.some((v) => v !== 0) || mg * ms === 0);
       assert.deepEqual(bits(schurColumnsTiledWasm(s, g, y, n)), bits(ref));
     });
-  }
-});
-
-it('envelope solves 16 at a time: solveEnvelope\'s bits for each vector, zeros and −0 included', () => {
-  const s = banded(200, 260, 7), rows = 200;
-  const e = gramOfColumns(transpose(s), Int32Array.from({ length: rows }, (_, i) => i), rows);
-  assert.ok(choleskyEnvelope(e, 1e-6, true).dropped.length > 0);
-  const rng = new Rng(3);
-  for (const count of [1, 16, 21, 40]) {
-    const vs = Array.from({ length: count }, (_, c) => Float64Array.from({ length: rows }, (_, i) =>
-      (c % 4 === 1 && i > 150 ? (i % 2 ? 0 : -0) : rng.normal())));
-    const ref = vs.map((v) => { const x = v.slice(); solveEnvelope(e, x); return x; });
-    solveEnvelopeMany16Wasm(e, vs);
-    vs.forEach((v, c) => assert.deepEqual(bits(v), bits(ref[c]), `${count} vectors, vector ${c}`));
   }
 });

@@ -2,9 +2,8 @@ import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
 import { csrOfMarkedEnvelope } from './envgram.js';
-import {
-  choleskyEnvelopeBlockedFast, markedGramOfColumnsFast, solveEnvelopeMany16Fast,
-} from './wasm/envelope.js';
+import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
+import { solveEnvelopeManyFast } from './wasm/dense.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
@@ -103,7 +102,7 @@ function envelopeFactor(
     ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
   const report = choleskyEnvelopeBlockedFast(env, tol, allowDrop);
   return {
-    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeMany16Fast(env, vs),
+    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
   };
 }
 

@@ -1,5 +1,5 @@
 import {
-  choleskyEnvelope, Envelope, envelopeFirst, solveEnvelopeMany, type CholeskyReport,
+  choleskyEnvelope, Envelope, envelopeFirst, type CholeskyReport,
 } from '../envelope.js';
 import { markedGramOfColumns } from '../envgram.js';
 import type { Csr } from '../sparse.js';
@@ -7,7 +7,6 @@ import { instantiate, withFallback } from './dense.js';
 
 type EnvCholB = (data: number, first: number, ptr: number, dropped: number, out: number, n: number,
   tol: number, allowDrop: number, pk: number, fl: number) => number;
-type EnvSolve16 = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
 type GramEnv = (rptr: number, ridx: number, rval: number, rows: number, order: number, first: number,
   eptr: number, data: number, mark: number, buf: number, vbuf: number, slot: number) => number;
 
@@ -83,34 +82,4 @@ export function choleskyEnvelopeBlockedWasm(a: Envelope, tol: number, allowDrop 
 export function choleskyEnvelopeBlockedFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
   return withFallback(
     () => choleskyEnvelopeBlockedWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
-}
-
-/** Vectors per pass of envsolve16: eight f64x2 lanes. */
-const MANY = 16;
-
-/**
- * solveEnvelopeMany in WebAssembly, 16 vectors a pass (wasm/linalg.ts's `envsolve16`): each vector
- * of `bs` becomes (LLᵀ)⁻¹ itself, with the bits solveEnvelope gives it. Throws RangeError when the
- * memory cannot be had.
- */
-export function solveEnvelopeMany16Wasm(l: Envelope, bs: Float64Array[]): void {
-  const { n } = l;
-  const data = 0, first = up(l.data.length * 8), ptr = first + up(n * 4), x = ptr + up((n + 1) * 4);
-  const { fn, buffer } = instantiate(x + n * MANY * 8);
-  new Float64Array(buffer, data, l.data.length).set(l.data);
-  new Int32Array(buffer, first, n).set(l.first);
-  new Int32Array(buffer, ptr, n + 1).set(l.ptr);
-  const xs = new Float64Array(buffer, x, n * MANY);
-  const envsolve16 = (fn as unknown as { envsolve16: EnvSolve16 }).envsolve16;
-  for (let c0 = 0; c0 < bs.length; c0 += MANY) {
-    const m = Math.min(MANY, bs.length - c0);
-    if (m < MANY) xs.fill(0);
-    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) xs[i * MANY + r] = b[i]; }
-    envsolve16(data, first, ptr, x, n, m);
-    for (let r = 0; r < m; r++) { const b = bs[c0 + r]; for (let i = 0; i < n; i++) b[i] = xs[i * MANY + r]; }
-  }
-}
-
-export function solveEnvelopeMany16Fast(l: Envelope, bs: Float64Array[]): void {
-  withFallback(() => solveEnvelopeMany16Wasm(l, bs), () => solveEnvelopeMany(l, bs));
 }
