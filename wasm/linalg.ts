@@ -478,12 +478,16 @@ export function gramenv(
 @inline function pkAt(pk: usize, kb: i32, k: i32): usize { return pk + (<usize>(k - kb) << 7); }
 
 // rows i0..i0+rows−1 (lane t ↔ row i0 + t) back into data; `last` lane only up to column lastEnd
-function commit(data: usize, first: usize, ptr: usize, pk: usize, kb: i32, i0: i32, rows: i32, lastEnd: i32): void {
+function commit(
+  data: usize, first: usize, ptr: usize, pk: usize, kb: i32, i0: i32, rows: i32, lastEnd: i32,
+): void {
   for (let t = 0; t < rows; t++) {
     const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
     const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
     const hi = t == rows - 1 ? lastEnd : a + 1;
-    for (let k = fa; k < hi; k++) store<f64>(ba + (<usize>k << 3), load<f64>(pkAt(pk, kb, k) + (<usize>t << 3)));
+    for (let k = fa; k < hi; k++) {
+      store<f64>(ba + (<usize>k << 3), load<f64>(pkAt(pk, kb, k) + (<usize>t << 3)));
+    }
   }
 }
 
@@ -508,7 +512,9 @@ export function envcholb(
     for (let t = 0; t < R; t++) {
       const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
       const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
-      for (let k = fa; k <= a; k++) store<f64>(pkAt(pk, kb, k) + (<usize>t << 3), load<f64>(ba + (<usize>k << 3)));
+      for (let k = fa; k <= a; k++) {
+        store<f64>(pkAt(pk, kb, k) + (<usize>t << 3), load<f64>(ba + (<usize>k << 3)));
+      }
     }
     for (let j = kb; j < top; j++) {
       const jl = j - i0, fj = load<i32>(first + (<usize>j << 2));
