@@ -392,3 +392,307 @@ export function schur(
     }
   }
 }
+
+// ---- the Gram matrix RᵀR in its envelope, with its pattern (linalg/envgram.ts is the reference) ----
+// R is CSR (i32 ptr and idx, f64 val); order maps R's columns to positions (−1: dropped); the envelope
+// (first, eptr, data: zero on entry) and mark (u8, one per entry) are filled. Each row's kept entries
+// are put in position order first (through slot, i32 per position, −1 on entry and on return), so
+// that only its pairs b ≤ a are visited; an entry gets one product per row, rows in increasing
+// order, as in the reference. buf/vbuf: scratch of the longest row. Returns 1, with the envelope
+// unfinished, if a row lists a column twice (the host then runs the reference: the pairs of such a
+// row come in another order), else 0.
+export function gramenv(
+  rptr: usize, ridx: usize, rval: usize, rows: i32, order: usize, first: usize, eptr: usize,
+  data: usize, mark: usize, buf: usize, vbuf: usize, slot: usize,
+): i32 {
+  for (let row = 0; row < rows; row++) {
+    const lo = load<i32>(rptr + (<usize>row << 2)), hi = load<i32>(rptr + (<usize>(row + 1) << 2));
+    let pmin = 0x7fffffff, pmax = -1;
+    for (let k = lo; k < hi; k++) {
+      const p = load<i32>(order + (<usize>load<i32>(ridx + (<usize>k << 2)) << 2));
+      if (p < 0) continue;
+      const sp = slot + (<usize>p << 2);
+      if (load<i32>(sp) >= 0) {
+        for (let q = lo; q < k; q++) {
+          const pq = load<i32>(order + (<usize>load<i32>(ridx + (<usize>q << 2)) << 2));
+          if (pq >= 0) store<i32>(slot + (<usize>pq << 2), -1);
+        }
+        return 1;
+      }
+      store<i32>(sp, k);
+      if (p < pmin) pmin = p;
+      if (p > pmax) pmax = p;
+    }
+    let m = 0;
+    for (let p = pmin; p <= pmax; p++) {
+      const sp = slot + (<usize>p << 2), k = load<i32>(sp);
+      if (k < 0) continue;
+      store<i32>(sp, -1);
+      store<i32>(buf + (<usize>m << 2), p);
+      store<f64>(vbuf + (<usize>m << 3), load<f64>(rval + (<usize>k << 3)));
+      m++;
+    }
+    // runs of consecutive positions (a pixel's channels) are done four or two entries at a time
+    for (let a = 0; a < m; a++) {
+      const pa = load<i32>(buf + (<usize>a << 2)), va = load<f64>(vbuf + (<usize>a << 3));
+      const base = <usize>(load<i32>(eptr + (<usize>pa << 2)) - load<i32>(first + (<usize>pa << 2)));
+      const vv = f64x2.splat(va);
+      let b = 0;
+      while (b <= a) {
+        const pb = load<i32>(buf + (<usize>b << 2));
+        const e = base + <usize>pb;
+        const q = data + (e << 3);
+        // sorted and distinct: b + 3 at pb + 3 means b..b+3 are consecutive
+        if (b + 3 <= a && load<i32>(buf + (<usize>(b + 3) << 2)) == pb + 3) {
+          const vb = vbuf + (<usize>b << 3);
+          v128.store(q, f64x2.add(v128.load(q), f64x2.mul(vv, v128.load(vb))));
+          v128.store(q, f64x2.add(v128.load(q, 16), f64x2.mul(vv, v128.load(vb, 16))), 16);
+          store<u32>(mark + e, 0x01010101);
+          b += 4;
+        } else if (b < a && load<i32>(buf + (<usize>(b + 1) << 2)) == pb + 1) {
+          v128.store(q, f64x2.add(v128.load(q), f64x2.mul(vv, v128.load(vbuf + (<usize>b << 3)))));
+          store<u16>(mark + e, 0x0101);
+          b += 2;
+        } else {
+          store<f64>(q, load<f64>(q) + va * load<f64>(vbuf + (<usize>b << 3)));
+          store<u8>(mark + e, 1);
+          b++;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+// ---- envelope Cholesky, 16 rows at a time (choleskyEnvelope is the reference) -------------------
+// A block of 16 consecutive rows is copied into pk, packed by column (128 B a column: lane t is row
+// i0 + t), and computed column by column: entry (a, j) for every lane at once, lanes over rows, so
+// each row of the factor above the block is read once per 16 rows instead of once per row. Every
+// entry keeps the reference's chain: s = a_aj, then s −= l_ak·l_jk for k from max(first_a, first_j)
+// in order, then s / l_jj (a lane whose envelope starts later is held by a select until its k);
+// the diagonal of row j is taken when column j comes, before the rows below it use it. The block is
+// written back to data when done, so a failing row leaves data as the reference does.
+// fl: 16 f64 scratch (lane firsts). Returns as envchol.
+
+// @ts-ignore: decorator
+@inline function pkAt(pk: usize, kb: i32, k: i32): usize { return pk + (<usize>(k - kb) << 7); }
+
+// rows i0..i0+rows−1 (lane t ↔ row i0 + t) back into data; `last` lane only up to column lastEnd
+function commit(
+  data: usize, first: usize, ptr: usize, pk: usize, kb: i32, i0: i32, rows: i32, lastEnd: i32,
+): void {
+  for (let t = 0; t < rows; t++) {
+    const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
+    const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
+    const hi = t == rows - 1 ? lastEnd : a + 1;
+    for (let k = fa; k < hi; k++) {
+      store<f64>(ba + (<usize>k << 3), load<f64>(pkAt(pk, kb, k) + (<usize>t << 3)));
+    }
+  }
+}
+
+export function envcholb(
+  data: usize, first: usize, ptr: usize, dropped: usize, out: usize, n: i32, tol: f64, allowDrop: bool,
+  pk: usize, fl: usize,
+): i32 {
+  let maxPivot: f64 = 0, minPivot: f64 = Infinity;
+  const zero = f64x2.splat(0);
+  const lane0 = f64x2(0, 1), lane1 = f64x2(2, 3), lane2 = f64x2(4, 5), lane3 = f64x2(6, 7);
+  const lane4 = f64x2(8, 9), lane5 = f64x2(10, 11), lane6 = f64x2(12, 13), lane7 = f64x2(14, 15);
+  for (let i0 = 0; i0 < n; i0 += 16) {
+    const R = n - i0 < 16 ? n - i0 : 16;
+    let kb = i0;
+    for (let t = 0; t < 16; t++) {
+      const f = t < R ? load<i32>(first + (<usize>(i0 + t) << 2)) : 0x3fffffff;
+      store<f64>(fl + (<usize>t << 3), <f64>f);
+      if (f < kb) kb = f;
+    }
+    const top = i0 + R;
+    memory.fill(pk, 0, <usize>(top - kb) << 7);
+    for (let t = 0; t < R; t++) {
+      const a = i0 + t, fa = load<i32>(first + (<usize>a << 2));
+      const ba = data + (<usize>(load<i32>(ptr + (<usize>a << 2)) - fa) << 3);
+      for (let k = fa; k <= a; k++) {
+        store<f64>(pkAt(pk, kb, k) + (<usize>t << 3), load<f64>(ba + (<usize>k << 3)));
+      }
+    }
+    for (let j = kb; j < top; j++) {
+      const jl = j - i0, fj = load<i32>(first + (<usize>j << 2));
+      const pj = pkAt(pk, kb, j);
+      if (jl >= 0) {
+        // the diagonal of row j, its off-diagonal entries being final
+        const lane = <usize>jl << 3;
+        const aii = load<f64>(pj + lane);
+        let d = aii;
+        for (let k = fj; k < j; k++) { const v = load<f64>(pkAt(pk, kb, k) + lane); d -= v * v; }
+        const rel = aii > 0 ? d / aii : 0;
+        if (!(rel > tol)) {
+          if (!allowDrop) {
+            commit(data, first, ptr, pk, kb, i0, jl + 1, j);
+            store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+            return j;
+          }
+          store<u8>(dropped + <usize>j, 1);
+          for (let k = fj; k < j; k++) store<f64>(pkAt(pk, kb, k) + lane, 0);
+          store<f64>(pj + lane, 1);
+        } else {
+          if (d > maxPivot) maxPivot = d;
+          if (d < minPivot) minPivot = d;
+          store<f64>(pj + lane, Math.sqrt(d));
+        }
+      }
+      // lanes a > j whose envelope reaches column j
+      let kmin = 0x3fffffff, kmax = -1;
+      for (let t = jl + 1 > 0 ? jl + 1 : 0; t < R; t++) {
+        const f = <i32>load<f64>(fl + (<usize>t << 3));
+        if (f <= j) { if (f < kmin) kmin = f; if (f > kmax) kmax = f; }
+      }
+      if (kmax < 0) continue;
+      const jv = f64x2.splat(<f64>j), jlv = f64x2.splat(<f64>jl);
+      const m0 = v128.and(f64x2.le(v128.load(fl), jv), f64x2.gt(lane0, jlv));
+      const m1 = v128.and(f64x2.le(v128.load(fl, 16), jv), f64x2.gt(lane1, jlv));
+      const m2 = v128.and(f64x2.le(v128.load(fl, 32), jv), f64x2.gt(lane2, jlv));
+      const m3 = v128.and(f64x2.le(v128.load(fl, 48), jv), f64x2.gt(lane3, jlv));
+      const m4 = v128.and(f64x2.le(v128.load(fl, 64), jv), f64x2.gt(lane4, jlv));
+      const m5 = v128.and(f64x2.le(v128.load(fl, 80), jv), f64x2.gt(lane5, jlv));
+      const m6 = v128.and(f64x2.le(v128.load(fl, 96), jv), f64x2.gt(lane6, jlv));
+      const m7 = v128.and(f64x2.le(v128.load(fl, 112), jv), f64x2.gt(lane7, jlv));
+      const o0 = v128.load(pj), o1 = v128.load(pj, 16), o2 = v128.load(pj, 32), o3 = v128.load(pj, 48);
+      const o4 = v128.load(pj, 64), o5 = v128.load(pj, 80), o6 = v128.load(pj, 96), o7 = v128.load(pj, 112);
+      if (load<u8>(dropped + <usize>j) != 0) {
+        v128.store(pj, v128.bitselect(zero, o0, m0)); v128.store(pj, v128.bitselect(zero, o1, m1), 16);
+        v128.store(pj, v128.bitselect(zero, o2, m2), 32); v128.store(pj, v128.bitselect(zero, o3, m3), 48);
+        v128.store(pj, v128.bitselect(zero, o4, m4), 64); v128.store(pj, v128.bitselect(zero, o5, m5), 80);
+        v128.store(pj, v128.bitselect(zero, o6, m6), 96); v128.store(pj, v128.bitselect(zero, o7, m7), 112);
+        continue;
+      }
+      // row j's factor: above the block in data (stride 8), inside it in pk (stride 128)
+      let src: usize, stride: usize, ljj: f64;
+      if (jl < 0) {
+        src = data + (<usize>(load<i32>(ptr + (<usize>j << 2)) - fj) << 3); stride = 8;
+        ljj = load<f64>(src + (<usize>j << 3));
+      } else {
+        src = pk - (<usize>kb << 7) + (<usize>jl << 3); stride = 128;
+        ljj = load<f64>(pj + (<usize>jl << 3));
+      }
+      let s0 = o0, s1 = o1, s2 = o2, s3 = o3, s4 = o4, s5 = o5, s6 = o6, s7 = o7;
+      const k0 = fj > kmin ? fj : kmin, k1 = fj > kmax ? fj : kmax;
+      let k = k0;
+      for (; k < k1 && k < j; k++) {
+        // some lanes start later: each lane changes only from its own first k on
+        const c = f64x2.splat(load<f64>(src + <usize>k * stride)), p = pkAt(pk, kb, k), kv = f64x2.splat(<f64>k);
+        s0 = v128.bitselect(f64x2.sub(s0, f64x2.mul(v128.load(p), c)), s0, f64x2.le(v128.load(fl), kv));
+        s1 = v128.bitselect(f64x2.sub(s1, f64x2.mul(v128.load(p, 16), c)), s1, f64x2.le(v128.load(fl, 16), kv));
+        s2 = v128.bitselect(f64x2.sub(s2, f64x2.mul(v128.load(p, 32), c)), s2, f64x2.le(v128.load(fl, 32), kv));
+        s3 = v128.bitselect(f64x2.sub(s3, f64x2.mul(v128.load(p, 48), c)), s3, f64x2.le(v128.load(fl, 48), kv));
+        s4 = v128.bitselect(f64x2.sub(s4, f64x2.mul(v128.load(p, 64), c)), s4, f64x2.le(v128.load(fl, 64), kv));
+        s5 = v128.bitselect(f64x2.sub(s5, f64x2.mul(v128.load(p, 80), c)), s5, f64x2.le(v128.load(fl, 80), kv));
+        s6 = v128.bitselect(f64x2.sub(s6, f64x2.mul(v128.load(p, 96), c)), s6, f64x2.le(v128.load(fl, 96), kv));
+        s7 = v128.bitselect(f64x2.sub(s7, f64x2.mul(v128.load(p, 112), c)), s7, f64x2.le(v128.load(fl, 112), kv));
+      }
+      let p = pkAt(pk, kb, k), q = src + <usize>k * stride;
+      for (; k < j; k++) {
+        const c = f64x2.splat(load<f64>(q));
+        s0 = f64x2.sub(s0, f64x2.mul(v128.load(p), c)); s1 = f64x2.sub(s1, f64x2.mul(v128.load(p, 16), c));
+        s2 = f64x2.sub(s2, f64x2.mul(v128.load(p, 32), c)); s3 = f64x2.sub(s3, f64x2.mul(v128.load(p, 48), c));
+        s4 = f64x2.sub(s4, f64x2.mul(v128.load(p, 64), c)); s5 = f64x2.sub(s5, f64x2.mul(v128.load(p, 80), c));
+        s6 = f64x2.sub(s6, f64x2.mul(v128.load(p, 96), c)); s7 = f64x2.sub(s7, f64x2.mul(v128.load(p, 112), c));
+        p += 128; q += stride;
+      }
+      const dv = f64x2.splat(ljj);
+      v128.store(pj, v128.bitselect(f64x2.div(s0, dv), o0, m0));
+      v128.store(pj, v128.bitselect(f64x2.div(s1, dv), o1, m1), 16);
+      v128.store(pj, v128.bitselect(f64x2.div(s2, dv), o2, m2), 32);
+      v128.store(pj, v128.bitselect(f64x2.div(s3, dv), o3, m3), 48);
+      v128.store(pj, v128.bitselect(f64x2.div(s4, dv), o4, m4), 64);
+      v128.store(pj, v128.bitselect(f64x2.div(s5, dv), o5, m5), 80);
+      v128.store(pj, v128.bitselect(f64x2.div(s6, dv), o6, m6), 96);
+      v128.store(pj, v128.bitselect(f64x2.div(s7, dv), o7, m7), 112);
+    }
+    commit(data, first, ptr, pk, kb, i0, R, i0 + R);
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}
+
+// ---- the row path's Schur complement in column tiles (schur's tiled twin, same reference) --------
+// The same D = Gᵀ − SᵀY and Sc = G·D, one tile of up to 16 gradient rows (columns j of D and Sc) at
+// a time, each element finished in registers: D[c][j] is 0, plus G's entries in column c (through Gᵀ,
+// rows j increasing), minus s_rc·y_rj over the rows r of S in column c (through Sᵀ, r increasing; a
+// zero y skipped as the reference does); Sc[i][j] is 0 plus g_ik·D[c_k][j] over G's row i in order.
+// The same operations in the same order as schur for every element, but no element of D or Sc is
+// loaded and stored once per term. dt: n × 16 values; zf: ms bytes (does row r of Y's tile hold a 0)
+// and 144 of scratch; cur: n i32.
+// @ts-ignore: decorator
+@inline function sub8(s: v128, y: v128, v: v128, zero: v128, masked: bool): v128 {
+  const t = f64x2.sub(s, f64x2.mul(v, y));
+  return masked ? v128.bitselect(t, s, f64x2.ne(y, zero)) : t;
+}
+
+export function schurt(
+  stptr: usize, stidx: usize, stval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
+  gtptr: usize, gtidx: usize, gtval: usize, yt: usize, dt: usize, sc: usize, n: i32, zf: usize, cur: usize,
+): void {
+  const row = <usize>mg << 3, zero = f64x2.splat(0);
+  for (let j0 = 0; j0 < mg; j0 += 16) {
+    const w = mg - j0 < 16 ? mg - j0 : 16, off = <usize>j0 << 3;
+    // lanes ≥ w (the last tile) read whatever follows the tile: they feed only lanes never stored
+    for (let r = 0; r < ms; r++) {
+      const yr = yt + <usize>r * row + off;
+      let z: u8 = 0;
+      for (let j = 0; j < w; j++) if (load<f64>(yr + (<usize>j << 3)) == 0) z = 1;
+      store<u8>(zf + <usize>r, z);
+    }
+    for (let c = 0; c < n; c++) {
+      const dc = dt + (<usize>c << 7);
+      memory.fill(dc, 0, 128);
+      // Gᵀ's row c lists j increasing: cur[c] (from gtptr on entry) is where this tile's part starts
+      const q1 = load<i32>(gtptr + (<usize>(c + 1) << 2)), qc = cur + (<usize>c << 2);
+      let q = load<i32>(qc);
+      for (; q < q1; q++) {
+        const j = load<i32>(gtidx + (<usize>q << 2));
+        if (j >= j0 + w) break;
+        const p = dc + (<usize>(j - j0) << 3);
+        store<f64>(p, load<f64>(p) + load<f64>(gtval + (<usize>q << 3)));
+      }
+      store<i32>(qc, q);
+      let s0 = v128.load(dc), s1 = v128.load(dc, 16), s2 = v128.load(dc, 32), s3 = v128.load(dc, 48);
+      let s4 = v128.load(dc, 64), s5 = v128.load(dc, 80), s6 = v128.load(dc, 96), s7 = v128.load(dc, 112);
+      const k1 = load<i32>(stptr + (<usize>(c + 1) << 2));
+      for (let k = load<i32>(stptr + (<usize>c << 2)); k < k1; k++) {
+        const r = load<i32>(stidx + (<usize>k << 2));
+        const v = f64x2.splat(load<f64>(stval + (<usize>k << 3)));
+        const yr = yt + <usize>r * row + off;
+        if (load<u8>(zf + <usize>r) == 0) {
+          s0 = sub8(s0, v128.load(yr), v, zero, false); s1 = sub8(s1, v128.load(yr, 16), v, zero, false);
+          s2 = sub8(s2, v128.load(yr, 32), v, zero, false); s3 = sub8(s3, v128.load(yr, 48), v, zero, false);
+          s4 = sub8(s4, v128.load(yr, 64), v, zero, false); s5 = sub8(s5, v128.load(yr, 80), v, zero, false);
+          s6 = sub8(s6, v128.load(yr, 96), v, zero, false); s7 = sub8(s7, v128.load(yr, 112), v, zero, false);
+        } else {
+          s0 = sub8(s0, v128.load(yr), v, zero, true); s1 = sub8(s1, v128.load(yr, 16), v, zero, true);
+          s2 = sub8(s2, v128.load(yr, 32), v, zero, true); s3 = sub8(s3, v128.load(yr, 48), v, zero, true);
+          s4 = sub8(s4, v128.load(yr, 64), v, zero, true); s5 = sub8(s5, v128.load(yr, 80), v, zero, true);
+          s6 = sub8(s6, v128.load(yr, 96), v, zero, true); s7 = sub8(s7, v128.load(yr, 112), v, zero, true);
+        }
+      }
+      v128.store(dc, s0); v128.store(dc, s1, 16); v128.store(dc, s2, 32); v128.store(dc, s3, 48);
+      v128.store(dc, s4, 64); v128.store(dc, s5, 80); v128.store(dc, s6, 96); v128.store(dc, s7, 112);
+    }
+    for (let i = 0; i < mg; i++) {
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
+      const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
+      for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
+        const d = dt + (<usize>load<i32>(gidx + (<usize>k << 2)) << 7);
+        const v = f64x2.splat(load<f64>(gval + (<usize>k << 3)));
+        a0 = f64x2.add(a0, f64x2.mul(v, v128.load(d))); a1 = f64x2.add(a1, f64x2.mul(v, v128.load(d, 16)));
+        a2 = f64x2.add(a2, f64x2.mul(v, v128.load(d, 32))); a3 = f64x2.add(a3, f64x2.mul(v, v128.load(d, 48)));
+        a4 = f64x2.add(a4, f64x2.mul(v, v128.load(d, 64))); a5 = f64x2.add(a5, f64x2.mul(v, v128.load(d, 80)));
+        a6 = f64x2.add(a6, f64x2.mul(v, v128.load(d, 96))); a7 = f64x2.add(a7, f64x2.mul(v, v128.load(d, 112)));
+      }
+      const o = zf + <usize>ms + 16; // 128 bytes of scratch after the flags: the tile's lanes
+      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+      v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
+      memory.copy(sc + <usize>i * row + off, o, <usize>w << 3);
+    }
+  }
+}

@@ -1,7 +1,9 @@
 import {
-  envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport,
+  envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
 } from './envelope.js';
-import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
+import { csrOfMarkedEnvelope } from './envgram.js';
+import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
+import { solveEnvelopeManyFast } from './wasm/dense.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
@@ -46,6 +48,14 @@ export interface GramFactor {
 const SPARSE_PENALTY = 1;
 /** Envelope costs below this (about 0.2 s of work) are not worth an ordering. */
 const SMALL_ENVELOPE = 4e8;
+/** Envelopes up to this many entries (144 MB with the pattern) are built before the choice. */
+const MARKED_ENVELOPE = 2 ** 24;
+
+function envelopeSize(first: Int32Array): number {
+  let size = 0;
+  for (let i = 0; i < first.length; i++) size += i - first[i] + 1;
+  return size;
+}
 
 /**
  * The Gram matrix of R's columns c with order[c] ≥ 0 (at position order[c]; n of them), factored in
@@ -62,7 +72,11 @@ export function factorGram(
     // small systems: the ordering and symbolic analysis would cost more than they could save
     if (force === 'envelope' || envCost < SMALL_ENVELOPE) return envelopeFactor(r, order, n, tol, allowDrop);
   }
-  const gram = gramMatrix(r, order, n);
+  // A moderate envelope is summed once and the sparse pattern read off it: the choice below often
+  // falls on the envelope, which gramMatrix's second summation would then have cost for nothing.
+  const marked = envelopeSize(first) <= MARKED_ENVELOPE
+    ? markedGramOfColumnsFast(r, order, n, first) : null;
+  const gram = marked ? csrOfMarkedEnvelope(marked.env, marked.mark) : gramMatrix(r, order, n);
   const x = new Int32Array(n), y = new Int32Array(n);
   for (let p = 0; p < n; p++) {
     if (!layout) { x[p] = p; continue; }
@@ -73,16 +87,20 @@ export function factorGram(
   const tree = nestedDissection(gram, x, y);
   const fronts = frontalPatterns(gram, tree);
   if (force !== 'sparse' && envCost <= SPARSE_PENALTY * frontalCost(fronts, tree)) {
-    return envelopeFactor(r, order, n, tol, allowDrop);
+    return envelopeFactor(r, order, n, tol, allowDrop, marked?.env);
   }
   const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop);
   const solve = (v: Float64Array) => solveFrontal(factor, v);
   return { n, kind: 'sparse', report, solve, solveMany: (vs) => vs.forEach(solve) };
 }
 
-function envelopeFactor(r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean): GramFactor {
-  const env = gramOfColumns(r, order, n);
-  const report = choleskyEnvelopeFast(env, tol, allowDrop);
+function envelopeFactor(
+  r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean, gram?: Envelope,
+): GramFactor {
+  const first = gram ? gram.first : envelopeFirst(r, order, n);
+  const env = gram ?? (envelopeSize(first) <= MARKED_ENVELOPE
+    ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
+  const report = choleskyEnvelopeBlockedFast(env, tol, allowDrop);
   return {
     n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
   };
@@ -118,9 +136,11 @@ export class GramSolver {
     this.refineSteps = this.conditionS ** 2 > 1e8 ? 3 : 0;
   }
 
-  /** SSᵀ over the rows of S (dropped rows only with allowDrop). */
-  static ofRows(s: Csr, tol: number, allowDrop = false, layout?: GridLayout): GramSolver {
-    return new GramSolver(factorRowGram(s, tol, allowDrop, layout), (v) => {
+  /** SSᵀ over the rows of S (dropped rows only with allowDrop); `factor` is one already made of it. */
+  static ofRows(
+    s: Csr, tol: number, allowDrop = false, layout?: GridLayout, factor?: GramFactor,
+  ): GramSolver {
+    return new GramSolver(factor ?? factorRowGram(s, tol, allowDrop, layout), (v) => {
       const tmp = new Float64Array(s.cols);
       addMulTransVec(s, v, tmp);
       return mulVec(s, tmp);

@@ -1,7 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import {
-  blockedPivotedCholeskyFast, pivotedCholeskyFast, schurColumnsFast,
-} from '../linalg/wasm/dense.js';
+import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { schurColumnsTiledFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import { rowPathSolution } from './rowsolve.js';
@@ -79,8 +78,10 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s, layoutOf(sys))) : [];
-  if (structured && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
+  // With more gradient rows than the row path takes, which rows those are does not matter.
+  const rowsFit = sys.grad.rows <= MAX_DENSE_ROWS;
+  const dropped = structured && rowsFit ? (cached.dropped ??= dependentRows(sys, cached)) : [];
+  if (structured && rowsFit && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
     const isDropped = new Uint8Array(sys.s.rows);
     for (const i of dropped) isDropped[i] = 1;
     const { kept: s, moved } = splitRows(sys.s, dropped);
@@ -111,8 +112,15 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-function dependentRows(s: Csr, layout: GridLayout): number[] {
-  return factorRowGram(s, SPARSE_TOL, true, layout).report.dropped;
+function dependentRows(sys: LayerSystem, cached: CachedFactors): number[] {
+  const factor = factorRowGram(sys.s, SPARSE_TOL, true, layoutOf(sys));
+  const { dropped } = factor.report;
+  // nothing dropped: the row path's factor would be this one again (allowDrop acts only on a drop)
+  if (dropped.length === 0 && cached.rows === undefined) {
+    const f = GramSolver.ofRows(sys.s, SPARSE_TOL, false, layoutOf(sys), factor);
+    cached.rows = f.ok ? f : null;
+  }
+  return dropped;
 }
 
 /** Where the system's columns sit in its padded input, for the fill-reducing ordering. */
@@ -225,20 +233,7 @@ function denseColumnPath(
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
   for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
-  const a = new Float64Array(n * n);
-  const cvec = new Float64Array(n);
-  for (let r = 0; r < u.rows; r++) {
-    for (let k1 = u.ptr[r]; k1 < u.ptr[r + 1]; k1++) {
-      const p1 = order[u.idx[k1]];
-      if (p1 < 0) continue;
-      const v1 = u.val[k1];
-      cvec[p1] += v1 * v[r];
-      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
-        const p2 = order[u.idx[k2]];
-        if (p2 >= 0) a[p1 * n + p2] += v1 * u.val[k2];
-      }
-    }
-  }
+  const { a, cvec } = denseGram(u, v, order, back);
   const dsc = new Float64Array(n);
   for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
@@ -294,6 +289,31 @@ function denseColumnPath(
   }
   for (let i = 0; i < n; i++) x[back[i]] = xb[i];
   return { rank, x, condition, path: 'dense' };
+}
+
+/**
+ * UᵀU on the kept columns (n×n, row-major) and Uᵀv, each entry summed over U's rows in increasing
+ * order. Built a row of the result at a time, through U's columns (Uᵀ's rows list each row of U in
+ * increasing order, a repeated column as often as it occurs): the same sums in the same order as
+ * scattering each row of U's pairs, but every write lands in one contiguous row.
+ */
+function denseGram(u: Csr, v: Float64Array, order: Int32Array, back: Int32Array) {
+  const n = back.length, ut = transpose(u);
+  const a = new Float64Array(n * n), cvec = new Float64Array(n);
+  for (let p1 = 0; p1 < n; p1++) {
+    const c = back[p1], row = p1 * n;
+    let cv = 0;
+    for (let q = ut.ptr[c]; q < ut.ptr[c + 1]; q++) {
+      const r = ut.idx[q], v1 = ut.val[q];
+      cv += v1 * v[r];
+      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
+        const p2 = order[u.idx[k2]];
+        if (p2 >= 0) a[row + p2] += v1 * u.val[k2];
+      }
+    }
+    cvec[p1] = cv;
+  }
+  return { a, cvec };
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */
@@ -391,7 +411,7 @@ function rowPath(
   };
   let sc: Float64Array | null = null;
   if (path === 'row') {
-    sc = schurColumnsFast(s, gm, y, n);
+    sc = schurColumnsTiledFast(s, gm, y, n);
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
       const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
       sc[i * mg + j] = v;

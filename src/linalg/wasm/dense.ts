@@ -31,7 +31,7 @@ const MAX_BYTES = 2 ** 31 - PAGE;
 const ALIGN = 16;
 
 /** One module instance over a memory sized for one call (nothing is kept between calls). */
-function instantiate(bytes: number): { fn: Exports; buffer: ArrayBuffer } {
+export function instantiate(bytes: number): { fn: Exports; buffer: ArrayBuffer } {
   if (bytes > MAX_BYTES) {
     throw new RangeError(`a dense factorisation needs ${Math.ceil(bytes / 2 ** 20)} MiB, `
       + 'more than WebAssembly\'s 2 GiB');
@@ -187,7 +187,7 @@ function available(): boolean {
 }
 
 /** Runs the WebAssembly version, or the reference where WebAssembly or its memory is missing. */
-function withFallback<T>(wasm: () => T, reference: () => T): T {
+export function withFallback<T>(wasm: () => T, reference: () => T): T {
   if (!available()) return reference();
   try {
     return wasm();
