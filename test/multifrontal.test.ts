@@ -109,6 +109,24 @@ describe('nested dissection and the multifrontal Cholesky', () => {
     if (env.report.dropped.join() === mf.report.dropped.join()) assert.ok(relDiff(b, a) < 1e-10);
   });
 
+  it('solveMany gives every vector solve()\'s bits (groups of 8, zero entries and vectors)', () => {
+    const sys = convSystem(9, 22, 6, 3, 4, 2, 0);
+    const layout = { plane: sys.padH * sys.padW, width: sys.padW };
+    const mf = factorRowGram(sys.s, 1e-6, true, layout, 'sparse');
+    assert.equal(mf.kind, 'sparse');
+    const rng = new Rng(10);
+    // 19 vectors: two full groups and a partial one; one all zero, others with zero runs and −0
+    const vs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: sys.s.rows },
+      (_, i) => (c === 4 ? 0 : c % 3 === 1 && i % 5 < 3 ? (i % 2 ? -0 : 0) : rng.normal())));
+    const one = vs.map((v) => { const w = v.slice(); mf.solve(w); return w; });
+    mf.solveMany(vs);
+    vs.forEach((v, c) => {
+      assert.ok(v.every((x, i) => Object.is(x, one[c][i])), `vector ${c}`);
+    });
+    assert.ok(Math.hypot(...one[0]) > 0);
+    assert.ok(one[4].every((x) => x === 0));
+  });
+
   it('a layer large enough for the ordering (48×48) keeps full rank and solves its normal equations', () => {
     const sys = convSystem(8, 48, 3, 6, 3, 1, 0);
     const r = solveLayer(sys, { tol: 1e-10 });

@@ -4,7 +4,9 @@ import {
 import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
-import { frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal } from './multifrontal.js';
+import {
+  frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal, solveFrontalMany,
+} from './multifrontal.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
@@ -77,7 +79,7 @@ export function factorGram(
   }
   const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop);
   const solve = (v: Float64Array) => solveFrontal(factor, v);
-  return { n, kind: 'sparse', report, solve, solveMany: (vs) => vs.forEach(solve) };
+  return { n, kind: 'sparse', report, solve, solveMany: (vs) => solveFrontalMany(factor, vs) };
 }
 
 function envelopeFactor(r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean): GramFactor {
@@ -120,7 +122,12 @@ export class GramSolver {
 
   /** SSᵀ over the rows of S (dropped rows only with allowDrop). */
   static ofRows(s: Csr, tol: number, allowDrop = false, layout?: GridLayout): GramSolver {
-    return new GramSolver(factorRowGram(s, tol, allowDrop, layout), (v) => {
+    return GramSolver.ofRowFactor(s, factorRowGram(s, tol, allowDrop, layout));
+  }
+
+  /** SSᵀ from a factor factorRowGram already made of exactly these rows (none dropped). */
+  static ofRowFactor(s: Csr, factor: GramFactor): GramSolver {
+    return new GramSolver(factor, (v) => {
       const tmp = new Float64Array(s.cols);
       addMulTransVec(s, v, tmp);
       return mulVec(s, tmp);

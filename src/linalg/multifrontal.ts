@@ -207,3 +207,82 @@ export function solveFrontal(f: FrontalFactor, b: Float64Array): void {
   }
   for (let k = 0; k < n; k++) b[perm[k]] = y[k];
 }
+
+/** Right-hand sides solveFrontalMany carries through the factor together. */
+const MANY = 8;
+
+/**
+ * solveFrontal on each vector of `bs`, with the bits solveFrontal gives it (each vector's operations
+ * in the same order, its zero skips included), MANY vectors at a time: the factor is read once per
+ * group rather than once per vector (the row path's 288 solves were a fifth of a 224² audit). Each
+ * group is interleaved, entry t of vector r at t·MANY + r.
+ */
+export function solveFrontalMany(f: FrontalFactor, bs: Float64Array[]): void {
+  const { n, perm, rows, cols, own } = f;
+  const y = new Float64Array(n * MANY);
+  let w = new Float64Array(64 * MANY);
+  const acc = new Float64Array(MANY), live = new Uint8Array(MANY);
+  for (let g0 = 0; g0 < bs.length; g0 += MANY) {
+    const m = Math.min(MANY, bs.length - g0);
+    for (let r = 0; r < m; r++) {
+      const b = bs[g0 + r];
+      for (let k = 0; k < n; k++) y[k * MANY + r] = b[perm[k]];
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const rw = rows[i], c = cols[i], fm = rw.length;
+      if (w.length < fm * MANY) w = new Float64Array(2 * fm * MANY);
+      gather(w, y, rw, m);
+      for (let j = 0; j < own[i]; j++) {
+        const cj = j * fm, d = c[cj + j], wj = j * MANY;
+        let any = 0;
+        for (let r = 0; r < m; r++) {
+          const v = (w[wj + r] /= d);
+          acc[r] = v;
+          live[r] = v === 0 ? 0 : 1;
+          any |= live[r];
+        }
+        if (!any) continue;
+        for (let t = j + 1; t < fm; t++) {
+          const l = c[cj + t], wt = t * MANY;
+          for (let r = 0; r < m; r++) if (live[r]) w[wt + r] -= l * acc[r];
+        }
+      }
+      scatter(w, y, rw, fm, m);
+    }
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const rw = rows[i], c = cols[i], fm = rw.length;
+      if (w.length < fm * MANY) w = new Float64Array(2 * fm * MANY);
+      gather(w, y, rw, m);
+      for (let j = own[i] - 1; j >= 0; j--) {
+        const cj = j * fm, wj = j * MANY;
+        for (let r = 0; r < m; r++) acc[r] = w[wj + r];
+        for (let t = j + 1; t < fm; t++) {
+          const l = c[cj + t], wt = t * MANY;
+          for (let r = 0; r < m; r++) acc[r] -= l * w[wt + r];
+        }
+        const d = c[cj + j];
+        for (let r = 0; r < m; r++) w[wj + r] = acc[r] / d;
+      }
+      scatter(w, y, rw, own[i], m);
+    }
+    for (let r = 0; r < m; r++) {
+      const b = bs[g0 + r];
+      for (let k = 0; k < n; k++) b[perm[k]] = y[k * MANY + r];
+    }
+  }
+}
+
+function gather(w: Float64Array, y: Float64Array, rw: Int32Array, m: number): void {
+  for (let t = 0; t < rw.length; t++) {
+    const wt = t * MANY, yt = rw[t] * MANY;
+    for (let r = 0; r < m; r++) w[wt + r] = y[yt + r];
+  }
+}
+
+/** The first `count` front entries back into y. */
+function scatter(w: Float64Array, y: Float64Array, rw: Int32Array, count: number, m: number): void {
+  for (let t = 0; t < count; t++) {
+    const wt = t * MANY, yt = rw[t] * MANY;
+    for (let r = 0; r < m; r++) y[yt + r] = w[wt + r];
+  }
+}

@@ -78,7 +78,8 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
-  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s, layoutOf(sys))) : [];
+  const dropped = structured ? (cached.dropped ??= dependentRows(sys.s, layoutOf(sys),
+    sys.grad.rows <= MAX_DENSE_ROWS ? cached : null)) : [];
   if (structured && dropped.length <= MAX_DENSE_ROWS - sys.grad.rows) {
     const isDropped = new Uint8Array(sys.s.rows);
     for (const i of dropped) isDropped[i] = 1;
@@ -110,8 +111,17 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
  */
 const SPARSE_TOL = 1e-6;
 
-function dependentRows(s: Csr, layout: GridLayout): number[] {
-  return factorRowGram(s, SPARSE_TOL, true, layout).report.dropped;
+/** `keep`: where to leave the factor for the row path (null: the row path will not be taken). */
+function dependentRows(s: Csr, layout: GridLayout, keep: CachedFactors | null): number[] {
+  const factor = factorRowGram(s, SPARSE_TOL, true, layout);
+  const { dropped } = factor.report;
+  // With no row dropped this is, to the bit, the factor the row path would make of the same rows
+  // next (allowDrop only acts on a failing pivot): keep it rather than factor SSᵀ twice.
+  if (keep && dropped.length === 0 && keep.rows === undefined) {
+    const f = GramSolver.ofRowFactor(s, factor);
+    keep.rows = f.ok ? f : null;
+  }
+  return dropped;
 }
 
 /** Where the system's columns sit in its padded input, for the fill-reducing ordering. */
