@@ -392,3 +392,104 @@ export function schur(
     }
   }
 }
+
+// ---- a front of the multifrontal Cholesky (linalg/multifrontal.ts's loop is the reference) ----
+// f: fm×fm column-major (lower triangle read and written), its first k columns eliminated in panels
+// of 4 columns as the reference does: each column brought up to date from the panel's earlier ones,
+// its pivot tested against diag (k values) and tol, scaled; then the panel updates every later
+// column. Lanes run over the rows t of one column, so each entry sees the reference's operations in
+// its order (a panel's four products summed left to right, then subtracted). dropped (k bytes)
+// marks dropped pivots (allowDrop); out holds the running max and min pivot, in and out. Returns
+// the failing column, or −1.
+export function frontchol(
+  f: usize, fm: i32, k: i32, diag: usize, tol: f64, allowDrop: i32, dropped: usize, out: usize,
+): i32 {
+  let maxPivot = load<f64>(out), minPivot = load<f64>(out, 8);
+  const sm = <usize>fm << 3;
+  for (let j0 = 0; j0 < k; j0 += 4) {
+    const jb = k - j0 < 4 ? k - j0 : 4;
+    for (let j = j0; j < j0 + jb; j++) {
+      const cj = f + <usize>j * sm;
+      for (let q = j0; q < j; q++) {
+        const cq = f + <usize>q * sm, lq = load<f64>(cq + (<usize>j << 3));
+        if (lq != 0) axpyDown(cj, cq, lq, j, fm);
+      }
+      const dj = load<f64>(cj + (<usize>j << 3)), dg = load<f64>(diag + (<usize>j << 3));
+      const rel = dg > 0 ? dj / dg : 0;
+      if (!(rel > tol)) {
+        if (!allowDrop) { store<f64>(out, maxPivot); store<f64>(out, minPivot, 8); return j; }
+        store<u8>(dropped + <usize>j, 1);
+        for (let t = j + 1; t < fm; t++) store<f64>(cj + (<usize>t << 3), 0);
+        store<f64>(cj + (<usize>j << 3), 1);
+        continue;
+      }
+      if (dj > maxPivot) maxPivot = dj;
+      if (dj < minPivot) minPivot = dj;
+      const l = Math.sqrt(dj);
+      store<f64>(cj + (<usize>j << 3), l);
+      const lv = f64x2.splat(l);
+      let t = j + 1;
+      for (; t + 2 <= fm; t += 2) {
+        const p = cj + (<usize>t << 3);
+        v128.store(p, f64x2.div(v128.load(p), lv));
+      }
+      for (; t < fm; t++) { const p = cj + (<usize>t << 3); store<f64>(p, load<f64>(p) / l); }
+    }
+    if (jb == 4) panel4(f, fm, j0); else panelLess(f, fm, j0, jb);
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}
+
+// column cs −= a·column cq over rows t ≥ from
+// @ts-ignore: decorator
+@inline function axpyDown(cs: usize, cq: usize, a: f64, from: i32, fm: i32): void {
+  const av = f64x2.splat(a);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), f64x2.mul(av, v128.load(cq + o))));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    store<f64>(cs + o, load<f64>(cs + o) - a * load<f64>(cq + o));
+  }
+}
+
+// the last panel, narrower than 4: one column at a time, as the reference's fallback loop
+function panelLess(f: usize, fm: i32, j0: i32, jb: i32): void {
+  const sm = <usize>fm << 3;
+  for (let s = j0 + jb; s < fm; s++) {
+    const cs = f + <usize>s * sm;
+    for (let q = j0; q < j0 + jb; q++) {
+      const cq = f + <usize>q * sm, a = load<f64>(cq + (<usize>s << 3));
+      if (a != 0) axpyDown(cs, cq, a, s, fm);
+    }
+  }
+}
+
+// column s −= a0·c0 + a1·c1 + a2·c2 + a3·c3 (the panel's columns, rows t ≥ s) for every s after it
+function panel4(f: usize, fm: i32, j0: i32): void {
+  const sm = <usize>fm << 3;
+  const c0 = f + <usize>j0 * sm, c1 = c0 + sm, c2 = c1 + sm, c3 = c2 + sm;
+  for (let s = j0 + 4; s < fm; s++) {
+    const so = <usize>s << 3;
+    const a0 = load<f64>(c0 + so), a1 = load<f64>(c1 + so), a2 = load<f64>(c2 + so), a3 = load<f64>(c3 + so);
+    if (a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0) continue;
+    const cs = f + <usize>s * sm;
+    const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+    let t = s;
+    for (; t + 2 <= fm; t += 2) {
+      const o = <usize>t << 3;
+      const sum = f64x2.add(f64x2.add(f64x2.add(
+        f64x2.mul(v0, v128.load(c0 + o)), f64x2.mul(v1, v128.load(c1 + o))),
+        f64x2.mul(v2, v128.load(c2 + o))), f64x2.mul(v3, v128.load(c3 + o)));
+      v128.store(cs + o, f64x2.sub(v128.load(cs + o), sum));
+    }
+    for (; t < fm; t++) {
+      const o = <usize>t << 3;
+      store<f64>(cs + o, load<f64>(cs + o)
+        - (a0 * load<f64>(c0 + o) + a1 * load<f64>(c1 + o) + a2 * load<f64>(c2 + o) + a3 * load<f64>(c3 + o)));
+    }
+  }
+}

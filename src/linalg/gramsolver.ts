@@ -2,6 +2,7 @@ import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport,
 } from './envelope.js';
 import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
+import { frontKernelWasm } from './wasm/frontal.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import {
@@ -77,7 +78,7 @@ export function factorGram(
   if (force !== 'sparse' && envCost <= SPARSE_PENALTY * frontalCost(fronts, tree)) {
     return envelopeFactor(r, order, n, tol, allowDrop);
   }
-  const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop);
+  const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop, frontKernelWasm);
   const solve = (v: Float64Array) => solveFrontal(factor, v);
   return { n, kind: 'sparse', report, solve, solveMany: (vs) => solveFrontalMany(factor, vs) };
 }
