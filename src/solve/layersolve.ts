@@ -1,7 +1,8 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
 import {
-  blockedPivotedCholeskyFast, pivotedCholeskyFast, schurColumnsFast,
+  blockedPivotedCholeskyFast, pivotedCholeskyFast,
 } from '../linalg/wasm/dense.js';
+import { schurColumnsBlocked } from '../linalg/wasm/schur-blocks.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import {
@@ -400,7 +401,7 @@ function rowPath(
   };
   let sc: Float64Array | null = null;
   if (path === 'row') {
-    sc = schurColumnsFast(s, gm, y, n);
+    sc = schurColumnsBlocked(s, gm, y, n);
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
       const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
       sc[i * mg + j] = v;

@@ -1,5 +1,4 @@
-import { fromBase64 } from '../../formats/base64.js';
-import { LINALG_WASM_BASE64 } from './binary.js';
+import { linalgInstance, up16 } from './instance.js';
 import { frontKernelJs, type FrontKernel } from '../multifrontal.js';
 
 /**
@@ -12,27 +11,12 @@ import { frontKernelJs, type FrontKernel } from '../multifrontal.js';
 type FrontChol = (f: number, fm: number, k: number, diag: number, tol: number, allowDrop: number,
   dropped: number, out: number) => number;
 
-const PAGE = 65536;
-/** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
-const MAX_BYTES = 2 ** 31 - PAGE;
-
 export function frontKernelWasm(maxFront: number): FrontKernel {
-  const up = (b: number) => Math.ceil(b / 16) * 16;
-  const fBytes = up(maxFront * maxFront * 8), diagAt = fBytes, dropAt = diagAt + up(maxFront * 8);
-  const outAt = dropAt + up(maxFront), bytes = outAt + 16;
-  let frontchol: FrontChol, buffer: ArrayBuffer;
-  try {
-    if (bytes > MAX_BYTES || typeof WebAssembly !== 'object') return frontKernelJs();
-    const memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
-    const module = new WebAssembly.Module(fromBase64(LINALG_WASM_BASE64));
-    const instance = new WebAssembly.Instance(module, { env: { memory, abort: () => {} } });
-    frontchol = instance.exports.frontchol as FrontChol;
-    buffer = memory.buffer;
-  } catch (e) {
-    // no SIMD, or a memory V8 could not reserve (ulimit -v)
-    if (e instanceof RangeError || e instanceof WebAssembly.CompileError) return frontKernelJs();
-    throw e;
-  }
+  const fBytes = up16(maxFront * maxFront * 8), diagAt = fBytes, dropAt = diagAt + up16(maxFront * 8);
+  const outAt = dropAt + up16(maxFront);
+  const wasm = linalgInstance(outAt + 16);
+  if (!wasm) return frontKernelJs();
+  const frontchol = wasm.exports.frontchol as FrontChol, buffer = wasm.buffer;
   const out = new Float64Array(buffer, outAt, 2);
   return {
     front: (fm) => new Float64Array(buffer, 0, fm * fm).fill(0),
