@@ -4,8 +4,10 @@ import { nestedDissection } from '../src/linalg/dissection.js';
 import { gramMatrix } from '../src/linalg/gram.js';
 import { factorGram, factorRowGram } from '../src/linalg/gramsolver.js';
 import { stack, transpose, type Csr } from '../src/linalg/sparse.js';
-import { frontalPatterns, multifrontalCholesky } from '../src/linalg/multifrontal.js';
-import { frontKernelWasm } from '../src/linalg/wasm/frontal.js';
+import {
+  frontalPatterns, multifrontalCholesky, solveFrontal, solveFrontalMany,
+} from '../src/linalg/multifrontal.js';
+import { frontKernelWasm, solveFrontalManyWasm } from '../src/linalg/wasm/frontal.js';
 import { Rng } from '../src/core/rng.js';
 import { buildLayerSystem } from '../src/solve/system.js';
 import { solveLayer } from '../src/solve/layersolve.js';
@@ -159,6 +161,20 @@ describe('nested dissection and the multifrontal Cholesky', () => {
         if (c) assert.ok(c.every((v, t) => Object.is(v, wasm.factor.cols[i][t])), `front ${i}`);
       });
     }
+    // the solves: JavaScript and WebAssembly, 8 vectors at a time, against one at a time
+    const { factor } = multifrontalCholesky(gram, tree, fronts, 1e-6, true, frontKernelWasm);
+    const rng = new Rng(12);
+    const vs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: s.rows },
+      (_, i) => (c === 4 ? 0 : c % 3 === 1 && i % 5 < 3 ? (i % 2 ? -0 : 0) : rng.normal())));
+    const one = vs.map((v) => { const w = v.slice(); solveFrontal(factor, w); return w; });
+    const many = vs.map((v) => v.slice()), manyWasm = vs.map((v) => v.slice());
+    solveFrontalMany(factor, many);
+    solveFrontalManyWasm(factor, manyWasm);
+    one.forEach((v, c) => {
+      assert.ok(v.every((x, i) => Object.is(x, many[c][i])), `js, vector ${c}`);
+      assert.ok(v.every((x, i) => Object.is(x, manyWasm[c][i])), `wasm, vector ${c}`);
+    });
+    assert.ok(Math.hypot(...one[0]) > 0);
   });
 
   it('a layer large enough for the ordering (48×48) keeps full rank and solves its normal equations', () => {

@@ -544,3 +544,81 @@ export function schurblock(
     }
   }
 }
+
+// ---- multifrontal solves, 8 right-hand sides at a time (linalg/multifrontal.ts's solveFrontal is
+// the reference for each vector) ----
+// The factor: nf fronts; front i has fm = rptr[i+1] − rptr[i] positions (rows, i32, from rptr[i])
+// and own[i] columns of L (column-major, fm entries each, f64, from cptr[i] entries into cols).
+// y: n positions × 8 vectors (interleaved, vector r of position p at p·8 + r); w: scratch of the
+// largest front × 8. Lanes run over the vectors, so each vector sees solveFrontal's operations in
+// its order; a vector whose w_j is zero skips column j (bitselect keeps the old value), as the
+// reference's `if (wj === 0) continue` does.
+export function frontsolve(
+  nf: i32, rows: usize, rptr: usize, cols: usize, cptr: usize, own: usize, y: usize, w: usize,
+): void {
+  const zero = f64x2.splat(0);
+  for (let i = 0; i < nf; i++) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather8(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = 0; j < k; j++) {
+      const cj = c + <usize>j * sm, d = f64x2.splat(load<f64>(cj + (<usize>j << 3)));
+      const wj = w + (<usize>j << 6);
+      const x0 = f64x2.div(v128.load(wj), d), x1 = f64x2.div(v128.load(wj, 16), d);
+      const x2 = f64x2.div(v128.load(wj, 32), d), x3 = f64x2.div(v128.load(wj, 48), d);
+      v128.store(wj, x0); v128.store(wj, x1, 16); v128.store(wj, x2, 32); v128.store(wj, x3, 48);
+      const m0 = f64x2.ne(x0, zero), m1 = f64x2.ne(x1, zero), m2 = f64x2.ne(x2, zero), m3 = f64x2.ne(x3, zero);
+      if (!v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) continue;
+      for (let t = j + 1; t < fm; t++) {
+        const l = f64x2.splat(load<f64>(cj + (<usize>t << 3))), wt = w + (<usize>t << 6);
+        let o = v128.load(wt);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x0)), o, m0));
+        o = v128.load(wt, 16);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x1)), o, m1), 16);
+        o = v128.load(wt, 32);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x2)), o, m2), 32);
+        o = v128.load(wt, 48);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x3)), o, m3), 48);
+      }
+    }
+    scatter8(w, y, rw, fm);
+  }
+  for (let i = nf - 1; i >= 0; i--) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather8(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = k - 1; j >= 0; j--) {
+      const cj = c + <usize>j * sm, wj = w + (<usize>j << 6);
+      let s0 = v128.load(wj), s1 = v128.load(wj, 16), s2 = v128.load(wj, 32), s3 = v128.load(wj, 48);
+      for (let t = j + 1; t < fm; t++) {
+        const l = f64x2.splat(load<f64>(cj + (<usize>t << 3))), wt = w + (<usize>t << 6);
+        s0 = f64x2.sub(s0, f64x2.mul(l, v128.load(wt))); s1 = f64x2.sub(s1, f64x2.mul(l, v128.load(wt, 16)));
+        s2 = f64x2.sub(s2, f64x2.mul(l, v128.load(wt, 32))); s3 = f64x2.sub(s3, f64x2.mul(l, v128.load(wt, 48)));
+      }
+      const d = f64x2.splat(load<f64>(cj + (<usize>j << 3)));
+      v128.store(wj, f64x2.div(s0, d)); v128.store(wj, f64x2.div(s1, d), 16);
+      v128.store(wj, f64x2.div(s2, d), 32); v128.store(wj, f64x2.div(s3, d), 48);
+    }
+    scatter8(w, y, rw, k);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gather8(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    const src = y + (<usize>load<i32>(rw + (<usize>t << 2)) << 6), dst = w + (<usize>t << 6);
+    v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16);
+    v128.store(dst, v128.load(src, 32), 32); v128.store(dst, v128.load(src, 48), 48);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function scatter8(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    const dst = y + (<usize>load<i32>(rw + (<usize>t << 2)) << 6), src = w + (<usize>t << 6);
+    v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16);
+    v128.store(dst, v128.load(src, 32), 32); v128.store(dst, v128.load(src, 48), 48);
+  }
+}

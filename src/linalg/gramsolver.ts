@@ -2,11 +2,11 @@ import {
   envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport,
 } from './envelope.js';
 import { choleskyEnvelopeFast, solveEnvelopeManyFast } from './wasm/dense.js';
-import { frontKernelWasm } from './wasm/frontal.js';
+import { frontKernelWasm, solveFrontalManyWasm } from './wasm/frontal.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
 import {
-  frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal, solveFrontalMany,
+  frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal,
 } from './multifrontal.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
@@ -80,7 +80,7 @@ export function factorGram(
   }
   const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop, frontKernelWasm);
   const solve = (v: Float64Array) => solveFrontal(factor, v);
-  return { n, kind: 'sparse', report, solve, solveMany: (vs) => solveFrontalMany(factor, vs) };
+  return { n, kind: 'sparse', report, solve, solveMany: (vs) => solveFrontalManyWasm(factor, vs) };
 }
 
 function envelopeFactor(r: Csr, order: Int32Array, n: number, tol: number, allowDrop: boolean): GramFactor {
