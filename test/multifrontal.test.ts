@@ -140,7 +140,9 @@ describe('nested dissection and the multifrontal Cholesky', () => {
       for (let q = sys.s.ptr[r]; q < sys.s.ptr[r + 1]; q++) { idx.push(sys.s.idx[q]); val.push(sys.s.val[q]); }
       ptr[i + 1] = idx.length;
     });
-    const s: Csr = { rows: rows.length, cols: sys.s.cols, ptr, idx: Int32Array.from(idx), val: Float64Array.from(val) };
+    const s: Csr = {
+      rows: rows.length, cols: sys.s.cols, ptr, idx: Int32Array.from(idx), val: Float64Array.from(val),
+    };
     const ident = Int32Array.from(rows, (_, i) => i);
     const gram = gramMatrix(transpose(s), ident, s.rows);
     const plane = sys.padH * sys.padW;

@@ -539,7 +539,9 @@ export function schurblock(
       const g = load<f64>(gval + (<usize>k << 3));
       const v = f64x2.splat(g);
       let j: usize = 0;
-      for (; j < m2; j += 16) v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
+      for (; j < m2; j += 16) {
+        v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
+      }
       for (; j < row; j += 8) store<f64>(acc + j, load<f64>(acc + j) + g * load<f64>(base + j));
     }
   }
@@ -594,8 +596,10 @@ export function frontsolve(
       let s0 = v128.load(wj), s1 = v128.load(wj, 16), s2 = v128.load(wj, 32), s3 = v128.load(wj, 48);
       for (let t = j + 1; t < fm; t++) {
         const l = f64x2.splat(load<f64>(cj + (<usize>t << 3))), wt = w + (<usize>t << 6);
-        s0 = f64x2.sub(s0, f64x2.mul(l, v128.load(wt))); s1 = f64x2.sub(s1, f64x2.mul(l, v128.load(wt, 16)));
-        s2 = f64x2.sub(s2, f64x2.mul(l, v128.load(wt, 32))); s3 = f64x2.sub(s3, f64x2.mul(l, v128.load(wt, 48)));
+        s0 = f64x2.sub(s0, f64x2.mul(l, v128.load(wt)));
+        s1 = f64x2.sub(s1, f64x2.mul(l, v128.load(wt, 16)));
+        s2 = f64x2.sub(s2, f64x2.mul(l, v128.load(wt, 32)));
+        s3 = f64x2.sub(s3, f64x2.mul(l, v128.load(wt, 48)));
       }
       const d = f64x2.splat(load<f64>(cj + (<usize>j << 3)));
       v128.store(wj, f64x2.div(s0, d)); v128.store(wj, f64x2.div(s1, d), 16);

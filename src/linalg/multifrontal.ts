@@ -159,7 +159,8 @@ export function frontKernelJs(): FrontKernel {
     front: (fm) => (f = new Float64Array(fm * fm)),
     diag: (k) => (diag = new Float64Array(k)),
     drops: (k) => new Uint8Array(k),
-    eliminate: (fm, k, tol, allowDrop, pivots, drops) => eliminateFront(f, fm, k, diag, tol, allowDrop, pivots, drops),
+    eliminate: (fm, k, tol, allowDrop, pivots, drops) =>
+      eliminateFront(f, fm, k, diag, tol, allowDrop, pivots, drops),
   };
 }
 
