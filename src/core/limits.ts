@@ -80,3 +80,9 @@ export function formatBytes(bytes: number): string {
   while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
   return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
 }
+
+/**
+ * Bytes of the row path's D = Gᵀ − SᵀY (n × gradient rows) held at once: the Schur complement is
+ * computed over blocks of gradient rows this size (linalg/wasm/schur-blocks.ts).
+ */
+export const SCHUR_BLOCK_BYTES = 64 * 2 ** 20;

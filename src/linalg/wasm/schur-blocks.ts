@@ -1,3 +1,4 @@
+import { SCHUR_BLOCK_BYTES } from '../../core/limits.js';
 import { schurColumns } from '../schur.js';
 import type { Csr } from '../sparse.js';
 import { linalgInstance, up16 } from './instance.js';
@@ -5,8 +6,6 @@ import { linalgInstance, up16 } from './instance.js';
 type SchurBlock = (sptr: number, sidx: number, sval: number, ms: number, gptr: number, gidx: number,
   gval: number, mg: number, j0: number, jb: number, yt: number, d: number, sc: number) => void;
 
-/** Bytes of D (n × block) per block of gradient rows: bounds the Schur complement's scratch. */
-const BLOCK_BYTES = 64 * 2 ** 20;
 
 /**
  * linalg/schur.ts's schurColumns in WebAssembly (`schurblock`), the same result to the bit, over
@@ -15,7 +14,7 @@ const BLOCK_BYTES = 64 * 2 ** 20;
  * reference where WebAssembly SIMD or the memory is missing. `blockBytes`: for tests.
  */
 export function schurColumnsBlocked(
-  s: Csr, gm: Csr, y: Float64Array[], n: number, blockBytes = BLOCK_BYTES,
+  s: Csr, gm: Csr, y: Float64Array[], n: number, blockBytes = SCHUR_BLOCK_BYTES,
 ): Float64Array {
   const ms = s.rows, mg = gm.rows;
   // an even block keeps the f64x2 lanes paired (only the last block may be odd)
