@@ -468,29 +468,78 @@ function panelLess(f: usize, fm: i32, j0: i32, jb: i32): void {
   }
 }
 
-// column s −= a0·c0 + a1·c1 + a2·c2 + a3·c3 (the panel's columns, rows t ≥ s) for every s after it
+// column s −= a0·c0 + a1·c1 + a2·c2 + a3·c3 (the panel's columns, rows t ≥ s) for every s after it.
+// Two columns s, s+1 share one pass over the panel's rows t ≥ s+1 (each entry's operations unchanged).
 function panel4(f: usize, fm: i32, j0: i32): void {
   const sm = <usize>fm << 3;
   const c0 = f + <usize>j0 * sm, c1 = c0 + sm, c2 = c1 + sm, c3 = c2 + sm;
-  for (let s = j0 + 4; s < fm; s++) {
+  let s = j0 + 4;
+  for (; s + 1 < fm; s += 2) {
+    const so = <usize>s << 3, to = so + 8;
+    const a0 = load<f64>(c0 + so), a1 = load<f64>(c1 + so), a2 = load<f64>(c2 + so), a3 = load<f64>(c3 + so);
+    const b0 = load<f64>(c0 + to), b1 = load<f64>(c1 + to), b2 = load<f64>(c2 + to), b3 = load<f64>(c3 + to);
+    const liveA = !(a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0);
+    const liveB = !(b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0);
+    const cs = f + <usize>s * sm;
+    if (!liveB) { if (liveA) column4(cs, c0, c1, c2, c3, a0, a1, a2, a3, s, fm); continue; }
+    if (!liveA) { column4(cs + sm, c0, c1, c2, c3, b0, b1, b2, b3, s + 1, fm); continue; }
+    const d0 = load<f64>(c0 + so), d1 = load<f64>(c1 + so), d2 = load<f64>(c2 + so), d3 = load<f64>(c3 + so);
+    store<f64>(cs + so, load<f64>(cs + so) - (a0 * d0 + a1 * d1 + a2 * d2 + a3 * d3));
+    pair4(cs, cs + sm, c0, c1, c2, c3, a0, a1, a2, a3, b0, b1, b2, b3, s + 1, fm);
+  }
+  if (s < fm) {
     const so = <usize>s << 3;
     const a0 = load<f64>(c0 + so), a1 = load<f64>(c1 + so), a2 = load<f64>(c2 + so), a3 = load<f64>(c3 + so);
-    if (a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0) continue;
     const cs = f + <usize>s * sm;
-    const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
-    let t = s;
-    for (; t + 2 <= fm; t += 2) {
-      const o = <usize>t << 3;
-      const sum = f64x2.add(f64x2.add(f64x2.add(
-        f64x2.mul(v0, v128.load(c0 + o)), f64x2.mul(v1, v128.load(c1 + o))),
-        f64x2.mul(v2, v128.load(c2 + o))), f64x2.mul(v3, v128.load(c3 + o)));
-      v128.store(cs + o, f64x2.sub(v128.load(cs + o), sum));
-    }
-    for (; t < fm; t++) {
-      const o = <usize>t << 3;
-      store<f64>(cs + o, load<f64>(cs + o)
-        - (a0 * load<f64>(c0 + o) + a1 * load<f64>(c1 + o) + a2 * load<f64>(c2 + o) + a3 * load<f64>(c3 + o)));
-    }
+    if (!(a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0)) column4(cs, c0, c1, c2, c3, a0, a1, a2, a3, s, fm);
+  }
+}
+
+// column cs −= a0·c0 + a1·c1 + a2·c2 + a3·c3 over rows t ≥ from
+// @ts-ignore: decorator
+@inline function column4(
+  cs: usize, c0: usize, c1: usize, c2: usize, c3: usize, a0: f64, a1: f64, a2: f64, a3: f64, from: i32, fm: i32,
+): void {
+  const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    const sum = f64x2.add(f64x2.add(f64x2.add(
+      f64x2.mul(v0, v128.load(c0 + o)), f64x2.mul(v1, v128.load(c1 + o))),
+      f64x2.mul(v2, v128.load(c2 + o))), f64x2.mul(v3, v128.load(c3 + o)));
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), sum));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    store<f64>(cs + o, load<f64>(cs + o)
+      - (a0 * load<f64>(c0 + o) + a1 * load<f64>(c1 + o) + a2 * load<f64>(c2 + o) + a3 * load<f64>(c3 + o)));
+  }
+}
+
+// column4 on two columns (cs with a, ct with b) over the same rows t ≥ from, the panel read once
+// @ts-ignore: decorator
+@inline function pair4(
+  cs: usize, ct: usize, c0: usize, c1: usize, c2: usize, c3: usize, a0: f64, a1: f64, a2: f64, a3: f64,
+  b0: f64, b1: f64, b2: f64, b3: f64, from: i32, fm: i32,
+): void {
+  const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+  const w0 = f64x2.splat(b0), w1 = f64x2.splat(b1), w2 = f64x2.splat(b2), w3 = f64x2.splat(b3);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    const x0 = v128.load(c0 + o), x1 = v128.load(c1 + o), x2 = v128.load(c2 + o), x3 = v128.load(c3 + o);
+    const sa = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(v0, x0), f64x2.mul(v1, x1)), f64x2.mul(v2, x2)),
+      f64x2.mul(v3, x3));
+    const sb = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(w0, x0), f64x2.mul(w1, x1)), f64x2.mul(w2, x2)),
+      f64x2.mul(w3, x3));
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), sa));
+    v128.store(ct + o, f64x2.sub(v128.load(ct + o), sb));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    const x0 = load<f64>(c0 + o), x1 = load<f64>(c1 + o), x2 = load<f64>(c2 + o), x3 = load<f64>(c3 + o);
+    store<f64>(cs + o, load<f64>(cs + o) - (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3));
+    store<f64>(ct + o, load<f64>(ct + o) - (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3));
   }
 }
 
