@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import { nestedDissection } from '../src/linalg/dissection.js';
 import { gramMatrix } from '../src/linalg/gram.js';
 import { factorGram, factorRowGram } from '../src/linalg/gramsolver.js';
-import { stack, type Csr } from '../src/linalg/sparse.js';
+import { stack, transpose, type Csr } from '../src/linalg/sparse.js';
+import {
+  frontalPatterns, multifrontalCholesky, solveFrontal, solveFrontalMany,
+} from '../src/linalg/multifrontal.js';
+import { frontKernelWasm, solveFrontalManyWasm } from '../src/linalg/wasm/frontal.js';
 import { Rng } from '../src/core/rng.js';
 import { buildLayerSystem } from '../src/solve/system.js';
 import { solveLayer } from '../src/solve/layersolve.js';
@@ -107,6 +111,72 @@ describe('nested dissection and the multifrontal Cholesky', () => {
     env.solve(a);
     mf.solve(b);
     if (env.report.dropped.join() === mf.report.dropped.join()) assert.ok(relDiff(b, a) < 1e-10);
+  });
+
+  it('solveMany gives every vector solve()\'s bits (groups of 8, zero entries and vectors)', () => {
+    const sys = convSystem(9, 22, 6, 3, 4, 2, 0);
+    const layout = { plane: sys.padH * sys.padW, width: sys.padW };
+    const mf = factorRowGram(sys.s, 1e-6, true, layout, 'sparse');
+    assert.equal(mf.kind, 'sparse');
+    const rng = new Rng(10);
+    // 19 vectors: two full groups and a partial one; one all zero, others with zero runs and −0
+    const vs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: sys.s.rows },
+      (_, i) => (c === 4 ? 0 : c % 3 === 1 && i % 5 < 3 ? (i % 2 ? -0 : 0) : rng.normal())));
+    const one = vs.map((v) => { const w = v.slice(); mf.solve(w); return w; });
+    mf.solveMany(vs);
+    vs.forEach((v, c) => {
+      assert.ok(v.every((x, i) => Object.is(x, one[c][i])), `vector ${c}`);
+    });
+    assert.ok(Math.hypot(...one[0]) > 0);
+    assert.ok(one[4].every((x) => x === 0));
+  });
+
+  it('the WebAssembly front kernel gives the JavaScript factor to the bit (drops and failure too)', () => {
+    const sys = convSystem(11, 26, 6, 3, 4, 2, 0);
+    // rows 7 and 40 repeated: two dependent rows to drop (or to fail on without allowDrop)
+    const rows = [...Array(sys.s.rows).keys(), 7, 40];
+    const ptr = new Int32Array(rows.length + 1), idx: number[] = [], val: number[] = [];
+    rows.forEach((r, i) => {
+      for (let q = sys.s.ptr[r]; q < sys.s.ptr[r + 1]; q++) { idx.push(sys.s.idx[q]); val.push(sys.s.val[q]); }
+      ptr[i + 1] = idx.length;
+    });
+    const s: Csr = {
+      rows: rows.length, cols: sys.s.cols, ptr, idx: Int32Array.from(idx), val: Float64Array.from(val),
+    };
+    const ident = Int32Array.from(rows, (_, i) => i);
+    const gram = gramMatrix(transpose(s), ident, s.rows);
+    const plane = sys.padH * sys.padW;
+    const x = Int32Array.from(rows, (_, i) => (s.idx[s.ptr[i]] % plane) % sys.padW);
+    const y = Int32Array.from(rows, (_, i) => Math.floor((s.idx[s.ptr[i]] % plane) / sys.padW));
+    const tree = nestedDissection(gram, x, y);
+    const fronts = frontalPatterns(gram, tree);
+    assert.ok(Math.max(...fronts.map((r) => r.length)) > 40, 'fronts wide enough for the panels');
+    const probe = frontKernelWasm(8);
+    assert.equal(probe.front(3).buffer, probe.front(4).buffer, 'the WebAssembly kernel, not the fallback');
+    for (const allowDrop of [true, false]) {
+      const js = multifrontalCholesky(gram, tree, fronts, 1e-6, allowDrop);
+      const wasm = multifrontalCholesky(gram, tree, fronts, 1e-6, allowDrop, frontKernelWasm);
+      assert.deepEqual(wasm.report, js.report);
+      assert.equal(js.report.ok, allowDrop);
+      if (allowDrop) assert.equal(js.report.dropped.length, 2);
+      js.factor.cols.forEach((c, i) => {
+        if (c) assert.ok(c.every((v, t) => Object.is(v, wasm.factor.cols[i][t])), `front ${i}`);
+      });
+    }
+    // the solves: JavaScript and WebAssembly, 8 vectors at a time, against one at a time
+    const { factor } = multifrontalCholesky(gram, tree, fronts, 1e-6, true, frontKernelWasm);
+    const rng = new Rng(12);
+    const vs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: s.rows },
+      (_, i) => (c === 4 ? 0 : c % 3 === 1 && i % 5 < 3 ? (i % 2 ? -0 : 0) : rng.normal())));
+    const one = vs.map((v) => { const w = v.slice(); solveFrontal(factor, w); return w; });
+    const many = vs.map((v) => v.slice()), manyWasm = vs.map((v) => v.slice());
+    solveFrontalMany(factor, many);
+    solveFrontalManyWasm(factor, manyWasm);
+    one.forEach((v, c) => {
+      assert.ok(v.every((x, i) => Object.is(x, many[c][i])), `js, vector ${c}`);
+      assert.ok(v.every((x, i) => Object.is(x, manyWasm[c][i])), `wasm, vector ${c}`);
+    });
+    assert.ok(Math.hypot(...one[0]) > 0);
   });
 
   it('a layer large enough for the ordering (48×48) keeps full rank and solves its normal equations', () => {

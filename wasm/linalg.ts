@@ -696,3 +696,233 @@ export function schurt(
     }
   }
 }
+
+// ---- a front of the multifrontal Cholesky (linalg/multifrontal.ts's loop is the reference) ----
+// f: fm×fm column-major (lower triangle read and written), its first k columns eliminated in panels
+// of 4 columns as the reference does: each column brought up to date from the panel's earlier ones,
+// its pivot tested against diag (k values) and tol, scaled; then the panel updates every later
+// column. Lanes run over the rows t of one column, so each entry sees the reference's operations in
+// its order (a panel's four products summed left to right, then subtracted). dropped (k bytes)
+// marks dropped pivots (allowDrop); out holds the running max and min pivot, in and out. Returns
+// the failing column, or −1.
+export function frontchol(
+  f: usize, fm: i32, k: i32, diag: usize, tol: f64, allowDrop: i32, dropped: usize, out: usize,
+): i32 {
+  let maxPivot = load<f64>(out), minPivot = load<f64>(out, 8);
+  const sm = <usize>fm << 3;
+  for (let j0 = 0; j0 < k; j0 += 4) {
+    const jb = k - j0 < 4 ? k - j0 : 4;
+    for (let j = j0; j < j0 + jb; j++) {
+      const cj = f + <usize>j * sm;
+      for (let q = j0; q < j; q++) {
+        const cq = f + <usize>q * sm, lq = load<f64>(cq + (<usize>j << 3));
+        if (lq != 0) axpyDown(cj, cq, lq, j, fm);
+      }
+      const dj = load<f64>(cj + (<usize>j << 3)), dg = load<f64>(diag + (<usize>j << 3));
+      const rel = dg > 0 ? dj / dg : 0;
+      if (!(rel > tol)) {
+        if (!allowDrop) { store<f64>(out, maxPivot); store<f64>(out, minPivot, 8); return j; }
+        store<u8>(dropped + <usize>j, 1);
+        for (let t = j + 1; t < fm; t++) store<f64>(cj + (<usize>t << 3), 0);
+        store<f64>(cj + (<usize>j << 3), 1);
+        continue;
+      }
+      if (dj > maxPivot) maxPivot = dj;
+      if (dj < minPivot) minPivot = dj;
+      const l = Math.sqrt(dj);
+      store<f64>(cj + (<usize>j << 3), l);
+      const lv = f64x2.splat(l);
+      let t = j + 1;
+      for (; t + 2 <= fm; t += 2) {
+        const p = cj + (<usize>t << 3);
+        v128.store(p, f64x2.div(v128.load(p), lv));
+      }
+      for (; t < fm; t++) { const p = cj + (<usize>t << 3); store<f64>(p, load<f64>(p) / l); }
+    }
+    if (jb == 4) panel4(f, fm, j0); else panelLess(f, fm, j0, jb);
+  }
+  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
+  return -1;
+}
+
+// column cs −= a·column cq over rows t ≥ from
+// @ts-ignore: decorator
+@inline function axpyDown(cs: usize, cq: usize, a: f64, from: i32, fm: i32): void {
+  const av = f64x2.splat(a);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), f64x2.mul(av, v128.load(cq + o))));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    store<f64>(cs + o, load<f64>(cs + o) - a * load<f64>(cq + o));
+  }
+}
+
+// the last panel, narrower than 4: one column at a time, as the reference's fallback loop
+function panelLess(f: usize, fm: i32, j0: i32, jb: i32): void {
+  const sm = <usize>fm << 3;
+  for (let s = j0 + jb; s < fm; s++) {
+    const cs = f + <usize>s * sm;
+    for (let q = j0; q < j0 + jb; q++) {
+      const cq = f + <usize>q * sm, a = load<f64>(cq + (<usize>s << 3));
+      if (a != 0) axpyDown(cs, cq, a, s, fm);
+    }
+  }
+}
+
+// column s −= a0·c0 + a1·c1 + a2·c2 + a3·c3 (the panel's columns, rows t ≥ s) for every s after it.
+// Two columns s, s+1 share one pass over the panel's rows t ≥ s+1 (each entry's operations unchanged).
+function panel4(f: usize, fm: i32, j0: i32): void {
+  const sm = <usize>fm << 3;
+  const c0 = f + <usize>j0 * sm, c1 = c0 + sm, c2 = c1 + sm, c3 = c2 + sm;
+  let s = j0 + 4;
+  for (; s + 1 < fm; s += 2) {
+    const so = <usize>s << 3, to = so + 8;
+    const a0 = load<f64>(c0 + so), a1 = load<f64>(c1 + so), a2 = load<f64>(c2 + so), a3 = load<f64>(c3 + so);
+    const b0 = load<f64>(c0 + to), b1 = load<f64>(c1 + to), b2 = load<f64>(c2 + to), b3 = load<f64>(c3 + to);
+    const liveA = !(a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0);
+    const liveB = !(b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0);
+    const cs = f + <usize>s * sm;
+    if (!liveB) { if (liveA) column4(cs, c0, c1, c2, c3, a0, a1, a2, a3, s, fm); continue; }
+    if (!liveA) { column4(cs + sm, c0, c1, c2, c3, b0, b1, b2, b3, s + 1, fm); continue; }
+    const d0 = load<f64>(c0 + so), d1 = load<f64>(c1 + so), d2 = load<f64>(c2 + so), d3 = load<f64>(c3 + so);
+    store<f64>(cs + so, load<f64>(cs + so) - (a0 * d0 + a1 * d1 + a2 * d2 + a3 * d3));
+    pair4(cs, cs + sm, c0, c1, c2, c3, a0, a1, a2, a3, b0, b1, b2, b3, s + 1, fm);
+  }
+  if (s < fm) {
+    const so = <usize>s << 3;
+    const a0 = load<f64>(c0 + so), a1 = load<f64>(c1 + so), a2 = load<f64>(c2 + so), a3 = load<f64>(c3 + so);
+    const cs = f + <usize>s * sm;
+    if (!(a0 == 0 && a1 == 0 && a2 == 0 && a3 == 0)) column4(cs, c0, c1, c2, c3, a0, a1, a2, a3, s, fm);
+  }
+}
+
+// column cs −= a0·c0 + a1·c1 + a2·c2 + a3·c3 over rows t ≥ from
+// @ts-ignore: decorator
+@inline function column4(
+  cs: usize, c0: usize, c1: usize, c2: usize, c3: usize, a0: f64, a1: f64, a2: f64, a3: f64, from: i32, fm: i32,
+): void {
+  const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    const sum = f64x2.add(f64x2.add(f64x2.add(
+      f64x2.mul(v0, v128.load(c0 + o)), f64x2.mul(v1, v128.load(c1 + o))),
+      f64x2.mul(v2, v128.load(c2 + o))), f64x2.mul(v3, v128.load(c3 + o)));
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), sum));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    store<f64>(cs + o, load<f64>(cs + o)
+      - (a0 * load<f64>(c0 + o) + a1 * load<f64>(c1 + o) + a2 * load<f64>(c2 + o) + a3 * load<f64>(c3 + o)));
+  }
+}
+
+// column4 on two columns (cs with a, ct with b) over the same rows t ≥ from, the panel read once
+// @ts-ignore: decorator
+@inline function pair4(
+  cs: usize, ct: usize, c0: usize, c1: usize, c2: usize, c3: usize, a0: f64, a1: f64, a2: f64, a3: f64,
+  b0: f64, b1: f64, b2: f64, b3: f64, from: i32, fm: i32,
+): void {
+  const v0 = f64x2.splat(a0), v1 = f64x2.splat(a1), v2 = f64x2.splat(a2), v3 = f64x2.splat(a3);
+  const w0 = f64x2.splat(b0), w1 = f64x2.splat(b1), w2 = f64x2.splat(b2), w3 = f64x2.splat(b3);
+  let t = from;
+  for (; t + 2 <= fm; t += 2) {
+    const o = <usize>t << 3;
+    const x0 = v128.load(c0 + o), x1 = v128.load(c1 + o), x2 = v128.load(c2 + o), x3 = v128.load(c3 + o);
+    const sa = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(v0, x0), f64x2.mul(v1, x1)), f64x2.mul(v2, x2)),
+      f64x2.mul(v3, x3));
+    const sb = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(w0, x0), f64x2.mul(w1, x1)), f64x2.mul(w2, x2)),
+      f64x2.mul(w3, x3));
+    v128.store(cs + o, f64x2.sub(v128.load(cs + o), sa));
+    v128.store(ct + o, f64x2.sub(v128.load(ct + o), sb));
+  }
+  for (; t < fm; t++) {
+    const o = <usize>t << 3;
+    const x0 = load<f64>(c0 + o), x1 = load<f64>(c1 + o), x2 = load<f64>(c2 + o), x3 = load<f64>(c3 + o);
+    store<f64>(cs + o, load<f64>(cs + o) - (a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3));
+    store<f64>(ct + o, load<f64>(ct + o) - (b0 * x0 + b1 * x1 + b2 * x2 + b3 * x3));
+  }
+}
+
+// ---- multifrontal solves, 8 right-hand sides at a time (linalg/multifrontal.ts's solveFrontal is
+// the reference for each vector) ----
+// The factor: nf fronts; front i has fm = rptr[i+1] − rptr[i] positions (rows, i32, from rptr[i])
+// and own[i] columns of L (column-major, fm entries each, f64, from cptr[i] entries into cols).
+// y: n positions × 8 vectors (interleaved, vector r of position p at p·8 + r); w: scratch of the
+// largest front × 8. Lanes run over the vectors, so each vector sees solveFrontal's operations in
+// its order; a vector whose w_j is zero skips column j (bitselect keeps the old value), as the
+// reference's `if (wj === 0) continue` does.
+export function frontsolve(
+  nf: i32, rows: usize, rptr: usize, cols: usize, cptr: usize, own: usize, y: usize, w: usize,
+): void {
+  const zero = f64x2.splat(0);
+  for (let i = 0; i < nf; i++) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather8(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = 0; j < k; j++) {
+      const cj = c + <usize>j * sm, d = f64x2.splat(load<f64>(cj + (<usize>j << 3)));
+      const wj = w + (<usize>j << 6);
+      const x0 = f64x2.div(v128.load(wj), d), x1 = f64x2.div(v128.load(wj, 16), d);
+      const x2 = f64x2.div(v128.load(wj, 32), d), x3 = f64x2.div(v128.load(wj, 48), d);
+      v128.store(wj, x0); v128.store(wj, x1, 16); v128.store(wj, x2, 32); v128.store(wj, x3, 48);
+      const m0 = f64x2.ne(x0, zero), m1 = f64x2.ne(x1, zero), m2 = f64x2.ne(x2, zero), m3 = f64x2.ne(x3, zero);
+      if (!v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) continue;
+      for (let t = j + 1; t < fm; t++) {
+        const l = f64x2.splat(load<f64>(cj + (<usize>t << 3))), wt = w + (<usize>t << 6);
+        let o = v128.load(wt);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x0)), o, m0));
+        o = v128.load(wt, 16);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x1)), o, m1), 16);
+        o = v128.load(wt, 32);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x2)), o, m2), 32);
+        o = v128.load(wt, 48);
+        v128.store(wt, v128.bitselect(f64x2.sub(o, f64x2.mul(l, x3)), o, m3), 48);
+      }
+    }
+    scatter8(w, y, rw, fm);
+  }
+  for (let i = nf - 1; i >= 0; i--) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather8(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = k - 1; j >= 0; j--) {
+      const cj = c + <usize>j * sm, wj = w + (<usize>j << 6);
+      let s0 = v128.load(wj), s1 = v128.load(wj, 16), s2 = v128.load(wj, 32), s3 = v128.load(wj, 48);
+      for (let t = j + 1; t < fm; t++) {
+        const l = f64x2.splat(load<f64>(cj + (<usize>t << 3))), wt = w + (<usize>t << 6);
+        s0 = f64x2.sub(s0, f64x2.mul(l, v128.load(wt)));
+        s1 = f64x2.sub(s1, f64x2.mul(l, v128.load(wt, 16)));
+        s2 = f64x2.sub(s2, f64x2.mul(l, v128.load(wt, 32)));
+        s3 = f64x2.sub(s3, f64x2.mul(l, v128.load(wt, 48)));
+      }
+      const d = f64x2.splat(load<f64>(cj + (<usize>j << 3)));
+      v128.store(wj, f64x2.div(s0, d)); v128.store(wj, f64x2.div(s1, d), 16);
+      v128.store(wj, f64x2.div(s2, d), 32); v128.store(wj, f64x2.div(s3, d), 48);
+    }
+    scatter8(w, y, rw, k);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gather8(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    const src = y + (<usize>load<i32>(rw + (<usize>t << 2)) << 6), dst = w + (<usize>t << 6);
+    v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16);
+    v128.store(dst, v128.load(src, 32), 32); v128.store(dst, v128.load(src, 48), 48);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function scatter8(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    const dst = y + (<usize>load<i32>(rw + (<usize>t << 2)) << 6), src = w + (<usize>t << 6);
+    v128.store(dst, v128.load(src)); v128.store(dst, v128.load(src, 16), 16);
+    v128.store(dst, v128.load(src, 32), 32); v128.store(dst, v128.load(src, 48), 48);
+  }
+}

@@ -80,3 +80,6 @@ export function formatBytes(bytes: number): string {
   while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
   return `${v >= 100 || u === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[u]}`;
 }
+
+/** Gradient rows per tile of the row path's Schur complement (linalg/wasm/schur.ts, `schurt`). */
+export const SCHUR_TILE_ROWS = 16;

@@ -1,5 +1,5 @@
 import { fail } from './errors.js';
-import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS } from './limits.js';
+import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS, SCHUR_TILE_ROWS } from './limits.js';
 import type { Graph } from '../model/graph.js';
 import { sizeOf } from '../tensor/tensor.js';
 import type { LayerGeometry, Model } from '../model/chain-spec.js';
@@ -132,13 +132,23 @@ export function systemSize(g: LayerGeometry): SystemSize {
     // columns), the Schur complement, its pivoted factor while it grows and its final copy (mg × mg
     // each), and two copies of S (transposed for the Gram matrix, and without its dependent rows)
     const nullDim = Math.min(mg, g.outC * g.outC);
-    workBytes = (mg + nullDim) * ms * F64 + 3 * mg * mg * F64 + 2 * nnzS * (F64 + I32) + 2 * n * F64;
+    workBytes = (mg + nullDim) * ms * F64 + 3 * mg * mg * F64 + 2 * nnzS * (F64 + I32) + 2 * n * F64
+      + schurScratchBytes(n, ms, mg, nnzS, nnzG);
   } else {
     // the column Gram matrix of all rows (n × n), after the dependent rows of S were looked for
     factorBytes = 0;
     workBytes = n * n * F64 + rowBand * ms * F64 + (nnzS + nnzG) * (F64 + I32) + 4 * n * F64;
   }
   return { n, ms, mg, nnzS, nnzG, path, systemBytes, factorBytes, workBytes };
+}
+
+/**
+ * The Schur complement's scratch in WebAssembly memory (linalg/wasm/schur.ts): copies of S and G, Yᵀ,
+ * D = Gᵀ − SᵀY over one tile of gradient rows, and Sc.
+ */
+function schurScratchBytes(n: number, ms: number, mg: number, nnzS: number, nnzG: number): number {
+  const tile = Math.min(mg, SCHUR_TILE_ROWS);
+  return (nnzS + nnzG) * (F64 + I32) + ms * mg * F64 + n * tile * F64 + mg * mg * F64;
 }
 
 /** The dense fallback's matrix: the Gram matrix of the touched columns, n × n. */
