@@ -847,6 +847,59 @@ function panel4(f: usize, fm: i32, j0: i32): void {
   }
 }
 
+// ---- schur over a block of gradient rows: columns j0..j0+jb−1 of Sc (the same per element) ----
+// `schur` above with D and yt restricted to the block's columns (n × jb and ms × jb, D zero on entry)
+// and Sc's block written into the full mg × mg matrix (zero there on entry): D for all gradient rows
+// at once was n·mg values (681 MB for cnn3_c1's layer 1 at 224²). Each element of D and Sc sees the
+// same operations in the same order as in `schur` and in linalg/schur.ts.
+export function schurblock(
+  sptr: usize, sidx: usize, sval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
+  j0: i32, jb: i32, yt: usize, d: usize, sc: usize,
+): void {
+  const row = <usize>jb << 3;
+  const m2 = <usize>(jb & ~1) << 3;
+  for (let j = j0; j < j0 + jb; j++) {
+    const k1 = load<i32>(gptr + (<usize>(j + 1) << 2));
+    for (let k = load<i32>(gptr + (<usize>j << 2)); k < k1; k++) {
+      const p = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row + (<usize>(j - j0) << 3);
+      store<f64>(p, load<f64>(p) + load<f64>(gval + (<usize>k << 3)));
+    }
+  }
+  const zero = f64x2.splat(0);
+  for (let r = 0; r < ms; r++) {
+    const yr = yt + <usize>r * row;
+    const k1 = load<i32>(sptr + (<usize>(r + 1) << 2));
+    for (let k = load<i32>(sptr + (<usize>r << 2)); k < k1; k++) {
+      const base = d + <usize>load<i32>(sidx + (<usize>k << 2)) * row;
+      const s = load<f64>(sval + (<usize>k << 3));
+      const v = f64x2.splat(s);
+      let j: usize = 0;
+      for (; j < m2; j += 16) {
+        const y = v128.load(yr + j), old = v128.load(base + j);
+        v128.store(base + j, v128.bitselect(f64x2.sub(old, f64x2.mul(v, y)), old, f64x2.ne(y, zero)));
+      }
+      for (; j < row; j += 8) {
+        const y = load<f64>(yr + j);
+        if (y != 0) store<f64>(base + j, load<f64>(base + j) - s * y);
+      }
+    }
+  }
+  for (let i = 0; i < mg; i++) {
+    const acc = sc + ((<usize>i * <usize>mg + <usize>j0) << 3);
+    const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
+    for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
+      const base = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row;
+      const g = load<f64>(gval + (<usize>k << 3));
+      const v = f64x2.splat(g);
+      let j: usize = 0;
+      for (; j < m2; j += 16) {
+        v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
+      }
+      for (; j < row; j += 8) store<f64>(acc + j, load<f64>(acc + j) + g * load<f64>(base + j));
+    }
+  }
+}
+
 // ---- multifrontal solves, 8 right-hand sides at a time (linalg/multifrontal.ts's solveFrontal is
 // the reference for each vector) ----
 // The factor: nf fronts; front i has fm = rptr[i+1] − rptr[i] positions (rows, i32, from rptr[i])

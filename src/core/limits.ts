@@ -83,3 +83,9 @@ export function formatBytes(bytes: number): string {
 
 /** Gradient rows per tile of the row path's Schur complement (linalg/wasm/schur.ts, `schurt`). */
 export const SCHUR_TILE_ROWS = 16;
+
+/**
+ * Bytes of Yᵀ (rows of S × gradient rows) that `schurt` may copy whole; above it the Schur complement
+ * is computed over blocks of gradient rows of this size (linalg/wasm/schur-blocks.ts, `schurblock`).
+ */
+export const SCHUR_BLOCK_BYTES = 64 * 2 ** 20;

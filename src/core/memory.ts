@@ -1,5 +1,7 @@
 import { fail } from './errors.js';
-import { formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS, SCHUR_TILE_ROWS } from './limits.js';
+import {
+  formatBytes, MAX_ARRAY_ELEMENTS, MAX_DENSE_ROWS, SCHUR_BLOCK_BYTES, SCHUR_TILE_ROWS,
+} from './limits.js';
 import type { Graph } from '../model/graph.js';
 import { sizeOf } from '../tensor/tensor.js';
 import type { LayerGeometry, Model } from '../model/chain-spec.js';
@@ -143,12 +145,16 @@ export function systemSize(g: LayerGeometry): SystemSize {
 }
 
 /**
- * The Schur complement's scratch in WebAssembly memory (linalg/wasm/schur.ts): copies of S and G, Yᵀ,
- * D = Gᵀ − SᵀY over one tile of gradient rows, and Sc.
+ * The Schur complement's scratch in WebAssembly memory (linalg/wasm/schur.ts, schur-blocks.ts): copies
+ * of S and G, Sc, and Yᵀ with D = Gᵀ − SᵀY whole or over blocks of gradient rows.
  */
 function schurScratchBytes(n: number, ms: number, mg: number, nnzS: number, nnzG: number): number {
+  const sparse = (nnzS + nnzG) * (F64 + I32) + mg * mg * F64;
+  // Yᵀ whole and a tile of D (schurt) while Yᵀ fits the block size, else blocks of both (schurblock)
   const tile = Math.min(mg, SCHUR_TILE_ROWS);
-  return (nnzS + nnzG) * (F64 + I32) + ms * mg * F64 + n * tile * F64 + mg * mg * F64;
+  if (ms * mg * F64 <= SCHUR_BLOCK_BYTES) return sparse + ms * mg * F64 + n * tile * F64;
+  const block = Math.min(mg, Math.max(2, Math.floor(SCHUR_BLOCK_BYTES / (F64 * Math.max(1, n))) & ~1));
+  return sparse + (n + ms) * block * F64;
 }
 
 /** The dense fallback's matrix: the Gram matrix of the touched columns, n × n. */

@@ -1,5 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
 import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { schurColumnsBlocked } from '../linalg/wasm/schur-blocks.js';
 import { schurColumnsTiledFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
@@ -8,7 +9,7 @@ import {
   addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
 } from '../linalg/sparse.js';
 import { fail } from '../core/errors.js';
-import { formatBytes, MAX_DENSE_ROWS } from '../core/limits.js';
+import { formatBytes, MAX_DENSE_ROWS, SCHUR_BLOCK_BYTES } from '../core/limits.js';
 import { denseFallbackBytes } from '../core/memory.js';
 import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
@@ -411,7 +412,9 @@ function rowPath(
   };
   let sc: Float64Array | null = null;
   if (path === 'row') {
-    sc = schurColumnsTiledFast(s, gm, y, n);
+    // the tiled kernel copies Yᵀ whole; large images take the blocked one (same bits, bounded memory)
+    sc = ms * mg * 8 <= SCHUR_BLOCK_BYTES
+      ? schurColumnsTiledFast(s, gm, y, n) : schurColumnsBlocked(s, gm, y, n);
     for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
       const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
       sc[i * mg + j] = v;
