@@ -3,14 +3,12 @@ import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { blockedPivotedCholesky, pivotedCholesky } from '../src/linalg/dense.js';
 import {
-  choleskyEnvelope, Envelope, gramOfColumns, solveEnvelope, solveEnvelopeMany,
+  choleskyEnvelope, Envelope, solveEnvelope, solveEnvelopeMany,
 } from '../src/linalg/envelope.js';
-import { CsrBuilder, transpose } from '../src/linalg/sparse.js';
 import {
   blockedPivotedCholeskyFast, blockedPivotedCholeskyWasm, pivotedCholeskyFast, pivotedCholeskyWasm,
-  choleskyEnvelopeWasm, schurColumnsWasm, solveEnvelopeManyWasm,
+  solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
-import { schurColumns } from '../src/linalg/schur.js';
 import { matmulAdd } from '../src/linalg/matmul.js';
 import { matmulAddFast } from '../src/linalg/wasm/matmul.js';
 
@@ -143,63 +141,6 @@ describe('envelope solves, many right-hand sides at once', () => {
       assert.deepEqual(bits(wasm[c]), bits(ref[c]), `vector ${c} (WebAssembly)`);
     }
   });
-});
-
-describe('envelope Cholesky in WebAssembly', () => {
-  /** SSᵀ of a banded sparse S (rows of varying reach), with repeated and zero rows so that some drop. */
-  function gram(rows: number, cols: number, seed: number): Envelope {
-    const rng = new Rng(seed), b = new CsrBuilder(cols);
-    const saved: [number[], number[]][] = [];
-    for (let r = 0; r < rows; r++) {
-      let idx: number[] = [], val: number[] = [];
-      if (r % 11 === 5 && saved.length > 2) [idx, val] = saved[saved.length - 2];
-      else if (r % 17 !== 9) {
-        const c0 = Math.floor((r * cols) / rows), w = 2 + ((r * 5) % 9);
-        for (let c = c0; c < Math.min(cols, c0 + w); c++) { idx.push(c); val.push(rng.normal()); }
-      }
-      saved.push([idx, val]);
-      b.push(idx, val);
-    }
-    const s = b.build();
-    return gramOfColumns(transpose(s), Int32Array.from({ length: rows }, (_, i) => i), rows);
-  }
-  const copy = (e: Envelope) => new Envelope(e.n, e.first, e.ptr, e.data.slice());
-  it('gives the reference\'s factor to the bit and its report, with and without drops', () => {
-    for (const [rows, cols, seed] of [[40, 60, 1], [150, 120, 2], [300, 330, 3], [7, 9, 4]]) {
-      for (const allowDrop of [true, false]) {
-        const e = gram(rows, cols, seed), x = copy(e), y = copy(e);
-        const rx = choleskyEnvelope(x, 1e-6, allowDrop), ry = choleskyEnvelopeWasm(y, 1e-6, allowDrop);
-        const what = `${rows}×${cols} allowDrop=${allowDrop}`;
-        assert.deepEqual(ry, rx, what);
-        if (rows > 100 && allowDrop) assert.ok(rx.dropped.length > 0, what);
-        assert.deepEqual(bits(y.data), bits(x.data), what);
-      }
-    }
-  });
-});
-
-describe("the row path's Schur complement in WebAssembly against the reference", () => {
-  /** A sparse rows × cols matrix with about `per` entries a row, some of them exact zeros. */
-  function sparse(rows: number, cols: number, per: number, rng: Rng) {
-    const b = new CsrBuilder(cols);
-    for (let r = 0; r < rows; r++) {
-      const cs = [...new Set(Array.from({ length: per }, () => Math.floor(rng.uniform() * cols)))].sort((x, y) => x - y);
-      b.push(cs, cs.map((_, i) => (i === 1 ? 0 : rng.normal())));
-    }
-    return b.build();
-  }
-  for (const [ms, mg, n] of [[40, 7, 30], [0, 5, 12], [25, 16, 50], [60, 1, 20]]) {
-    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns: the same bits`, () => {
-      const rng = new Rng(ms * 100 + mg);
-      const s = sparse(ms, n, 6, rng), g = sparse(mg, n, 9, rng);
-      // Y with exact zeros and negative zeros, which the reference skips
-      const y = Array.from({ length: mg }, () => Float64Array.from({ length: ms }, (_, r) =>
-        (r % 5 === 0 ? 0 : r % 7 === 0 ? -0 : rng.normal())));
-      const ref = schurColumns(s, g, y, n);
-      assert.ok(ref.some((v) => v !== 0) || mg * ms === 0);
-      assert.deepEqual(schurColumnsWasm(s, g, y, n), ref);
-    });
-  }
 });
 
 describe('matmulAddFast (the kernels module\'s float64 GEMM)', () => {

@@ -262,137 +262,6 @@ export function envsolve(data: usize, first: usize, ptr: usize, x: usize, n: i32
   }
 }
 
-// ---- envelope Cholesky (choleskyEnvelope) -------------------------------------------------------
-// Entry (i, j) is s = a_ij − Σ_k l_ik l_jk over k from max(first_i, first_j), then s / l_jj: one
-// dependent chain per entry. Four consecutive entries j..j+3 run their chains side by side over the
-// k they share, then each adds its terms k = j.. in order: the same operations in the same order as
-// the reference, four times the instruction-level parallelism.
-// @ts-ignore: decorator
-@inline function el(data: usize, b: i32, k: i32): f64 { return load<f64>(data + (<usize>(b + k) << 3)); }
-
-// Returns −1 when every pivot was accepted (or dropped), else the row that failed. out[0], out[1]:
-// the largest and smallest accepted pivot; dropped (u8, n) marks the rows dropped.
-export function envchol(
-  data: usize, first: usize, ptr: usize, dropped: usize, out: usize, n: i32, tol: f64, allowDrop: bool,
-): i32 {
-  let maxPivot: f64 = 0, minPivot: f64 = Infinity;
-  for (let i = 0; i < n; i++) {
-    const fi = load<i32>(first + (<usize>i << 2)), bi = load<i32>(ptr + (<usize>i << 2)) - fi;
-    let j = fi;
-    while (j < i) {
-      const f0 = load<i32>(first + (<usize>j << 2));
-      if (j + 4 <= i && load<u32>(dropped + <usize>j) == 0) { // four bytes: none dropped
-        const f1 = load<i32>(first + (<usize>(j + 1) << 2)), f2 = load<i32>(first + (<usize>(j + 2) << 2));
-        const f3 = load<i32>(first + (<usize>(j + 3) << 2));
-        const k0 = fi > f0 ? fi : f0, k1 = fi > f1 ? fi : f1, k2 = fi > f2 ? fi : f2, k3 = fi > f3 ? fi : f3;
-        let K = k0 > k1 ? k0 : k1; K = K > k2 ? K : k2; K = K > k3 ? K : k3;
-        if (K <= j) {
-          const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, b1 = load<i32>(ptr + (<usize>(j + 1) << 2)) - f1;
-          const b2 = load<i32>(ptr + (<usize>(j + 2) << 2)) - f2;
-          const b3 = load<i32>(ptr + (<usize>(j + 3) << 2)) - f3;
-          let s0 = el(data, bi, j), s1 = el(data, bi, j + 1);
-          let s2 = el(data, bi, j + 2), s3 = el(data, bi, j + 3);
-          for (let k = k0; k < K; k++) s0 -= el(data, bi, k) * el(data, b0, k);
-          for (let k = k1; k < K; k++) s1 -= el(data, bi, k) * el(data, b1, k);
-          for (let k = k2; k < K; k++) s2 -= el(data, bi, k) * el(data, b2, k);
-          for (let k = k3; k < K; k++) s3 -= el(data, bi, k) * el(data, b3, k);
-          for (let k = K; k < j; k++) {
-            const x = el(data, bi, k);
-            s0 -= x * el(data, b0, k); s1 -= x * el(data, b1, k);
-            s2 -= x * el(data, b2, k); s3 -= x * el(data, b3, k);
-          }
-          // none of j..j+3 is dropped (checked above)
-          const l0 = s0 / el(data, b0, j);
-          s1 -= l0 * el(data, b1, j);
-          const l1 = s1 / el(data, b1, j + 1);
-          s2 -= l0 * el(data, b2, j); s2 -= l1 * el(data, b2, j + 1);
-          const l2 = s2 / el(data, b2, j + 2);
-          s3 -= l0 * el(data, b3, j); s3 -= l1 * el(data, b3, j + 1); s3 -= l2 * el(data, b3, j + 2);
-          const l3 = s3 / el(data, b3, j + 3);
-          store<f64>(data + (<usize>(bi + j) << 3), l0); store<f64>(data + (<usize>(bi + j + 1) << 3), l1);
-          store<f64>(data + (<usize>(bi + j + 2) << 3), l2);
-          store<f64>(data + (<usize>(bi + j + 3) << 3), l3);
-          j += 4;
-          continue;
-        }
-      }
-      if (load<u8>(dropped + <usize>j) != 0) { store<f64>(data + (<usize>(bi + j) << 3), 0); j++; continue; }
-      const b0 = load<i32>(ptr + (<usize>j << 2)) - f0, k0 = fi > f0 ? fi : f0;
-      let s = el(data, bi, j);
-      for (let k = k0; k < j; k++) s -= el(data, bi, k) * el(data, b0, k);
-      store<f64>(data + (<usize>(bi + j) << 3), s / el(data, b0, j));
-      j++;
-    }
-    const aii = el(data, bi, i);
-    let d = aii;
-    for (let k = fi; k < i; k++) d -= el(data, bi, k) * el(data, bi, k);
-    const rel = aii > 0 ? d / aii : 0;
-    if (!(rel > tol)) {
-      if (!allowDrop) { store<f64>(out, maxPivot); store<f64>(out, minPivot, 8); return i; }
-      store<u8>(dropped + <usize>i, 1);
-      for (let k = fi; k < i; k++) store<f64>(data + (<usize>(bi + k) << 3), 0);
-      store<f64>(data + (<usize>(bi + i) << 3), 1);
-      continue;
-    }
-    if (d > maxPivot) maxPivot = d;
-    if (d < minPivot) minPivot = d;
-    store<f64>(data + (<usize>(bi + i) << 3), Math.sqrt(d));
-  }
-  store<f64>(out, maxPivot); store<f64>(out, minPivot, 8);
-  return -1;
-}
-
-// ---- the row path's Schur complement, every column at once (linalg/schur.ts is the reference) ----
-// D = Gᵀ − SᵀY (n × mg, zero on entry) then Sc = G·D (mg × mg, zero on entry). S and G are CSR (i32
-// row pointers and column indices, f64 values); yt is Y transposed (ms × mg). Lanes run over j, the
-// gradient rows, so each element keeps the reference's order; a zero y entry is skipped by a select
-// that keeps the old value to the bit, as the reference's `if (y !== 0)` does.
-export function schur(
-  sptr: usize, sidx: usize, sval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
-  yt: usize, d: usize, sc: usize,
-): void {
-  const row = <usize>mg << 3;
-  const m2 = <usize>(mg & ~1) << 3;
-  for (let j = 0; j < mg; j++) {
-    const k1 = load<i32>(gptr + (<usize>(j + 1) << 2));
-    for (let k = load<i32>(gptr + (<usize>j << 2)); k < k1; k++) {
-      const p = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row + (<usize>j << 3);
-      store<f64>(p, load<f64>(p) + load<f64>(gval + (<usize>k << 3)));
-    }
-  }
-  const zero = f64x2.splat(0);
-  for (let r = 0; r < ms; r++) {
-    const yr = yt + <usize>r * row;
-    const k1 = load<i32>(sptr + (<usize>(r + 1) << 2));
-    for (let k = load<i32>(sptr + (<usize>r << 2)); k < k1; k++) {
-      const base = d + <usize>load<i32>(sidx + (<usize>k << 2)) * row;
-      const s = load<f64>(sval + (<usize>k << 3));
-      const v = f64x2.splat(s);
-      let j: usize = 0;
-      for (; j < m2; j += 16) {
-        const y = v128.load(yr + j), old = v128.load(base + j);
-        v128.store(base + j, v128.bitselect(f64x2.sub(old, f64x2.mul(v, y)), old, f64x2.ne(y, zero)));
-      }
-      for (; j < row; j += 8) {
-        const y = load<f64>(yr + j);
-        if (y != 0) store<f64>(base + j, load<f64>(base + j) - s * y);
-      }
-    }
-  }
-  for (let i = 0; i < mg; i++) {
-    const acc = sc + <usize>i * row;
-    const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
-    for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
-      const base = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row;
-      const g = load<f64>(gval + (<usize>k << 3));
-      const v = f64x2.splat(g);
-      let j: usize = 0;
-      for (; j < m2; j += 16) v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
-      for (; j < row; j += 8) store<f64>(acc + j, load<f64>(acc + j) + g * load<f64>(base + j));
-    }
-  }
-}
-
 // ---- the Gram matrix RᵀR in its envelope, with its pattern (linalg/envgram.ts is the reference) ----
 // R is CSR (i32 ptr and idx, f64 val); order maps R's columns to positions (−1: dropped); the envelope
 // (first, eptr, data: zero on entry) and mark (u8, one per entry) are filled. Each row's kept entries
@@ -615,12 +484,12 @@ export function envcholb(
   return -1;
 }
 
-// ---- the row path's Schur complement in column tiles (schur's tiled twin, same reference) --------
+// ---- the row path's Schur complement in column tiles (linalg/schur.ts is the reference) ---------
 // The same D = Gᵀ − SᵀY and Sc = G·D, one tile of up to 16 gradient rows (columns j of D and Sc) at
 // a time, each element finished in registers: D[c][j] is 0, plus G's entries in column c (through Gᵀ,
 // rows j increasing), minus s_rc·y_rj over the rows r of S in column c (through Sᵀ, r increasing; a
 // zero y skipped as the reference does); Sc[i][j] is 0 plus g_ik·D[c_k][j] over G's row i in order.
-// The same operations in the same order as schur for every element, but no element of D or Sc is
+// The same operations in the same order as schurColumns for every element, but no element of D or Sc is
 // loaded and stored once per term. dt: n × 16 values; zf: ms bytes (does row r of Y's tile hold a 0)
 // and 144 of scratch; cur: n i32.
 // @ts-ignore: decorator
@@ -848,10 +717,10 @@ function panel4(f: usize, fm: i32, j0: i32): void {
 }
 
 // ---- schur over a block of gradient rows: columns j0..j0+jb−1 of Sc (the same per element) ----
-// `schur` above with D and yt restricted to the block's columns (n × jb and ms × jb, D zero on entry)
-// and Sc's block written into the full mg × mg matrix (zero there on entry): D for all gradient rows
-// at once was n·mg values (681 MB for cnn3_c1's layer 1 at 224²). Each element of D and Sc sees the
-// same operations in the same order as in `schur` and in linalg/schur.ts.
+// linalg/schur.ts's schurColumns with D and yt restricted to the block's columns (n × jb and ms × jb,
+// D zero on entry) and Sc's block written into the full mg × mg matrix (zero there on entry): D for all
+// gradient rows at once was n·mg values (681 MB for cnn3_c1's layer 1 at 224²). Each element of D and
+// Sc sees the same operations in the same order as there.
 export function schurblock(
   sptr: usize, sidx: usize, sval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
   j0: i32, jb: i32, yt: usize, d: usize, sc: usize,

@@ -3,11 +3,9 @@ import {
   blockedPivotedCholesky, pivotedCholesky, type PivotedCholesky,
 } from '../dense.js';
 import {
-  choleskyEnvelope, solveEnvelopeMany, type CholeskyReport, type Envelope,
+  solveEnvelopeMany, type Envelope,
 } from '../envelope.js';
 import { LINALG_WASM_BASE64 } from './binary.js';
-import { schurColumns } from '../schur.js';
-import type { Csr } from '../sparse.js';
 
 /**
  * The pivoted Cholesky factorisations of linalg/dense.ts in WebAssembly SIMD (wasm/linalg.ts), equal
@@ -19,11 +17,7 @@ import type { Csr } from '../sparse.js';
 type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
   n: number, nb: number, tol: number, mode: number) => number;
 type EnvSolve = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
-type EnvChol = (data: number, first: number, ptr: number, dropped: number, out: number, n: number,
-  tol: number, allowDrop: number) => number;
-type Schur = (sptr: number, sidx: number, sval: number, ms: number, gptr: number, gidx: number, gval: number,
-  mg: number, yt: number, d: number, sc: number) => void;
-interface Exports { pstrf: Pstrf; envsolve: EnvSolve; envchol: EnvChol; schur: Schur }
+interface Exports { pstrf: Pstrf; envsolve: EnvSolve }
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB; stay below so that offsets fit a signed 32-bit argument. */
@@ -130,53 +124,6 @@ export function solveEnvelopeManyWasm(l: Envelope, bs: Float64Array[]): void {
   }
 }
 
-/**
- * choleskyEnvelope in WebAssembly: the same factor in `a` (to the bit) and the same report. Throws
- * RangeError when the memory cannot be had.
- */
-export function choleskyEnvelopeWasm(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
-  const { n } = a;
-  const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
-  const data = 0, first = up(a.data.length * 8), ptr = first + up(n * 4), dropped = ptr + up((n + 1) * 4);
-  const out = dropped + up(n + 4);
-  const { fn: { envchol }, buffer } = instantiate(out + 16);
-  const d = new Float64Array(buffer, data, a.data.length);
-  d.set(a.data);
-  new Int32Array(buffer, first, n).set(a.first);
-  new Int32Array(buffer, ptr, n + 1).set(a.ptr);
-  const failed = envchol(data, first, ptr, dropped, out, n, tol, allowDrop ? 1 : 0);
-  a.data.set(d);
-  const marks = new Uint8Array(buffer, dropped, n), list: number[] = [];
-  for (let i = 0; i < n; i++) if (marks[i]) list.push(i);
-  const [maxPivot, minPivot] = new Float64Array(buffer, out, 2);
-  return { ok: failed < 0, dropped: list, maxPivot, minPivot };
-}
-
-/**
- * schurColumns in WebAssembly: the same result to the bit (lanes over the gradient rows keep each
- * element's order). Throws RangeError when the memory cannot be had.
- */
-export function schurColumnsWasm(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
-  const ms = s.rows, mg = gm.rows;
-  const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
-  const at: number[] = [];
-  let end = 0;
-  for (const bytes of [(ms + 1) * 4, s.idx.length * 4, s.val.length * 8, (mg + 1) * 4, gm.idx.length * 4,
-    gm.val.length * 8, ms * mg * 8, n * mg * 8, mg * mg * 8]) { at.push(end); end += up(bytes); }
-  const { fn: { schur }, buffer } = instantiate(end);
-  const [sptr, sidx, sval, gptr, gidx, gval, yt, d, sc] = at;
-  new Int32Array(buffer, sptr, ms + 1).set(s.ptr.subarray(0, ms + 1));
-  new Int32Array(buffer, sidx, s.idx.length).set(s.idx);
-  new Float64Array(buffer, sval, s.val.length).set(s.val);
-  new Int32Array(buffer, gptr, mg + 1).set(gm.ptr.subarray(0, mg + 1));
-  new Int32Array(buffer, gidx, gm.idx.length).set(gm.idx);
-  new Float64Array(buffer, gval, gm.val.length).set(gm.val);
-  const ytv = new Float64Array(buffer, yt, ms * mg);
-  for (let j = 0; j < mg; j++) { const yj = y[j]; for (let r = 0; r < ms; r++) ytv[r * mg + j] = yj[r]; }
-  schur(sptr, sidx, sval, ms, gptr, gidx, gval, mg, yt, d, sc);
-  return new Float64Array(buffer, sc, mg * mg).slice();
-}
-
 /** Whether this engine validates the module (WebAssembly with SIMD). */
 function available(): boolean {
   try {
@@ -214,13 +161,4 @@ export function pivotedCholeskyFast(
 
 export function solveEnvelopeManyFast(l: Envelope, bs: Float64Array[]): void {
   withFallback(() => solveEnvelopeManyWasm(l, bs), () => solveEnvelopeMany(l, bs));
-}
-
-export function choleskyEnvelopeFast(a: Envelope, tol: number, allowDrop = false): CholeskyReport {
-  return withFallback(
-    () => choleskyEnvelopeWasm(a, tol, allowDrop), () => choleskyEnvelope(a, tol, allowDrop));
-}
-
-export function schurColumnsFast(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
-  return withFallback(() => schurColumnsWasm(s, gm, y, n), () => schurColumns(s, gm, y, n));
 }
