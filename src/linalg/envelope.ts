@@ -25,10 +25,12 @@ export class Envelope {
 
 /**
  * The Gram matrix RᵀR of a sparse matrix's columns, with column c moved to position order[c]
- * (order[c] = -1 drops the column). Returns the envelope of the permuted Gram matrix.
+ * (order[c] = -1 drops the column). Returns the envelope of the permuted Gram matrix. With `mark`
+ * (one byte per envelope entry, zero on entry) it also records which entries a row of R couples.
  */
-export function gramOfColumns(r: Csr, order: Int32Array, n: number): Envelope {
-  const first = envelopeFirst(r, order, n);
+export function gramOfColumns(
+  r: Csr, order: Int32Array, n: number, first = envelopeFirst(r, order, n), mark?: Uint8Array,
+): Envelope {
   const ptr = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) ptr[i + 1] = ptr[i] + (i - first[i] + 1);
   const data = new Float64Array(ptr[n]);
@@ -49,7 +51,10 @@ export function gramOfColumns(r: Csr, order: Int32Array, n: number): Envelope {
       const base = ptr[pa] - first[pa];
       for (let b = 0; b < m; b++) {
         const pb = buf[b];
-        if (pb <= pa) data[base + pb] += va * vbuf[b];
+        if (pb <= pa) {
+          data[base + pb] += va * vbuf[b];
+          if (mark) mark[base + pb] = 1;
+        }
       }
     }
   }

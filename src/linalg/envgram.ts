@@ -1,40 +1,20 @@
-import { Envelope, envelopeFirst } from './envelope.js';
+import { gramOfColumns, envelopeFirst, type Envelope } from './envelope.js';
 import type { Csr } from './sparse.js';
 
 /**
  * The Gram matrix RᵀR in its envelope (as gramOfColumns builds it) together with its sparsity pattern
  * (mark[e] = 1 where a row of R couples the two positions, whatever the value), so that gramMatrix's
- * CSR can be read off the envelope instead of being summed a second time. Each entry is the same sum
- * in the same order (R's rows in increasing order, products v_a·v_b), so the values are gramMatrix's
- * and gramOfColumns' to the bit.
+ * CSR can be read off the envelope instead of being summed a second time: gramOfColumns with its
+ * marks. Each entry is the same sum in the same order as gramMatrix's (R's rows in increasing order,
+ * products v_a·v_b), so the values are equal to the bit.
  */
 export function markedGramOfColumns(
   r: Csr, order: Int32Array, n: number, first = envelopeFirst(r, order, n),
 ): { env: Envelope; mark: Uint8Array } {
-  const ptr = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) ptr[i + 1] = ptr[i] + (i - first[i] + 1);
-  const data = new Float64Array(ptr[n]), mark = new Uint8Array(ptr[n]);
-  let buf = new Int32Array(64), vbuf = new Float64Array(64);
-  for (let row = 0; row < r.rows; row++) {
-    const lo = r.ptr[row], hi = r.ptr[row + 1];
-    if (buf.length < hi - lo) { buf = new Int32Array(hi - lo); vbuf = new Float64Array(hi - lo); }
-    let m = 0;
-    for (let k = lo; k < hi; k++) {
-      const p = order[r.idx[k]];
-      if (p < 0) continue;
-      buf[m] = p;
-      vbuf[m++] = r.val[k];
-    }
-    for (let a = 0; a < m; a++) {
-      const pa = buf[a], va = vbuf[a];
-      const base = ptr[pa] - first[pa];
-      for (let b = 0; b < m; b++) {
-        const pb = buf[b];
-        if (pb <= pa) { data[base + pb] += va * vbuf[b]; mark[base + pb] = 1; }
-      }
-    }
-  }
-  return { env: new Envelope(n, first, ptr, data), mark };
+  let size = 0;
+  for (let i = 0; i < n; i++) size += i - first[i] + 1;
+  const mark = new Uint8Array(size);
+  return { env: gramOfColumns(r, order, n, first, mark), mark };
 }
 
 /**
