@@ -10,7 +10,7 @@ import {
   solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
 import { matmulAdd } from '../src/linalg/matmul.js';
-import { matmulAddFast } from '../src/linalg/wasm/matmul.js';
+import { matmulAddFast, MatmulWorkspace } from '../src/linalg/wasm/matmul.js';
 
 /**
  * The WebAssembly pivoted Cholesky factorisations against their JavaScript references on seeded
@@ -145,7 +145,7 @@ describe('envelope solves, many right-hand sides at once', () => {
 
 describe('matmulAddFast (the kernels module\'s float64 GEMM)', () => {
   it('equals the JavaScript matmulAdd to the bit, onto a nonzero C, on odd and even shapes', () => {
-    const rng = new Rng(21);
+    const rng = new Rng(21), shared = new MatmulWorkspace(); // one workspace over every shape, in turn
     for (const [m, n, k] of [[37, 41, 53], [64, 64, 64], [5, 130, 101], [129, 3, 200], [1, 300, 250]]) {
       const a = Float64Array.from({ length: m * k }, () => rng.normal());
       const b = Float64Array.from({ length: k * n }, () => rng.normal() * 1e3);
@@ -154,6 +154,9 @@ describe('matmulAddFast (the kernels module\'s float64 GEMM)', () => {
       matmulAdd(ref, a, b, m, n, k);
       matmulAddFast(fast, a, b, m, n, k);
       assert.deepEqual(Buffer.from(fast.buffer), Buffer.from(ref.buffer), `${m}×${n}×${k}`);
+      const reused = c0.slice();
+      shared.add(reused, a, b, m, n, k);
+      assert.deepEqual(Buffer.from(reused.buffer), Buffer.from(ref.buffer), `${m}×${n}×${k}, shared`);
       // and against a product summed independently, entry by entry
       const i = m - 1, j = n - 1;
       let s = c0[i * n + j];

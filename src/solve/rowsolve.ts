@@ -1,6 +1,6 @@
 import { cholesky, choleskySolve, type PivotedCholesky } from '../linalg/dense.js';
 import type { GramSolver } from '../linalg/gramsolver.js';
-import { matmulAddFast } from '../linalg/wasm/matmul.js';
+import { MatmulWorkspace } from '../linalg/wasm/matmul.js';
 import { dot } from '../linalg/vec.js';
 
 /** Rows of the triangular solve's blocks: the work between blocks is one GEMM each. */
@@ -39,15 +39,16 @@ export function rowPathSolution(
   // h = g − Yᵀs
   const h = Float64Array.from(gRhs);
   for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
-  const zp = nullBasisOnPivots(piv, lp, free, dsc);
-  const yz = k > 0 ? timesY(y, piv.pivots, r, zp, free, dsc, ms) : new Float64Array(0);
+  const gemm = new MatmulWorkspace();
+  const zp = nullBasisOnPivots(piv, lp, free, dsc, gemm);
+  const yz = k > 0 ? timesY(y, piv.pivots, r, zp, free, dsc, ms, gemm) : new Float64Array(0);
   const w = new Float64Array(k);
   if (k > 0) {
     // ZᵀKZ = ZᵀZ + (YZ)ᵀ(YZ); both products give exactly symmetric results (same terms, same order)
     const zkz = new Float64Array(k * k);
     for (let c = 0; c < k; c++) zkz[c * k + c] = dsc[free[c]] * dsc[free[c]];
-    matmulAddFast(zkz, transposed(zp, r, k), zp, k, k, r);
-    matmulAddFast(zkz, transposed(yz, ms, k), yz, k, k, ms);
+    gemm.add(zkz, transposed(zp, r, k), zp, k, k, r);
+    gemm.add(zkz, transposed(yz, ms, k), yz, k, k, ms);
     for (let c = 0; c < k; c++) w[c] = dsc[free[c]] * h[free[c]];
     for (let t = 0; t < r; t++) {
       const ht = h[piv.pivots[t]];
@@ -83,11 +84,11 @@ function pivotRows(piv: PivotedCholesky, r: number): Float64Array {
 }
 
 /**
- * Z's rows at the pivots, D_J W with L̂_Jᵀ W = −L̂_Fᵀ (r × k): backward substitution by blocks of rows,
- * the rows below a block folded in by one GEMM.
+ * Z's rows at the pivots, D_J W with L̂_Jᵀ W = −L̂_Fᵀ (r × k): backward substitution by blocks of
+ * rows, the rows below a block folded in by one GEMM.
  */
 function nullBasisOnPivots(
-  piv: PivotedCholesky, lp: Float64Array, free: number[], dsc: Float64Array,
+  piv: PivotedCholesky, lp: Float64Array, free: number[], dsc: Float64Array, gemm: MatmulWorkspace,
 ): Float64Array {
   const r = piv.rank, k = free.length;
   const wm = new Float64Array(r * k);
@@ -100,9 +101,11 @@ function nullBasisOnPivots(
     if (below > 0 && k > 0) {
       // W[t0:t1] −= L̂[t1:r, t0:t1]ᵀ W[t1:r]
       const lt = new Float64Array(nb * below);
-      for (let i = 0; i < nb; i++) for (let u = 0; u < below; u++) lt[i * below + u] = -lp[(t1 + u) * r + t0 + i];
+      for (let i = 0; i < nb; i++) {
+        for (let u = 0; u < below; u++) lt[i * below + u] = -lp[(t1 + u) * r + t0 + i];
+      }
       const block = wm.subarray(t0 * k, t1 * k);
-      matmulAddFast(block, lt, wm.subarray(t1 * k), nb, k, below);
+      gemm.add(block, lt, wm.subarray(t1 * k), nb, k, below);
     }
     for (let t = t1 - 1; t >= t0; t--) {
       const wt = wm.subarray(t * k, t * k + k);
@@ -125,7 +128,7 @@ function nullBasisOnPivots(
 /** YZ (rows(S) × k): Y's pivot columns times Z's pivot block, plus each free column's own y. */
 function timesY(
   y: Float64Array[], pivots: Int32Array, r: number, zp: Float64Array, free: number[], dsc: Float64Array,
-  ms: number,
+  ms: number, gemm: MatmulWorkspace,
 ): Float64Array {
   const k = free.length;
   const yp = new Float64Array(ms * r);
@@ -134,7 +137,7 @@ function timesY(
     for (let i = 0; i < ms; i++) yp[i * r + t] = yt[i];
   }
   const yz = new Float64Array(ms * k);
-  matmulAddFast(yz, yp, zp, ms, k, r);
+  gemm.add(yz, yp, zp, ms, k, r);
   for (let c = 0; c < k; c++) {
     const yq = y[free[c]], s = dsc[free[c]];
     for (let i = 0; i < ms; i++) yz[i * k + c] += yq[i] * s;
@@ -154,16 +157,8 @@ function solvePivotBlock(
 ): Float64Array {
   const r = piv.rank;
   const v = new Float64Array(r);
-  for (let t = 0; t < r; t++) {
-    let acc = dsc[piv.pivots[t]] * u[piv.pivots[t]];
-    for (let q = 0; q < t; q++) acc -= lp[t * r + q] * v[q];
-    v[t] = acc / lp[t * r + t];
-  }
-  for (let t = r - 1; t >= 0; t--) {
-    let acc = v[t];
-    for (let q = t + 1; q < r; q++) acc -= lp[q * r + t] * v[q];
-    v[t] = acc / lp[t * r + t];
-  }
+  for (let t = 0; t < r; t++) v[t] = dsc[piv.pivots[t]] * u[piv.pivots[t]];
+  choleskySolve(lp, r, v);
   const b = new Float64Array(mg);
   for (let t = 0; t < r; t++) b[piv.pivots[t]] = dsc[piv.pivots[t]] * v[t];
   return b;
