@@ -10,6 +10,7 @@ import {
   solveEnvelopeManyWasm,
 } from '../src/linalg/wasm/dense.js';
 import { matmulAdd } from '../src/linalg/matmul.js';
+import { solveEnvelopeFast } from '../src/linalg/envelope-solve.js';
 import { matmulAddFast, MatmulWorkspace } from '../src/linalg/wasm/matmul.js';
 
 /**
@@ -139,6 +140,38 @@ describe('envelope solves, many right-hand sides at once', () => {
     for (let c = 0; c < bs.length; c++) {
       assert.deepEqual(bits(js[c]), bits(ref[c]), `vector ${c} (JavaScript)`);
       assert.deepEqual(bits(wasm[c]), bits(ref[c]), `vector ${c} (WebAssembly)`);
+    }
+  });
+});
+
+describe('solveEnvelopeFast (four forward chains, two backward rows at a time)', () => {
+  it('gives solveEnvelope\'s bits: rows starting inside a block, decoupled parts, zeros and −0', () => {
+    const rng = new Rng(8);
+    for (const n of [1, 2, 5, 91, 96]) {
+      // rows 41.. start at or after 41, so [0, 41) and [41, n) are decoupled; some rows are their diagonal
+      const first = Int32Array.from({ length: n }, (_, i) => (i % 9 === 4 ? i
+        : Math.max(i >= 41 ? 41 : 0, i - Math.floor(rng.uniform() * 16))));
+      const ptr = new Int32Array(n + 1);
+      for (let i = 0; i < n; i++) ptr[i + 1] = ptr[i] + i - first[i] + 1;
+      const data = new Float64Array(ptr[n]);
+      for (let i = 0; i < n; i++) {
+        for (let j = first[i]; j < i; j++) data[ptr[i] + j - first[i]] = rng.normal() * 0.1;
+        data[ptr[i + 1] - 1] = 3 + rng.uniform();
+      }
+      const env = new Envelope(n, first, ptr, data);
+      assert.ok(choleskyEnvelope(env, 1e-12).ok);
+      const cases = [
+        (i: number) => rng.normal(), () => 0, () => -0, (i: number) => (i < 41 ? 0 : rng.normal()),
+        (i: number) => (i < 41 ? -0 : rng.normal()), (i: number) => (i >= 41 ? 0 : rng.normal()),
+        (i: number) => (i % 5 === 0 ? 0 : rng.normal()),
+      ];
+      for (const [c, value] of cases.entries()) {
+        const b = Float64Array.from({ length: n }, (_, i) => value(i));
+        const ref = b.slice(), got = b.slice();
+        solveEnvelope(env, ref);
+        solveEnvelopeFast(env, got);
+        assert.deepEqual(bits(got), bits(ref), `n ${n}, case ${c}`);
+      }
     }
   });
 });

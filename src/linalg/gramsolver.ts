@@ -1,8 +1,9 @@
 import {
-  envelopeCost, envelopeFirst, gramOfColumns, solveEnvelope, type CholeskyReport, type Envelope,
+  envelopeCost, envelopeFirst, gramOfColumns, type CholeskyReport, type Envelope,
 } from './envelope.js';
 import { csrOfMarkedEnvelope } from './envgram.js';
 import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
+import { solveEnvelopeFast } from './envelope-solve.js';
 import { solveEnvelopeManyFast } from './wasm/dense.js';
 import { frontKernelWasm, solveFrontalManyWasm } from './wasm/frontal.js';
 import { nestedDissection } from './dissection.js';
@@ -105,7 +106,7 @@ function envelopeFactor(
     ? markedGramOfColumnsFast(r, order, n, first).env : gramOfColumns(r, order, n));
   const report = choleskyEnvelopeBlockedFast(env, tol, allowDrop);
   return {
-    n, kind: 'envelope', report, solve: (v) => solveEnvelope(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
+    n, kind: 'envelope', report, solve: (v) => solveEnvelopeFast(env, v), solveMany: (vs) => solveEnvelopeManyFast(env, vs),
   };
 }
 
