@@ -7,10 +7,12 @@ import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import { copaIndex, normalisedIndex, structuralIndex, type LayerReport } from './reports.js';
 import { rgap } from '../attacks/layerwise/rgap.js';
 import { fail } from '../core/errors.js';
-import { DEFAULT_RANK_TOL } from '../solve/layersolve.js';
+import { DEFAULT_RANK_TOL, type SolveOptions } from '../solve/layersolve.js';
 import { checkSolvable } from '../core/memory.js';
 import { SolverCache } from '../solve/solver-cache.js';
-import { layerGeometries, whatIfReports } from './whatif.js';
+import { layerGeometries, whatIfLayers, type WhatIfLayer } from './whatif.js';
+import { solveLayerJob, solveOnWorkers, type LayerThreads } from './layer-jobs.js';
+import type { Graph } from '../model/graph.js';
 
 /**
  * The per-layer audit: each layer's linear system (weight, gradient and padding constraints), its
@@ -51,34 +53,76 @@ export interface AuditSettings extends Partial<SolveSettings> {
 export function audit(
   payload: ServerPayload, source: AuditSource, settings: AuditSettings = {},
 ): AuditResult {
+  const { solve, layers } = auditLayers(payload, source, settings);
+  const solved = layers.kind === 'done'
+    ? layers.layers : layers.layers.map((l) => ('report' in l ? l.report : solveLayerJob(l, solve)));
+  return auditResult(payload.model, layers, solved);
+}
+
+/**
+ * The same audit with the what-if's layer systems solved side by side on worker threads (the
+ * attacker's view is one recursion, solved in turn): the same result whatever the thread count.
+ */
+export async function auditOnWorkers(
+  payload: ServerPayload, source: AuditSource, threads: LayerThreads, settings: AuditSettings = {},
+): Promise<AuditResult> {
+  const { solve, layers } = auditLayers(payload, source, settings);
+  if (layers.kind === 'done') return auditResult(payload.model, layers, layers.layers);
+  const jobs = layers.layers.flatMap((l) => ('report' in l ? [] : [l]));
+  const reports = await solveOnWorkers(jobs, { tol: solve.tol, maxBytes: solve.maxBytes }, threads);
+  const solved = layers.layers.map((l) => ('report' in l ? l.report : reports[jobs.indexOf(l)]));
+  return auditResult(payload.model, layers, solved);
+}
+
+interface AuditLabel {
+  label: number;
+  labelInferred: boolean;
+  labelAmbiguous: boolean;
+  warnings: string[];
+}
+
+/** The layers before their solves: rgap's reports (attacker's view), or the what-if's layers. */
+type AuditLayers = AuditLabel & (
+  | { kind: 'done'; layers: LayerReport[] }
+  | { kind: 'what-if'; layers: WhatIfLayer[] });
+
+function auditLayers(
+  payload: ServerPayload, source: AuditSource, settings: AuditSettings,
+): { solve: SolveOptions; layers: AuditLayers } {
   const g = payload.model;
   checkSolvable({ layers: layerGeometries(g) });
   const tol = settings.tol ?? DEFAULT_RANK_TOL;
   const solve = { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
-  let layers: LayerReport[];
-  let label: number, labelInferred = false, labelAmbiguous = false;
-  let warnings: string[] = [];
-  if (source.kind === 'gradients') {
-    const v = chainView(g, payload.bnMode);
-    if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
-      + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
-      + v.reason);
-    const r = rgap.run(payload, source.update, {
-      seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
-    });
-    layers = r.layers;
-    label = r.labels[0];
-    labelInferred = r.labelsInferred;
-    labelAmbiguous = r.labelAmbiguous;
-    warnings = r.warnings;
-  } else {
-    label = source.label;
-    layers = whatIfReports(settings.kernels ?? JS_KERNELS, payload, source.image, label, solve);
+  if (source.kind === 'image') {
+    const layers = whatIfLayers(settings.kernels ?? JS_KERNELS, payload, source.image, source.label);
+    const label = { label: source.label, labelInferred: false, labelAmbiguous: false, warnings: [] };
+    return { solve, layers: { kind: 'what-if', layers, ...label } };
+  }
+  const v = chainView(g, payload.bnMode);
+  if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
+    + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
+    + v.reason);
+  const r = rgap.run(payload, source.update, {
+    seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
+  });
+  return {
+    solve,
+    layers: {
+      kind: 'done', layers: r.layers, label: r.labels[0], labelInferred: r.labelsInferred,
+      labelAmbiguous: r.labelAmbiguous, warnings: r.warnings,
+    },
+  };
+}
+
+function auditResult(model: Graph, found: AuditLabel & { kind: string }, layers: LayerReport[]): AuditResult {
+  const { label, labelInferred, labelAmbiguous } = found;
+  const warnings = [...found.warnings];
+  if (found.kind === 'what-if') {
     for (const l of layers) if (l.noRule && l.partOf === undefined) warnings.push(
       `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
   }
   return {
-    model: g.name, label, labelInferred, labelAmbiguous, warnings, layers,
+    model: model.name, label, labelInferred, labelAmbiguous, warnings, layers,
     copaIndex: copaIndex(layers), normalisedIndex: normalisedIndex(layers),
     structuralIndex: structuralIndex(layers),
     flaggedLayers: layers.filter((l) => l.rankDiffersFromStructural).map((l) => l.index),
