@@ -10,8 +10,8 @@ import { fail } from '../core/errors.js';
 import { DEFAULT_RANK_TOL, type SolveOptions } from '../solve/layersolve.js';
 import { checkSolvable } from '../core/memory.js';
 import { SolverCache } from '../solve/solver-cache.js';
-import { layerGeometries, whatIfLayers, type WhatIfLayer } from './whatif.js';
-import { solveLayerJob, solveOnWorkers, type LayerThreads } from './layer-jobs.js';
+import { layerGeometries, whatIfLayers, whatIfReports } from './whatif.js';
+import { solveOnWorkers, type LayerThreads } from './layer-jobs.js';
 import type { Graph } from '../model/graph.js';
 
 /**
@@ -53,10 +53,11 @@ export interface AuditSettings extends Partial<SolveSettings> {
 export function audit(
   payload: ServerPayload, source: AuditSource, settings: AuditSettings = {},
 ): AuditResult {
-  const { solve, layers } = auditLayers(payload, source, settings);
-  const solved = layers.kind === 'done'
-    ? layers.layers : layers.layers.map((l) => ('report' in l ? l.report : solveLayerJob(l, solve)));
-  return auditResult(payload.model, layers, solved);
+  const solve = solveOptions(payload, settings);
+  if (source.kind === 'gradients') return attackersView(payload, source.update, settings, solve);
+  const kernels = settings.kernels ?? JS_KERNELS;
+  return whatIfResult(payload.model, source.label,
+    whatIfReports(kernels, payload, source.image, source.label, solve));
 }
 
 /**
@@ -66,63 +67,56 @@ export function audit(
 export async function auditOnWorkers(
   payload: ServerPayload, source: AuditSource, threads: LayerThreads, settings: AuditSettings = {},
 ): Promise<AuditResult> {
-  const { solve, layers } = auditLayers(payload, source, settings);
-  if (layers.kind === 'done') return auditResult(payload.model, layers, layers.layers);
-  const jobs = layers.layers.flatMap((l) => ('report' in l ? [] : [l]));
-  const reports = await solveOnWorkers(jobs, { tol: solve.tol, maxBytes: solve.maxBytes }, threads);
-  const solved = layers.layers.map((l) => ('report' in l ? l.report : reports[jobs.indexOf(l)]));
-  return auditResult(payload.model, layers, solved);
-}
-
-interface AuditLabel {
-  label: number;
-  labelInferred: boolean;
-  labelAmbiguous: boolean;
-  warnings: string[];
-}
-
-/** The layers before their solves: rgap's reports (attacker's view), or the what-if's layers. */
-type AuditLayers = AuditLabel & (
-  | { kind: 'done'; layers: LayerReport[] }
-  | { kind: 'what-if'; layers: WhatIfLayer[] });
-
-function auditLayers(
-  payload: ServerPayload, source: AuditSource, settings: AuditSettings,
-): { solve: SolveOptions; layers: AuditLayers } {
-  const g = payload.model;
-  checkSolvable({ layers: layerGeometries(g) });
-  const tol = settings.tol ?? DEFAULT_RANK_TOL;
-  const solve = { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
-  if (source.kind === 'image') {
+  if (source.kind === 'gradients') return audit(payload, source, settings);
+  const solve = solveOptions(payload, settings);
+  // started first, so that they load while the forward pass runs; at most one per layer system
+  const count = Math.min(threads.threads, Math.max(1, layerGeometries(payload.model).length));
+  const workers = Array.from({ length: count }, () => threads.spawn());
+  try {
     const layers = whatIfLayers(settings.kernels ?? JS_KERNELS, payload, source.image, source.label);
-    const label = { label: source.label, labelInferred: false, labelAmbiguous: false, warnings: [] };
-    return { solve, layers: { kind: 'what-if', layers, ...label } };
+    const pending = layers.flatMap((l) => ('report' in l ? [] : [l]));
+    const reports = await solveOnWorkers(pending, { tol: solve.tol, maxBytes: solve.maxBytes }, workers);
+    return whatIfResult(payload.model, source.label,
+      layers.map((l) => ('report' in l ? l.report : reports[pending.indexOf(l)])));
+  } finally {
+    for (const w of workers) w.terminate();
   }
-  const v = chainView(g, payload.bnMode);
+}
+
+/** The solves' settings; the model is refused first if its systems could not be addressed. */
+function solveOptions(payload: ServerPayload, settings: AuditSettings): SolveOptions {
+  checkSolvable({ layers: layerGeometries(payload.model) });
+  const tol = settings.tol ?? DEFAULT_RANK_TOL;
+  return { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
+}
+
+function attackersView(
+  payload: ServerPayload, update: SharedUpdate, settings: AuditSettings, solve: SolveOptions,
+): AuditResult {
+  const v = chainView(payload.model, payload.bnMode);
   if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
     + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
     + v.reason);
-  const r = rgap.run(payload, source.update, {
-    seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
+  const r = rgap.run(payload, update, {
+    seed: 0, tol: solve.tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
   });
-  return {
-    solve,
-    layers: {
-      kind: 'done', layers: r.layers, label: r.labels[0], labelInferred: r.labelsInferred,
-      labelAmbiguous: r.labelAmbiguous, warnings: r.warnings,
-    },
-  };
+  return auditResult(payload.model, {
+    label: r.labels[0], labelInferred: r.labelsInferred, labelAmbiguous: r.labelAmbiguous,
+    warnings: r.warnings,
+  }, r.layers);
 }
 
-function auditResult(model: Graph, found: AuditLabel & { kind: string }, layers: LayerReport[]): AuditResult {
-  const { label, labelInferred, labelAmbiguous } = found;
-  const warnings = [...found.warnings];
-  if (found.kind === 'what-if') {
-    for (const l of layers) if (l.noRule && l.partOf === undefined) warnings.push(
-      `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
-  }
+function whatIfResult(model: Graph, label: number, layers: LayerReport[]): AuditResult {
+  const warnings = layers.filter((l) => l.noRule && l.partOf === undefined).map((l) =>
+    `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
+  return auditResult(model, { label, labelInferred: false, labelAmbiguous: false, warnings }, layers);
+}
+
+type AuditLabel = Pick<AuditResult, 'label' | 'labelInferred' | 'labelAmbiguous' | 'warnings'>;
+
+function auditResult(model: Graph, found: AuditLabel, layers: LayerReport[]): AuditResult {
   return {
-    model: model.name, label, labelInferred, labelAmbiguous, warnings, layers,
+    model: model.name, ...found, layers,
     copaIndex: copaIndex(layers), normalisedIndex: normalisedIndex(layers),
     structuralIndex: structuralIndex(layers),
     flaggedLayers: layers.filter((l) => l.rankDiffersFromStructural).map((l) => l.index),

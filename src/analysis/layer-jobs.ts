@@ -1,6 +1,5 @@
 import { InputError } from '../core/errors.js';
 import type { Csr } from '../linalg/sparse.js';
-import { solveCost } from '../solve/cost.js';
 import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
 import type { LayerSystem } from '../solve/system.js';
 import { layerReport, type LayerReport } from './reports.js';
@@ -16,6 +15,13 @@ import { layerReport, type LayerReport } from './reports.js';
 export interface LayerJob {
   node: string;
   system: LayerSystem;
+}
+
+/** A layer job before its system is built, with the estimated cost of its solve (solve/cost.ts). */
+export interface PendingJob {
+  node: string;
+  cost: number;
+  build(): LayerSystem;
 }
 
 export function solveLayerJob(job: LayerJob, solve: SolveOptions): LayerReport {
@@ -58,40 +64,35 @@ export type SpawnLayerWorker = () => LayerWorker;
 
 export interface LayerThreads {
   spawn: SpawnLayerWorker;
-  /** Workers to start (fewer when there are fewer jobs). */
+  /** Workers to start (at most one per layer system). */
   threads: number;
 }
 
 /**
- * Solves the jobs on worker threads, the costliest first (longest processing time first, so the wall
- * time approaches the largest layer's); the reports keep the jobs' order. The first error stops the
- * other workers and is raised as the worker raised it (an InputError stays one). Every worker is
- * terminated before this returns or throws.
+ * Solves the jobs on the workers, the costliest first (longest processing time first, so the wall
+ * time approaches the largest layer's); each system is built on this thread when a worker is free
+ * for it, while the others work. The reports keep the jobs' order. The first error is raised as the
+ * worker raised it (an InputError stays one); the caller terminates the workers.
  */
 export async function solveOnWorkers(
-  jobs: LayerJob[], solve: WorkerSolve, threads: LayerThreads,
+  jobs: PendingJob[], solve: WorkerSolve, workers: LayerWorker[],
 ): Promise<LayerReport[]> {
-  const order = jobs.map((job, i) => ({ i, cost: solveCost(job.system.g) }))
-    .sort((a, b) => b.cost - a.cost || a.i - b.i);
+  const order = jobs.map((job, i) => ({ i, cost: job.cost })).sort((a, b) => b.cost - a.cost || a.i - b.i);
   const reports: LayerReport[] = new Array(jobs.length);
-  const workers: LayerWorker[] = [];
-  const queue = { next: 0, stopped: false };
+  const queue = { next: 0, failed: false };
   const serve = async (worker: LayerWorker) => {
-    while (!queue.stopped && queue.next < order.length) {
+    while (!queue.failed && queue.next < order.length) {
       const { i } = order[queue.next++];
-      const out = await worker.solve({ ...solve, job: { ...jobs[i], system: ownBuffers(jobs[i].system) } });
-      if (!out.ok) throw out.input ? new InputError(out.message) : new Error(out.message);
+      const job = { node: jobs[i].node, system: ownBuffers(jobs[i].build()) };
+      const out = await worker.solve({ ...solve, job });
+      if (!out.ok) {
+        queue.failed = true;
+        throw out.input ? new InputError(out.message) : new Error(out.message);
+      }
       reports[i] = out.report;
     }
   };
-  try {
-    const n = Math.max(1, Math.min(threads.threads, jobs.length));
-    for (let t = 0; t < n; t++) workers.push(threads.spawn());
-    await Promise.all(workers.map(serve));
-  } finally {
-    queue.stopped = true;
-    for (const w of workers) w.terminate();
-  }
+  await Promise.all(workers.map(serve));
   return reports;
 }
 

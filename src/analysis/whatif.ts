@@ -9,7 +9,8 @@ import type { ServerPayload } from '../threat/payload.js';
 import { closedFormReport, noRuleReport, type LayerReport } from './reports.js';
 import { fail } from '../core/errors.js';
 import type { SolveOptions } from '../solve/layersolve.js';
-import { solveLayerJob, type LayerJob } from './layer-jobs.js';
+import { solveLayerJob, type PendingJob } from './layer-jobs.js';
+import { solveCost } from '../solve/cost.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
@@ -45,17 +46,17 @@ export function layerGeometries(g: Graph): LayerGeometry[] {
 
 /**
  * One layer of the what-if: its report when there is nothing to solve (no rule, the closed-form last
- * layer, a residual block's inner layer), else its system to solve, plain data that may cross to a
- * worker thread.
+ * layer, a residual block's inner layer), else how to build its system (built when it is solved, so
+ * that a worker can start on the costliest layer while the others are built).
  */
-export type WhatIfLayer = { report: LayerReport } | LayerJob;
+export type WhatIfLayer = { report: LayerReport } | PendingJob;
 
 /** The what-if's reports, each layer solved in turn on this thread. */
 export function whatIfReports(
   kernels: Kernels, payload: ServerPayload, image: Tensor, label: number, solve: SolveOptions,
 ): LayerReport[] {
   return whatIfLayers(kernels, payload, image, label)
-    .map((l) => ('report' in l ? l.report : solveLayerJob(l, solve)));
+    .map((l) => ('report' in l ? l.report : solveLayerJob({ node: l.node, system: l.build() }, solve)));
 }
 
 /** The what-if's layers: one forward and backward pass, then each weighted node's system. */
@@ -100,24 +101,29 @@ export function whatIfLayers(
     if (block) {
       const known = knownOutputs(kernels, payload, data, consumers, block.add);
       if ('reason' in known) return { report: noRuleReport(i, type, node.name, unknowns, known.reason) };
-      const system = blockSystem(block, i, {
+      const build = () => blockSystem(block, i, {
         params: payload.params, known, y: values[block.add.index].data,
         hActive: Uint8Array.from(values[block.relu.index].data, (v) => (v > 0 ? 1 : 0)),
         grads: (conv) => ({ dz: grads[layerOf(conv)]!.data, dW: grads[L + layerOf(conv)]!.data }),
       });
-      const names = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])].map((n) => n.name);
-      return { system, node: `${names.join(' + ')} (block)` };
+      const convs = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])];
+      // the block's system is built from its convolutions' geometries: their costs stand in for its own
+      const cost = convs.reduce((t, n) => {
+        const lg = layers[layerOf(n)].geometry;
+        return t + ('reason' in lg ? 0 : solveCost(lg));
+      }, 0);
+      return { build, cost, node: `${convs.map((n) => n.name).join(' + ')} (block)` };
     }
     const known = knownOutputs(kernels, payload, data, consumers, node);
     if ('reason' in known) return { report: noRuleReport(i, type, node.name, unknowns, known.reason) };
     const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);
     const partial = known.values.some((v) => v === 0);
-    const system = buildLayerSystem(geometry, {
+    const build = () => buildLayerSystem(geometry, {
       weight: param('weight')!, bias: param('bias') ?? null, z, dz: grads[i]!.data, dW: grads[L + i]!.data,
       ...(partial ? { known: known.values } : {}), ...(known.sums ? { sums: known.sums } : {}),
       deltaUpToScale: known.deltaUpToScale ?? false,
     });
-    return { system, node: node.name };
+    return { build, cost: solveCost(geometry), node: node.name };
   });
 }
 
