@@ -21,7 +21,12 @@ export type { Kernels } from './kernels/kernels.js';
 export type { Tensor, Shape } from './tensor/tensor.js';
 export type { ServerPayload, SharedUpdate } from './threat/payload.js';
 export { simulateClient, trainOnBatch, type ClientResult } from './threat/client.js';
-export { audit, type AuditResult, type AuditSource } from './analysis/audit.js';
+export {
+  audit, auditOnWorkers, type AuditResult, type AuditSettings, type AuditSource,
+} from './analysis/audit.js';
+export {
+  runLayerTask, type LayerOutcome, type LayerTask, type LayerThreads, type LayerWorker, type SpawnLayerWorker,
+} from './analysis/layer-jobs.js';
 export type { LayerReport } from './analysis/reports.js';
 export { ATTACKS, getAttack } from './attacks/registry.js';
 export type { Attack, AttackOptions, AttackResult, Progress, SolveSettings } from './attacks/types.js';
@@ -30,7 +35,8 @@ export { matchingObjective, type MatchingProblem } from './attacks/matching/obje
 export { SolverCache } from './solve/solver-cache.js';
 export { DEFAULT_RANK_TOL } from './solve/layersolve.js';
 export {
-  estimate, checkMemory, parameterBytes, passBytes, solveBytes, matchingBytes, type MemoryEstimate,
+  estimate, checkMemory, concurrentSolves, parameterBytes, passBytes, solveBytes, matchingBytes,
+  type MemoryEstimate,
   type MemoryPart,
 } from './core/memory.js';
 export { mse, psnr, ssim, quality, batchQuality, type Quality } from './metrics/quality.js';

@@ -7,10 +7,12 @@ import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import { copaIndex, normalisedIndex, structuralIndex, type LayerReport } from './reports.js';
 import { rgap } from '../attacks/layerwise/rgap.js';
 import { fail } from '../core/errors.js';
-import { DEFAULT_RANK_TOL } from '../solve/layersolve.js';
+import { DEFAULT_RANK_TOL, type SolveOptions } from '../solve/layersolve.js';
 import { checkSolvable } from '../core/memory.js';
 import { SolverCache } from '../solve/solver-cache.js';
-import { layerGeometries, whatIfReports } from './whatif.js';
+import { layerGeometries, whatIfLayers, whatIfReports } from './whatif.js';
+import { solveOnWorkers, type LayerThreads } from './layer-jobs.js';
+import type { Graph } from '../model/graph.js';
 
 /**
  * The per-layer audit: each layer's linear system (weight, gradient and padding constraints), its
@@ -51,34 +53,70 @@ export interface AuditSettings extends Partial<SolveSettings> {
 export function audit(
   payload: ServerPayload, source: AuditSource, settings: AuditSettings = {},
 ): AuditResult {
-  const g = payload.model;
-  checkSolvable({ layers: layerGeometries(g) });
-  const tol = settings.tol ?? DEFAULT_RANK_TOL;
-  const solve = { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
-  let layers: LayerReport[];
-  let label: number, labelInferred = false, labelAmbiguous = false;
-  let warnings: string[] = [];
-  if (source.kind === 'gradients') {
-    const v = chainView(g, payload.bnMode);
-    if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
-      + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
-      + v.reason);
-    const r = rgap.run(payload, source.update, {
-      seed: 0, tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
-    });
-    layers = r.layers;
-    label = r.labels[0];
-    labelInferred = r.labelsInferred;
-    labelAmbiguous = r.labelAmbiguous;
-    warnings = r.warnings;
-  } else {
-    label = source.label;
-    layers = whatIfReports(settings.kernels ?? JS_KERNELS, payload, source.image, label, solve);
-    for (const l of layers) if (l.noRule && l.partOf === undefined) warnings.push(
-      `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
+  const solve = solveOptions(payload, settings);
+  if (source.kind === 'gradients') return attackersView(payload, source.update, settings, solve);
+  const kernels = settings.kernels ?? JS_KERNELS;
+  return whatIfResult(payload.model, source.label,
+    whatIfReports(kernels, payload, source.image, source.label, solve));
+}
+
+/**
+ * The same audit with the what-if's layer systems solved side by side on worker threads (the
+ * attacker's view is one recursion, solved in turn): the same result whatever the thread count.
+ */
+export async function auditOnWorkers(
+  payload: ServerPayload, source: AuditSource, threads: LayerThreads, settings: AuditSettings = {},
+): Promise<AuditResult> {
+  if (source.kind === 'gradients') return audit(payload, source, settings);
+  const solve = solveOptions(payload, settings);
+  // started first, so that they load while the forward pass runs; at most one per layer system
+  const count = Math.min(threads.threads, Math.max(1, layerGeometries(payload.model).length));
+  const workers = Array.from({ length: count }, () => threads.spawn());
+  try {
+    const layers = whatIfLayers(settings.kernels ?? JS_KERNELS, payload, source.image, source.label);
+    const pending = layers.flatMap((l) => ('report' in l ? [] : [l]));
+    const reports = await solveOnWorkers(pending, { tol: solve.tol, maxBytes: solve.maxBytes }, workers);
+    return whatIfResult(payload.model, source.label,
+      layers.map((l) => ('report' in l ? l.report : reports[pending.indexOf(l)])));
+  } finally {
+    for (const w of workers) w.terminate();
   }
+}
+
+/** The solves' settings; the model is refused first if its systems could not be addressed. */
+function solveOptions(payload: ServerPayload, settings: AuditSettings): SolveOptions {
+  checkSolvable({ layers: layerGeometries(payload.model) });
+  const tol = settings.tol ?? DEFAULT_RANK_TOL;
+  return { tol, cache: settings.solver ?? new SolverCache(), maxBytes: settings.maxBytes };
+}
+
+function attackersView(
+  payload: ServerPayload, update: SharedUpdate, settings: AuditSettings, solve: SolveOptions,
+): AuditResult {
+  const v = chainView(payload.model, payload.bnMode);
+  if ('reason' in v) fail('the attacker\'s-view audit runs rgap, which needs a chain of conv/linear '
+    + 'layers, each with one activation (eval batch norm, pooling and residual blocks included): '
+    + v.reason);
+  const r = rgap.run(payload, update, {
+    seed: 0, tol: solve.tol, solver: solve.cache, maxBytes: solve.maxBytes, kernels: settings.kernels,
+  });
+  return auditResult(payload.model, {
+    label: r.labels[0], labelInferred: r.labelsInferred, labelAmbiguous: r.labelAmbiguous,
+    warnings: r.warnings,
+  }, r.layers);
+}
+
+function whatIfResult(model: Graph, label: number, layers: LayerReport[]): AuditResult {
+  const warnings = layers.filter((l) => l.noRule && l.partOf === undefined).map((l) =>
+    `layer ${l.index} has no layer system (left out of the indices): ${l.noRule}`);
+  return auditResult(model, { label, labelInferred: false, labelAmbiguous: false, warnings }, layers);
+}
+
+type AuditLabel = Pick<AuditResult, 'label' | 'labelInferred' | 'labelAmbiguous' | 'warnings'>;
+
+function auditResult(model: Graph, found: AuditLabel, layers: LayerReport[]): AuditResult {
   return {
-    model: g.name, label, labelInferred, labelAmbiguous, warnings, layers,
+    model: model.name, ...found, layers,
     copaIndex: copaIndex(layers), normalisedIndex: normalisedIndex(layers),
     structuralIndex: structuralIndex(layers),
     flaggedLayers: layers.filter((l) => l.rankDiffersFromStructural).map((l) => l.index),

@@ -1,5 +1,5 @@
 import type { LayerSolution } from '../solve/layersolve.js';
-import type { LayerGeometry } from '../model/chain-spec.js';
+import type { LayerGeometry, SystemGeometry } from '../model/chain-spec.js';
 import type { LayerSystem } from '../solve/system.js';
 
 /** What gradleak reports for each layer of a model. */
@@ -69,7 +69,7 @@ export function structuralRank(sys: LayerSystem): number {
   return sys.paddingRows + Math.min(coveredInterior(g), rows);
 }
 
-function coveredInterior(g: LayerGeometry): number {
+function coveredInterior(g: SystemGeometry): number {
   const span = (len: number, out: number, k: number) => {
     let covered = 0;
     for (let q = 0; q < len; q++) {

@@ -6,9 +6,11 @@ import { forwardGraph, type Graph, type GraphNode } from '../model/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBatch } from '../threat/client.js';
 import type { ServerPayload } from '../threat/payload.js';
-import { closedFormReport, layerReport, noRuleReport, type LayerReport } from './reports.js';
+import { closedFormReport, noRuleReport, type LayerReport } from './reports.js';
 import { fail } from '../core/errors.js';
-import { solveLayer, type SolveOptions } from '../solve/layersolve.js';
+import type { SolveOptions } from '../solve/layersolve.js';
+import { solveLayerJob, type PendingJob } from './layer-jobs.js';
+import { solveCost } from '../solve/cost.js';
 import type { LayerGeometry } from '../model/chain-spec.js';
 import { buildLayerSystem } from '../solve/system.js';
 import { everyValue, type Knowledge } from '../ops/knowledge.js';
@@ -42,9 +44,25 @@ export function layerGeometries(g: Graph): LayerGeometry[] {
   return weightLayers(g).flatMap((l) => ('reason' in l.geometry ? [] : [l.geometry]));
 }
 
+/**
+ * One layer of the what-if: its report when there is nothing to solve (no rule, the closed-form last
+ * layer, a residual block's inner layer), else how to build its system (built when it is solved, so
+ * that a worker can start on the costliest layer while the others are built).
+ */
+export type WhatIfLayer = { report: LayerReport } | PendingJob;
+
+/** The what-if's reports, each layer solved in turn on this thread. */
 export function whatIfReports(
   kernels: Kernels, payload: ServerPayload, image: Tensor, label: number, solve: SolveOptions,
 ): LayerReport[] {
+  return whatIfLayers(kernels, payload, image, label)
+    .map((l) => ('report' in l ? l.report : solveLayerJob({ node: l.node, system: l.build() }, solve)));
+}
+
+/** The what-if's layers: one forward and backward pass, then each weighted node's system. */
+export function whatIfLayers(
+  kernels: Kernels, payload: ServerPayload, image: Tensor, label: number,
+): WhatIfLayer[] {
   const g = payload.model;
   checkBatch(g, image, [label]);
   if (image.shape[0] !== 1) fail(`the audit's what-if takes one image, got ${image.shape[0]}`);
@@ -61,45 +79,51 @@ export function whatIfReports(
   const data = values.map((v) => v?.data);
   const blocks = findResidualBlocks(g, consumers, payload.bnMode);
   const layerOf = (n: GraphNode) => layers.findIndex((l) => l.node === n);
-  return layers.map(({ node, geometry }, i): LayerReport => {
+  return layers.map(({ node, geometry }, i): WhatIfLayer => {
     const k = node.index;
     const z = values[k].data;
     const unknowns = node.inShapes[0].reduce((a, b) => a * b, 1);
     const type = node.op.name === 'linear' ? 'linear' : 'conv';
-    if ('reason' in geometry) return noRuleReport(
-      i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`);
-    if (i === L - 1 && type === 'linear') return { ...closedFormReport(geometry), node: node.name };
+    if ('reason' in geometry) return { report: noRuleReport(
+      i, type, node.name, unknowns, `node "${node.name}": ${geometry.reason}`) };
+    if (i === L - 1 && type === 'linear') {
+      return { report: { ...closedFormReport(geometry), node: node.name } };
+    }
     const inner = blocks.find((b) => b.conv2 === node || b.shortcut?.conv === node);
     if (inner) return {
-      ...noRuleReport(i, type, node.name, unknowns,
-        `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`),
-      partOf: layerOf(inner.conv1),
+      report: {
+        ...noRuleReport(i, type, node.name, unknowns,
+          `in the system of its residual block, reported at layer ${layerOf(inner.conv1)}`),
+        partOf: layerOf(inner.conv1),
+      },
     };
     const block = blocks.find((b) => b.conv1 === node);
     if (block) {
       const known = knownOutputs(kernels, payload, data, consumers, block.add);
-      if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
-      const sys = blockSystem(block, i, {
+      if ('reason' in known) return { report: noRuleReport(i, type, node.name, unknowns, known.reason) };
+      const build = () => blockSystem(block, i, {
         params: payload.params, known, y: values[block.add.index].data,
         hActive: Uint8Array.from(values[block.relu.index].data, (v) => (v > 0 ? 1 : 0)),
         grads: (conv) => ({ dz: grads[layerOf(conv)]!.data, dW: grads[L + layerOf(conv)]!.data }),
       });
-      const names = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])].map((n) => n.name);
-      return {
-        ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })),
-        node: `${names.join(' + ')} (block)`,
-      };
+      const convs = [node, block.conv2, ...(block.shortcut ? [block.shortcut.conv] : [])];
+      // the block's system is built from its convolutions' geometries: their costs stand in for its own
+      const cost = convs.reduce((t, n) => {
+        const lg = layers[layerOf(n)].geometry;
+        return t + ('reason' in lg ? 0 : solveCost(lg));
+      }, 0);
+      return { build, cost, node: `${convs.map((n) => n.name).join(' + ')} (block)` };
     }
     const known = knownOutputs(kernels, payload, data, consumers, node);
-    if ('reason' in known) return noRuleReport(i, type, node.name, unknowns, known.reason);
+    if ('reason' in known) return { report: noRuleReport(i, type, node.name, unknowns, known.reason) };
     const param = (suffix: string) => payload.params.get(`${node.name}.${suffix}`);
     const partial = known.values.some((v) => v === 0);
-    const sys = buildLayerSystem(geometry, {
+    const build = () => buildLayerSystem(geometry, {
       weight: param('weight')!, bias: param('bias') ?? null, z, dz: grads[i]!.data, dW: grads[L + i]!.data,
       ...(partial ? { known: known.values } : {}), ...(known.sums ? { sums: known.sums } : {}),
       deltaUpToScale: known.deltaUpToScale ?? false,
     });
-    return { ...layerReport(sys, solveLayer(sys, { ...solve, rankOnly: true })), node: node.name };
+    return { build, cost: solveCost(geometry), node: node.name };
   });
 }
 

@@ -4,7 +4,7 @@ import {
 } from './limits.js';
 import type { Graph } from '../model/graph.js';
 import { sizeOf } from '../tensor/tensor.js';
-import type { LayerGeometry, Model } from '../model/chain-spec.js';
+import type { LayerGeometry, Model, SystemGeometry } from '../model/chain-spec.js';
 
 /**
  * Memory estimates, made before anything large is allocated, so that a model or input too big for
@@ -106,7 +106,7 @@ export interface SystemSize {
   workBytes: number;
 }
 
-export function systemSize(g: LayerGeometry): SystemSize {
+export function systemSize(g: SystemGeometry): SystemSize {
   const padH = g.inH + 2 * g.pad, padW = g.inW + 2 * g.pad;
   const n = g.inC * padH * padW;
   const p = g.outH * g.outW, k2 = g.inC * g.kh * g.kw;
@@ -203,4 +203,30 @@ export function solveBytes(model: Pick<Model, 'layers'>): MemoryPart[] {
     },
     { what: `layer ${work.g.index}'s solve`, bytes: work.s.workBytes },
   ];
+}
+
+/**
+ * A worker thread's own runtime beyond the arrays of its layer: its V8 heap, our modules and the
+ * WebAssembly memory of the dense kernels (35 MiB measured after a small solve; V8 collects late).
+ */
+const WORKER_BYTES = 64 * 2 ** 20;
+
+/**
+ * How many of a model's layer solves may run side by side (up to `wanted`) within the ceiling: each
+ * concurrent solve holds a copy of its system, its factor, its work arrays and a worker, on top of
+ * `base` (the one-thread estimate, which counts one solve already). The largest count first; one
+ * solve at a time is always allowed (the one-thread estimate decides about that).
+ */
+export function concurrentSolves(
+  model: Pick<Model, 'layers'>, wanted: number, base: number, ceiling: number,
+): { solves: number; limit: number; wantedBytes: number } {
+  const each = solvedLayers(model).map((g) => {
+    const s = systemSize(g);
+    return s.systemBytes + s.factorBytes + s.workBytes + WORKER_BYTES;
+  }).sort((a, b) => b - a);
+  const limit = Math.max(1, Math.min(wanted, each.length));
+  const need = (k: number) => base + each.slice(0, k).reduce((t, b) => t + b, 0);
+  let solves = 1;
+  while (solves < limit && need(solves + 1) <= ceiling) solves++;
+  return { solves, limit, wantedBytes: need(limit) };
 }

@@ -66,6 +66,18 @@ export interface LayerGeometry {
   block?: ResidualBlock;
 }
 
+/**
+ * The numbers of a layer's geometry, without its activation's functions or graph nodes: what a layer
+ * system needs, and plain data (it crosses to worker threads).
+ */
+export type SystemGeometry = Omit<LayerGeometry, 'activation' | 'pool' | 'block'>;
+
+/** Just those numbers, copied. */
+export function systemGeometry(g: SystemGeometry): SystemGeometry {
+  const { index, type, inC, inH, inW, outC, outH, outW, kh, kw, stride, pad, bias } = g;
+  return { index, type, inC, inH, inW, outC, outH, outW, kh, kw, stride, pad, bias };
+}
+
 /** A layer followed by a pooling. */
 export type PooledGeometry = LayerGeometry & { pool: PoolGeometry & { kind: PoolKind } };
 

@@ -1,5 +1,5 @@
 import { CsrBuilder, type Csr } from '../linalg/sparse.js';
-import type { LayerGeometry } from '../model/chain-spec.js';
+import { systemGeometry, type SystemGeometry } from '../model/chain-spec.js';
 
 /**
  * One layer's linear system U x = v over its padded input x (C×(H+2p)×(W+2p), channel-first):
@@ -10,7 +10,7 @@ import type { LayerGeometry } from '../model/chain-spec.js';
  * the image so that S Sᵀ is banded; the gradient rows G are few and handled densely.
  */
 export interface LayerSystem {
-  g: LayerGeometry;
+  g: SystemGeometry;
   /** Columns: the padded input size. */
   n: number;
   padH: number;
@@ -72,7 +72,7 @@ export interface SystemInputs {
   gradientRows?: { rows: Csr; rhs: Float64Array };
 }
 
-export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSystem {
+export function buildLayerSystem(g: SystemGeometry, inp: SystemInputs): LayerSystem {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
   const padH = inH + 2 * pad, padW = inW + 2 * pad, plane = padH * padW;
   const n = inC * plane;
@@ -135,7 +135,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
   if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
 
   return {
-    g, n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
+    g: systemGeometry(g), n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
     counted: !inp.sums && !inp.deltaUpToScale && !inp.gradientRows,
     grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
     ...(inp.known ? {
@@ -149,7 +149,7 @@ export function buildLayerSystem(g: LayerGeometry, inp: SystemInputs): LayerSyst
  * weight; with `columns`, placed among a larger system's columns.
  */
 export function gradientRowsOf(
-  g: LayerGeometry, dz: Float64Array, dW: Float64Array, columns?: GradientColumns,
+  g: SystemGeometry, dz: Float64Array, dW: Float64Array, columns?: GradientColumns,
 ): { rows: Csr; rhs: Float64Array } {
   const { inC, inH, inW, outC, outH, outW, kh, kw, stride, pad } = g;
   const padW = inW + 2 * pad, plane = (inH + 2 * pad) * padW;
@@ -209,7 +209,7 @@ interface SparseRows { s: Csr; sRhs: Float64Array; sRowOutput: Int32Array }
 
 /** Each known sum Σ c_q·z_q of outputs as the row Σ c_q·(weight row q) = Σ c_q·(z_q − b). */
 function sumRowsOf(
-  g: LayerGeometry, inp: SystemInputs, sums: Csr, col: (c: number, h: number, w: number) => number,
+  g: SystemGeometry, inp: SystemInputs, sums: Csr, col: (c: number, h: number, w: number) => number,
 ): SparseRows {
   const { inC, outH, outW, kh, kw, stride } = g;
   const k2 = inC * kh * kw;

@@ -1,7 +1,13 @@
-import { audit, type AuditSource } from '../../analysis/audit.js';
+import os from 'node:os';
+import { audit, auditOnWorkers, type AuditSettings, type AuditSource } from '../../analysis/audit.js';
 import { fail } from '../../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../../solve/layersolve.js';
-import { estimate, parameterBytes, passBytes, solveBytes } from '../../core/memory.js';
+import {
+  concurrentSolves, estimate, parameterBytes, passBytes, solveBytes,
+} from '../../core/memory.js';
+import { formatBytes } from '../../core/limits.js';
+import type { Graph } from '../../model/graph.js';
+import { spawnLayerWorker } from '../layer-threads.js';
 import { Rng } from '../../core/rng.js';
 import { SolverCache } from '../../solve/solver-cache.js';
 import { layerGeometries } from '../../analysis/whatif.js';
@@ -17,14 +23,20 @@ import type { Args } from '../options.js';
 export const auditCommand: Command = {
   name: 'audit',
   usage: `gradleak audit --model <preset|spec.json> [--weights W.safetensors]
-               [--image IMG --label N | --gradients G.safetensors [--label N]]
+               [--image IMG --label N | --gradients G.safetensors [--label N]] [--threads N]
   Per-layer unknowns, constraint counts, numerical and count-based rank, condition estimate and the
-  security index. Without --image or --gradients a seeded random image stands in for the client's.`,
+  security index. Without --image or --gradients a seeded random image stands in for the client's;
+  its layer systems are then solved side by side on --threads worker threads (default: one per core).`,
   options: {
     ...MODEL_OPTIONS, ...IMAGE_OPTIONS,
     gradients: {
       kind: 'string', arg: 'G.safetensors',
       help: 'audit these shared gradients (the attacker\'s view) instead of an image',
+    },
+    threads: {
+      kind: 'int', arg: 'N', min: 1, max: 256,
+      help: 'worker threads for the what-if\'s layer systems (default: one per core; 1 solves them '
+        + 'in turn on this thread); results do not change',
     },
     ...TOL_OPTION, ...JSON_OPTION,
   },
@@ -56,7 +68,7 @@ function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSo
   };
 }
 
-function runAudit(a: Args): void {
+async function runAudit(a: Args): Promise<void> {
   const model = requireModel(a);
   const parts = [
     parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) }),
@@ -64,13 +76,29 @@ function runAudit(a: Args): void {
   const maxBytes = checkCeiling(a, estimate(parts), `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
   const source = auditSource(a, p, maxBytes);
+  const threads = source.kind === 'image' ? layerThreads(a, model, estimate(parts).bytes, maxBytes) : 1;
   const t0 = performance.now();
-  const result = audit(p, source, {
+  const settings: AuditSettings = {
     tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
-  });
+  };
+  const result = threads > 1
+    ? await auditOnWorkers(p, source, { spawn: spawnLayerWorker, threads }, settings)
+    : audit(p, source, settings);
   const seconds = (performance.now() - t0) / 1000;
   if (a.flag('json')) { console.log(JSON.stringify({ ...result, seconds })); return; }
   for (const w of result.warnings) console.error(`warning: ${w}`);
   console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n`
     + `${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
+}
+
+/** --threads, or one per core, fewer when that many layer solves at once would pass the ceiling. */
+function layerThreads(a: Args, model: Graph, base: number, ceiling: number): number {
+  const wanted = a.int('threads', os.availableParallelism());
+  const c = concurrentSolves({ layers: layerGeometries(model) }, wanted, base, ceiling);
+  if (c.solves < c.limit) {
+    console.error(`audit: ${c.limit} layer solves at once would need an estimated `
+      + `${formatBytes(c.wantedBytes)}, above the ${formatBytes(ceiling)} memory ceiling; `
+      + `solving ${c.solves} at a time`);
+  }
+  return c.solves;
 }
