@@ -16,7 +16,7 @@ import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 export const MODEL_OPTIONS: OptionTable = {
   model: {
     kind: 'string', arg: 'M',
-    help: 'a preset name (gradleak models) or a model spec .json file (graph or chain)',
+    help: 'a preset name (gradleak models), a model spec .json file (graph or chain) or an ONNX model .onnx',
   },
   weights: {
     kind: 'string', arg: 'W.safetensors',
@@ -63,7 +63,8 @@ export const JSON_OPTION: OptionTable = {
 
 export function requireModel(a: Args): Graph {
   const m = a.str('model');
-  if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, or a spec .json file)');
+  if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, a spec .json file '
+    + 'or an .onnx model)');
   return loadModel(m);
 }
 
@@ -74,9 +75,16 @@ export function bnMode(a: Args): BnMode {
   return m;
 }
 
-/** Weights from --weights, or seeded PyTorch-style initialisation (--seed, default 0). */
+/**
+ * Weights from --weights, else the model's own (an ONNX file's initializers), else seeded
+ * PyTorch-style initialisation (--seed, default 0).
+ */
 export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
+  if (!w && model.weights) {
+    checkMagnitudes(model.weights, `model ${model.name}`, 'parameters');
+    return model.weights;
+  }
   if (!w) return initParams(model, a.int('seed', 0));
   const params = paramsFromTensors(
     model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');

@@ -4,6 +4,7 @@ import { fail, InputError } from '../core/errors.js';
 import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
 import type { Graph } from '../model/graph.js';
 import { graphFromJson, presetGraph, presetNames } from '../model/presets.js';
+import { importOnnx } from '../model/onnx-import.js';
 import { parseSafetensors, type NamedTensor } from '../formats/safetensors.js';
 import { decodeImage, type Bitmap } from '../formats/image.js';
 
@@ -89,14 +90,17 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** A preset name or a path to a spec JSON file (a graph, or a chain of layers). */
+/** A preset name, a path to a spec JSON file (a graph, or a chain of layers) or an ONNX model. */
 export function loadModel(ref: string): Graph {
   const preset = presetGraph(ref);
   if (preset) return preset;
+  if (ref.toLowerCase().endsWith('.onnx')) {
+    return importOnnx(readBytes(ref, 'model', 'onnx'), path.basename(ref).replace(/\.onnx$/i, ''));
+  }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
   fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') `
-    + 'nor a spec file');
+    + 'nor a spec or .onnx file');
 }
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {
