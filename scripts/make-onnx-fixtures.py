@@ -11,7 +11,7 @@ Writes to test/fixtures/onnx/ (or DIR):
                                 with their weights (weights.safetensors), exported in eval mode, opset 13,
                                 constant folding off, BN kept as a node, a dynamic batch axis. Their
                                 reference values are test/fixtures/graphs/<model>/batch{1,8}.safetensors
-                                (logits.eval, grad.eval.<name>: the initializer names are the state_dict names).
+                                (logits.eval, grad.eval.<name>: initializer names are state_dict names).
   convnet_bn_folded.onnx        convnet_bn exported with constant folding on (each BN folded into its conv)
   convnet_bn_folded.batch{1,8}.safetensors
                                 its logits and the gradients of the mean cross-entropy by initializer name,
@@ -31,7 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-spec = importlib.util.spec_from_file_location("graphs", os.path.join(ROOT, "scripts", "make-graph-fixtures.py"))
+GRAPHS = os.path.join(ROOT, "test", "fixtures", "graphs")
+spec = importlib.util.spec_from_file_location("graphs", os.path.join(ROOT, "scripts/make-graph-fixtures.py"))
 graphs = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(graphs)  # models, safetensors reader/writer; sets one thread and determinism
 
@@ -43,7 +44,7 @@ CLASSES = {"lenet_zhu": graphs.LeNetZhu, "convnet_bn": graphs.ConvNetBN, "resnet
 def load(name):
     """The graph fixture's model with its saved weights, in eval mode."""
     model = CLASSES[name]().double()
-    state, _ = graphs.st_read(os.path.join(ROOT, "test", "fixtures", "graphs", name, "weights.safetensors"))
+    state, _ = graphs.st_read(os.path.join(GRAPHS, name, "weights.safetensors"))
     missing, unexpected = model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()},
                                                 strict=False)
     assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
@@ -53,7 +54,9 @@ def load(name):
 def export(model, path, fold):
     torch.onnx.export(
         model, torch.zeros(1, 3, 32, 32, dtype=torch.float64), path, opset_version=OPSET,
-        do_constant_folding=fold, training=torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE,
+        do_constant_folding=fold,
+        # PRESERVE keeps BN a node (EVAL would fuse it into the conv even without constant folding)
+        training=torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE,
         input_names=["input"], output_names=["logits"],
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
@@ -107,7 +110,8 @@ def initializers_and_convs(path):
             dims = [x for n, w, x in t if n == 1 and w == 0]
             assert next(x for n, _, x in t if n == 2) == 11, name  # double
             raw = next(x for n, _, x in t if n == 9)
-            inits[name] = torch.tensor(struct.unpack(f"<{len(raw) // 8}d", raw), dtype=torch.float64).reshape(dims)
+            values = struct.unpack(f"<{len(raw) // 8}d", raw)
+            inits[name] = torch.tensor(values, dtype=torch.float64).reshape(dims)
         elif no == 1:
             node = fields(v)
             if next(x for n, _, x in node if n == 4) == b"Conv":
@@ -122,7 +126,8 @@ def folded_references(path, out_dir):
     inits, convs = initializers_and_convs(path)
     base = load("convnet_bn")
     params = {k: v.clone().requires_grad_(True) for k, v in inits.items()}
-    assert len(convs) == 3 and set(params) == {n for c in convs for n in c[1:]} | {"classifier.weight", "classifier.bias"}
+    linear = {"classifier.weight", "classifier.bias"}
+    assert len(convs) == 3 and set(params) == {n for c in convs for n in c[1:]} | linear
 
     def forward(x):
         for (_, w, b) in convs:
@@ -130,7 +135,7 @@ def folded_references(path, out_dir):
         return F.linear(torch.flatten(x, 1), params["classifier.weight"], params["classifier.bias"])
     files = []
     for batch in (1, 8):
-        ref, _ = graphs.st_read(os.path.join(ROOT, "test", "fixtures", "graphs", "convnet_bn", f"batch{batch}.safetensors"))
+        ref, _ = graphs.st_read(os.path.join(GRAPHS, "convnet_bn", f"batch{batch}.safetensors"))
         images = torch.from_numpy(ref["images"].copy())
         labels = torch.from_numpy(ref["labels"].copy()).long()
         logits = forward(images)

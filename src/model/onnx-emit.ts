@@ -101,12 +101,13 @@ export function bypass(c: Conversion, n: OnnxNode, at: (s: string) => string): v
   const v = c.values.get(n.inputs[0] ?? '');
   if (!v) fail(at('has no input'));
   c.values.set(n.outputs[0], v.kind === 'const'
-    ? { kind: 'const', tensor: { ...v.tensor, name: n.outputs[0], values: Float64Array.from(v.tensor.values) } }
+    ? { kind: 'const', tensor: { ...v.tensor, name: n.outputs[0], values: v.tensor.values.slice() } }
     : v);
 }
 
 /** Refuses a node whose extra outputs (a mask, indices, running statistics) are read by anything. */
 export function onlyFirstOutput(c: Conversion, n: OnnxNode, at: (s: string) => string): void {
   const extra = n.outputs.slice(1).find((o) => o !== '' && (c.readers.has(o) || c.outputs.has(o)));
-  if (extra !== undefined) fail(at(`its output "${clip(extra)}" is used; only the first output is supported`));
+  if (extra !== undefined) fail(at(`its output "${clip(extra)}" is used; only the first output is `
+    + 'supported'));
 }

@@ -42,7 +42,8 @@ export function importOnnx(bytes: Uint8Array, name = 'model'): Graph {
       + 'computed before it (nodes must be in topological order)'));
     map(c, n, at);
   }
-  if (g.outputs.length !== 1) fail(`${what}: ${g.outputs.length} graph outputs; gradleak needs one, the logits`);
+  if (g.outputs.length !== 1) fail(`${what}: ${g.outputs.length} graph outputs; gradleak needs one, `
+    + 'the logits');
   const out = c.values.get(g.outputs[0].name);
   if (!out || out.kind !== 'node' || out.node === GRAPH_INPUT) fail(`${what}: the graph output `
     + `"${clip(g.outputs[0].name)}" is not computed by a supported node`);

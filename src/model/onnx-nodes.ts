@@ -91,7 +91,8 @@ const GEMM: Mapper = (c, n, at) => {
   const x = computed(c, n, 0, at), w = constant(c, n, 1, at);
   const b = n.inputs[2] ? constant(c, n, 2, at) : null;
   if (w.dims.length !== 2) fail(at(`weight "${clip(w.name)}" is not 2-D`));
-  emit(c, n, at, { op: 'linear', out: w.dims[0], bias: b !== null }, [x], b ? { weight: w, bias: b } : { weight: w });
+  emit(c, n, at, { op: 'linear', out: w.dims[0], bias: b !== null }, [x],
+    b ? { weight: w, bias: b } : { weight: w });
 };
 
 /**
@@ -141,7 +142,8 @@ const LEAKY_RELU: Mapper = (c, n, at) => {
 function pool(op: 'max_pool2d' | 'avg_pool2d'): Mapper {
   const attrs = ['auto_pad', 'ceil_mode', 'kernel_shape', 'pads', 'strides'];
   return (c, n, at) => {
-    known(n, at, op === 'max_pool2d' ? [...attrs, 'dilations', 'storage_order'] : [...attrs, 'count_include_pad']);
+    const own = op === 'max_pool2d' ? ['dilations', 'storage_order'] : ['count_include_pad'];
+    known(n, at, [...attrs, ...own]);
     onlyFirstOutput(c, n, at);
     requireInt(n, at, 'ceil_mode', 0, 0, ', floor as PyTorch\'s default');
     requireInt(n, at, 'storage_order', 0, 0);

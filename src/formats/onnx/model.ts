@@ -165,7 +165,7 @@ function decodeTensor(bytes: Uint8Array, what: string, depth: number): OnnxTenso
     else if (f.no === 5 || f.no === 7) listed.push(...ints(f, what));
     else if (f.no === 13) external = true;
     else if (f.no === 14 && intOf(f, what) === 1) external = true;
-    else if (f.no === 3) fail(`${what}: tensor "${clip(name)}" is split into segments, which is not supported`);
+    else if (f.no === 3) fail(`${what}: tensor "${clip(name)}" is split into segments (not supported)`);
   }
   const at = `${what}: tensor "${clip(name)}"`;
   if (external) fail(`${at} keeps its data in an external file (data_location EXTERNAL); gradleak reads `
@@ -173,7 +173,8 @@ function decodeTensor(bytes: Uint8Array, what: string, depth: number): OnnxTenso
   if (dims.some((d) => d < 0)) fail(`${at}: malformed (a negative dimension)`);
   const count = dims.reduce((a, b) => a * b, 1);
   if (count > MAX_ARRAY_ELEMENTS) fail(`${at}: ${count} values are more than one array can hold`);
-  const width = dataType === DOUBLE || dataType === INT64 ? 8 : dataType === FLOAT || dataType === INT32 ? 4 : 0;
+  const width = dataType === DOUBLE || dataType === INT64 ? 8
+    : dataType === FLOAT || dataType === INT32 ? 4 : 0;
   if (width === 0) fail(`${at}: element type ${typeName(dataType)} is not supported `
     + '(float, double, int32, int64)');
   if (raw !== null) {

@@ -97,7 +97,8 @@ export function ints(f: Field, what: string): number[] {
 export function reals(f: Field, width: 4 | 8, what: string): number[] {
   const wire = width === 4 ? WIRE_FIXED32 : WIRE_FIXED64;
   if (f.wire !== wire && f.wire !== WIRE_BYTES) fail(`${what}: malformed (reals with wire type ${f.wire})`);
-  if (f.bytes.length % width !== 0) fail(`${what}: malformed (${f.bytes.length} bytes of ${width}-byte reals)`);
+  if (f.bytes.length % width !== 0) fail(`${what}: malformed (${f.bytes.length} bytes of `
+    + `${width}-byte reals)`);
   const view = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
   const out: number[] = new Array(f.bytes.length / width);
   for (let i = 0; i < out.length; i++) {
