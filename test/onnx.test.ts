@@ -109,6 +109,49 @@ function externalDataModel(): Uint8Array {
   return Uint8Array.from([...intField(1, 8), ...bytesField(8, intField(2, 13)), ...bytesField(7, graph)]);
 }
 
+/** A Conv (3 → 2 channels, 3×3, double) with the given attributes and a Flatten, on [N, 3, 8, 8]. */
+function convModel(attributes: number[][], classes = 72): Uint8Array {
+  const dim = (d: number | string) => bytesField(1, typeof d === 'number' ? intField(1, d) : textField(2, d));
+  const value = (name: string, dims: (number | string)[]) => [...textField(1, name), ...bytesField(2,
+    bytesField(1, [...intField(1, 11), ...bytesField(2, dims.flatMap(dim))]))];
+  const weight = [...[2, 3, 3, 3].flatMap((d) => intField(1, d)), ...intField(2, 11),
+    ...textField(8, 'conv.weight'), ...bytesField(9, new Array(54 * 8).fill(0))];
+  const node = [...textField(1, 'x'), ...textField(1, 'conv.weight'), ...textField(2, 'y'),
+    ...textField(3, '/conv/Conv'), ...textField(4, 'Conv'),
+    ...attributes.flatMap((a) => bytesField(5, a))];
+  const flatten = [...textField(1, 'y'), ...textField(2, 'z'), ...textField(3, '/Flatten'),
+    ...textField(4, 'Flatten')];
+  const graph = [...bytesField(1, node), ...bytesField(1, flatten), ...bytesField(5, weight),
+    ...bytesField(11, value('x', ['N', 3, 8, 8])), ...bytesField(12, value('z', ['N', classes]))];
+  return Uint8Array.from([...intField(1, 8), ...bytesField(8, intField(2, 13)), ...bytesField(7, graph)]);
+}
+const ints = (name: string, v: number[]) =>
+  [...textField(1, name), ...intField(20, 7), ...v.flatMap((x) => intField(8, x))];
+const int = (name: string, v: number) => [...textField(1, name), ...intField(20, 2), ...intField(3, v)];
+const str = (name: string, v: string) => [...textField(1, name), ...intField(20, 3), ...textField(4, v)];
+
+describe('ONNX attributes gradleak would compute differently are refused, naming node and operator', () => {
+  it('the plain model imports (the builder is right), and each attribute below is what fails', () => {
+    const g = importOnnx(convModel([ints('kernel_shape', [3, 3]), ints('pads', [0, 0, 0, 0])]), 'conv');
+    assert.deepEqual(g.params.map((p) => [p.name, p.shape]), [['conv.weight', [2, 3, 3, 3]]]);
+  });
+  const cases: [string, number[], RegExp][] = [
+    ['dilation', ints('dilations', [2, 2]), /dilations \[2, 2\] are not supported \(only 1\)/],
+    ['groups', int('group', 3), /group=3 is not supported \(only group=1: grouped and depthwise/],
+    ['auto_pad', str('auto_pad', 'SAME_UPPER'), /auto_pad=SAME_UPPER is not supported \(only NOTSET/],
+    ['asymmetric pads', ints('pads', [0, 0, 1, 1]), /asymmetric pads \[0, 0, 1, 1\] are not supported/],
+    ['an unknown attribute', int('ceil_mode', 1), /attribute ceil_mode is not supported \(supported: /],
+  ];
+  for (const [what, attr, pattern] of cases) {
+    it(what, () => assert.throws(() => importOnnx(convModel([attr]), 'conv'),
+      (e: Error) => e instanceof InputError && /^model conv: node "\/conv\/Conv" \(Conv\): /.test(e.message)
+        && pattern.test(e.message)));
+  }
+  it('a graph whose shapes do not check: the declared output is not what the graph computes', () => {
+    assert.throws(() => importOnnx(convModel([], 7), 'conv'), /"classes" is 7 but the output has 72 values/);
+  });
+});
+
 describe('ONNX refusals: one line, exit 2', () => {
   const dir = tmpDir('onnx-bad');
   const good = fs.readFileSync(path.join(ONNX, 'convnet_bn.onnx'));
@@ -154,7 +197,7 @@ describe('ONNX through the CLI: the same model as an ONNX file and as a spec giv
     assert.equal(a, b);
   });
 
-  it('attack --method rgap: the same result.json and reconstruction.png bytes (lenet_zhu, a conv chain)', () => {
+  it('attack --method rgap: the same result.json and PNG bytes (lenet_zhu, conv chain)', () => {
     const dir = tmpDir('onnx-rgap');
     const [a, b] = [onnx('lenet_zhu'), spec('lenet_zhu')].map((m, i) => {
       const out = path.join(dir, String(i));
@@ -170,7 +213,8 @@ describe('ONNX through the CLI: the same model as an ONNX file and as a spec giv
     const dir = tmpDir('onnx-simulate');
     const [grads, weights] = [path.join(dir, 'g.safetensors'), path.join(dir, 'w.safetensors')];
     const model = onnx('convnet_bn_folded');
-    const r = runCli(['simulate', ...model, '--image', 'samples/hills.png', '--out', grads, '--save-weights', weights]);
+    const image = ['--image', 'samples/hills.png'];
+    const r = runCli(['simulate', ...model, ...image, '--out', grads, '--save-weights', weights]);
     assert.equal(r.status, 0, r.stderr);
     const g = load(path.join(ONNX, 'convnet_bn_folded.onnx'));
     assert.deepEqual([...read(grads).keys()], g.params.filter((p) => p.trainable).map(fileName));
@@ -180,7 +224,7 @@ describe('ONNX through the CLI: the same model as an ONNX file and as a spec giv
     // a weights file overrides the initializers: the saved ones give the same bytes, changed ones do not
     const simulate = (file: string) => {
       const out = path.join(dir, `from-${path.basename(file)}`);
-      const s = runCli(['simulate', ...model, '--weights', file, '--image', 'samples/hills.png', '--out', out]);
+      const s = runCli(['simulate', ...model, '--weights', file, ...image, '--out', out]);
       assert.equal(s.status, 0, s.stderr);
       return fs.readFileSync(out);
     };
