@@ -21,5 +21,6 @@ for (const name of ['lenet_zhu', 'convnet_bn', 'convnet_bn_folded', 'resnet8', '
   const bytes = new Uint8Array(fs.readFileSync(path.join(dir, `${name}.onnx`)));
   importOnnx(bytes, name);
   const decode = median(() => decodeModel(bytes, name)), graph = median(() => importOnnx(bytes, name));
-  console.log(`${name}: ${bytes.length} bytes, decode ${decode.toFixed(2)} ms, to a graph ${graph.toFixed(2)} ms`);
+  console.log(`${name}: ${bytes.length} bytes, decode ${decode.toFixed(2)} ms, `
+    + `to a graph ${graph.toFixed(2)} ms`);
 }

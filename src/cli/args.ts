@@ -65,7 +65,7 @@ export function requireModel(a: Args): Graph {
   const m = a.str('model');
   if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, a spec .json file '
     + 'or an .onnx model)');
-  return loadModel(m);
+  return loadModel(m, a.maxMemory() / 3);
 }
 
 export function bnMode(a: Args): BnMode {
@@ -82,13 +82,13 @@ export function bnMode(a: Args): BnMode {
 export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
   if (!w && model.weights) {
-    checkMagnitudes(model.weights, `model ${model.name}`, 'parameters');
+    checkMagnitudes(model.weights, `model ${model.name}`, 'parameters', model);
     return model.weights;
   }
   if (!w) return initParams(model, a.int('seed', 0));
   const params = paramsFromTensors(
     model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
-  checkMagnitudes(params, `weights ${w}`, 'parameters');
+  checkMagnitudes(params, `weights ${w}`, 'parameters', model);
   return params;
 }
 
@@ -96,7 +96,7 @@ export function loadParams(a: Args, model: Graph): ParamMap {
 export function loadGradients(file: string, model: Graph, maxBytes: number): ParamMap {
   const g = paramsFromTensors(
     model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
-  checkMagnitudes(g, `gradients ${file}`, 'gradients');
+  checkMagnitudes(g, `gradients ${file}`, 'gradients', model);
   return g;
 }
 

@@ -90,12 +90,15 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** A preset name, a path to a spec JSON file (a graph, or a chain of layers) or an ONNX model. */
-export function loadModel(ref: string): Graph {
+/**
+ * A preset name, a path to a spec JSON file (a graph, or a chain of layers) or an ONNX model, read
+ * within `maxBytes` (its float64 weights take up to twice the file's size beside it).
+ */
+export function loadModel(ref: string, maxBytes = Infinity): Graph {
   const preset = presetGraph(ref);
   if (preset) return preset;
   if (ref.toLowerCase().endsWith('.onnx')) {
-    return importOnnx(readBytes(ref, 'model', 'onnx'), path.basename(ref).replace(/\.onnx$/i, ''));
+    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), path.basename(ref).replace(/\.onnx$/i, ''));
   }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');

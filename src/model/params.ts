@@ -71,7 +71,11 @@ export function fileName(p: ParamInfo): string {
  * Refuses parameters or gradients whose magnitude makes the computation meaningless (core/limits.ts
  * gives the reasons): one line naming the tensor, the entry and the value.
  */
-export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameters' | 'gradients'): void {
+export function checkMagnitudes(
+  values: ParamMap, what: string, kind: 'parameters' | 'gradients', g?: Graph,
+): void {
+  // errors name tensors as files do (an ONNX initializer's name)
+  const files = new Map(g?.params.map((p): [string, string] => [p.name, fileName(p)]));
   const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
   const why = kind === 'parameters'
     ? `parameters of ${limit} or more saturate every smooth activation in float64 `
@@ -79,7 +83,8 @@ export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameter
       + 'so nothing can be measured or reconstructed'
     : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} `
       + `stays far below ${limit}: this is not a gradient of this model`;
-  for (const [name, v] of values) {
+  for (const [key, v] of values) {
+    const name = files.get(key) ?? key;
     for (let k = 0; k < v.length; k++) {
       if (!Number.isFinite(v[k])) fail(
         `${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);
