@@ -235,3 +235,38 @@ describe('ONNX through the CLI: the same model as an ONNX file and as a spec giv
     assert.notDeepEqual(simulate(changed), fs.readFileSync(grads));
   });
 });
+
+describe('ONNX hostile bytes: only one-line input errors', () => {
+  const base = new Uint8Array(fs.readFileSync(path.join(ONNX, 'resnet8.onnx')));
+  const outcome = (bytes: Uint8Array): 'ok' | 'refused' => {
+    try {
+      importOnnx(bytes, 'm');
+      return 'ok';
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      assert.ok(!e.message.includes('\n') && e.message.startsWith('model m: '), e.message);
+      return 'refused';
+    }
+  };
+
+  it('every truncation (at 400 points) is refused', () => {
+    for (let k = 0; k < 400; k++) {
+      assert.equal(outcome(base.subarray(0, Math.floor((k / 400) * base.length))), 'refused', `cut at ${k}/400`);
+    }
+  });
+
+  it('1000 seeded mutations of 1 to 4 bytes are imported or refused, never an internal error', () => {
+    let s = 12345;
+    const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const seen = { ok: 0, refused: 0 };
+    for (let i = 0; i < 1000; i++) {
+      const b = base.slice();
+      // mostly the structure (the first 20 kB: graph, nodes, attributes), sometimes anywhere
+      for (let j = 0, n = 1 + Math.floor(next() * 4); j < n; j++) {
+        b[Math.floor(next() * (next() < 0.8 ? 20000 : b.length))] = Math.floor(next() * 256);
+      }
+      seen[outcome(b)]++;
+    }
+    assert.ok(seen.ok > 100 && seen.refused > 100, JSON.stringify(seen));
+  });
+});
