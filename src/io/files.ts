@@ -98,7 +98,8 @@ export function loadModel(ref: string, maxBytes = Infinity): Graph {
   const preset = presetGraph(ref);
   if (preset) return preset;
   if (ref.toLowerCase().endsWith('.onnx')) {
-    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), path.basename(ref).replace(/\.onnx$/i, ''));
+    const name = path.basename(ref).replace(/\.onnx$/i, '');
+    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), name, `model ${ref}`);
   }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');

@@ -16,10 +16,12 @@ import { MAPPERS, SUPPORTED } from './onnx-nodes.js';
 
 export const MIN_OPSET = 13;
 
-/** Parses an ONNX file's bytes into a graph whose `weights` are its initializers. */
-export function importOnnx(bytes: Uint8Array, name = 'model'): Graph {
+/**
+ * Parses an ONNX file's bytes into a graph whose `weights` are its initializers; `what` starts every
+ * error message (the CLI gives the file's path).
+ */
+export function importOnnx(bytes: Uint8Array, name = 'model', what = `model ${name}`): Graph {
   const modelName = name.replace(/[^\w.+-]/g, '_').slice(0, 100) || 'model';
-  const what = `model ${name}`;
   const model = decodeModel(bytes, what);
   const opset = model.opsets.get('');
   if (opset === undefined || opset < MIN_OPSET) fail(`${what}: opset ${opset ?? 'missing'}; gradleak reads `
