@@ -174,6 +174,11 @@ describe('ONNX refusals: one line, exit 2', () => {
     });
   }
 
+  it('study: an ONNX model is refused before any work (the study covers chain presets only)', () => {
+    const r = runCli(['study', '--models', path.join(ONNX, 'mlp.onnx'), '--out', path.join(dir, 'study')]);
+    assertCleanFailure(r, /mlp\.onnx" is a model file, which the study does not cover yet/);
+  });
+
   it('opset below 13 is refused with the export option to use', () => {
     const old = Uint8Array.from([...intField(1, 7), ...bytesField(8, intField(2, 11)), ...bytesField(7, [])]);
     assert.throws(() => importOnnx(old, 'old'), /opset 11; gradleak reads ONNX opset 13 or later/);
