@@ -153,6 +153,41 @@ def folded_references(path, out_dir):
     return files
 
 
+class OpsNet(nn.Module):
+    """The operators the four models do not use: LeakyRelu, AveragePool, Tanh, Softplus, a Reshape that
+    flattens, and MatMul + Add (a product with a [in, out] parameter, not nn.Linear). Unpadded pooling:
+    torch 1.13 exports a padded AvgPool2d as Pad + AveragePool, and gradleak does not read Pad."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.pool = nn.AvgPool2d(2, count_include_pad=False)  # the same without padding; no Pad node
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.w = nn.Parameter(torch.randn(256, 10, dtype=torch.float64) / 16)
+        self.b = nn.Parameter(torch.randn(10, dtype=torch.float64) / 4)
+
+    def forward(self, x):
+        x = self.pool(F.leaky_relu(self.conv1(x), 0.1))
+        x = F.softplus(torch.tanh(self.conv2(x)))
+        return x.reshape(-1, 256) @ self.w + self.b
+
+
+def ops_references(model, out_dir):
+    """PyTorch's logits and gradients by initializer name; the MatMul factor's gradient transposed to
+    [out, in], the layout gradleak keeps a linear weight in (and its files hold)."""
+    for batch in (1, 8):
+        ref, _ = graphs.st_read(os.path.join(GRAPHS, "convnet_bn", f"batch{batch}.safetensors"))
+        images = torch.from_numpy(ref["images"].copy())
+        labels = torch.from_numpy(ref["labels"].copy()).long()
+        logits = model(images)
+        named = list(model.named_parameters())
+        grads = torch.autograd.grad(F.cross_entropy(logits, labels), [p for _, p in named])
+        tensors = [("images", images), ("labels", labels.double()), ("logits", logits)]
+        tensors += [("grad." + n, g.t() if n == "w" else g) for (n, _), g in zip(named, grads)]
+        graphs.st_write(os.path.join(out_dir, f"ops.batch{batch}.safetensors"), tensors,
+                        {"format": "gradleak-onnx-fixture-1", "model": "ops", "batch": str(batch)})
+
+
 class Unsupported(nn.Module):
     """A conv followed by an Elu, which gradleak does not support (the refusal test)."""
 
@@ -178,6 +213,10 @@ def main():
     folded_references(folded, args.out)
     torch.manual_seed(7001)
     export(Unsupported().double().eval(), os.path.join(args.out, "unsupported.onnx"), fold=False)
+    torch.manual_seed(7002)
+    ops = OpsNet().double().eval()
+    export(ops, os.path.join(args.out, "ops.onnx"), fold=False)
+    ops_references(ops, args.out)
     for f in sorted(os.listdir(args.out)):
         print(f"{os.path.getsize(os.path.join(args.out, f)):>9} {f}")
 

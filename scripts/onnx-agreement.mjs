@@ -17,9 +17,9 @@ const rel = (a, b) => {
   }
   return s === 0 ? e : e / s;
 };
-for (const name of ['lenet_zhu', 'convnet_bn', 'resnet8', 'mlp', 'convnet_bn_folded']) {
+for (const name of ['lenet_zhu', 'convnet_bn', 'resnet8', 'mlp', 'convnet_bn_folded', 'ops']) {
   const g = importOnnx(new Uint8Array(fs.readFileSync(path.join(root, 'onnx', `${name}.onnx`))), name);
-  const folded = name.endsWith('folded');
+  const folded = name === 'convnet_bn_folded' || name === 'ops'; // their own references
   for (const batch of [1, 8]) {
     const t = read(folded ? path.join(root, 'onnx', `${name}.batch${batch}.safetensors`)
       : path.join(root, 'graphs', name, `batch${batch}.safetensors`));

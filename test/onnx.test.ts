@@ -55,6 +55,18 @@ function compare(g: Graph, t: Map<string, NamedTensor>, mode: BnMode, key: (k: s
 }
 
 describe('ONNX models against PyTorch (float64)', () => {
+  it('ops: LeakyRelu, AveragePool, Tanh, Softplus, a flattening Reshape, MatMul + Add', () => {
+    const g = load(path.join(ONNX, 'ops.onnx'));
+    assert.deepEqual(g.nodes.map((n) => n.op.name), ['conv2d', 'leaky_relu', 'avg_pool2d', 'conv2d', 'tanh',
+      'softplus', 'flatten', 'linear']);
+    assert.deepEqual(g.params.map(fileName), ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'w', 'b']);
+    for (const batch of [1, 8]) {
+      // the reference holds the MatMul factor's gradient as [out, in], as gradleak's linear weight
+      const e = compare(g, read(path.join(ONNX, `ops.batch${batch}.safetensors`)), 'eval', (k) => k);
+      assert.ok(e <= TOL, `batch ${batch}: max relative error ${e}`);
+    }
+  });
+
   for (const name of MODELS) {
     const g = load(path.join(ONNX, `${name}.onnx`));
     it(`${name}: the initializers are the graph fixture's weights, under their state_dict names`, () => {
