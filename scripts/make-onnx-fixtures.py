@@ -154,22 +154,23 @@ def folded_references(path, out_dir):
 
 
 class OpsNet(nn.Module):
-    """The operators the four models do not use: LeakyRelu, AveragePool, Tanh, Softplus, a Reshape that
-    flattens, and MatMul + Add (a product with a [in, out] parameter, not nn.Linear). Unpadded pooling:
-    torch 1.13 exports a padded AvgPool2d as Pad + AveragePool, and gradleak does not read Pad."""
+    """The operators the four models do not use: LeakyRelu, AveragePool (as torch 1.13 writes a padded
+    or count-including AvgPool2d: Pad + AveragePool; and a plain one), Tanh, Softplus, a Reshape that
+    flattens, and MatMul + Add (a product with a [in, out] parameter, not nn.Linear)."""
 
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 4, 3, stride=2, padding=1)
-        self.pool = nn.AvgPool2d(2, count_include_pad=False)  # the same without padding; no Pad node
+        self.pool = nn.AvgPool2d(3, stride=2, padding=1)
+        self.pool2 = nn.AvgPool2d(2, count_include_pad=False)  # the same without padding; no Pad node
         self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
-        self.w = nn.Parameter(torch.randn(256, 10, dtype=torch.float64) / 16)
+        self.w = nn.Parameter(torch.randn(64, 10, dtype=torch.float64) / 8)
         self.b = nn.Parameter(torch.randn(10, dtype=torch.float64) / 4)
 
     def forward(self, x):
         x = self.pool(F.leaky_relu(self.conv1(x), 0.1))
-        x = F.softplus(torch.tanh(self.conv2(x)))
-        return x.reshape(-1, 256) @ self.w + self.b
+        x = self.pool2(F.softplus(torch.tanh(self.conv2(x))))
+        return x.reshape(-1, 64) @ self.w + self.b
 
 
 def ops_references(model, out_dir):

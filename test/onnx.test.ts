@@ -55,11 +55,14 @@ function compare(g: Graph, t: Map<string, NamedTensor>, mode: BnMode, key: (k: s
 }
 
 describe('ONNX models against PyTorch (float64)', () => {
-  it('ops: LeakyRelu, AveragePool, Tanh, Softplus, a flattening Reshape, MatMul + Add', () => {
+  it('ops: LeakyRelu, Pad + AveragePool, AveragePool, Tanh, Softplus, Reshape, MatMul + Add', () => {
     const g = load(path.join(ONNX, 'ops.onnx'));
     assert.deepEqual(g.nodes.map((n) => n.op.name), ['conv2d', 'leaky_relu', 'avg_pool2d', 'conv2d', 'tanh',
-      'softplus', 'flatten', 'linear']);
-    assert.deepEqual(g.params.map(fileName), ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'w', 'b']);
+      'softplus', 'avg_pool2d', 'flatten', 'linear']);
+    const padded = { kernel: [3, 3], stride: [2, 2], padding: [1, 1] };
+    assert.deepEqual(g.nodes[2].attrs, padded, 'Pad + AveragePool');
+    const names = ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'w', 'b'];
+    assert.deepEqual(g.params.map(fileName), names);
     for (const batch of [1, 8]) {
       // the reference holds the MatMul factor's gradient as [out, in], as gradleak's linear weight
       const e = compare(g, read(path.join(ONNX, `ops.batch${batch}.safetensors`)), 'eval', (k) => k);

@@ -10,6 +10,7 @@ const NAME = /^[\w.+-]{1,100}$/;
 
 /** What an ONNX value is: a node's output (per-sample shape) or a constant. */
 export type OnnxValue = { kind: 'node'; node: string; shape: Shape } | { kind: 'const'; tensor: OnnxTensor };
+export type NodeValue = Extract<OnnxValue, { kind: 'node' }>;
 
 /** The conversion's state, passed to the node mappers. */
 export interface Conversion {
@@ -28,7 +29,7 @@ export interface Conversion {
 }
 
 /** A node input that is computed (not a constant); `at` names the node in errors. */
-export function computed(c: Conversion, n: OnnxNode, i: number, at: (s: string) => string) {
+export function computed(c: Conversion, n: OnnxNode, i: number, at: (s: string) => string): NodeValue {
   const v = c.values.get(n.inputs[i] ?? '');
   if (!v || v.kind !== 'node') fail(at(`input ${i + 1} must be computed from the image, not a constant`));
   return v;
@@ -47,10 +48,9 @@ export function constant(c: Conversion, n: OnnxNode, i: number, at: (s: string) 
  */
 export function emit(
   c: Conversion, n: OnnxNode, at: (s: string) => string, fields: Record<string, unknown>,
-  inputs: OnnxValue[], tensors: Record<string, OnnxTensor> = {}, output = n.outputs[0],
+  ins: NodeValue[], tensors: Record<string, OnnxTensor> = {}, output = n.outputs[0],
 ): void {
   const op = getOp(fields.op, at);
-  const ins = inputs.map((v) => v as Extract<OnnxValue, { kind: 'node' }>);
   const attrs = op.attrs(fields, at);
   const shape = op.shape(attrs as never, ins.map((v) => v.shape), at);
   const name = nodeName(c, n, tensors);

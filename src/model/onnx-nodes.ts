@@ -2,7 +2,7 @@ import { fail } from '../core/errors.js';
 import { clip, type OnnxNode, type OnnxTensor } from '../formats/onnx/model.js';
 import { sizeOf } from '../tensor/tensor.js';
 import {
-  bypass, computed, constant, emit, onlyFirstOutput, type Conversion, type OnnxValue,
+  bypass, computed, constant, emit, onlyFirstOutput, type Conversion, type NodeValue, type OnnxValue,
 } from './onnx-emit.js';
 
 /**
@@ -139,7 +139,11 @@ const LEAKY_RELU: Mapper = (c, n, at) => {
   emit(c, n, at, { op: 'leaky_relu', slope: floatAttr(n, 'alpha', 0.01) }, [computed(c, n, 0, at)]);
 };
 
-function pool(op: 'max_pool2d' | 'avg_pool2d'): Mapper {
+/**
+ * A pooling node; `zeros` is the padding of a Pad node before it (torch writes a count-including
+ * AvgPool2d as Pad + AveragePool), which becomes the pool's own: padded zeros count in the mean.
+ */
+function pool(op: 'max_pool2d' | 'avg_pool2d', zeros: [number, number] | null = null): Mapper {
   const attrs = ['auto_pad', 'ceil_mode', 'kernel_shape', 'pads', 'strides'];
   return (c, n, at) => {
     const own = op === 'max_pool2d' ? ['dilations', 'storage_order'] : ['count_include_pad'];
@@ -154,9 +158,36 @@ function pool(op: 'max_pool2d' | 'avg_pool2d'): Mapper {
     if (op === 'avg_pool2d' && w.padding.some((p) => p > 0)) {
       requireInt(n, at, 'count_include_pad', 0, 1, ' when padded: the mean is over the whole window');
     }
-    emit(c, n, at, { op, ...w }, [computed(c, n, 0, at)]);
+    if (!zeros) {
+      emit(c, n, at, { op, ...w }, [computed(c, n, 0, at)]);
+      return;
+    }
+    if (w.padding.some((p) => p > 0)) fail(at('padding after a Pad node is not supported'));
+    emit(c, n, at, { op, ...w, padding: zeros }, [c.values.get(n.inputs[0]) as NodeValue]);
   };
 }
+
+/**
+ * Pad by zeros on height and width, equal on both sides, read only by an AveragePool: the two are
+ * one padded mean pooling (how torch 1.13 exports nn.AvgPool2d with count_include_pad, its default).
+ */
+const PAD: Mapper = (c, n, at) => {
+  known(n, at, ['mode']);
+  const mode = n.attributes.get('mode')?.s ?? 'constant';
+  const readers = c.readers.get(n.outputs[0]) ?? [];
+  const avg = readers.length === 1 && !c.outputs.has(n.outputs[0]) && readers[0].opType === 'AveragePool'
+    ? readers[0] : null;
+  const x = computed(c, n, 0, at), pads = [...constant(c, n, 1, at).values];
+  const value = n.inputs[2] ? constant(c, n, 2, at).values[0] : 0;
+  const [ph, pw] = [pads[2], pads[3]];
+  const ok = mode === 'constant' && value === 0 && pads.length === 8 && pads[0] === 0 && pads[1] === 0
+    && pads[4] === 0 && pads[5] === 0 && pads[6] === ph && pads[7] === pw && ph >= 0 && pw >= 0;
+  if (!avg || !ok) fail(at('Pad is supported only as zeros on height and width, equal on both sides, '
+    + `read only by an AveragePool (torch's AvgPool2d); got mode ${clip(mode)}, pads [${pads.join(', ')}]`));
+  c.absorbed.add(avg);
+  c.values.set(n.outputs[0], x);
+  pool('avg_pool2d', [ph, pw])(c, avg, (s) => at(`with the AveragePool "${clip(avg.name)}" after it: ${s}`));
+};
 
 const BATCH_NORM: Mapper = (c, n, at) => {
   known(n, at, ['epsilon', 'momentum', 'training_mode']);
@@ -168,7 +199,7 @@ const BATCH_NORM: Mapper = (c, n, at) => {
 };
 
 /** Flatten from axis 1 (per sample), or nothing to do when each sample is already flat. */
-function flatten(c: Conversion, n: OnnxNode, at: At, x: Extract<OnnxValue, { kind: 'node' }>): void {
+function flatten(c: Conversion, n: OnnxNode, at: At, x: NodeValue): void {
   if (x.shape.length === 1) bypass(c, n, at);
   else emit(c, n, at, { op: 'flatten' }, [x]);
 }
@@ -219,10 +250,10 @@ export const MAPPERS: Readonly<Record<string, Mapper>> = {
   Conv: CONV, Gemm: GEMM, MatMul: MATMUL, Add: ADD, Relu: simple('relu'), LeakyRelu: LEAKY_RELU,
   Tanh: simple('tanh'), Sigmoid: simple('sigmoid'), Softplus: simple('softplus'),
   MaxPool: pool('max_pool2d'), AveragePool: pool('avg_pool2d'), GlobalAveragePool: simple('global_avg_pool'),
-  BatchNormalization: BATCH_NORM, Flatten: FLATTEN, Reshape: RESHAPE, Dropout: DROPOUT, Identity: IDENTITY,
-  Constant: CONSTANT,
+  Pad: PAD, BatchNormalization: BATCH_NORM, Flatten: FLATTEN, Reshape: RESHAPE, Dropout: DROPOUT,
+  Identity: IDENTITY, Constant: CONSTANT,
 };
 
 export const SUPPORTED = 'Conv, Gemm, MatMul (+ Add), Relu, LeakyRelu, Tanh, Sigmoid, Softplus, MaxPool, '
-  + 'AveragePool, GlobalAveragePool, BatchNormalization, Add, Flatten, Reshape (flattening), Dropout, '
-  + 'Identity, Constant';
+  + 'AveragePool (after a zero Pad too), GlobalAveragePool, BatchNormalization, Add, Flatten, '
+  + 'Reshape (flattening), Dropout, Identity, Constant';
