@@ -8,8 +8,11 @@ export {
   type ParamMap,
 } from './model/graph.js';
 export { presetGraph, presetSpec, presetNames, graphFromJson } from './model/presets.js';
+export { importOnnx } from './model/onnx-import.js';
 export { chainToGraph, chainView } from './model/chain.js';
-export { initParams, paramsFromTensors, tensorsFromParams, checkMagnitudes } from './model/params.js';
+export {
+  initParams, paramsFromTensors, tensorsFromParams, checkMagnitudes, fileName,
+} from './model/params.js';
 export { batchGradients } from './model/gradients.js';
 export { PRESETS } from './model/chain-presets.js';
 export { parseSpec, type ModelSpec } from './model/chain-spec.js';

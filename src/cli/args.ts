@@ -16,7 +16,7 @@ import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 export const MODEL_OPTIONS: OptionTable = {
   model: {
     kind: 'string', arg: 'M',
-    help: 'a preset name (gradleak models) or a model spec .json file (graph or chain)',
+    help: 'a preset name (gradleak models), a model spec .json file (graph or chain) or an ONNX model .onnx',
   },
   weights: {
     kind: 'string', arg: 'W.safetensors',
@@ -63,8 +63,9 @@ export const JSON_OPTION: OptionTable = {
 
 export function requireModel(a: Args): Graph {
   const m = a.str('model');
-  if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, or a spec .json file)');
-  return loadModel(m);
+  if (!m) fail('--model is required (a preset name such as cnn3_c1 or resnet8, a spec .json file '
+    + 'or an .onnx model)');
+  return loadModel(m, a.maxMemory() / 3);
 }
 
 export function bnMode(a: Args): BnMode {
@@ -74,13 +75,20 @@ export function bnMode(a: Args): BnMode {
   return m;
 }
 
-/** Weights from --weights, or seeded PyTorch-style initialisation (--seed, default 0). */
+/**
+ * Weights from --weights, else the model's own (an ONNX file's initializers), else seeded
+ * PyTorch-style initialisation (--seed, default 0).
+ */
 export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
+  if (!w && model.weights) {
+    checkMagnitudes(model.weights, `model ${model.name}`, 'parameters', model);
+    return model.weights;
+  }
   if (!w) return initParams(model, a.int('seed', 0));
   const params = paramsFromTensors(
     model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
-  checkMagnitudes(params, `weights ${w}`, 'parameters');
+  checkMagnitudes(params, `weights ${w}`, 'parameters', model);
   return params;
 }
 
@@ -88,7 +96,7 @@ export function loadParams(a: Args, model: Graph): ParamMap {
 export function loadGradients(file: string, model: Graph, maxBytes: number): ParamMap {
   const g = paramsFromTensors(
     model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
-  checkMagnitudes(g, `gradients ${file}`, 'gradients');
+  checkMagnitudes(g, `gradients ${file}`, 'gradients', model);
   return g;
 }
 

@@ -53,6 +53,8 @@ export const MAX_ABS_GRADIENT = 1e8;
 /** Largest input files, by kind, before the memory ceiling is considered. */
 export const MAX_FILE_BYTES = {
   spec: 16 * 2 ** 20,
+  /** ONNX models: protobuf's own limit is 2 GiB (larger models keep their weights in external files). */
+  onnx: 2 * 2 ** 30,
   image: 64 * 2 ** 20,
   safetensors: 16 * 2 ** 30,
   dataset: 2 ** 30,

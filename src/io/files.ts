@@ -4,6 +4,7 @@ import { fail, InputError } from '../core/errors.js';
 import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
 import type { Graph } from '../model/graph.js';
 import { graphFromJson, presetGraph, presetNames } from '../model/presets.js';
+import { importOnnx } from '../model/onnx-import.js';
 import { parseSafetensors, type NamedTensor } from '../formats/safetensors.js';
 import { decodeImage, type Bitmap } from '../formats/image.js';
 
@@ -89,14 +90,21 @@ export function readJsonFile(file: string, what: string): unknown {
   }
 }
 
-/** A preset name or a path to a spec JSON file (a graph, or a chain of layers). */
-export function loadModel(ref: string): Graph {
+/**
+ * A preset name, a path to a spec JSON file (a graph, or a chain of layers) or an ONNX model, read
+ * within `maxBytes` (its float64 weights take up to twice the file's size beside it).
+ */
+export function loadModel(ref: string, maxBytes = Infinity): Graph {
   const preset = presetGraph(ref);
   if (preset) return preset;
+  if (ref.toLowerCase().endsWith('.onnx')) {
+    const name = path.basename(ref).replace(/\.onnx$/i, '');
+    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), name, `model ${ref}`);
+  }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
   fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') `
-    + 'nor a spec file');
+    + 'nor a spec or .onnx file');
 }
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {

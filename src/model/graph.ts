@@ -16,6 +16,11 @@ export interface NodeSpec {
   name: string;
   op: string;
   inputs: string[];
+  /**
+   * Names the node's tensors have in files, by suffix, where they are not `<node>.<suffix>` (an ONNX
+   * model's initializer names): `--weights`, `--gradients` and `simulate` use these names.
+   */
+  tensors?: Record<string, string>;
   [attr: string]: unknown;
 }
 
@@ -41,6 +46,8 @@ export interface GraphNode {
 
 export interface ParamInfo {
   name: string;
+  /** The tensor's name in files (safetensors), when it is not `name`. */
+  file?: string;
   shape: Shape;
   trainable: boolean;
   node: number;
@@ -57,6 +64,8 @@ export interface Graph {
   classes: number;
   /** Every tensor of the model in node order, trainable parameters and buffers. */
   params: ParamInfo[];
+  /** Weights that come with the model (an ONNX file's initializers), by `name`. */
+  weights?: ParamMap;
 }
 
 export const GRAPH_INPUT = 'input';
@@ -105,13 +114,14 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
       `${op.name} takes ${op.arity} input(s), got ${inputs.length}`));
     for (const name of inputs) if (!names.has(name)) fail(nodeAt(
       `input ${describe(name)} is not the graph's input or an earlier node`));
-    const known = ['name', 'op', 'inputs', ...op.fields];
+    const known = ['name', 'op', 'inputs', 'tensors', ...op.fields];
     const unknown = Object.keys(r).find((k) => !known.includes(k));
     if (unknown !== undefined) fail(nodeAt(
       `unknown field ${describe(unknown)} for ${op.name} (fields: ${op.fields.join(', ') || 'none'})`));
     // null is not "missing": a default must not stand in for a value the file got wrong
     const nulled = op.fields.find((k) => r[k] === null);
     if (nulled !== undefined) fail(nodeAt(`"${nulled}" is null; leave it out for the default`));
+    if (r.tensors !== undefined) checkTensorNames(r.tensors, nodeAt);
     names.add(r.name);
     previous = r.name;
     return { ...r, name: r.name, op: op.name, inputs };
@@ -130,6 +140,18 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
   }
   buildGraph(spec, source);
   return spec;
+}
+
+const FILE_NAME = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+/** A node's `tensors`: an object of suffix → file name (printable, 1 to 256 characters). */
+function checkTensorNames(raw: unknown, where: (s: string) => string): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(where(
+    '"tensors" must be an object of tensor suffix → name in files'));
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string' || !FILE_NAME.test(v)) fail(where(`"tensors": ${describe(k)} must name `
+      + 'its tensor with 1 to 256 printable characters'));
+  }
 }
 
 /**
@@ -151,6 +173,7 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
   const index = new Map<string, number>([[GRAPH_INPUT, -1]]);
   const nodes: GraphNode[] = [];
   const params: ParamInfo[] = [];
+  const files = new Set<string>();
   const shapeOf = (i: number) => (i < 0 ? spec.input : nodes[i].shape);
   for (const n of spec.nodes) {
     const where = (s: string) => `${source}: node "${n.name}" (${n.op}): ${s}`;
@@ -162,6 +185,9 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
     if (sizeOf(shape) > MAX_ARRAY_ELEMENTS) fail(where(`its output would have `
       + `${sizeOf(shape).toExponential(2)} values per sample, more than one array can hold`));
     const decls = op.params(attrs as never, inShapes);
+    const renamed = Object.keys(n.tensors ?? {}).find((k) => !decls.some((d) => d.suffix === k));
+    if (renamed !== undefined) fail(where(`"tensors" names ${describe(renamed)}, which is not one of its `
+      + `tensors (${decls.map((d) => d.suffix).join(', ') || 'none'})`));
     const node: GraphNode = {
       index: nodes.length, name: n.name, op, attrs, inputs, inShapes, shape,
       params: decls.map((decl) => ({ name: `${n.name}.${decl.suffix}`, decl })),
@@ -169,7 +195,13 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
     for (const { name, decl } of node.params) {
       if (sizeOf(decl.shape) > MAX_ARRAY_ELEMENTS) fail(where(`its ${decl.suffix} would have `
         + `${sizeOf(decl.shape).toExponential(2)} values, more than one array can hold`));
-      params.push({ name, shape: decl.shape, trainable: decl.trainable, node: node.index, decl });
+      const file = n.tensors?.[decl.suffix];
+      if (files.has(file ?? name)) fail(where(`the tensor name ${describe(file ?? name)} is used twice`));
+      files.add(file ?? name);
+      params.push({
+        name, ...(file === undefined ? {} : { file }), shape: decl.shape, trainable: decl.trainable,
+        node: node.index, decl,
+      });
     }
     index.set(n.name, node.index);
     nodes.push(node);

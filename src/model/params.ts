@@ -3,7 +3,7 @@ import { MAX_ABS_GRADIENT, MAX_ABS_PARAMETER } from '../core/limits.js';
 import { Rng } from '../core/rng.js';
 import type { NamedTensor } from '../formats/safetensors.js';
 import { formatShape, sameShape, sizeOf } from '../tensor/tensor.js';
-import type { Graph, ParamMap } from './graph.js';
+import type { Graph, ParamInfo, ParamMap } from './graph.js';
 
 /**
  * Parameter values by name, to and from named tensors (safetensors), and PyTorch's default
@@ -37,17 +37,17 @@ export function paramsFromTensors(
   const wanted = g.params.filter((p) => kind === 'weights' || p.trainable);
   const out = new Map<string, Float64Array>();
   for (const p of wanted) {
-    const t = tensors.get(p.name);
-    if (!t) fail(`${what}: missing tensor ${p.name}`
+    const t = tensors.get(fileName(p));
+    if (!t) fail(`${what}: missing tensor ${fileName(p)}`
       + `${kind === 'weights' && !p.trainable ? ' (a buffer: batch-norm running statistics)' : ''}`);
-    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${p.name} has shape ${formatShape(t.shape)}, `
+    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${fileName(p)} has shape ${formatShape(t.shape)}, `
       + `the model needs ${formatShape(p.shape)}`);
     out.set(p.name, t.data);
   }
-  const known = new Set(wanted.map((p) => p.name));
+  const known = new Set(wanted.map(fileName));
   const extra = [...tensors.keys()].find((n) => !known.has(n) && !IGNORED.test(n));
   if (extra !== undefined) {
-    const buffer = g.params.some((p) => p.name === extra);
+    const buffer = g.params.some((p) => fileName(p) === extra);
     fail(`${what}: tensor ${JSON.stringify(extra.slice(0, 80))} is `
       + `${buffer ? 'a buffer, which has no gradient' : 'not a tensor of this model'}`);
   }
@@ -59,14 +59,23 @@ export function tensorsFromParams(
   g: Graph, values: ParamMap, kind: 'weights' | 'gradients',
 ): [string, NamedTensor][] {
   return g.params.filter((p) => kind === 'weights' || p.trainable)
-    .map((p) => [p.name, { shape: [...p.shape], data: values.get(p.name)! }]);
+    .map((p) => [fileName(p), { shape: [...p.shape], data: values.get(p.name)! }]);
+}
+
+/** A tensor's name in files: its own, or the one its model gave it (an ONNX initializer's). */
+export function fileName(p: ParamInfo): string {
+  return p.file ?? p.name;
 }
 
 /**
  * Refuses parameters or gradients whose magnitude makes the computation meaningless (core/limits.ts
  * gives the reasons): one line naming the tensor, the entry and the value.
  */
-export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameters' | 'gradients'): void {
+export function checkMagnitudes(
+  values: ParamMap, what: string, kind: 'parameters' | 'gradients', g?: Graph,
+): void {
+  // errors name tensors as files do (an ONNX initializer's name)
+  const files = new Map(g?.params.map((p): [string, string] => [p.name, fileName(p)]));
   const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
   const why = kind === 'parameters'
     ? `parameters of ${limit} or more saturate every smooth activation in float64 `
@@ -74,7 +83,8 @@ export function checkMagnitudes(values: ParamMap, what: string, kind: 'parameter
       + 'so nothing can be measured or reconstructed'
     : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} `
       + `stays far below ${limit}: this is not a gradient of this model`;
-  for (const [name, v] of values) {
+  for (const [key, v] of values) {
+    const name = files.get(key) ?? key;
     for (let k = 0; k < v.length; k++) {
       if (!Number.isFinite(v[k])) fail(
         `${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);

@@ -78,6 +78,8 @@ export function studySpec(name: string): ModelSpec {
   // the study's table compares chain architectures factor by factor; graphs have no such factors yet
   if (Object.hasOwn(GRAPH_PRESETS, name)) return fail(`"${name}" is a graph preset, which the study `
     + 'does not cover yet (chain presets and sweeps only); audit and attack it directly');
+  if (/\.(onnx|json)$/i.test(name)) return fail(`"${name.slice(0, 80)}" is a model file, which the study `
+    + 'does not cover yet (chain presets and sweeps only); audit and attack it directly');
   return fail(`unknown model "${name}" (a preset from 'gradleak models', `
     + `a sweep model such as sweep-kernel-5, 'all', 'sweeps' or 'sweep:<factor>')`);
 }

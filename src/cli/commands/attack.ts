@@ -11,7 +11,7 @@ import { progressReporter } from '../progress.js';
 export const attackCommand: Command = {
   name: 'attack',
   usage: `gradleak attack --method <${ATTACKS.map((a) => a.name).join('|')}> `
-    + `--model <preset|spec.json> [--weights W.safetensors]
+    + `--model <preset|spec.json|model.onnx> [--weights W.safetensors]
                 (--image IMG [--label N] | --gradients G.safetensors [--label N]) [--target IMG] --out DIR
   Reconstructs the client's image from shared gradients. With --image, gradleak plays the client
   (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).

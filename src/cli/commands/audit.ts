@@ -22,7 +22,7 @@ import type { Args } from '../options.js';
 
 export const auditCommand: Command = {
   name: 'audit',
-  usage: `gradleak audit --model <preset|spec.json> [--weights W.safetensors]
+  usage: `gradleak audit --model <preset|spec.json|model.onnx> [--weights W.safetensors]
                [--image IMG --label N | --gradients G.safetensors [--label N]] [--threads N]
   Per-layer unknowns, constraint counts, numerical and count-based rank, condition estimate and the
   security index. Without --image or --gradients a seeded random image stands in for the client's;

@@ -14,7 +14,7 @@ import { progressReporter } from '../progress.js';
 export const compareCommand: Command = {
   name: 'compare',
   usage: `gradleak compare [--methods ${ATTACKS.map((a) => a.name).join(',')}] `
-    + `--model <preset|spec.json> [--weights W]
+    + `--model <preset|spec.json|model.onnx> [--weights W]
                  (--image IMG [--label N] | --gradients G [--label N]) [--target IMG] --out DIR
   Runs the methods on the same model, weights and gradients. Writes DIR/compare.png (target and each
   method, labelled with PSNR/SSIM), DIR/compare.json and DIR/compare.md (PSNR, SSIM, MSE, seconds,

@@ -44,7 +44,7 @@ function runDemo(v: Args): void {
   const out = v.str('out') ?? 'out/demo';
   checkOutput(out, 'dir');
   removeStaleTemps(out);
-  const models = v.list('model', ['cnn2_c1', 'cnn3_c1']).map(loadModel);
+  const models = v.list('model', ['cnn2_c1', 'cnn3_c1']).map((m) => loadModel(m));
   const imageFile = v.str('image') ?? SAMPLE;
   const label = v.int('label', 3);
   const maxBytes = checkCeiling(v,
@@ -56,7 +56,8 @@ function runDemo(v: Args): void {
   const rows: Bitmap[][] = [];
   for (const model of models) {
     const payload: ServerPayload = {
-      model, params: initParams(model, v.int('seed', 0)), normalisation: REFERENCE_NORMALISATION,
+      model, params: model.weights ?? initParams(model, v.int('seed', 0)),
+      normalisation: REFERENCE_NORMALISATION,
       bnMode: 'train',
     };
     const image = loadImages([imageFile], model, REFERENCE_NORMALISATION);

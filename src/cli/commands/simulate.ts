@@ -14,7 +14,7 @@ import type { Args } from '../options.js';
 
 export const simulateCommand: Command = {
   name: 'simulate',
-  usage: 'gradleak simulate --model <preset|spec.json> [--weights W.safetensors] '
+  usage: 'gradleak simulate --model <preset|spec.json|model.onnx> [--weights W.safetensors] '
     + `--image IMG [--image IMG...] [--label N,N...]
                   --out G.safetensors [--save-weights W.safetensors]
   Plays the federated client: computes the mean cross-entropy gradients of a batch (one --image per

@@ -1,0 +1,41 @@
+// gradleak's ONNX import against PyTorch: for each fixture of test/fixtures/onnx, at batch 1 and 8 and in
+// each BN mode, the largest relative error (max |ours − theirs| / max |theirs|) of the logits and of any
+// trainable tensor's gradient (rounding-noise gradients below 1e-12 in norm left out, as in the tests).
+// Run after `npm run build`: node scripts/onnx-agreement.mjs
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importOnnx, parseSafetensors, batchGradients, JS_KERNELS, fileName } from '../dist/src/index.js';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
+const read = (f) => parseSafetensors(new Uint8Array(fs.readFileSync(f)), f);
+const rel = (a, b) => {
+  let e = 0, s = 0;
+  for (let i = 0; i < b.length; i++) {
+    e = Math.max(e, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return s === 0 ? e : e / s;
+};
+for (const name of ['lenet_zhu', 'convnet_bn', 'resnet8', 'mlp', 'convnet_bn_folded', 'ops']) {
+  const g = importOnnx(new Uint8Array(fs.readFileSync(path.join(root, 'onnx', `${name}.onnx`))), name);
+  const folded = name === 'convnet_bn_folded' || name === 'ops'; // their own references
+  for (const batch of [1, 8]) {
+    const t = read(folded ? path.join(root, 'onnx', `${name}.batch${batch}.safetensors`)
+      : path.join(root, 'graphs', name, `batch${batch}.safetensors`));
+    for (const mode of folded ? ['eval'] : ['eval', 'train']) {
+      const key = (s) => (folded ? s : s === 'logits' ? `logits.${mode}` : `grad.${mode}.${s.slice(5)}`);
+      const labels = Array.from(t.get('labels').data);
+      const r = batchGradients(JS_KERNELS, g, g.weights, t.get('images'), labels, mode);
+      let worst = 0, at = '';
+      for (const p of g.params.filter((q) => q.trainable)) {
+        const ref = t.get(key(`grad.${fileName(p)}`)).data;
+        if (Math.sqrt(ref.reduce((s, v) => s + v * v, 0)) < 1e-12) continue;
+        const e = rel(r.gradients.get(p.name), ref);
+        if (e > worst) { worst = e; at = fileName(p); }
+      }
+      console.log(`${name}, batch ${batch}, BN ${mode}: logits ${rel(r.logits.data, t.get(key('logits')).data)
+        .toExponential(2)}, gradients ${worst.toExponential(2)} (${at})`);
+    }
+  }
+}
