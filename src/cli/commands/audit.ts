@@ -73,10 +73,11 @@ async function runAudit(a: Args): Promise<void> {
   const parts = [
     parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) }),
   ];
-  const maxBytes = checkCeiling(a, estimate(parts), `auditing ${model.name}`);
+  const needed = estimate(parts);
+  const maxBytes = checkCeiling(a, needed, `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
   const source = auditSource(a, p, maxBytes);
-  const threads = source.kind === 'image' ? layerThreads(a, model, estimate(parts).bytes, maxBytes) : 1;
+  const threads = source.kind === 'image' ? layerThreads(a, model, needed.bytes, maxBytes) : 1;
   const t0 = performance.now();
   const settings: AuditSettings = {
     tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
