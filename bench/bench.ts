@@ -24,7 +24,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hybrid } from '../src/attacks/layerwise/hybrid.js';
 import { rgap } from '../src/attacks/layerwise/rgap.js';
-import { audit } from '../src/analysis/audit.js';
+import { audit, auditOnWorkers } from '../src/analysis/audit.js';
+import { spawnLayerWorker } from '../src/cli/layer-threads.js';
 import { DEFAULT_RANK_TOL } from '../src/solve/layersolve.js';
 import { psnr, quality } from '../src/metrics/quality.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
@@ -99,7 +100,7 @@ function fullStudy(): { seconds: number; cells: number; workers: number } {
   }
 }
 
-function main(withStudy: boolean): void {
+async function main(withStudy: boolean): Promise<void> {
   const rows: string[] = ['| case | what | gradleak s (median of 3) | reference s | ratio |', '|---|---|---|---|---|'];
   const out: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
 
@@ -144,11 +145,19 @@ function main(withStudy: boolean): void {
     const model = presetGraph(name)!;
     const payload = payloadOf(model, initParams(model, 0));
     const image = loadSample(model, 'hills.png');
+    const source = { kind: 'image', image, label: 3 } as const;
     let result!: ReturnType<typeof audit>;
-    const secs = time(() => { result = audit(payload, { kind: 'image', image, label: 3 }, { solver: new SolverCache() }); });
+    const secs = time(() => { result = audit(payload, source, { solver: new SolverCache() }); });
     const ranks = result.layers.map((l) => `${l.rank}/${l.unknowns}`).join(' ');
-    rows.push(`| ${name} | audit (dense path), ranks ${ranks} | ${secs.toFixed(2)} | 5 (the issue's aim) | — |`);
-    out[`audit_${name}`] = { seconds: secs, ranks: result.layers.map((l) => l.rank) };
+    rows.push(`| ${name} | audit (dense path, one thread), ranks ${ranks} | ${secs.toFixed(2)} | 5 (the issue's aim) | — |`);
+    // what `gradleak audit` does by default: the layer systems on worker threads, one per core
+    const threads = os.availableParallelism();
+    const t0 = performance.now();
+    const parallel = await auditOnWorkers(payload, source, { spawn: spawnLayerWorker, threads }, { solver: new SolverCache() });
+    const wall = (performance.now() - t0) / 1000;
+    const same = parallel.layers.every((l, i) => l.rank === result.layers[i].rank);
+    rows.push(`| ${name} | audit (dense path, ${threads} threads), ranks ${same ? 'identical' : 'DIFFER'} | ${wall.toFixed(2)} | 5 (the issue's aim) | — |`);
+    out[`audit_${name}`] = { seconds: secs, threadedSeconds: wall, threads, ranks: result.layers.map((l) => l.rank) };
   }
 
   // the gradient-matching step on the issue's ladder of models, beside PyTorch's in this run
@@ -203,4 +212,4 @@ const STEP_CAPTION = 'Gradient-matching step (cosine, BN in train mode; PyTorch:
 
 if (process.argv[2] === '--large') largeCase(process.argv[3]);
 else if (process.argv[2] === '--steps') console.log(`${STEP_CAPTION}\n\n${stepTable(measureSteps(ROOT, process.argv[3]))}`);
-else main(!process.argv.includes('--no-study'));
+else await main(!process.argv.includes('--no-study'));

@@ -387,6 +387,18 @@ function timesGradientRows(s: Csr, gt: Csr, mg: number): Float64Array[] {
   return y;
 }
 
+/** Each pair (i, j) and (j, i) of an m × m matrix set to their mean, in tiles (cache-friendly, same values). */
+function symmetrise(a: Float64Array, m: number, tile = 64): void {
+  for (let i0 = 0; i0 < m; i0 += tile) for (let j0 = 0; j0 <= i0; j0 += tile) {
+    const i1 = Math.min(m, i0 + tile);
+    for (let i = i0; i < i1; i++) for (let j = j0, j1 = Math.min(i, j0 + tile); j < j1; j++) {
+      const v = 0.5 * (a[i * m + j] + a[j * m + i]);
+      a[i * m + j] = v;
+      a[j * m + i] = v;
+    }
+  }
+}
+
 /**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY,
  * h = g − Yᵀs: rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows
@@ -438,11 +450,7 @@ function rowPath(
     // the tiled kernel copies Yᵀ whole; large images take the blocked one (same bits, bounded memory)
     sc = ms * mg * 8 <= SCHUR_BLOCK_BYTES
       ? schurColumnsTiledFast(s, gm, y, n) : schurColumnsBlocked(s, gm, y, n);
-    for (let i = 0; i < mg; i++) for (let j = 0; j < i; j++) {
-      const v = 0.5 * (sc[i * mg + j] + sc[j * mg + i]);
-      sc[i * mg + j] = v;
-      sc[j * mg + i] = v;
-    }
+    symmetrise(sc, mg);
   }
   // Scale by the gradient rows' own norms: pivots become squared sines of the angle between a row
   // and the span of everything before it, as in the envelope factorisation; rows already in the span
@@ -458,7 +466,8 @@ function rowPath(
     diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
   }
   const piv = pivotedCholeskyFast(mg, (j, out) => {
-    if (sc) for (let i = 0; i < mg; i++) out[i] = sc[i * mg + j];
+    // Sc is exactly symmetric by now: its row j is column j, read contiguously
+    if (sc) out.set(sc.subarray(j * mg, (j + 1) * mg));
     else scColumn(j, out);
     for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
   }, diag, opts.tol);
