@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { structuralRank } from '../src/analysis/reports.js';
-import { solveLayer } from '../src/solve/layersolve.js';
+import { solveLayer, solveLayerMany } from '../src/solve/layersolve.js';
 import { SolverCache } from '../src/solve/solver-cache.js';
 import { Rng } from '../src/core/rng.js';
 import { buildModel } from '../src/model/chain-spec.js';
@@ -78,6 +78,28 @@ describe('layer solver against a dense SVD oracle', () => {
       const pinv = svd.solve(Matrix.columnVector(v)).to1DArray();
       const err = Math.hypot(...pinv.map((x, i) => x - sol.x[i])) / Math.hypot(...pinv);
       assert.ok(err < 1e-7, `relative error ${err} (${sol.path})`);
+    });
+  }
+
+  for (const [title, cin, h, cout, k, s, p, forceDense] of [...cases.map((c) => [...c, false] as const), ...forcedDense.map((c) => [...c, true] as const)]) {
+    it(`further right-hand sides from the same factors: ${title}`, () => {
+      const sys = layer(cin, h, cout, k, s, p, 11);
+      const opts = { tol: 1e-10, path: forceDense ? 'dense' as const : 'auto' as const };
+      const rng = new Rng(5);
+      const rhs = [0, 1].map(() => ({
+        sRhs: Float64Array.from({ length: sys.s.rows }, () => (rng.uniform() < 0.5 ? 0 : rng.normal())),
+        gradRhs: Float64Array.from({ length: sys.grad.rows }, () => rng.normal()),
+      }));
+      const { solution, extra } = solveLayerMany(sys, opts, rhs);
+      assert.deepEqual(solution.x, solveLayer(sys, opts).x, 'the main solution keeps its bits');
+      assert.equal(extra.length, 2);
+      const { u } = dense(sys);
+      const svd = new SingularValueDecomposition(u, { autoTranspose: true });
+      rhs.forEach((e, i) => {
+        const pinv = svd.solve(Matrix.columnVector([...e.sRhs, ...e.gradRhs])).to1DArray();
+        const err = Math.hypot(...pinv.map((x, j) => x - extra[i][j])) / Math.hypot(...pinv);
+        assert.ok(err < 1e-7, `right-hand side ${i}: relative error ${err} (${solution.path})`);
+      });
     });
   }
 

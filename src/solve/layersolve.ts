@@ -55,6 +55,36 @@ export interface LayerSolution {
   path: 'column' | 'row' | 'dense';
 }
 
+/** Right-hand sides of a layer system's two parts, in the system's row order. */
+export interface LayerRhs {
+  sRhs: Float64Array;
+  gradRhs: Float64Array;
+}
+
+/** Solutions for further right-hand sides, filled in by the path that solves the system. */
+interface Extra {
+  rhs: readonly LayerRhs[];
+  out: Float64Array[];
+}
+
+/**
+ * solveLayer, and the minimum-norm least-squares solutions for other right-hand sides of the same
+ * system from the same factors (the noise analysis: the solve is linear in them). The main solution
+ * has the bits solveLayer gives it.
+ */
+export function solveLayerMany(
+  sys: LayerSystem, opts: SolveOptions, rhs: readonly LayerRhs[],
+): { solution: LayerSolution; extra: Float64Array[] } {
+  for (const r of rhs) if (r.sRhs.length !== sys.s.rows || r.gradRhs.length !== sys.grad.rows) {
+    throw new Error('solveLayerMany: a right-hand side does not fit the system');
+  }
+  const options = { ...opts, rankOnly: false };
+  const extra: Extra = { rhs, out: [] };
+  const cached = opts.cache ? opts.cache.factorsFor(geometryKey(sys), sys.weight, sys.known) : {};
+  const solution = solveUncached(sys, options, cached, extra);
+  return { solution, extra: extra.out };
+}
+
 export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution {
   const cache = opts.cache;
   if (!cache) return solveUncached(sys, opts, {});
@@ -69,13 +99,15 @@ export function solveLayer(sys: LayerSystem, opts: SolveOptions): LayerSolution 
   return solution;
 }
 
-function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFactors): LayerSolution {
+function solveUncached(
+  sys: LayerSystem, opts: SolveOptions, cached: CachedFactors, extra?: Extra,
+): LayerSolution {
   const touched = touchedColumns(sys);
   let kept = 0;
   for (let c = 0; c < sys.n; c++) if (touched[c]) kept++;
   const structured = opts.path !== 'dense';
   if (structured && sys.s.rows >= kept) {
-    const r = columnPath(sys, touched, kept, opts, cached);
+    const r = columnPath(sys, touched, kept, opts, cached, extra);
     if (r) return r;
   }
   // Rows of S that depend on earlier ones join the dense gradient rows; the rest has full row rank.
@@ -89,21 +121,33 @@ function solveUncached(sys: LayerSystem, opts: SolveOptions, cached: CachedFacto
     const g = stack(moved, sys.grad);
     const sRhs = sys.sRhs.filter((_, i) => !isDropped[i]);
     const gRhs = Float64Array.from([...dropped.map((i) => sys.sRhs[i]), ...sys.gradRhs]);
-    const r = rowPath(sys, s, sRhs, g, gRhs, opts, 'row', cached);
+    const moveRhs = (e: LayerRhs): LayerRhs => ({
+      sRhs: e.sRhs.filter((_, i) => !isDropped[i]),
+      gradRhs: Float64Array.from([...dropped.map((i) => e.sRhs[i]), ...e.gradRhs]),
+    });
+    const r = rowPath(sys, s, sRhs, g, gRhs, opts, 'row', cached,
+      extra && { rhs: extra.rhs.map(moveRhs), out: extra.out });
     if (r) return r;
   }
   const all = stack(sys.s, sys.grad);
-  const rhs = new Float64Array(all.rows);
-  rhs.set(sys.sRhs);
-  rhs.set(sys.gradRhs, sys.s.rows);
+  const joined = (e: LayerRhs) => {
+    const rhs = new Float64Array(all.rows);
+    rhs.set(e.sRhs);
+    rhs.set(e.gradRhs, sys.s.rows);
+    return rhs;
+  };
+  const rhs = joined(sys);
   if (all.rows > kept) {
     checkWork(sys, denseFallbackBytes(kept), opts, 'a dense fallback (the structured solvers do not apply)');
-    return denseColumnPath(sys, all, rhs, touched, kept, opts);
+    return denseColumnPath(sys, all, rhs, touched, kept, opts,
+      extra && { rhs: extra.rhs.map(joined), out: extra.out });
   }
   const empty: Csr = {
     rows: 0, cols: sys.n, ptr: new Int32Array(1), idx: new Int32Array(0), val: new Float64Array(0),
   };
-  return rowPath(sys, empty, new Float64Array(0), all, rhs, opts, 'dense', null)!;
+  const none = new Float64Array(0);
+  return rowPath(sys, empty, none, all, rhs, opts, 'dense', null,
+    extra && { rhs: extra.rhs.map((e) => ({ sRhs: none, gradRhs: joined(e) })), out: extra.out })!;
 }
 
 /**
@@ -165,6 +209,7 @@ function touchedColumns(sys: LayerSystem): Uint8Array {
 
 function columnPath(
   sys: LayerSystem, touched: Uint8Array, kept: number, opts: SolveOptions, cached: CachedFactors,
+  extra?: Extra,
 ): LayerSolution | null {
   const { inC } = sys.g;
   const plane = sys.padH * sys.padW;
@@ -190,11 +235,6 @@ function columnPath(
   // (SᵀS + GᵀG) x = Sᵀs + Gᵀg by conjugate gradients preconditioned with the SᵀS factor: GᵀG is a
   // perturbation of rank ≤ rows(G), so convergence takes at most rows(G)+1 steps and, the gradient
   // rows being small next to the weight rows, usually a handful.
-  const full = new Float64Array(sys.n);
-  addMulTransVec(sys.s, sys.sRhs, full);
-  addMulTransVec(sys.grad, sys.gradRhs, full);
-  const rhs = new Float64Array(kept);
-  for (let i = 0; i < kept; i++) rhs[i] = full[back[i]];
   const gtg = (v: Float64Array) => {
     const out = new Float64Array(kept);
     for (let j = 0; j < sys.grad.rows; j++) {
@@ -211,14 +251,25 @@ function columnPath(
   // In exact arithmetic CG ends within rows(G)+1 steps; an ill-conditioned SᵀS (cnn2_c5: cond(S) ≈ 1e5)
   // makes the preconditioner inexact and needs more. If even the generous cap is not enough, the
   // other paths take over rather than returning an inaccurate solution.
-  const run = pcg((v) => {
-    const a1 = a.applyGram(v), a2 = gtg(v);
-    for (let i = 0; i < kept; i++) a1[i] += a2[i];
-    return a1;
-  }, (v) => a.solveUnrefined(v), rhs, 20 * (sys.grad.rows + 10));
-  if (!run.converged) return null;
-  const x0 = run.x;
-  for (let i = 0; i < kept; i++) x[back[i]] = x0[i];
+  const solveFor = (e: LayerRhs, into: Float64Array): boolean => {
+    const full = new Float64Array(sys.n);
+    addMulTransVec(sys.s, e.sRhs, full);
+    addMulTransVec(sys.grad, e.gradRhs, full);
+    const rhs = new Float64Array(kept);
+    for (let i = 0; i < kept; i++) rhs[i] = full[back[i]];
+    const run = pcg((v) => {
+      const a1 = a.applyGram(v), a2 = gtg(v);
+      for (let i = 0; i < kept; i++) a1[i] += a2[i];
+      return a1;
+    }, (v) => a.solveUnrefined(v), rhs, 20 * (sys.grad.rows + 10));
+    if (!run.converged) return false;
+    for (let i = 0; i < kept; i++) into[back[i]] = run.x[i];
+    return true;
+  };
+  if (!solveFor(sys, x)) return null;
+  const others = (extra?.rhs ?? []).map(() => new Float64Array(sys.n));
+  if (extra && !extra.rhs.every((e, i) => solveFor(e, others[i]))) return null;
+  extra?.out.push(...others);
   return { rank: kept, x, condition, path: 'column' };
 }
 
@@ -230,6 +281,7 @@ function columnPath(
  */
 function denseColumnPath(
   sys: LayerSystem, u: Csr, v: Float64Array, touched: Uint8Array, kept: number, opts: SolveOptions,
+  extra?: { rhs: Float64Array[]; out: Float64Array[] },
 ): LayerSolution {
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
@@ -243,52 +295,62 @@ function denseColumnPath(
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
   const l = (i: number, j: number) => a[i * n + j];
-  // basic solution on the pivot columns: L₁L₁ᵀ y_B = (D c)_B in permuted order
-  const y = new Float64Array(n);
-  for (let t = 0; t < rank; t++) y[t] = dsc[perm[t]] * cvec[perm[t]];
-  for (let t = 0; t < rank; t++) {
-    let s = y[t];
-    for (let q = 0; q < t; q++) s -= l(t, q) * y[q];
-    y[t] = s / l(t, t);
-  }
-  for (let t = rank - 1; t >= 0; t--) {
-    let s = y[t];
-    for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q];
-    y[t] = s / l(t, t);
-  }
-  const xb = new Float64Array(n);
-  for (let t = 0; t < rank; t++) xb[perm[t]] = dsc[perm[t]] * y[t];
-  // minimum norm: remove the component in null(U), spanned by D·Π[−L₁⁻ᵀL₂₁ᵀ; I]
+  // null(U) = D·Π[−L₁⁻ᵀL₂₁ᵀ; I] and the factored Gram matrix of that basis, for the minimum norm
   const k = n - rank;
-  if (k > 0) {
-    const z: Float64Array[] = [];
-    for (let f = 0; f < k; f++) {
-      const w = new Float64Array(rank);
-      for (let t = 0; t < rank; t++) w[t] = -l(rank + f, t);
-      for (let t = rank - 1; t >= 0; t--) {
-        let s = w[t];
-        for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q];
-        w[t] = s / l(t, t);
-      }
-      const col = new Float64Array(n);
-      for (let t = 0; t < rank; t++) col[perm[t]] = dsc[perm[t]] * w[t];
-      col[perm[rank + f]] = dsc[perm[rank + f]];
-      z.push(col);
+  const z: Float64Array[] = [];
+  for (let f = 0; f < k; f++) {
+    const w = new Float64Array(rank);
+    for (let t = 0; t < rank; t++) w[t] = -l(rank + f, t);
+    for (let t = rank - 1; t >= 0; t--) {
+      let s = w[t];
+      for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q];
+      w[t] = s / l(t, t);
     }
-    const ztz = new Float64Array(k * k), ztx = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      ztx[i] = dot(z[i], xb);
-      for (let j = 0; j <= i; j++) {
-        const val = dot(z[i], z[j]);
-        ztz[i * k + j] = val;
-        ztz[j * k + i] = val;
-      }
-    }
-    cholesky(ztz, k);
-    choleskySolve(ztz, k, ztx);
-    for (let i = 0; i < k; i++) for (let q = 0; q < n; q++) xb[q] -= z[i][q] * ztx[i];
+    const col = new Float64Array(n);
+    for (let t = 0; t < rank; t++) col[perm[t]] = dsc[perm[t]] * w[t];
+    col[perm[rank + f]] = dsc[perm[rank + f]];
+    z.push(col);
   }
-  for (let i = 0; i < n; i++) x[back[i]] = xb[i];
+  const ztz = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j <= i; j++) {
+    const val = dot(z[i], z[j]);
+    ztz[i * k + j] = val;
+    ztz[j * k + i] = val;
+  }
+  if (k > 0) cholesky(ztz, k);
+  // the solution for Uᵀv given as c = Uᵀv on the kept columns
+  const solveWith = (c: Float64Array, into: Float64Array) => {
+    // basic solution on the pivot columns: L₁L₁ᵀ y_B = (D c)_B in permuted order
+    const y = new Float64Array(n);
+    for (let t = 0; t < rank; t++) y[t] = dsc[perm[t]] * c[perm[t]];
+    for (let t = 0; t < rank; t++) {
+      let s = y[t];
+      for (let q = 0; q < t; q++) s -= l(t, q) * y[q];
+      y[t] = s / l(t, t);
+    }
+    for (let t = rank - 1; t >= 0; t--) {
+      let s = y[t];
+      for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q];
+      y[t] = s / l(t, t);
+    }
+    const xb = new Float64Array(n);
+    for (let t = 0; t < rank; t++) xb[perm[t]] = dsc[perm[t]] * y[t];
+    // minimum norm: remove the component in null(U)
+    if (k > 0) {
+      const ztx = Float64Array.from(z, (zi) => dot(zi, xb));
+      choleskySolve(ztz, k, ztx);
+      for (let i = 0; i < k; i++) for (let q = 0; q < n; q++) xb[q] -= z[i][q] * ztx[i];
+    }
+    for (let i = 0; i < n; i++) into[back[i]] = xb[i];
+  };
+  solveWith(cvec, x);
+  for (const e of extra?.rhs ?? []) {
+    const full = new Float64Array(sys.n);
+    addMulTransVec(u, e, full);
+    const into = new Float64Array(sys.n);
+    solveWith(Float64Array.from(back, (col) => full[col]), into);
+    extra!.out.push(into);
+  }
   return { rank, x, condition, path: 'dense' };
 }
 
@@ -408,7 +470,7 @@ function symmetrise(a: Float64Array, m: number, tile = 64): void {
  */
 function rowPath(
   sys: LayerSystem, s: Csr, sRhs: Float64Array, gm: Csr, gRhs: Float64Array, opts: SolveOptions,
-  path: 'row' | 'dense', cached: CachedFactors | null,
+  path: 'row' | 'dense', cached: CachedFactors | null, extra?: Extra,
 ): LayerSolution | null {
   const ms = s.rows, mg = gm.rows, n = sys.n;
   let bs: GramSolver | null;
@@ -484,8 +546,13 @@ function rowPath(
   const x = new Float64Array(n);
   if (opts.rankOnly) return { rank, x, condition, path };
 
-  const { a, b: bvec } = rowPathSolution({ y, piv, dsc, bs }, sRhs, gRhs);
-  addMulTransVec(s, a, x);
-  addMulTransVec(gm, bvec, x);
+  const solveFor = (sv: Float64Array, gv: Float64Array, into: Float64Array) => {
+    const { a, b: bvec } = rowPathSolution({ y, piv, dsc, bs }, sv, gv);
+    addMulTransVec(s, a, into);
+    addMulTransVec(gm, bvec, into);
+    return into;
+  };
+  solveFor(sRhs, gRhs, x);
+  for (const e of extra?.rhs ?? []) extra!.out.push(solveFor(e.sRhs, e.gradRhs, new Float64Array(n)));
   return { rank, x, condition, path };
 }

@@ -27,53 +27,66 @@ export interface RowPathFactors {
 export function rowPathSolution(
   f: RowPathFactors, sRhs: Float64Array, gRhs: Float64Array,
 ): { a: Float64Array; b: Float64Array } {
+  return rowPathSolver(f, sRhs.length)(sRhs, gRhs);
+}
+
+/**
+ * rowPathSolution for any number of right-hand sides: what does not depend on them (Z's blocks, YZ and
+ * the factored ZᵀKZ) is computed once; each solve then costs a few passes over Y.
+ */
+export function rowPathSolver(
+  f: RowPathFactors, ms: number,
+): (sRhs: Float64Array, gRhs: Float64Array) => { a: Float64Array; b: Float64Array } {
   const { y, piv, dsc, bs } = f;
-  const mg = y.length, ms = sRhs.length, r = piv.rank;
+  const mg = y.length, r = piv.rank;
   const lp = pivotRows(piv, r);
   const free: number[] = [];
   const isPivot = new Uint8Array(mg);
   for (let t = 0; t < r; t++) isPivot[piv.pivots[t]] = 1;
   for (let q = 0; q < mg; q++) if (!isPivot[q]) free.push(q);
   const k = free.length;
-
-  // h = g − Yᵀs
-  const h = Float64Array.from(gRhs);
-  for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
   const gemm = new MatmulWorkspace();
   const zp = nullBasisOnPivots(piv, lp, free, dsc, gemm);
   const yz = k > 0 ? timesY(y, piv.pivots, r, zp, free, dsc, ms, gemm) : new Float64Array(0);
-  const w = new Float64Array(k);
+  // ZᵀKZ = ZᵀZ + (YZ)ᵀ(YZ); both products give exactly symmetric results (same terms, same order)
+  const zkz = new Float64Array(k * k);
   if (k > 0) {
-    // ZᵀKZ = ZᵀZ + (YZ)ᵀ(YZ); both products give exactly symmetric results (same terms, same order)
-    const zkz = new Float64Array(k * k);
     for (let c = 0; c < k; c++) zkz[c * k + c] = dsc[free[c]] * dsc[free[c]];
     gemm.add(zkz, transposed(zp, r, k), zp, k, k, r);
     gemm.add(zkz, transposed(yz, ms, k), yz, k, k, ms);
-    for (let c = 0; c < k; c++) w[c] = dsc[free[c]] * h[free[c]];
-    for (let t = 0; t < r; t++) {
-      const ht = h[piv.pivots[t]];
-      for (let c = 0; c < k; c++) w[c] += zp[t * k + c] * ht;
-    }
     cholesky(zkz, k);
-    choleskySolve(zkz, k, w);
   }
-  // e = YZw; u = h − t with t = KZw = Zw + Yᵀe lies in range(Sc)
-  const e = new Float64Array(ms);
-  for (let i = 0; i < ms; i++) e[i] = dot(yz.subarray(i * k, i * k + k), w);
-  const u = h;
-  for (let c = 0; c < k; c++) u[free[c]] -= dsc[free[c]] * w[c];
-  for (let t = 0; t < r; t++) u[piv.pivots[t]] -= dot(zp.subarray(t * k, t * k + k), w);
-  for (let j = 0; j < mg; j++) u[j] -= dot(y[j], e);
-  const bvec = solvePivotBlock(piv, lp, dsc, u, mg);
-  // a = B⁻¹(s + e) − Y b
-  const a = Float64Array.from(sRhs);
-  for (let i = 0; i < ms; i++) a[i] += e[i];
-  if (ms > 0) bs.solve(a);
-  for (let j = 0; j < mg; j++) {
-    const yj = y[j], bj = bvec[j];
-    if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj;
-  }
-  return { a, b: bvec };
+  return (sRhs, gRhs) => {
+    // h = g − Yᵀs
+    const h = Float64Array.from(gRhs);
+    for (let j = 0; j < mg; j++) h[j] -= dot(y[j], sRhs);
+    const w = new Float64Array(k);
+    if (k > 0) {
+      for (let c = 0; c < k; c++) w[c] = dsc[free[c]] * h[free[c]];
+      for (let t = 0; t < r; t++) {
+        const ht = h[piv.pivots[t]];
+        for (let c = 0; c < k; c++) w[c] += zp[t * k + c] * ht;
+      }
+      choleskySolve(zkz, k, w);
+    }
+    // e = YZw; u = h − t with t = KZw = Zw + Yᵀe lies in range(Sc)
+    const e = new Float64Array(ms);
+    for (let i = 0; i < ms; i++) e[i] = dot(yz.subarray(i * k, i * k + k), w);
+    const u = h;
+    for (let c = 0; c < k; c++) u[free[c]] -= dsc[free[c]] * w[c];
+    for (let t = 0; t < r; t++) u[piv.pivots[t]] -= dot(zp.subarray(t * k, t * k + k), w);
+    for (let j = 0; j < mg; j++) u[j] -= dot(y[j], e);
+    const bvec = solvePivotBlock(piv, lp, dsc, u, mg);
+    // a = B⁻¹(s + e) − Y b
+    const a = Float64Array.from(sRhs);
+    for (let i = 0; i < ms; i++) a[i] += e[i];
+    if (ms > 0) bs.solve(a);
+    for (let j = 0; j < mg; j++) {
+      const yj = y[j], bj = bvec[j];
+      if (bj !== 0) for (let i = 0; i < ms; i++) a[i] -= yj[i] * bj;
+    }
+    return { a, b: bvec };
+  };
 }
 
 /** L̂_J, the factor's rows at the pivots (r×r, lower triangular), contiguous. */
