@@ -1,6 +1,6 @@
 // gradleak's compute kernels in AssemblyScript, compiled to one WebAssembly module with SIMD
-// (scripts/build-wasm.mjs). Written like assembly: raw byte pointers into the exported memory,
-// which the host lays out per call (src/kernels/wasm/memory.ts). No allocator, no runtime.
+// (scripts/build-wasm.mjs). Written like assembly: raw byte pointers into the imported memory,
+// which the host lays out per call (src/kernels/wasm/module.ts, conv.ts). No allocator, no runtime.
 //
 // Every kernel exists for float64 (f64x2 lanes) and float32 (f32x4 lanes). Each output element is
 // summed in one fixed order, k ascending from its initial value, with separate multiplies and adds

@@ -1,13 +1,16 @@
 import type { KernelExports } from './module.js';
 
 /**
- * Kernel threads: helpers that share the arena's WebAssembly memory and each run a slice of a large
+ * Kernel threads: helpers that share the arena's WebAssembly memory and each run slices of a large
  * GEMM, so that one synchronous kernel call uses several cores. The caller's thread posts a job in a
- * control block at the start of the shared memory, runs its own slice and waits (Atomics.wait) for
- * the others. Slices are column ranges of C, so every element is summed in the same order whatever
- * the thread count: results do not depend on it (tested). The core cannot start threads itself (it
- * runs in Node and in browsers): the edges pass a `SpawnKernelThread` (cli/kernel-thread.ts in Node).
- * Atomics.wait is not allowed on a browser's main thread: there the core runs in a Web Worker.
+ * control block at the start of the shared memory and wakes the helpers; every thread, the caller
+ * included, then claims slices (an atomic counter) until none is left, and the caller waits until
+ * every slice is done. A helper that has not started yet, or never does, claims nothing, so the
+ * caller never waits on it. Slices are fixed column ranges of C, so every element is summed in the
+ * same order whatever the thread count or whichever thread runs it: results do not depend on them
+ * (tested). The core cannot start threads itself (it runs in Node and in browsers): the edges pass a
+ * `SpawnKernelThread` (cli/kernel-thread.ts in Node). Atomics.wait is not allowed on a browser's main
+ * thread: there the core runs in a Web Worker.
  */
 export interface KernelThread { terminate(): unknown }
 
@@ -18,11 +21,13 @@ export type SpawnKernelThread = (init: ThreadInit) => KernelThread;
 
 /** Bytes at the start of the shared memory that hold the control block; the arena lays out after them. */
 export const CONTROL_BYTES = 64;
-const GENERATION = 0, DONE = 1, FN = 2, ARGS = 3;
+/** Control words: job counter (wakes the helpers), slices done, GEMM, its 9 arguments, next slice, stop. */
+const GENERATION = 0, DONE = 1, FN = 2, ARGS = 3, NEXT = 12, STOPPED = 13;
+/** Set in DONE by a helper that failed during a slice: the caller throws instead of waiting forever. */
+const FAILED = 1 << 30;
+const FAILURE = 'a kernel thread failed during a GEMM (its worker reports the error)';
 /** Loads of the control block before sleeping on it (a few microseconds). */
 const SPIN = 20000;
-/** A stop signal: the generation becomes negative. */
-const STOP = -1;
 const GEMMS = ['gemm_f64', 'gemm_f32'] as const;
 export type GemmName = (typeof GEMMS)[number];
 /** Below this many multiply-adds a GEMM runs on the calling thread alone (waking others costs more). */
@@ -45,31 +50,49 @@ function runSlice(fn: KernelExports, control: Int32Array, t: number, threads: nu
   fn[name](a, b + n0 * bytes, c + n0 * bytes, m, n1 - n0, k, lda, ldb, ldc);
 }
 
+/**
+ * Runs slices of the posted job until none is left. The job is read after each claim: a claim that
+ * gets a slice was made after the job was posted (a late helper may claim slices of the next job).
+ */
+function claimSlices(fn: KernelExports, control: Int32Array, threads: number): void {
+  for (let t = Atomics.add(control, NEXT, 1); t < threads; t = Atomics.add(control, NEXT, 1)) {
+    runSlice(fn, control, t, threads);
+    Atomics.add(control, DONE, 1);
+  }
+}
+
 /** The body of a kernel thread: instantiate on the shared memory, then serve jobs until stopped. */
 export function serveKernelThread(init: ThreadInit): void {
-  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory, abort: () => {} } });
-  const fn = instance.exports as unknown as KernelExports;
   // the control block lies in the first page, which every later buffer of the memory also holds
   const control = new Int32Array(init.memory.buffer, 0, CONTROL_BYTES / 4);
-  let seen = 0;
-  for (;;) {
+  // a helper that cannot start claims nothing: the caller runs every slice itself
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory, abort: () => {} } });
+  const fn = instance.exports as unknown as KernelExports;
+  for (let seen = 0; ; seen = Atomics.load(control, GENERATION)) {
     for (let spin = 0; spin < SPIN && Atomics.load(control, GENERATION) === seen; spin++);
     Atomics.wait(control, GENERATION, seen);
-    seen = Atomics.load(control, GENERATION);
-    if (seen === STOP) return;
-    runSlice(fn, control, init.index, init.threads);
-    Atomics.add(control, DONE, 1);
+    if (Atomics.load(control, STOPPED)) return;
+    try {
+      claimSlices(fn, control, init.threads);
+    } catch (e) {
+      // its slice may be half done: the caller must neither wait for it nor use the product
+      Atomics.or(control, DONE, FAILED);
+      Atomics.notify(control, DONE);
+      throw e;
+    }
     Atomics.notify(control, DONE);
   }
 }
 
 /**
  * The calling thread's side: splits large GEMMs with `threads − 1` helpers, started at the first such
- * GEMM (a run that never has one, such as rgap's, starts none).
+ * GEMM (a run that never has one, such as rgap's, starts none). After `close`, GEMMs run on the
+ * calling thread alone.
  */
 export class KernelThreads {
   private readonly helpers: KernelThread[] = [];
   private readonly control: Int32Array;
+  private closed = false;
 
   constructor(
     private readonly fn: KernelExports, private readonly module: WebAssembly.Module,
@@ -81,28 +104,36 @@ export class KernelThreads {
   /** The GEMM `name` (arguments as the export takes them), split across the threads when large. */
   gemm(name: GemmName, ...args: [number, number, number, number, number, number, number, number, number]): void {
     const [, , , m, n, k] = args;
-    if (this.threads === 1 || m * n * k < PARALLEL_MIN_MACS) { this.fn[name](...args); return; }
-    const c = this.control;
+    if (this.threads === 1 || this.closed || m * n * k < PARALLEL_MIN_MACS) {
+      this.fn[name](...args);
+      return;
+    }
+    const c = this.control, threads = this.threads;
     if (this.helpers.length === 0) {
-      const { module, memory, threads } = this;
+      const { module, memory } = this;
       for (let index = 1; index < threads; index++) this.helpers.push(this.spawn({ module, memory, index, threads }));
     }
+    // the job first, then the counters: a claim that sees the reset counter also sees the job
     c[FN] = GEMMS.indexOf(name);
     c.set(args, ARGS);
     Atomics.store(c, DONE, 0);
+    Atomics.store(c, NEXT, 0);
     Atomics.add(c, GENERATION, 1);
     Atomics.notify(c, GENERATION);
-    runSlice(this.fn, c, 0, this.threads);
+    claimSlices(this.fn, c, threads);
     // the helpers usually finish about when the caller does: a short spin saves a sleep and a wake-up
-    for (let spin = 0; spin < SPIN && Atomics.load(c, DONE) < this.threads - 1; spin++);
-    for (let done = Atomics.load(c, DONE); done < this.threads - 1; done = Atomics.load(c, DONE)) {
+    for (let spin = 0; spin < SPIN && Atomics.load(c, DONE) < threads; spin++);
+    for (let done = Atomics.load(c, DONE); done !== threads; done = Atomics.load(c, DONE)) {
+      if (done & FAILED) throw new Error(FAILURE);
       Atomics.wait(c, DONE, done);
     }
   }
 
   /** Stops and ends the helpers. */
   close(): void {
-    Atomics.store(this.control, GENERATION, STOP);
+    this.closed = true;
+    Atomics.store(this.control, STOPPED, 1);
+    Atomics.add(this.control, GENERATION, 1);
     Atomics.notify(this.control, GENERATION);
     for (const h of this.helpers) h.terminate();
     this.helpers.length = 0;
