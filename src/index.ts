@@ -22,8 +22,23 @@ export { Engine, Var } from './autodiff/engine.js';
 export { JS_KERNELS } from './kernels/js/index.js';
 export type { Kernels } from './kernels/kernels.js';
 export type { Tensor, Shape } from './tensor/tensor.js';
-export type { ServerPayload, SharedUpdate } from './threat/payload.js';
-export { simulateClient, trainOnBatch, type ClientResult } from './threat/client.js';
+export {
+  naiveGradients, updateTensors, type ServerPayload, type SharedUpdate, type GradientUpdate, type DeltaUpdate,
+  type DefenceRecord,
+} from './threat/payload.js';
+export { simulateClient, simulateDefendedClient, trainOnBatch, type ClientResult } from './threat/client.js';
+export { DEFENCES, getDefence } from './defences/registry.js';
+export {
+  parseDefence, parseDefenceSweep, checkParams, checkDefences, formatDefence,
+} from './defences/spec.js';
+export { applyDefences, gradientStep, type DefendedClient } from './defences/apply.js';
+export type {
+  Defence, DefenceOption, DefenceParams, DefenceContext, ClientBatch, ClientOutput, ClientStep, UpdateForm,
+} from './defences/types.js';
+export {
+  gaussianDelta, gaussianEpsilon, gaussianEpsilonComposed, rdpEpsilon, rdpEpsilonAt, privacyOf, type Privacy,
+} from './defences/accounting.js';
+export { erfc, erfcx, normalCdf, logNormalCdf } from './defences/normal.js';
 export {
   audit, auditOnWorkers, type AuditResult, type AuditSettings, type AuditSource,
 } from './analysis/audit.js';

@@ -4,7 +4,7 @@ import { Rng } from '../core/rng.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { paramVars } from '../model/gradients.js';
 import { forwardGraph, type Graph, type GraphNode } from '../model/graph.js';
-import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
+import type { GradientUpdate, ServerPayload } from '../threat/payload.js';
 
 /**
  * Labels from the last layer's shared gradients (docs/METHOD.md §2). With cross-entropy over a batch
@@ -103,7 +103,7 @@ export function roundCounts(estimate: ArrayLike<number>, total: number): number[
 const labelsOf = (counts: number[]) => counts.flatMap((c, j) => new Array<number>(c).fill(j));
 
 export function recoverLabels(
-  kernels: Kernels, payload: ServerPayload, update: SharedUpdate, seed = 0,
+  kernels: Kernels, payload: ServerPayload, update: GradientUpdate, seed = 0,
 ): LabelRecovery {
   const g = payload.model;
   const B = update.batch;

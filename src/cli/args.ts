@@ -4,12 +4,13 @@ import { checkMemory, type MemoryEstimate } from '../core/memory.js';
 import {
   bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation,
 } from '../formats/image.js';
-import { loadModel, readImageFile, readSafetensorsFile } from '../io/files.js';
+import { loadModel, readImageFile, readSafetensorsFile, readSafetensorsWithMetadata } from '../io/files.js';
+import { updateFromMetadata } from '../defences/declaration.js';
 import type { Graph, ParamMap } from '../model/graph.js';
 import { checkMagnitudes, initParams, paramsFromTensors } from '../model/params.js';
 import type { BnMode } from '../ops/op.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ServerPayload } from '../threat/payload.js';
+import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import { MEMORY_OPTION, type Args, type OptionTable } from './options.js';
 
 /** Option groups the commands compose their tables from. */
@@ -92,12 +93,15 @@ export function loadParams(a: Args, model: Graph): ParamMap {
   return params;
 }
 
-/** Shared gradients from a safetensors file, by parameter name. */
-export function loadGradients(file: string, model: Graph, maxBytes: number): ParamMap {
-  const g = paramsFromTensors(
-    model, readSafetensorsFile(file, 'gradients', maxBytes), `gradients ${file}`, 'gradients');
+/**
+ * A shared update from a safetensors file: its tensors by parameter name, read as its metadata
+ * declares (gradients, or a weight delta; the defences in force: defences/declaration.ts).
+ */
+export function loadUpdate(file: string, model: Graph, maxBytes: number, batch: number): SharedUpdate {
+  const { tensors, metadata } = readSafetensorsWithMetadata(file, 'gradients', maxBytes);
+  const g = paramsFromTensors(model, tensors, `gradients ${file}`, 'gradients');
   checkMagnitudes(g, `gradients ${file}`, 'gradients', model);
-  return g;
+  return updateFromMetadata(g, metadata, batch, `gradients ${file}`);
 }
 
 export function normalisation(a: Args): Normalisation {

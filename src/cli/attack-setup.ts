@@ -6,11 +6,12 @@ import { SolverCache } from '../solve/solver-cache.js';
 import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { DEFAULT_PRECISION, matchingKernels, PRECISIONS, type Precision } from '../kernels/select.js';
-import { simulateClient } from '../threat/client.js';
+import { simulateClient, simulateDefendedClient } from '../threat/client.js';
+import { defenceChain, loadPopulation } from './defence-args.js';
 import { spawnKernelThread } from './threads.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import {
-  batchLabels, checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, loadTargets,
+  batchLabels, checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadUpdate, loadImages, loadParams, loadTargets,
   MODEL_OPTIONS, payload as makePayload, requireModel, TOL_OPTION,
 } from './args.js';
 import type { Args, OptionTable } from './options.js';
@@ -110,16 +111,24 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
     // one by default: on two-vCPU machines a second thread slowed every step measured (docs/DESIGN.md)
     precisionOf(a), { count: a.int('threads', 1), spawn: spawnKernelThread });
   let update: SharedUpdate;
+  const defences = a.declares('defence') ? defenceChain(a) : [];
+  if (defences.length > 0 && gradFile) fail(
+    '--defence goes with --image (a --gradients file declares its own defences in its metadata)');
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);
-    const client = simulateClient(
-      kernels, model, params, payload.bnMode, loadImages(images, model, payload.normalisation), labels);
+    const batchImages = loadImages(images, model, payload.normalisation);
+    const client = defences.length === 0
+      ? simulateClient(kernels, model, params, payload.bnMode, batchImages, labels)
+      : simulateDefendedClient({
+        kernels, model, params, bnMode: payload.bnMode, defences, seed: a.int('seed', 0),
+        population: loadPopulation(a, defences, model, payload.normalisation, images.length),
+      }, batchImages, labels);
     update = { ...client.update, ...(a.has('label') ? { labels } : {}) };
   } else {
     const labels = a.ints('label');
     if (labels && labels.length !== batch) fail(
       `--label gives ${labels.length} label(s) for a batch of ${batch}`);
-    update = { gradients: loadGradients(gradFile!, model, maxBytes), batch, ...(labels ? { labels } : {}) };
+    update = { ...loadUpdate(gradFile!, model, maxBytes, batch), ...(labels ? { labels } : {}) };
   }
   const targetFiles = a.strs('target').length ? a.strs('target') : images;
   if (targetFiles.length && targetFiles.length !== batch) fail(

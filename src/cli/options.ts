@@ -135,6 +135,11 @@ export class Args {
     return s === undefined ? defaultMemoryCeiling() : parseSize(s, '--max-memory');
   }
 
+  /** Whether the command takes this option at all (shared setup code serves several commands). */
+  declares(name: string): boolean {
+    return Object.hasOwn(this.table, name);
+  }
+
   private known(name: string): string {
     if (!Object.hasOwn(this.table, name)) throw new Error(
       `option --${name} is not declared for this command`);

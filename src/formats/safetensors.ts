@@ -24,6 +24,13 @@ const MAX_HEADER_BYTES = 100_000_000;
  * unaccounted for, and names are unique (JSON would silently keep the last of two equal keys).
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<string, NamedTensor> {
+  return parseSafetensorsFile(bytes, source).tensors;
+}
+
+/** The tensors and the header's `__metadata__` (its string values; the format allows no others). */
+export function parseSafetensorsFile(
+  bytes: Uint8Array, source = 'safetensors',
+): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
   const bad = (s: string): never => fail(`${source}: ${s}`);
   if (bytes.length < 8) bad('file is too short to be safetensors (no 8-byte header length)');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -52,10 +59,14 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   const dataStart = 8 + headerLen;
   const dataBytes = bytes.length - dataStart;
   const entries: { name: string; shape: number[]; dtype: string; begin: number; end: number }[] = [];
+  let metadata: Record<string, string> = {};
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof info !== 'object' || info === null || Array.isArray(info)) bad(
         '__metadata__ must be an object');
+      // fromEntries defines own keys, so a key "__proto__" stays a key
+      metadata = Object.fromEntries(Object.entries(info as Record<string, unknown>)
+        .filter((e): e is [string, string] => typeof e[1] === 'string'));
       continue;
     }
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -108,7 +119,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
       data: decode(view, dataStart + e.begin, (e.end - e.begin) / DTYPE_BYTES[e.dtype], e.dtype),
     });
   }
-  return out;
+  return { tensors: out, metadata };
 }
 
 /** A name for an error line: quoted, and cut short if long. */

@@ -5,7 +5,7 @@ import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
 import type { Graph } from '../model/graph.js';
 import { graphFromJson, presetGraph, presetNames } from '../model/presets.js';
 import { importOnnx } from '../model/onnx-import.js';
-import { parseSafetensors, type NamedTensor } from '../formats/safetensors.js';
+import { parseSafetensors, parseSafetensorsFile, type NamedTensor } from '../formats/safetensors.js';
 import { decodeImage, type Bitmap } from '../formats/image.js';
 
 /** Reading and writing files: the Node-only edge. Everything below src/core and src/formats is pure. */
@@ -109,6 +109,13 @@ export function loadModel(ref: string, maxBytes = Infinity): Graph {
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {
   return parseSafetensors(readBytes(file, what, 'safetensors', maxBytes), `${what} ${file}`);
+}
+
+/** A safetensors file's tensors and its header's string metadata. */
+export function readSafetensorsWithMetadata(
+  file: string, what: string, maxBytes?: number,
+): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+  return parseSafetensorsFile(readBytes(file, what, 'safetensors', maxBytes), `${what} ${file}`);
 }
 
 export function readImageFile(file: string): Bitmap {

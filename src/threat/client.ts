@@ -1,17 +1,18 @@
 import { fail } from '../core/errors.js';
+import { applyDefences, type DefendedClient } from '../defences/apply.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { batchGradients } from '../model/gradients.js';
 import type { Graph, ParamMap } from '../model/graph.js';
 import type { BnMode } from '../ops/op.js';
 import { formatShape, sizeOf, type Tensor } from '../tensor/tensor.js';
-import type { SharedUpdate } from './payload.js';
+import type { GradientUpdate, SharedUpdate } from './payload.js';
 
 /**
  * The simulated federated-learning client: with evaluation, the only place that sees the images.
  * It computes the mean cross-entropy gradients of its batch, which is what leaves the client.
  */
-export interface ClientResult {
-  update: SharedUpdate;
+export interface ClientResult<U extends SharedUpdate = GradientUpdate> {
+  update: U;
   loss: number;
 }
 
@@ -36,6 +37,18 @@ export function simulateClient(
   checkBatch(g, images, labels);
   const { loss, gradients } = batchGradients(kernels, g, params, images, labels, bnMode);
   return { update: { gradients, batch: images.shape[0] }, loss };
+}
+
+/**
+ * The client with defences (defences/): they run here, on the client, in the order given, and the
+ * update declares them. The other clients' images (secure aggregation) are checked like the batch.
+ */
+export function simulateDefendedClient(
+  c: DefendedClient, images: Tensor, labels: readonly number[],
+): ClientResult<SharedUpdate> {
+  checkBatch(c.model, images, labels);
+  if (c.population) checkBatch(c.model, c.population.images, c.population.labels);
+  return applyDefences(c, { images, labels });
 }
 
 /**

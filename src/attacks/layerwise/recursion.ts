@@ -1,7 +1,7 @@
 import type { AttackOptions, AttackResult } from '../types.js';
 import type { Kernels } from '../../kernels/kernels.js';
 import { chainGradients, chainParams, chainView, type ChainView } from '../../model/chain.js';
-import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
+import type { GradientUpdate, ServerPayload, SharedUpdate } from '../../threat/payload.js';
 import { JS_KERNELS } from '../../kernels/js/index.js';
 import { checkUpdate } from '../update.js';
 import { closedFormReport, layerReport, type LayerReport } from '../../analysis/reports.js';
@@ -31,16 +31,17 @@ export interface LayerwiseInput {
   params: Params;
   gradients: Params;
   label?: number;
-  net: { payload: ServerPayload; update: SharedUpdate; view: ChainView; kernels: Kernels };
+  net: { payload: ServerPayload; update: GradientUpdate; view: ChainView; kernels: Kernels };
 }
 
 /**
  * The chain view of an attack's inputs, or one line saying why the layer-wise attacks cannot run.
  */
 export function chainInput(
-  method: string, payload: ServerPayload, update: SharedUpdate, options: AttackOptions,
+  method: string, payload: ServerPayload, shared: SharedUpdate, options: AttackOptions,
 ): LayerwiseInput {
-  checkUpdate(payload.model, update);
+  // a defended update is attacked naively: as the gradients it reads as (threat/payload.ts)
+  const update = checkUpdate(payload.model, shared);
   if (update.batch !== 1) fail(`${method} reconstructs one image from its gradients; `
     + `this update is of a batch of ${update.batch} (ig and dlg attack batches)`);
   const view = chainView(payload.model, payload.bnMode);

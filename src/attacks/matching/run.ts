@@ -31,10 +31,11 @@ export const adamOptimiser = (defaultLr: number): MatchingAttackSpec['optimise']
 export const lbfgsOptimiser: MatchingAttackSpec['optimise'] = (f, x0, limits) => lbfgs(f, x0, limits);
 
 export function runMatchingAttack(
-  spec: MatchingAttackSpec, payload: ServerPayload, update: SharedUpdate, options: AttackOptions,
+  spec: MatchingAttackSpec, payload: ServerPayload, shared: SharedUpdate, options: AttackOptions,
 ): AttackResult {
   const g = payload.model;
-  checkUpdate(g, update);
+  // a defended update is attacked naively: as the gradients it reads as (threat/payload.ts)
+  const update = checkUpdate(g, shared);
   const kernels = options.kernels ?? JS_KERNELS;
   const warnings: string[] = options.matchingNote ? [options.matchingNote] : [];
   let labels: number[], inferred = false, ambiguous = false;

@@ -7,6 +7,9 @@ import type { Command } from '../command.js';
 import type { Args } from '../options.js';
 import { ATTACK_OPTIONS, attackSetup } from '../attack-setup.js';
 import { progressReporter } from '../progress.js';
+import { DEFENCE_OPTIONS, defenceLine, defenceReport } from '../defence-args.js';
+import { fail, InputError } from '../../core/errors.js';
+import type { SharedUpdate } from '../../threat/payload.js';
 
 export const attackCommand: Command = {
   name: 'attack',
@@ -18,13 +21,16 @@ export const attackCommand: Command = {
   Writes DIR/reconstruction.png and DIR/result.json (deterministic: same inputs, same bytes) and
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
   Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget, --tv and --lr, and show a
-  progress line on a terminal.`,
+  progress line on a terminal. A defended update (--image with --defence SPEC..., or a --gradients file
+  that simulate wrote with --defence) is attacked naively, and result.json reports its defences and,
+  for noise, ε at the declared δ.`,
   options: {
     method: {
       kind: 'string', arg: 'NAME',
       help: `the attack: ${ATTACKS.map((a) => a.name).join(', ')} (default rgap)`,
     },
     ...ATTACK_OPTIONS,
+    ...DEFENCE_OPTIONS,
   },
   run: runAttack,
 };
@@ -39,9 +45,9 @@ function runAttack(v: Args): void {
       `PSNR ${batchQuality(toUnitRange(x, norm), targets, B, shape).mean.psnr.toFixed(2)} dB`
     : undefined;
   const t0 = performance.now();
-  const res = attack.run(payload, update, {
+  const res = naively(update, () => attack.run(payload, update, {
     ...options, onProgress: progressReporter(v.flag('json'), evaluate),
-  });
+  }));
   const seconds = (performance.now() - t0) / 1000;
   const timing = {
     seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}),
@@ -50,7 +56,7 @@ function runAttack(v: Args): void {
   const recon = toUnitRange(res.images.data, norm);
   const q = targets ? batchQuality(recon, targets, B, shape) : null;
   const result = {
-    method: res.method, model: model.name,
+    method: res.method, model: model.name, ...defenceReport(update),
     // one image: the fields a single reconstruction has always had; a batch: its labels, sorted
     ...(B === 1
       ? { label: res.labels[0], labelInferred: res.labelsInferred }
@@ -73,6 +79,8 @@ function runAttack(v: Args): void {
   ]);
   if (v.flag('json')) { console.log(JSON.stringify({ ...result, ...timing })); return; }
   for (const w of res.warnings) console.error(`warning: ${w}`);
+  const declared = defenceLine(update, true);
+  if (declared) console.log(declared);
   const iters = res.iterations !== undefined
     ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)`
     : '';
@@ -86,4 +94,18 @@ function runAttack(v: Args): void {
   }
   console.log(`wrote ${pngs.length === 1 ? pngs[0].file : `${pngs.length} reconstruction-*.png`} `
     + `and ${path.join(out, 'result.json')}`);
+}
+
+/**
+ * Runs an attack; on a defended update, an attack's refusal (the layer-wise attacks check that the
+ * gradients could come from the model) says that the update is defended and read naively.
+ */
+function naively<T>(update: SharedUpdate, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (!(e instanceof InputError) || !update.defences?.length) throw e;
+    fail(`${e.message} (the update is defended by ${update.defences.map((d) => d.name).join(', ')}, `
+      + 'which this naive attack takes as plain gradients)');
+  }
 }

@@ -13,7 +13,7 @@ import { SolverCache } from '../../solve/solver-cache.js';
 import { layerGeometries } from '../../analysis/whatif.js';
 import type { ServerPayload } from '../../threat/payload.js';
 import {
-  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadGradients, loadImages, loadParams, MODEL_OPTIONS, payload,
+  checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadUpdate, loadImages, loadParams, MODEL_OPTIONS, payload,
   requireModel, TOL_OPTION,
 } from '../args.js';
 import type { Command } from '../command.js';
@@ -52,9 +52,7 @@ function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSo
   const model = payload.model;
   if (gradients) return {
     kind: 'gradients',
-    update: {
-      gradients: loadGradients(gradients, model, maxBytes), batch: 1, ...(label ? { labels: label } : {}),
-    },
+    update: { ...loadUpdate(gradients, model, maxBytes, 1), ...(label ? { labels: label } : {}) },
   };
   if (images.length) return {
     kind: 'image', image: loadImages(images, model, payload.normalisation), label: label?.[0] ?? 0,
