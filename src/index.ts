@@ -63,3 +63,11 @@ export {
   decodeImage, encodeImagePng, bitmapToTensor, toUnitRange, unitTensorToBitmap, fitBitmap,
   REFERENCE_NORMALISATION, type Bitmap, type Normalisation,
 } from './formats/image.js';
+export {
+  trainModel, type TrainSettings, type TrainData, type TrainHooks, type TrainProgress, type TrainResult,
+  type EpochResult,
+} from './train/loop.js';
+export { splitHeldOut, shuffleInPlace, type LabelledImage } from './train/dataset.js';
+export { evaluate, type Evaluation } from './train/evaluate.js';
+export { Sgd, type SgdSettings } from './train/sgd.js';
+export { updateRunningStats, BN_MOMENTUM } from './train/running-stats.js';

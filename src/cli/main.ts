@@ -9,6 +9,7 @@ import { compareCommand } from './commands/compare.js';
 import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { studyCommand } from './commands/study.js';
+import { trainCommand } from './commands/train.js';
 import { parseOptions } from './options.js';
 
 const modelsCommand: Command = {
@@ -33,7 +34,8 @@ const modelsCommand: Command = {
 };
 
 const COMMANDS: readonly Command[] = [
-  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, demoCommand, modelsCommand,
+  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, trainCommand, demoCommand,
+  modelsCommand,
 ];
 
 const USAGE = `gradleak: how much do an image classifier's shared gradients leak the image?

@@ -20,3 +20,10 @@ export function progressReporter(
     if (p.step >= p.total) process.stderr.write('\n');
   };
 }
+
+/** Seconds as a clock: 0:07, 12:34, 1:02:03. */
+export function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const mmss = `${Math.floor((s % 3600) / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss.padStart(5, '0')}` : mmss;
+}

@@ -35,9 +35,8 @@ export function loadImageSet(spec: string, count: number): StudyImage[] {
     out = cifar10Samples(readBytes(target, 'CIFAR-10 batch', 'dataset'), target)
       .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
   } else if (/idx3-ubyte/.test(target)) {
-    const labelsFile = target.replace('images-idx3', 'labels-idx1').replace('idx3-ubyte', 'idx1-ubyte');
-    const labels = labelsFile !== target && fs.existsSync(labelsFile)
-      ? readBytes(labelsFile, 'IDX labels', 'dataset') : null;
+    const labelsFile = idxLabelsBeside(target);
+    const labels = labelsFile ? readBytes(labelsFile, 'IDX labels', 'dataset') : null;
     out = idxSamples(readBytes(target, 'IDX images', 'dataset'), labels, target)
       .slice(0, count).map((s, i) => ({ id: `${path.basename(target)}#${i}`, ...s }));
   } else {
@@ -45,4 +44,10 @@ export function loadImageSet(spec: string, count: number): StudyImage[] {
       + 'or an IDX images file');
   }
   return out;
+}
+
+/** The labels file beside an IDX images file by its usual name (…images-idx3… → …labels-idx1…). */
+export function idxLabelsBeside(images: string): string | null {
+  const labels = images.replace('images-idx3', 'labels-idx1').replace('idx3-ubyte', 'idx1-ubyte');
+  return labels !== images && fs.existsSync(labels) ? labels : null;
 }

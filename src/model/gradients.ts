@@ -14,6 +14,8 @@ export interface BatchGradients {
   loss: number;
   logits: Tensor;
   gradients: Map<string, Float64Array>;
+  /** Every computed node's output, by node index (training reads batch norm's inputs from them). */
+  outputs: readonly (Tensor | undefined)[];
 }
 
 /** Every tensor as a Var: trainable ones as variables (when `differentiate`), buffers as constants. */
@@ -39,5 +41,7 @@ export function batchGradients(
   const gradients = new Map<string, Float64Array>();
   trainable.forEach((p, i) => gradients.set(
     p.name, grads[i]?.data ?? new Float64Array(p.shape.reduce((a, b) => a * b, 1))));
-  return { loss: loss.data[0], logits: logits.value, gradients };
+  return {
+    loss: loss.data[0], logits: logits.value, gradients, outputs: Array.from(values, (v) => v?.value),
+  };
 }
