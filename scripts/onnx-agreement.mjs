@@ -42,3 +42,14 @@ for (const name of ['lenet_zhu', 'convnet_bn', 'resnet8', 'mlp', 'convnet_bn_fol
     }
   }
 }
+// matmul.onnx (x @ w + b): the user's file of one training step, each .grad as PyTorch saved it
+{
+  const g = importOnnx(new Uint8Array(fs.readFileSync(path.join(root, 'onnx', 'matmul.onnx'))), 'matmul');
+  const ref = read(path.join(root, 'onnx', 'matmul.reference.safetensors'));
+  const grads = read(path.join(root, 'onnx', 'matmul.grads.safetensors'));
+  const labels = Array.from(ref.get('labels').data);
+  const r = batchGradients(JS_KERNELS, g, g.weights, ref.get('images'), labels, 'eval');
+  const errs = tensorsFromParams(g, r.gradients, 'gradients')
+    .map(([name, t]) => `${name} [${t.shape.join(', ')}] ${rel(t.data, grads.get(name).data).toExponential(2)}`);
+  console.log(`matmul, batch 1 (the user's gradient file): ${errs.join(', ')}`);
+}
