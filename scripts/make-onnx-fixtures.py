@@ -17,6 +17,13 @@ Writes to test/fixtures/onnx/ (or DIR):
                                 its logits and the gradients of the mean cross-entropy by initializer name,
                                 on the images and labels of the graph fixtures (PyTorch, float64)
   unsupported.onnx              a small model with an Elu, which gradleak does not support
+  ops.onnx, ops.batch{1,8}.safetensors
+                                the operators the four models do not use, and their references
+  matmul.onnx                   conv → tanh → x @ w + b on [N, 3, 16, 16] (the linear layer exported as
+                                MatMul + Add, its factor w an [in, out] initializer)
+  matmul.grads.safetensors      what a user saves from a PyTorch training step: each parameter's
+                                gradient under its name, in its own layout (w: [in, out]), nothing else
+  matmul.reference.safetensors  the image and label of that step
 
 Deterministic: one thread, fixed seeds, no timestamps; two runs give identical bytes (sha256).
 """
@@ -174,8 +181,8 @@ class OpsNet(nn.Module):
 
 
 def ops_references(model, out_dir):
-    """PyTorch's logits and gradients by initializer name; the MatMul factor's gradient transposed to
-    [out, in], the layout gradleak keeps a linear weight in (and its files hold)."""
+    """PyTorch's logits and gradients by initializer name, each in its parameter's layout (the MatMul
+    factor w as [in, out]: files keep an ONNX initializer's name and layout)."""
     for batch in (1, 8):
         ref, _ = graphs.st_read(os.path.join(GRAPHS, "convnet_bn", f"batch{batch}.safetensors"))
         images = torch.from_numpy(ref["images"].copy())
@@ -184,9 +191,43 @@ def ops_references(model, out_dir):
         named = list(model.named_parameters())
         grads = torch.autograd.grad(F.cross_entropy(logits, labels), [p for _, p in named])
         tensors = [("images", images), ("labels", labels.double()), ("logits", logits)]
-        tensors += [("grad." + n, g.t() if n == "w" else g) for (n, _), g in zip(named, grads)]
+        tensors += [("grad." + n, g) for (n, _), g in zip(named, grads)]
         graphs.st_write(os.path.join(out_dir, f"ops.batch{batch}.safetensors"), tensors,
                         {"format": "gradleak-onnx-fixture-1", "model": "ops", "batch": str(batch)})
+
+
+class MatMulNet(nn.Module):
+    """cnn2_c1's layout on 16×16 images (conv 6@3×3, tanh, linear; every layer determined, so rgap
+    recovers the image exactly) with the linear layer as `x @ w + b`: MatMul + Add in ONNX."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, bias=False)
+        self.w = nn.Parameter(torch.randn(6 * 14 * 14, 10, dtype=torch.float64) / 32)
+        self.b = nn.Parameter(torch.randn(10, dtype=torch.float64) / 4)
+
+    def forward(self, x):
+        return torch.flatten(torch.tanh(self.conv(x)), 1) @ self.w + self.b
+
+
+def matmul_fixture(out_dir):
+    """The model, one training step's gradients as a user saves them, and that step's image and label."""
+    torch.manual_seed(7003)
+    model = MatMulNet().double().eval()
+    torch.onnx.export(
+        model, torch.zeros(1, 3, 16, 16, dtype=torch.float64), os.path.join(out_dir, "matmul.onnx"),
+        opset_version=OPSET, do_constant_folding=False, input_names=["input"], output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    image = torch.rand(1, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(7004)) - 0.5
+    label = torch.tensor([3])
+    model.zero_grad()
+    F.cross_entropy(model(image), label).backward()
+    # the user's side: every parameter's .grad under its state_dict name, as it is
+    graphs.st_write(os.path.join(out_dir, "matmul.grads.safetensors"),
+                    [(n, p.grad) for n, p in model.named_parameters()])
+    graphs.st_write(os.path.join(out_dir, "matmul.reference.safetensors"),
+                    [("images", image), ("labels", label.double())],
+                    {"format": "gradleak-onnx-fixture-1", "model": "matmul"})
 
 
 class Unsupported(nn.Module):
@@ -218,6 +259,7 @@ def main():
     ops = OpsNet().double().eval()
     export(ops, os.path.join(args.out, "ops.onnx"), fold=False)
     ops_references(ops, args.out)
+    matmul_fixture(args.out)
     for f in sorted(os.listdir(args.out)):
         print(f"{os.path.getsize(os.path.join(args.out, f)):>9} {f}")
 

@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importOnnx, parseSafetensors, batchGradients, JS_KERNELS, fileName } from '../dist/src/index.js';
+import {
+  importOnnx, parseSafetensors, batchGradients, JS_KERNELS, tensorsFromParams,
+} from '../dist/src/index.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/fixtures');
 const read = (f) => parseSafetensors(new Uint8Array(fs.readFileSync(f)), f);
@@ -28,14 +30,26 @@ for (const name of ['lenet_zhu', 'convnet_bn', 'resnet8', 'mlp', 'convnet_bn_fol
       const labels = Array.from(t.get('labels').data);
       const r = batchGradients(JS_KERNELS, g, g.weights, t.get('images'), labels, mode);
       let worst = 0, at = '';
-      for (const p of g.params.filter((q) => q.trainable)) {
-        const ref = t.get(key(`grad.${fileName(p)}`)).data;
+      // ours as files hold them (initializer names and layouts), against PyTorch's as saved
+      for (const [name, ours] of tensorsFromParams(g, r.gradients, 'gradients')) {
+        const ref = t.get(key(`grad.${name}`)).data;
         if (Math.sqrt(ref.reduce((s, v) => s + v * v, 0)) < 1e-12) continue;
-        const e = rel(r.gradients.get(p.name), ref);
-        if (e > worst) { worst = e; at = fileName(p); }
+        const e = rel(ours.data, ref);
+        if (e > worst) { worst = e; at = name; }
       }
       console.log(`${name}, batch ${batch}, BN ${mode}: logits ${rel(r.logits.data, t.get(key('logits')).data)
         .toExponential(2)}, gradients ${worst.toExponential(2)} (${at})`);
     }
   }
+}
+// matmul.onnx (x @ w + b): the user's file of one training step, each .grad as PyTorch saved it
+{
+  const g = importOnnx(new Uint8Array(fs.readFileSync(path.join(root, 'onnx', 'matmul.onnx'))), 'matmul');
+  const ref = read(path.join(root, 'onnx', 'matmul.reference.safetensors'));
+  const grads = read(path.join(root, 'onnx', 'matmul.grads.safetensors'));
+  const labels = Array.from(ref.get('labels').data);
+  const r = batchGradients(JS_KERNELS, g, g.weights, ref.get('images'), labels, 'eval');
+  const errs = tensorsFromParams(g, r.gradients, 'gradients')
+    .map(([name, t]) => `${name} [${t.shape.join(', ')}] ${rel(t.data, grads.get(name).data).toExponential(2)}`);
+  console.log(`matmul, batch 1 (the user's gradient file): ${errs.join(', ')}`);
 }

@@ -70,10 +70,6 @@ describe('study', () => {
     const r = runCli(['study', '--models', 'cnn2_c1,nope', '--out', path.join(tmpDir('study-bad'), 'o')]);
     assert.equal(r.status, 2);
     assert.match(r.stderr.trim(), /^gradleak: error: unknown model "nope"/);
-    // a graph preset is known, just not studied: the line says so
-    const g = runCli(['study', '--models', 'convnet_bn', '--out', path.join(tmpDir('study-graph'), 'o')]);
-    assert.equal(g.status, 2);
-    assert.match(g.stderr.trim(), /^gradleak: error: "convnet_bn" is a graph preset, which the study does not/);
   });
   it('fitBitmap resamples bilinearly and converts channels', () => {
     const grey = { width: 2, height: 1, channels: 1 as const, data: Uint8Array.of(0, 200) };

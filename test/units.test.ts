@@ -186,6 +186,9 @@ describe('study models and trained clients', () => {
     assert.deepEqual(resolveStudyModels(['sweep:stride']), ['sweep-stride-1', 'sweep-stride-2', 'sweep-stride-3']);
     assert.equal(resolveStudyModels(['all']).length, 34);
     assert.throws(() => resolveStudyModels(['sweep:colour']), /unknown sweep "colour"/);
+    // graph presets and model files pass through (the study reads the files)
+    assert.deepEqual(resolveStudyModels(['lenet_zhu', 'cnn2_c1', 'm.onnx', 'spec.json', 'm.onnx']),
+      ['lenet_zhu', 'cnn2_c1', 'm.onnx', 'spec.json']);
   });
   it('trainOnBatch takes plain SGD steps: one step is params − lr·gradient, and the loss falls', async () => {
     const { simulateClient, trainOnBatch } = await import('../src/threat/client.js');

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail, InputError } from '../core/errors.js';
@@ -99,12 +100,17 @@ export function loadModel(ref: string, maxBytes = Infinity): Graph {
   if (preset) return preset;
   if (ref.toLowerCase().endsWith('.onnx')) {
     const name = path.basename(ref).replace(/\.onnx$/i, '');
-    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), name, `model ${ref}`);
+    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), name, `model ${ref}`, 2 * maxBytes);
   }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
   const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
   fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') `
     + 'nor a spec or .onnx file');
+}
+
+/** A short hash of a file's bytes (12 hex digits of SHA-256): a study cell's key changes with them. */
+export function contentHash(file: string, what: string, kind: FileKind, maxBytes?: number): string {
+  return crypto.createHash('sha256').update(readBytes(file, what, kind, maxBytes)).digest('hex').slice(0, 12);
 }
 
 export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {

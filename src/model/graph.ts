@@ -21,6 +21,11 @@ export interface NodeSpec {
    * model's initializer names): `--weights`, `--gradients` and `simulate` use these names.
    */
   tensors?: Record<string, string>;
+  /**
+   * Suffixes of 2-D tensors that files hold transposed, [in, out] for a linear weight (an ONNX MatMul
+   * factor, `x @ w` in PyTorch): read and written in that layout, kept as [out, in] inside.
+   */
+  transposed?: string[];
   [attr: string]: unknown;
 }
 
@@ -48,6 +53,8 @@ export interface ParamInfo {
   name: string;
   /** The tensor's name in files (safetensors), when it is not `name`. */
   file?: string;
+  /** Files hold the tensor transposed (its shape reversed): see NodeSpec.transposed. */
+  transposed?: boolean;
   shape: Shape;
   trainable: boolean;
   node: number;
@@ -69,7 +76,7 @@ export interface Graph {
 }
 
 export const GRAPH_INPUT = 'input';
-const MAX_NODES = 4096;
+export const MAX_NODES = 4096;
 const NAME = /^[\w.+-]{1,100}$/;
 
 /** Validates a parsed JSON value as a graph spec; every problem is one clear InputError. */
@@ -114,7 +121,7 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
       `${op.name} takes ${op.arity} input(s), got ${inputs.length}`));
     for (const name of inputs) if (!names.has(name)) fail(nodeAt(
       `input ${describe(name)} is not the graph's input or an earlier node`));
-    const known = ['name', 'op', 'inputs', 'tensors', ...op.fields];
+    const known = ['name', 'op', 'inputs', 'tensors', 'transposed', ...op.fields];
     const unknown = Object.keys(r).find((k) => !known.includes(k));
     if (unknown !== undefined) fail(nodeAt(
       `unknown field ${describe(unknown)} for ${op.name} (fields: ${op.fields.join(', ') || 'none'})`));
@@ -122,6 +129,9 @@ export function parseGraphSpec(raw: unknown, source = 'model spec'): GraphSpec {
     const nulled = op.fields.find((k) => r[k] === null);
     if (nulled !== undefined) fail(nodeAt(`"${nulled}" is null; leave it out for the default`));
     if (r.tensors !== undefined) checkTensorNames(r.tensors, nodeAt);
+    if (r.transposed !== undefined && !(Array.isArray(r.transposed) && r.transposed.length <= 8
+      && r.transposed.every((x) => typeof x === 'string'))) fail(nodeAt(
+      '"transposed" must be a list of tensor suffixes (the tensors files hold transposed)'));
     names.add(r.name);
     previous = r.name;
     return { ...r, name: r.name, op: op.name, inputs };
@@ -188,6 +198,10 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
     const renamed = Object.keys(n.tensors ?? {}).find((k) => !decls.some((d) => d.suffix === k));
     if (renamed !== undefined) fail(where(`"tensors" names ${describe(renamed)}, which is not one of its `
       + `tensors (${decls.map((d) => d.suffix).join(', ') || 'none'})`));
+    const flipped = (n.transposed ?? [])
+      .find((k) => decls.find((d) => d.suffix === k)?.shape.length !== 2);
+    if (flipped !== undefined) fail(where(`"transposed" names ${describe(flipped)}, which is not one of `
+      + 'its 2-D tensors'));
     const node: GraphNode = {
       index: nodes.length, name: n.name, op, attrs, inputs, inShapes, shape,
       params: decls.map((decl) => ({ name: `${n.name}.${decl.suffix}`, decl })),
@@ -199,8 +213,9 @@ export function buildGraph(spec: GraphSpec, source = spec.name): Graph {
       if (files.has(file ?? name)) fail(where(`the tensor name ${describe(file ?? name)} is used twice`));
       files.add(file ?? name);
       params.push({
-        name, ...(file === undefined ? {} : { file }), shape: decl.shape, trainable: decl.trainable,
-        node: node.index, decl,
+        name, ...(file === undefined ? {} : { file }),
+        ...(n.transposed?.includes(decl.suffix) ? { transposed: true } : {}),
+        shape: decl.shape, trainable: decl.trainable, node: node.index, decl,
       });
     }
     index.set(n.name, node.index);

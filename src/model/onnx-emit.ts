@@ -2,11 +2,14 @@ import { fail } from '../core/errors.js';
 import { clip, type OnnxNode, type OnnxTensor } from '../formats/onnx/model.js';
 import { getOp } from '../ops/registry.js';
 import { formatShape, sameShape, type Shape } from '../tensor/tensor.js';
-import type { NodeSpec } from './graph.js';
+import { MAX_NODES, type NodeSpec } from './graph.js';
 
 /** The state of an ONNX conversion (model/onnx-import.ts) and what its node mappers share. */
 
 const NAME = /^[\w.+-]{1,100}$/;
+
+/** A tensor a mapper gives a node, possibly in gradleak's layout where files keep the transpose. */
+export type GivenTensor = OnnxTensor & { transposed?: boolean };
 
 /** What an ONNX value is: a node's output (per-sample shape) or a constant. */
 export type OnnxValue = { kind: 'node'; node: string; shape: Shape } | { kind: 'const'; tensor: OnnxTensor };
@@ -21,9 +24,13 @@ export interface Conversion {
   outputs: Set<string>;
   nodes: NodeSpec[];
   taken: Set<string>;
+  /** The next suffix to try for a node name already taken (keeps naming linear in the nodes). */
+  suffixes: Map<string, number>;
   /** Initializers already given to a node (a second use would be a shared weight). */
   used: Set<string>;
   weights: Map<string, Float64Array>;
+  /** Value arrays already given to a node: an Identity of an initializer shares its array. */
+  arrays: Set<Float64Array>;
   /** ONNX nodes another mapper already accounted for (the Add after a MatMul). */
   absorbed: Set<OnnxNode>;
 }
@@ -48,13 +55,15 @@ export function constant(c: Conversion, n: OnnxNode, i: number, at: (s: string) 
  */
 export function emit(
   c: Conversion, n: OnnxNode, at: (s: string) => string, fields: Record<string, unknown>,
-  ins: NodeValue[], tensors: Record<string, OnnxTensor> = {}, output = n.outputs[0],
+  ins: NodeValue[], tensors: Record<string, GivenTensor> = {}, output = n.outputs[0],
 ): void {
+  if (c.nodes.length >= MAX_NODES) fail(at(`the model has more than the ${MAX_NODES} nodes supported`));
   const op = getOp(fields.op, at);
   const attrs = op.attrs(fields, at);
   const shape = op.shape(attrs as never, ins.map((v) => v.shape), at);
   const name = nodeName(c, n, tensors);
   const files: Record<string, string> = {};
+  const transposed: string[] = [];
   for (const d of op.params(attrs as never, ins.map((v) => v.shape))) {
     const t = tensors[d.suffix];
     if (!t) fail(at(`has no ${d.suffix} tensor`));
@@ -63,12 +72,16 @@ export function emit(
     if (c.used.has(t.name)) fail(at(`initializer "${clip(t.name)}" is used by two nodes; `
       + 'shared weights are not supported'));
     c.used.add(t.name);
-    c.weights.set(`${name}.${d.suffix}`, t.values);
+    // a deduplicated initializer (Identity) is one array for two tensors, which train apart
+    c.weights.set(`${name}.${d.suffix}`, c.arrays.has(t.values) ? t.values.slice() : t.values);
+    c.arrays.add(t.values);
     if (t.name !== `${name}.${d.suffix}`) files[d.suffix] = t.name;
+    if (t.transposed) transposed.push(d.suffix);
   }
   c.nodes.push({
     ...fields, name, op: op.name, inputs: ins.map((v) => v.node),
     ...(Object.keys(files).length > 0 ? { tensors: files } : {}),
+    ...(transposed.length > 0 ? { transposed } : {}),
   });
   c.values.set(output, { kind: 'node', node: name, shape });
 }
@@ -77,7 +90,7 @@ export function emit(
  * A graph node's name: its tensors' common prefix when they are `<prefix>.<suffix>` (PyTorch's module
  * name), else the module in the ONNX node's name (`/features/features.2/Relu` → features.2), made unique.
  */
-function nodeName(c: Conversion, n: OnnxNode, tensors: Record<string, OnnxTensor>): string {
+function nodeName(c: Conversion, n: OnnxNode, tensors: Record<string, GivenTensor>): string {
   const prefixes = new Set(Object.entries(tensors).map(([s, t]) =>
     (t.name.endsWith(`.${s}`) ? t.name.slice(0, -s.length - 1) : '')));
   const [prefix] = prefixes;
@@ -86,8 +99,9 @@ function nodeName(c: Conversion, n: OnnxNode, tensors: Record<string, OnnxTensor
   const scope = n.name.split('/').filter((x) => x !== '');
   const base = (scope.length >= 2 ? scope[scope.length - 2] : scope[0] ?? '').replace(/[^\w.+-]/g, '_')
     .slice(0, 90) || `${n.opType.replace(/\W/g, '_').slice(0, 40) || 'node'}_${c.nodes.length}`;
-  let name = base;
-  for (let k = 2; c.taken.has(name); k++) name = `${base}_${k}`;
+  let name = base, k = c.suffixes.get(base) ?? 2;
+  for (; c.taken.has(name); k++) name = `${base}_${k}`;
+  c.suffixes.set(base, k);
   return take(c, name);
 }
 
@@ -96,13 +110,16 @@ function take(c: Conversion, name: string): string {
   return name;
 }
 
-/** Makes an ONNX output the same value as an input (Identity, Dropout, a flatten of flat values). */
+/**
+ * Makes an ONNX output the same value as an input (Identity, Dropout, a flatten of flat values). A
+ * constant keeps its values (no copy: a chain of Identities costs nothing) under the output's name,
+ * which is the tensor's name when PyTorch deduplicates equal initializers with an Identity.
+ */
 export function bypass(c: Conversion, n: OnnxNode, at: (s: string) => string): void {
   const v = c.values.get(n.inputs[0] ?? '');
   if (!v) fail(at('has no input'));
-  c.values.set(n.outputs[0], v.kind === 'const'
-    ? { kind: 'const', tensor: { ...v.tensor, name: n.outputs[0], values: v.tensor.values.slice() } }
-    : v);
+  c.values.set(n.outputs[0],
+    v.kind === 'const' ? { kind: 'const', tensor: { ...v.tensor, name: n.outputs[0] } } : v);
 }
 
 /** Refuses a node whose extra outputs (a mask, indices, running statistics) are read by anything. */

@@ -1,9 +1,10 @@
 import { fail } from '../core/errors.js';
-import { clip, type OnnxNode, type OnnxTensor } from '../formats/onnx/model.js';
+import { clip, type OnnxAttribute, type OnnxNode } from '../formats/onnx/model.js';
 import { sizeOf } from '../tensor/tensor.js';
 import {
-  bypass, computed, constant, emit, onlyFirstOutput, type Conversion, type NodeValue, type OnnxValue,
+  bypass, computed, constant, emit, onlyFirstOutput, type Conversion, type GivenTensor, type NodeValue,
 } from './onnx-emit.js';
+import { transpose } from './params.js';
 
 /**
  * ONNX operators → gradleak ops, one mapper each. A mapper accepts exactly the attribute values
@@ -21,12 +22,30 @@ function known(n: OnnxNode, at: At, names: readonly string[]): void {
     + `${names.length ? ` (supported: ${names.join(', ')})` : ''}`));
 }
 
-function intAttr(n: OnnxNode, name: string, fallback: number): number {
-  return n.attributes.get(name)?.i ?? fallback;
+/** A list of integers from the file for an error message: at most 8 shown. */
+function list(xs: readonly number[]): string {
+  return `[${xs.slice(0, 8).join(', ')}${xs.length > 8 ? `, … (${xs.length} in all)` : ''}]`;
 }
 
-function intsAttr(n: OnnxNode, name: string, fallback: number[]): number[] {
+const KINDS = { i: 'an integer', f: 'a float', s: 'a string' } as const;
+
+/**
+ * A single-valued attribute, or undefined when absent. Given as another type (a list for an integer,
+ * say), it is refused rather than read as its default: the file means something we would ignore.
+ */
+function single<K extends keyof typeof KINDS>(n: OnnxNode, name: string, kind: K, at: At): OnnxAttribute[K] {
   const a = n.attributes.get(name);
+  if (a && a[kind] === undefined) fail(at(`attribute ${clip(name)} must be ${KINDS[kind]}`));
+  return a?.[kind];
+}
+
+function intAttr(n: OnnxNode, at: At, name: string, fallback: number): number {
+  return single(n, name, 'i', at) ?? fallback;
+}
+
+function intsAttr(n: OnnxNode, at: At, name: string, fallback: number[]): number[] {
+  const a = n.attributes.get(name);
+  if (a && a.ints.length === 0) fail(at(`attribute ${clip(name)} must be a list of integers`));
   return a ? a.ints : fallback;
 }
 
@@ -35,8 +54,8 @@ function intsAttr(n: OnnxNode, name: string, fallback: number[]): number[] {
  * the shortest decimal with the same float32 is the value the exporter was given, and using it
  * keeps the computation identical to PyTorch's and to an equivalent gradleak spec.
  */
-function floatAttr(n: OnnxNode, name: string, fallback: number): number {
-  const f = n.attributes.get(name)?.f;
+function floatAttr(n: OnnxNode, at: At, name: string, fallback: number): number {
+  const f = single(n, name, 'f', at);
   if (f === undefined) return fallback;
   for (let digits = 1; digits < 10; digits++) {
     const d = Number(f.toPrecision(digits));
@@ -47,23 +66,22 @@ function floatAttr(n: OnnxNode, name: string, fallback: number): number {
 
 /** Requires an integer attribute to have one value, saying what is supported. */
 function requireInt(n: OnnxNode, at: At, name: string, fallback: number, want: number, why = ''): void {
-  const v = intAttr(n, name, fallback);
+  const v = intAttr(n, at, name, fallback);
   if (v !== want) fail(at(`${name}=${v} is not supported (only ${name}=${want}${why})`));
 }
 
 /** kernel, stride, padding of a 2-D window: explicit symmetric pads, no dilation, no auto_pad. */
 function window(n: OnnxNode, at: At, kernel: number[]) {
-  const autoPad = n.attributes.get('auto_pad')?.s ?? 'NOTSET';
+  const autoPad = single(n, 'auto_pad', 's', at) ?? 'NOTSET';
   if (autoPad !== 'NOTSET') fail(at(`auto_pad=${clip(autoPad)} is not supported (only NOTSET with `
     + 'explicit pads)'));
   if (kernel.length !== 2) fail(at(`a ${kernel.length}-D window is not supported (only 2-D)`));
-  const dilations = intsAttr(n, 'dilations', [1, 1]);
-  if (dilations.some((d) => d !== 1)) fail(at(`dilations [${dilations.join(', ')}] are not supported `
-    + '(only 1)'));
-  const strides = intsAttr(n, 'strides', [1, 1]);
-  const pads = intsAttr(n, 'pads', [0, 0, 0, 0]);
+  const dilations = intsAttr(n, at, 'dilations', [1, 1]);
+  if (dilations.some((d) => d !== 1)) fail(at(`dilations ${list(dilations)} are not supported (only 1)`));
+  const strides = intsAttr(n, at, 'strides', [1, 1]);
+  const pads = intsAttr(n, at, 'pads', [0, 0, 0, 0]);
   if (strides.length !== 2 || pads.length !== 4) fail(at('strides and pads must be given for 2 axes'));
-  if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(at(`asymmetric pads [${pads.join(', ')}] are not `
+  if (pads[0] !== pads[2] || pads[1] !== pads[3]) fail(at(`asymmetric pads ${list(pads)} are not `
     + 'supported (only begin = end on each axis)'));
   return { kernel: [kernel[0], kernel[1]], stride: strides, padding: [pads[0], pads[1]] };
 }
@@ -74,7 +92,7 @@ const CONV: Mapper = (c, n, at) => {
   const x = computed(c, n, 0, at), w = constant(c, n, 1, at);
   const b = n.inputs[2] ? constant(c, n, 2, at) : null;
   if (w.dims.length !== 4) fail(at(`weight "${clip(w.name)}" is not 4-D (only 2-D convolutions)`));
-  const kernel = intsAttr(n, 'kernel_shape', w.dims.slice(2));
+  const kernel = intsAttr(n, at, 'kernel_shape', w.dims.slice(2));
   if (kernel[0] !== w.dims[2] || kernel[1] !== w.dims[3]) fail(at('kernel_shape differs from the weight'));
   emit(c, n, at, { op: 'conv2d', out: w.dims[0], ...window(n, at, kernel), bias: b !== null }, [x],
     b ? { weight: w, bias: b } : { weight: w });
@@ -86,7 +104,8 @@ const GEMM: Mapper = (c, n, at) => {
   requireInt(n, at, 'transA', 0, 0);
   requireInt(n, at, 'transB', 0, 1, ', the weight as [out, in] like nn.Linear');
   for (const k of ['alpha', 'beta']) {
-    if (floatAttr(n, k, 1) !== 1) fail(at(`${k}=${floatAttr(n, k, 1)} is not supported (only 1)`));
+    const v = floatAttr(n, at, k, 1);
+    if (v !== 1) fail(at(`${k}=${v} is not supported (only 1)`));
   }
   const x = computed(c, n, 0, at), w = constant(c, n, 1, at);
   const b = n.inputs[2] ? constant(c, n, 2, at) : null;
@@ -96,21 +115,35 @@ const GEMM: Mapper = (c, n, at) => {
 };
 
 /**
+ * The one node reading a node's first output, if it is a standard `opType` of `arity` inputs, reads
+ * it as input `slot` (−1: any) and nothing else reads it.
+ */
+function onlyReader(
+  c: Conversion, n: OnnxNode, opType: string, arity: number, slot: number,
+): OnnxNode | null {
+  const y = n.outputs[0], readers = c.readers.get(y) ?? [];
+  const r = readers.length === 1 && !c.outputs.has(y) ? readers[0] : null;
+  return r && r.opType === opType && r.domain === '' && r.inputs.length === arity
+    && (slot < 0 || r.inputs[slot] === y) ? r : null;
+}
+
+/**
  * MatMul by a constant [in, out], with the Add of a constant [out] that follows it if it is the
- * product's only reader: a linear layer. Its weight is stored transposed as [out, in], gradleak's
- * (and nn.Linear's) layout, under the MatMul initializer's name.
+ * product's only reader: a linear layer. Inside, its weight is [out, in], gradleak's (and nn.Linear's)
+ * layout; files keep the initializer's name and layout, [in, out], so that the gradient PyTorch
+ * computes for the factor loads as it is.
  */
 const MATMUL: Mapper = (c, n, at) => {
   known(n, at, []);
   const x = computed(c, n, 0, at), w = constant(c, n, 1, at);
   if (w.dims.length !== 2) fail(at(`the constant factor "${clip(w.name)}" is not 2-D`));
   const [inF, out] = w.dims;
-  const t = new Float64Array(w.values.length);
-  for (let i = 0; i < inF; i++) for (let o = 0; o < out; o++) t[o * inF + i] = w.values[i * out + o];
-  const weight: OnnxTensor = { ...w, dims: [out, inF], values: t };
-  const readers = c.readers.get(n.outputs[0]) ?? [];
-  const add = readers.length === 1 && !c.outputs.has(n.outputs[0]) && readers[0].opType === 'Add'
-    ? readers[0] : null;
+  if (x.shape.length !== 1 || x.shape[0] !== inF) fail(at(`multiplying [batch, ${x.shape.join(', ')}] by `
+    + `"${clip(w.name)}" [${inF}, ${out}] is not supported (only [batch, ${inF}] by [${inF}, ${out}])`));
+  const weight: GivenTensor = {
+    ...w, dims: [out, inF], values: transpose(w.values, inF, out), transposed: true,
+  };
+  const add = onlyReader(c, n, 'Add', 2, -1);
   const biasAt = add ? add.inputs.findIndex((i) => i !== n.outputs[0]) : -1;
   const bias = add && biasAt >= 0 ? c.values.get(add.inputs[biasAt]) : undefined;
   if (add && bias?.kind === 'const' && bias.tensor.dims.length === 1) {
@@ -136,7 +169,7 @@ function simple(op: string): Mapper {
 
 const LEAKY_RELU: Mapper = (c, n, at) => {
   known(n, at, ['alpha']);
-  emit(c, n, at, { op: 'leaky_relu', slope: floatAttr(n, 'alpha', 0.01) }, [computed(c, n, 0, at)]);
+  emit(c, n, at, { op: 'leaky_relu', slope: floatAttr(n, at, 'alpha', 0.01) }, [computed(c, n, 0, at)]);
 };
 
 /**
@@ -163,7 +196,7 @@ function pool(op: 'max_pool2d' | 'avg_pool2d', zeros: [number, number] | null = 
       return;
     }
     if (w.padding.some((p) => p > 0)) fail(at('padding after a Pad node is not supported'));
-    emit(c, n, at, { op, ...w, padding: zeros }, [c.values.get(n.inputs[0]) as NodeValue]);
+    emit(c, n, at, { op, ...w, padding: zeros }, [computed(c, n, 0, at)]);
   };
 }
 
@@ -173,17 +206,18 @@ function pool(op: 'max_pool2d' | 'avg_pool2d', zeros: [number, number] | null = 
  */
 const PAD: Mapper = (c, n, at) => {
   known(n, at, ['mode']);
-  const mode = n.attributes.get('mode')?.s ?? 'constant';
-  const readers = c.readers.get(n.outputs[0]) ?? [];
-  const avg = readers.length === 1 && !c.outputs.has(n.outputs[0]) && readers[0].opType === 'AveragePool'
-    ? readers[0] : null;
+  const mode = single(n, 'mode', 's', at) ?? 'constant';
+  const avg = onlyReader(c, n, 'AveragePool', 1, 0);
   const x = computed(c, n, 0, at), pads = [...constant(c, n, 1, at).values];
   const value = n.inputs[2] ? constant(c, n, 2, at).values[0] : 0;
   const [ph, pw] = [pads[2], pads[3]];
+  // opset 18's axes input would say which axes the pads are for
   const ok = mode === 'constant' && value === 0 && pads.length === 8 && pads[0] === 0 && pads[1] === 0
-    && pads[4] === 0 && pads[5] === 0 && pads[6] === ph && pads[7] === pw && ph >= 0 && pw >= 0;
+    && pads[4] === 0 && pads[5] === 0 && pads[6] === ph && pads[7] === pw && ph >= 0 && pw >= 0
+    && !n.inputs[3];
   if (!avg || !ok) fail(at('Pad is supported only as zeros on height and width, equal on both sides, '
-    + `read only by an AveragePool (torch's AvgPool2d); got mode ${clip(mode)}, pads [${pads.join(', ')}]`));
+    + `all axes, read only by an AveragePool (torch's AvgPool2d); got mode ${clip(mode)}, pads ${list(pads)}`
+    + `${n.inputs[3] ? ', axes' : ''}`));
   c.absorbed.add(avg);
   c.values.set(n.outputs[0], x);
   pool('avg_pool2d', [ph, pw])(c, avg, (s) => at(`with the AveragePool "${clip(avg.name)}" after it: ${s}`));
@@ -194,7 +228,7 @@ const BATCH_NORM: Mapper = (c, n, at) => {
   requireInt(n, at, 'training_mode', 0, 0, ': the graph computes its statistics with --bn-mode');
   onlyFirstOutput(c, n, at);
   const [weight, bias, mean, variance] = [1, 2, 3, 4].map((i) => constant(c, n, i, at));
-  emit(c, n, at, { op: 'batch_norm2d', eps: floatAttr(n, 'epsilon', 1e-5) }, [computed(c, n, 0, at)],
+  emit(c, n, at, { op: 'batch_norm2d', eps: floatAttr(n, at, 'epsilon', 1e-5) }, [computed(c, n, 0, at)],
     { weight, bias, running_mean: mean, running_var: variance });
 };
 
@@ -218,7 +252,7 @@ const RESHAPE: Mapper = (c, n, at) => {
   const size = sizeOf(x.shape);
   const flattens = to.length === 2 && ((to[0] === -1 && to[1] === size)
     || (to[0] === 0 && (to[1] === -1 || to[1] === size)));
-  if (!flattens) fail(at(`reshaping [batch, ${x.shape.join(', ')}] to [${to.join(', ')}] is not supported `
+  if (!flattens) fail(at(`reshaping [batch, ${x.shape.join(', ')}] to ${list(to)} is not supported `
     + `(only flattening each sample: [-1, ${size}] or [0, -1])`));
   flatten(c, n, at, x);
 };

@@ -40,9 +40,10 @@ export function paramsFromTensors(
     const t = tensors.get(fileName(p));
     if (!t) fail(`${what}: missing tensor ${fileName(p)}`
       + `${kind === 'weights' && !p.trainable ? ' (a buffer: batch-norm running statistics)' : ''}`);
-    if (!sameShape(t.shape, p.shape)) fail(`${what}: ${fileName(p)} has shape ${formatShape(t.shape)}, `
-      + `the model needs ${formatShape(p.shape)}`);
-    out.set(p.name, t.data);
+    if (!sameShape(t.shape, fileShape(p))) fail(`${what}: ${fileName(p)} has shape `
+      + `${formatShape(t.shape)}, the model needs ${formatShape(fileShape(p))}`
+      + `${p.transposed ? ' (transposed, as the ONNX MatMul factor)' : ''}`);
+    out.set(p.name, p.transposed ? transpose(t.data, t.shape[0], t.shape[1]) : t.data);
   }
   const known = new Set(wanted.map(fileName));
   const extra = [...tensors.keys()].find((n) => !known.has(n) && !IGNORED.test(n));
@@ -58,13 +59,29 @@ export function paramsFromTensors(
 export function tensorsFromParams(
   g: Graph, values: ParamMap, kind: 'weights' | 'gradients',
 ): [string, NamedTensor][] {
-  return g.params.filter((p) => kind === 'weights' || p.trainable)
-    .map((p) => [fileName(p), { shape: [...p.shape], data: values.get(p.name)! }]);
+  return g.params.filter((p) => kind === 'weights' || p.trainable).map((p) => {
+    const data = values.get(p.name)!;
+    return [fileName(p), {
+      shape: [...fileShape(p)], data: p.transposed ? transpose(data, p.shape[0], p.shape[1]) : data,
+    }];
+  });
 }
 
 /** A tensor's name in files: its own, or the one its model gave it (an ONNX initializer's). */
 export function fileName(p: ParamInfo): string {
   return p.file ?? p.name;
+}
+
+/** A tensor's shape in files: its own, reversed for one that files hold transposed. */
+export function fileShape(p: ParamInfo): readonly number[] {
+  return p.transposed ? [...p.shape].reverse() : p.shape;
+}
+
+/** The transpose of a row-major [rows, cols] matrix. */
+export function transpose(m: Float64Array, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(m.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
+  return t;
 }
 
 /**
@@ -74,8 +91,8 @@ export function fileName(p: ParamInfo): string {
 export function checkMagnitudes(
   values: ParamMap, what: string, kind: 'parameters' | 'gradients', g?: Graph,
 ): void {
-  // errors name tensors as files do (an ONNX initializer's name)
-  const files = new Map(g?.params.map((p): [string, string] => [p.name, fileName(p)]));
+  // errors name tensors and entries as files do (an ONNX initializer's name and layout)
+  const files = new Map(g?.params.map((p): [string, ParamInfo] => [p.name, p]));
   const limit = kind === 'parameters' ? MAX_ABS_PARAMETER : MAX_ABS_GRADIENT;
   const why = kind === 'parameters'
     ? `parameters of ${limit} or more saturate every smooth activation in float64 `
@@ -84,11 +101,15 @@ export function checkMagnitudes(
     : `a cross-entropy gradient of a model with parameters below ${MAX_ABS_PARAMETER} `
       + `stays far below ${limit}: this is not a gradient of this model`;
   for (const [key, v] of values) {
-    const name = files.get(key) ?? key;
+    const p = files.get(key);
+    const name = p ? fileName(p) : key;
+    // entry k of [out, in] is entry (k mod in)·out + ⌊k / in⌋ of the file's [in, out]
+    const at = (k: number) => (p?.transposed
+      ? (k % p.shape[1]) * p.shape[0] + Math.floor(k / p.shape[1]) : k);
     for (let k = 0; k < v.length; k++) {
       if (!Number.isFinite(v[k])) fail(
-        `${what}: ${name} contains a non-finite value (${v[k]}) at index ${k}`);
-      if (Math.abs(v[k]) >= limit) fail(`${what}: ${name}[${k}] is ${v[k]}; ${why}`);
+        `${what}: ${name} contains a non-finite value (${v[k]}) at index ${at(k)}`);
+      if (Math.abs(v[k]) >= limit) fail(`${what}: ${name}[${at(k)}] is ${v[k]}; ${why}`);
     }
   }
 }

@@ -52,8 +52,9 @@ export function sweepOf(name: string): { factor: string; value: string } | null 
 }
 
 /**
- * The study's model names: `all` (the 34 presets), `sweeps` (every one-factor sweep),
- * `sweep:<factor>`, or a comma-separated mix of those and single names.
+ * The study's models: `all` (the 34 presets), `sweeps` (every one-factor sweep), `sweep:<factor>`,
+ * or a comma-separated mix of those, single names (chain or graph presets) and model files (a spec
+ * .json or an .onnx file, which the caller reads).
  */
 export function resolveStudyModels(items: readonly string[]): string[] {
   const names = items.flatMap((item) => {
@@ -65,21 +66,25 @@ export function resolveStudyModels(items: readonly string[]): string[] {
         `unknown sweep "${factor}" (one of ${SWEEP_FACTORS.join(', ')})`);
       return Object.keys(SWEEPS).filter((n) => sweepOf(n)!.factor === factor);
     }
+    if (isModelFile(item) || Object.hasOwn(GRAPH_PRESETS, item)) return [item];
     studySpec(item);
     return [item];
   });
   return [...new Set(names)];
 }
 
-/** A preset's or a sweep model's spec by name. */
-export function studySpec(name: string): ModelSpec {
+/** Whether a study's model is a file (by its extension) rather than a name. */
+export const isModelFile = (item: string) => /\.(onnx|json)$/i.test(item);
+
+/** A chain preset's or a sweep model's spec by name, or null. */
+export function chainSpec(name: string): ModelSpec | null {
   if (Object.hasOwn(PRESETS, name)) return PRESETS[name];
   if (Object.hasOwn(SWEEPS, name)) return SWEEPS[name];
-  // the study's table compares chain architectures factor by factor; graphs have no such factors yet
-  if (Object.hasOwn(GRAPH_PRESETS, name)) return fail(`"${name}" is a graph preset, which the study `
-    + 'does not cover yet (chain presets and sweeps only); audit and attack it directly');
-  if (/\.(onnx|json)$/i.test(name)) return fail(`"${name.slice(0, 80)}" is a model file, which the study `
-    + 'does not cover yet (chain presets and sweeps only); audit and attack it directly');
-  return fail(`unknown model "${name}" (a preset from 'gradleak models', `
-    + `a sweep model such as sweep-kernel-5, 'all', 'sweeps' or 'sweep:<factor>')`);
+  return null;
+}
+
+/** A chain preset's or a sweep model's spec by name. */
+export function studySpec(name: string): ModelSpec {
+  return chainSpec(name) ?? fail(`unknown model "${name.slice(0, 80)}" (a preset from 'gradleak models', `
+    + `a sweep model such as sweep-kernel-5, 'all', 'sweeps', 'sweep:<factor>' or a .json or .onnx file)`);
 }

@@ -6,6 +6,7 @@ import { SolverCache } from '../solve/solver-cache.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { matchingKernels, type MatchingKernels, type Precision } from '../kernels/select.js';
+import { buildGraph, type GraphSpec, type ParamMap } from '../model/graph.js';
 import { initParams } from '../model/params.js';
 import { presetGraph } from '../model/presets.js';
 import { simulateClient, trainOnBatch } from '../threat/client.js';
@@ -14,7 +15,12 @@ import type { ServerPayload } from '../threat/payload.js';
 /** One cell of a study: an architecture and an image. Plain data, so it can cross to a worker. */
 export interface StudyCell {
   key: string;
+  /** A preset's name, or the label of a model file (its name). */
   model: string;
+  /** A model file's graph, which the cell builds instead of looking `model` up as a preset. */
+  spec?: GraphSpec;
+  /** Weights to start from (a --weights file, an ONNX file's initializers); default: seeded. */
+  weights?: ParamMap;
   image: string;
   /** The image as the model's input (reference normalisation), CHW. */
   input: Float64Array;
@@ -64,13 +70,14 @@ export interface CellResult {
 export function runCell(
   cell: StudyCell, solver = new SolverCache(), kernels: (p: Precision) => MatchingKernels = matchingKernels,
 ): CellResult {
-  const model = presetGraph(cell.model);
+  const model = cell.spec ? buildGraph(cell.spec, cell.model) : presetGraph(cell.model);
   if (!model) fail(`unknown model "${cell.model}"`);
   const shape = model.input as [number, number, number];
   const image = { shape: [1, ...shape], data: cell.input };
   const labels = [cell.label];
   const params = trainOnBatch(
-    JS_KERNELS, model, initParams(model, cell.seed), 'train', image, labels, cell.trainSteps, cell.trainLr);
+    JS_KERNELS, model, cell.weights ?? initParams(model, cell.seed), 'train', image, labels, cell.trainSteps,
+    cell.trainLr);
   const payload: ServerPayload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
   const t0 = performance.now();
   const a = audit(payload, { kind: 'image', image, label: cell.label }, { solver, maxBytes: cell.maxBytes });
@@ -94,7 +101,7 @@ export function runCell(
   }
   const nonFinal = a.layers.slice(0, -1);
   const row: StudyRow = {
-    key: cell.key, model: model.name, image: cell.image, label: cell.label, layers: a.layers.length,
+    key: cell.key, model: cell.model, image: cell.image, label: cell.label, layers: a.layers.length,
     copaIndex: a.copaIndex, normalisedIndex: a.normalisedIndex, structuralIndex: a.structuralIndex,
     rankDeficiency: nonFinal.map((l) => l.rankDeficiency),
     structuralDeficiency: nonFinal.map((l) => l.structuralRank - l.unknowns),

@@ -1,6 +1,7 @@
 import type { Difference, Spearman } from './stats.js';
 import { sweepOf } from '../model/sweeps.js';
 import type { ModelSpec } from '../model/chain-spec.js';
+import type { Graph } from '../model/graph.js';
 import { encodeImagePng, type Bitmap } from '../formats/image.js';
 import { imageGrid, scatterPlot, stackedBars } from '../plot/charts.js';
 import { sceneToBitmap } from '../plot/raster.js';
@@ -13,7 +14,8 @@ export interface ReportInput {
   rows: StudyRow[];
   methods: string[];
   summary: StudySummary;
-  specOf: (model: string) => ModelSpec;
+  /** What the report says of each model (chainArchitecture, graphArchitecture). */
+  architectureOf: (model: string) => Architecture;
   /** The client's image as the model saw it (evaluation only), and a method's reconstruction. */
   target: (row: StudyRow) => Bitmap | null;
   reconstruction: (row: StudyRow, method: string) => Bitmap | null;
@@ -41,10 +43,34 @@ const dB = (v: number) => (v >= EXACT_DB ? `≥${EXACT_DB}` : v.toFixed(1));
 const plotDb = (v: number) => (v >= EXACT_DB ? `>=${EXACT_DB}` : v.toFixed(1));
 const rhoText = (s: Spearman) => `${s.rho.toFixed(3)} [${s.low.toFixed(3)}, ${s.high.toFixed(3)}]`;
 
-/** The activations of the hidden layers, e.g. 'tanh' or 'tanh+leaky_relu': the scatter's colour. */
-function hiddenActivations(spec: ModelSpec): string {
-  return [...new Set(spec.layers.slice(0, -1).map((l) => l.activation))].join('+')
-    || spec.layers[0].activation;
+/**
+ * What the report says of an architecture: the activations of its hidden layers, e.g. 'tanh' or
+ * 'tanh+leaky_relu' (the scatter's colour), and the output widths and paddings of its hidden
+ * weighted layers (0 for a linear one).
+ */
+export interface Architecture { activations: string; widths: number[]; padding: number[] }
+
+export function chainArchitecture(spec: ModelSpec): Architecture {
+  const hidden = spec.layers.slice(0, -1);
+  return {
+    activations: [...new Set(hidden.map((l) => l.activation))].join('+') || spec.layers[0].activation,
+    widths: hidden.map((l) => l.out), padding: hidden.map((l) => (l.type === 'conv' ? l.padding : 0)),
+  };
+}
+
+const ACTIVATIONS: readonly string[] = ['relu', 'leaky_relu', 'tanh', 'sigmoid', 'softplus'];
+
+/** The same of any graph (a graph preset, spec or ONNX file): what comes before its last weighted node. */
+export function graphArchitecture(g: Graph): Architecture {
+  const weighted = g.nodes.filter((n) => n.op.name === 'conv2d' || n.op.name === 'linear');
+  const last = weighted.length ? weighted[weighted.length - 1].index : g.nodes.length;
+  const hidden = weighted.slice(0, -1).map((n) => n.attrs as { out: number; padding?: [number, number] });
+  const activations = g.nodes.filter((n) => n.index < last && ACTIVATIONS.includes(n.op.name))
+    .map((n) => n.op.name);
+  return {
+    activations: [...new Set(activations)].join('+') || 'identity',
+    widths: hidden.map((a) => a.out), padding: hidden.map((a) => a.padding?.[0] ?? 0),
+  };
 }
 
 function byModel(rows: StudyRow[], methods: string[]): ModelSummary[] {
@@ -72,19 +98,19 @@ const bothFormats = (name: string, scene: Scene): ReportFile[] => [
 
 /** Plots (PNG and SVG) and report.md for a finished study; pure, so a browser can make them too. */
 export function studyReport(input: ReportInput): ReportFile[] {
-  const { rows, methods, summary, specOf } = input;
+  const { rows, methods, summary, architectureOf } = input;
   const all = reportedMethods(methods);
   const files: ReportFile[] = [];
-  const groups = [...new Set(rows.map((r) => hiddenActivations(specOf(r.model))))].sort();
+  const groups = [...new Set(rows.map((r) => architectureOf(r.model).activations))].sort();
   for (const m of all) {
     const s = summary.spearman[m].copaIndex;
     files.push(...bothFormats(`scatter-${m}`, scatterPlot({
       title: `Security index vs PSNR: ${m === 'best' ? `best of ${methods.join(', ')}` : m}`,
       subtitle: `Spearman rho = ${rhoText(s)} (95% CI), n = ${s.n} cells; PSNR capped at ${EXACT_DB} dB`,
       xLabel: "authors' security index (signed log scale)", yLabel: 'PSNR dB',
-      points: rows
-        .map((r) => ({ x: r.copaIndex, y: psnrOf(r, m, methods), group: hiddenActivations(specOf(r.model)) }))
-        .filter((p) => Number.isFinite(p.y)),
+      points: rows.map((r) => ({
+        x: r.copaIndex, y: psnrOf(r, m, methods), group: architectureOf(r.model).activations,
+      })).filter((p) => Number.isFinite(p.y)),
       groups, yCap: EXACT_DB,
     })));
   }
@@ -132,7 +158,7 @@ function bestWorstGrid(input: ReportInput): Scene | null {
 }
 
 function markdown(input: ReportInput, models: ModelSummary[]): string {
-  const { rows, methods, summary, specOf } = input;
+  const { rows, methods, summary, architectureOf } = input;
   const all = reportedMethods(methods);
   const main = summary.spearman[all[all.length - 1]];
   const lines: string[] = [];
@@ -197,11 +223,9 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
   const outliers = models.map((s, i) => ({ s, ri: ri[i], rp: rp[i], d: Math.abs(ri[i] - rp[i]) }))
     .sort((a, b) => b.d - a.d || a.s.model.localeCompare(b.s.model)).slice(0, Math.min(8, n));
   for (const o of outliers) {
-    const spec = specOf(o.s.model);
-    const hidden = spec.layers.slice(0, -1);
+    const a = architectureOf(o.s.model);
     p(`| ${o.s.model} | ${Math.round(o.s.copaIndex)} | ${o.ri} of ${n} | ${dB(o.s.psnr.best)} dB `
-      + `| ${o.rp} of ${n} | ${hiddenActivations(spec)} | ${hidden.map((l) => l.out).join('→')} `
-      + `| ${hidden.map((l) => (l.type === 'conv' ? l.padding : 0)).join(',')} |`);
+      + `| ${o.rp} of ${n} | ${a.activations} | ${a.widths.join('→')} | ${a.padding.join(',')} |`);
   }
   p();
   const determinedButLost = models.filter((s) => s.copaIndex === 0 && s.psnr.best < 40);

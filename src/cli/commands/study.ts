@@ -4,22 +4,26 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { getAttack } from '../../attacks/registry.js';
 import { chainOrNull } from '../../model/chain.js';
-import { presetGraph } from '../../model/presets.js';
+import { fail } from '../../core/errors.js';
 import { formatBytes } from '../../core/limits.js';
 import {
   checkMemory, estimate, largestOf, parameterBytes, passBytes, solveBytes,
 } from '../../core/memory.js';
-import { buildModel } from '../../model/chain-spec.js';
-import { resolveStudyModels, studySpec } from '../../model/sweeps.js';
+import type { Graph, GraphSpec, ParamMap } from '../../model/graph.js';
+import { chainSpec, isModelFile, resolveStudyModels } from '../../model/sweeps.js';
 import type { Spearman } from '../../study/stats.js';
-import { studyReport } from '../../study/report.js';
+import {
+  chainArchitecture, graphArchitecture, studyReport, type Architecture,
+} from '../../study/report.js';
 import { summarise, toCsv } from '../../study/summary.js';
 import {
   bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap,
 } from '../../formats/image.js';
-import { checkOutput, readBytes, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
+import {
+  checkOutput, contentHash, loadModel, readBytes, removeStaleTemps, writeFilesAtomically,
+} from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
-import { MODEL_OPTIONS } from '../args.js';
+import { loadParams, MODEL_OPTIONS } from '../args.js';
 import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
@@ -31,12 +35,14 @@ export const studyCommand: Command = {
   usage: 'gradleak study [--models all|sweeps|sweep:<factor>|m1,m2,...] '
     + `[--images samples|DIR|CIFAR.bin|IDX-images]
                [--count N] [--methods rgap,hybrid] [--iterations N] [--train-steps N] [--train-lr R]
-               [--workers N] [--seed N] [--out DIR]
-  For every architecture × image: play the client (seeded PyTorch-style weights; with --train-steps,
-  after N SGD steps on its image), audit, run each method, and record the index variants, per-layer
-  rank deficiencies, structural ranks, conditions, PSNR/SSIM/MSE and times.
+               [--weights W.safetensors] [--workers N] [--seed N] [--out DIR]
+  For every architecture × image: play the client (seeded PyTorch-style weights, an ONNX file's own,
+  or --weights; with --train-steps, after N SGD steps on its image), audit, run each method, and
+  record the index variants, per-layer rank deficiencies, structural ranks, conditions,
+  PSNR/SSIM/MSE and times.
   --models: 'all' = the 34 presets (default); 'sweeps' = cnn3_c1 with one of channels, kernel, stride,
-  padding, depth, activation changed ('sweep:kernel' for one family); or names, comma-separated.
+  padding, depth, activation changed ('sweep:kernel' for one family); or names and model files
+  (spec .json, .onnx), comma-separated; a file is labelled by its name. --weights: one model only.
   Cells run on worker threads (default: one per core). Finished cells are kept in DIR/results.jsonl
   and skipped on a rerun (an unreadable line is set aside in results.torn.jsonl and its cell redone);
   Ctrl-C stops the study with the finished cells kept. Writes to DIR (default out/study): results.json,
@@ -63,6 +69,10 @@ export const studyCommand: Command = {
     },
     workers: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
     seed: MODEL_OPTIONS.seed,
+    weights: {
+      kind: 'string', arg: 'W.safetensors',
+      help: 'weights of the one model studied (a trained checkpoint), by its tensors\' names',
+    },
     out: { kind: 'string', arg: 'DIR', help: 'output folder (default out/study)' },
     ...MEMORY_OPTION,
   },
@@ -72,7 +82,8 @@ export const studyCommand: Command = {
 function runStudy(v: Args): Promise<void> {
   const out = v.str('out') ?? 'out/study';
   checkOutput(out, 'dir');
-  const models = resolveStudyModels(v.list('models', ['all']));
+  const ceiling = v.maxMemory();
+  const models = studyModels(v, resolveStudyModels(v.list('models', ['all'])), ceiling);
   const methods = v.list('methods', ['rgap', 'hybrid']);
   const attacks = methods.map(getAttack);
   const count = v.int('count', 5);
@@ -82,15 +93,13 @@ function runStudy(v: Args): Promise<void> {
   const trainLr = v.num('train-lr', 0.01);
   const precision = precisionOf(v);
   // a cell needs one model's audit and its largest method; workers run cells side by side
-  const perCell = estimate(largestOf(models.map((m) => {
-    const model = presetGraph(m)!;
+  const perCell = estimate(largestOf(models.map(({ graph: model }) => {
     const view = chainOrNull(model);
     return [
       parameterBytes(model, 4), passBytes(model), ...(view ? solveBytes(view.model) : []),
       ...largestOf(attacks.map((x) => x.memory(model, 1))),
     ];
   })));
-  const ceiling = v.maxMemory();
   checkMemory(perCell, ceiling, 'a study cell');
   const images = loadImageSet(v.str('images') ?? 'samples', count);
   // a trained client is a different cell; untrained keys stay as they were so old journals resume
@@ -105,20 +114,22 @@ function runStudy(v: Args): Promise<void> {
   const keys: string[] = [];
   const cells: StudyCell[] = [];
   for (const m of models) {
-    const model = buildModel(studySpec(m));
+    const input = m.graph.input as [number, number, number];
     images.forEach((img, i) => {
-      const key = `${m}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}${trained}${arithmetic}`;
+      const key = `${m.key}|${img.id}|${methods.join('+')}|${iterations ?? 'default'}|${seed}${trained}`
+        + arithmetic;
       keys.push(key);
       if (done.has(key)) return;
-      const label = (img.label ?? i) % model.classes;
+      const label = (img.label ?? i) % m.graph.classes;
       cells.push({
-        key, model: m, image: img.id,
-        input: bitmapToTensor(
-          fitBitmap(img.bitmap, model.spec.input), model.spec.input, REFERENCE_NORMALISATION),
+        key, model: m.label, ...m.cell, image: img.id,
+        input: bitmapToTensor(fitBitmap(img.bitmap, input), input, REFERENCE_NORMALISATION),
         label, methods, iterations, seed, trainSteps, trainLr, precision,
       });
     });
   }
+  const byLabel = new Map(models.map((m) => [m.label, m]));
+  const inputOf = (model: string) => byLabel.get(model)!.graph.input as [number, number, number];
   const total = keys.length;
   let workers = Math.min(
     v.int('workers', os.availableParallelism?.() ?? os.cpus().length), cells.length || 1);
@@ -136,7 +147,7 @@ function runStudy(v: Args): Promise<void> {
   let finished = total - cells.length;
   return runPool(cells, workers, ({ row, reconstructions }) => {
     // the reconstructions first: a journal line promises that its images exist
-    const shape = studySpec(row.model).input;
+    const shape = inputOf(row.model);
     writeFilesAtomically(Object.entries(reconstructions).map(([method, x]) => (
       { file: reconstructionFile(out, row, method), data: encodeImagePng(unitTensorToBitmap(x, shape)) })));
     fs.appendFileSync(journal, JSON.stringify(row) + '\n');
@@ -152,10 +163,11 @@ function runStudy(v: Args): Promise<void> {
     const summary = summarise(rows, methods);
     const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
     const report = rows.length === 0 ? [] : studyReport({
-      rows, methods, summary, specOf: studySpec, command: `gradleak study ${v.argv.join(' ')}`.trim(),
+      rows, methods, summary, architectureOf: (m) => byLabel.get(m)!.architecture,
+      command: `gradleak study ${v.argv.join(' ')}`.trim(),
       target: (r) => {
         const b = imageById.get(r.image);
-        return b ? fitBitmap(b, studySpec(r.model).input) : null;
+        return b ? fitBitmap(b, inputOf(r.model)) : null;
       },
       reconstruction: (r, m) => {
         const f = reconstructionFile(out, r, m);
@@ -177,6 +189,52 @@ function runStudy(v: Args): Promise<void> {
     }
     if (errors.length) process.exitCode = 1;
   });
+}
+
+/** A model of the study, as its cells and its report need it. */
+interface StudyModel {
+  /** How rows and the report name it: a preset's name, a file's base name. */
+  label: string;
+  /** Its part of a cell's journal key: the label, with hashes of a file's and of --weights' bytes. */
+  key: string;
+  graph: Graph;
+  architecture: Architecture;
+  /** What its cells carry to a worker beyond the label: a file's graph, weights not from the seed. */
+  cell: { spec?: GraphSpec; weights?: ParamMap };
+}
+
+/**
+ * The study's models: presets by name (a cell rebuilds them by name, and their keys stay what they
+ * always were, so old journals resume), model files read once here (their cells carry the graph and
+ * an ONNX file's initializers), and --weights for a single model, which replace the seeded or the
+ * file's own weights.
+ */
+function studyModels(v: Args, names: string[], ceiling: number): StudyModel[] {
+  const weights = v.str('weights');
+  if (weights && names.length !== 1) fail(`--weights goes with one model; --models gives ${names.length}`);
+  const models = names.map((ref): StudyModel => {
+    const file = isModelFile(ref);
+    const graph = loadModel(ref, ceiling / 3);
+    const label = file ? path.basename(ref) : ref;
+    const kind = /\.onnx$/i.test(ref) ? 'onnx' : 'spec';
+    let key = file ? `${label}@${contentHash(ref, 'model', kind, ceiling / 3)}` : ref;
+    const cell: StudyModel['cell'] = file ? { spec: graph.spec } : {};
+    // --weights, else an ONNX file's initializers (checked as everywhere); else each cell seeds its own
+    if (weights || graph.weights) cell.weights = loadParams(v, graph);
+    if (weights) key += `+weights@${contentHash(weights, 'weights', 'safetensors', ceiling)}`;
+    // a chain's own spec says it as the study always did; any graph says it from its nodes
+    const chain = file ? null : chainSpec(ref);
+    return {
+      label, key, graph, cell, architecture: chain ? chainArchitecture(chain) : graphArchitecture(graph),
+    };
+  });
+  const labels = new Set<string>();
+  for (const m of models) {
+    if (labels.has(m.label)) fail(`two models of the study are called ${JSON.stringify(m.label)}; `
+      + 'rename one of the files');
+    labels.add(m.label);
+  }
+  return models;
 }
 
 /**

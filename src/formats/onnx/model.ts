@@ -1,6 +1,8 @@
 import { fail } from '../../core/errors.js';
-import { MAX_ARRAY_ELEMENTS } from '../../core/limits.js';
-import { fieldsOf, ints, reals, signed, sub, text, WIRE_VARINT, type Field } from './wire.js';
+import { formatBytes, MAX_ARRAY_ELEMENTS } from '../../core/limits.js';
+import {
+  fieldsOf, intCount, ints, realCount, reals, signed, sub, text, WIRE_VARINT, type Field,
+} from './wire.js';
 
 /**
  * The parts of ONNX's messages (onnx.proto) that gradleak reads: the model's opsets and graph; the
@@ -58,18 +60,45 @@ const intOf = (f: Field, what: string) => {
   return signed(f.int, what);
 };
 
-/** Decodes a ModelProto; `what` starts every error (e.g. "model net.onnx"). */
-export function decodeModel(bytes: Uint8Array, what: string): OnnxModel {
+/**
+ * What decoding may still allocate, in bytes: 8 per value (float64) and a flat cost per object and
+ * name, charged before the allocation, so that a file declaring more than the memory ceiling allows
+ * is refused before it is built instead of exhausting memory (a protobuf field can be 2 bytes and
+ * make an object of a hundred).
+ */
+interface Budget { what: string; max: number; left: number }
+const OBJECT_BYTES = 96;
+
+function spend(b: Budget, bytes: number, on: string): void {
+  b.left -= bytes;
+  if (b.left < 0) fail(`${b.what}: ${on} would take more than the ${formatBytes(b.max)} of memory `
+    + 'a model may take here (raise --max-memory if the machine has more)');
+}
+
+/** A name, charged to the budget. */
+function name(f: Field, b: Budget): string {
+  spend(b, OBJECT_BYTES + 2 * f.bytes.length, 'its names');
+  return text(f, b.what);
+}
+
+/**
+ * Decodes a ModelProto; `what` starts every error (e.g. "model net.onnx"). `maxBytes` bounds what the
+ * decoded model may take in memory (its tensors as float64, its nodes and names).
+ */
+export function decodeModel(bytes: Uint8Array, what: string, maxBytes = Infinity): OnnxModel {
+  const b: Budget = { what, max: maxBytes, left: maxBytes };
   let irVersion = 0;
   let graph: OnnxGraph | null = null;
   const opsets = new Map<string, number>();
   for (const f of fieldsOf(bytes, what, 0)) {
     if (f.no === 1) irVersion = intOf(f, what);
-    else if (f.no === 7) graph = decodeGraph(sub(f, what), what, 1);
-    else if (f.no === 8) {
+    else if (f.no === 7) {
+      if (graph) fail(`${what}: malformed (two graphs)`);
+      graph = decodeGraph(sub(f, what), b, 1);
+    } else if (f.no === 8) {
       let domain = '', version = 0;
       for (const g of fieldsOf(sub(f, what), what, 1)) {
-        if (g.no === 1) domain = text(g, what);
+        if (g.no === 1) domain = name(g, b);
         else if (g.no === 2) version = intOf(g, what);
       }
       opsets.set(domain === 'ai.onnx' ? '' : domain, version);
@@ -79,28 +108,33 @@ export function decodeModel(bytes: Uint8Array, what: string): OnnxModel {
   return { irVersion, opsets, graph };
 }
 
-function decodeGraph(bytes: Uint8Array, what: string, depth: number): OnnxGraph {
+function decodeGraph(bytes: Uint8Array, b: Budget, depth: number): OnnxGraph {
   const g: OnnxGraph = { nodes: [], initializers: [], inputs: [], outputs: [] };
+  const what = b.what;
   for (const f of fieldsOf(bytes, what, depth)) {
-    if (f.no === 1) g.nodes.push(decodeNode(sub(f, what), what, depth + 1));
-    else if (f.no === 5) g.initializers.push(decodeTensor(sub(f, what), what, depth + 1));
-    else if (f.no === 11) g.inputs.push(decodeValueInfo(sub(f, what), what, depth + 1));
-    else if (f.no === 12) g.outputs.push(decodeValueInfo(sub(f, what), what, depth + 1));
+    if (f.no === 1) g.nodes.push(decodeNode(sub(f, what), b, depth + 1));
+    else if (f.no === 5) g.initializers.push(decodeTensor(sub(f, what), b, depth + 1));
+    else if (f.no === 11) g.inputs.push(decodeValueInfo(sub(f, what), b, depth + 1));
+    else if (f.no === 12) g.outputs.push(decodeValueInfo(sub(f, what), b, depth + 1));
     else if (f.no === 15) fail(`${what}: sparse initializers are not supported`);
   }
   return g;
 }
 
-function decodeNode(bytes: Uint8Array, what: string, depth: number): OnnxNode {
+function decodeNode(bytes: Uint8Array, b: Budget, depth: number): OnnxNode {
+  spend(b, 4 * OBJECT_BYTES, 'its nodes');
   const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: new Map() };
+  const what = b.what;
   for (const f of fieldsOf(bytes, what, depth)) {
-    if (f.no === 1) n.inputs.push(text(f, what));
-    else if (f.no === 2) n.outputs.push(text(f, what));
-    else if (f.no === 3) n.name = text(f, what);
-    else if (f.no === 4) n.opType = text(f, what);
-    else if (f.no === 7) n.domain = text(f, what);
+    if (f.no === 1) n.inputs.push(name(f, b));
+    else if (f.no === 2) n.outputs.push(name(f, b));
+    else if (f.no === 3) n.name = name(f, b);
+    else if (f.no === 4) n.opType = name(f, b);
+    else if (f.no === 7) n.domain = name(f, b);
     else if (f.no === 5) {
-      const a = decodeAttribute(sub(f, what), what, depth + 1);
+      const a = decodeAttribute(sub(f, what), b, depth + 1);
+      if (n.attributes.has(a.name)) fail(`${what}: node "${clip(n.name)}" has two attributes `
+        + `"${clip(a.name)}"`);
       n.attributes.set(a.name, a);
     }
   }
@@ -108,25 +142,35 @@ function decodeNode(bytes: Uint8Array, what: string, depth: number): OnnxNode {
   return n;
 }
 
-function decodeAttribute(bytes: Uint8Array, what: string, depth: number): OnnxAttribute {
+function decodeAttribute(bytes: Uint8Array, b: Budget, depth: number): OnnxAttribute {
+  spend(b, OBJECT_BYTES, 'its attributes');
   const a: OnnxAttribute = { name: '', type: 0, floats: [], ints: [] };
+  const what = b.what;
   for (const f of fieldsOf(bytes, what, depth)) {
-    if (f.no === 1) a.name = text(f, what);
+    if (f.no === 1) a.name = name(f, b);
     else if (f.no === 20) a.type = intOf(f, what);
-    else if (f.no === 2) a.f = reals(f, 4, what)[0];
-    else if (f.no === 3) a.i = intOf(f, what);
-    else if (f.no === 4) a.s = text(f, what);
-    else if (f.no === 5) a.t = decodeTensor(sub(f, what), what, depth + 1);
-    else if (f.no === 7) a.floats.push(...reals(f, 4, what));
-    else if (f.no === 8) a.ints.push(...ints(f, what));
+    else if (f.no === 2) {
+      for (const v of reals(f, 4, what)) a.f = v;
+    } else if (f.no === 3) a.i = intOf(f, what);
+    else if (f.no === 4) a.s = name(f, b);
+    else if (f.no === 5) a.t = decodeTensor(sub(f, what), b, depth + 1);
+    else if (f.no === 7) {
+      spend(b, 8 * realCount(f, 4, what), 'its attributes');
+      for (const v of reals(f, 4, what)) a.floats.push(v);
+    } else if (f.no === 8) {
+      spend(b, 8 * intCount(f), 'its attributes');
+      for (const v of ints(f, what)) a.ints.push(v);
+    }
   }
   return a;
 }
 
-function decodeValueInfo(bytes: Uint8Array, what: string, depth: number): OnnxValueInfo {
+function decodeValueInfo(bytes: Uint8Array, b: Budget, depth: number): OnnxValueInfo {
+  spend(b, OBJECT_BYTES, 'its inputs and outputs');
   const v: OnnxValueInfo = { name: '', elemType: 0, dims: null };
+  const what = b.what;
   for (const f of fieldsOf(bytes, what, depth)) {
-    if (f.no === 1) v.name = text(f, what);
+    if (f.no === 1) v.name = name(f, b);
     if (f.no !== 2) continue;
     // TypeProto.tensor_type (1) → elem_type (1), shape (2) → dim (1) → dim_value (1) | dim_param (2)
     for (const t of fieldsOf(sub(f, what), what, depth + 1)) {
@@ -138,9 +182,10 @@ function decodeValueInfo(bytes: Uint8Array, what: string, depth: number): OnnxVa
         for (const d of fieldsOf(sub(u, what), what, depth + 3)) {
           if (d.no !== 1) continue;
           let dim: number | string | null = null;
+          spend(b, 8, 'its input and output shapes');
           for (const e of fieldsOf(sub(d, what), what, depth + 4)) {
             if (e.no === 1) dim = intOf(e, what);
-            else if (e.no === 2) dim = text(e, what);
+            else if (e.no === 2) dim = name(e, b);
           }
           v.dims.push(dim);
         }
@@ -150,28 +195,40 @@ function decodeValueInfo(bytes: Uint8Array, what: string, depth: number): OnnxVa
   return v;
 }
 
-/** A TensorProto with its values as float64 (integers exactly, when below 2^53). */
-function decodeTensor(bytes: Uint8Array, what: string, depth: number): OnnxTensor {
+/** Tensors of more dimensions are not a model's weights (and a list of millions would be costly). */
+const MAX_TENSOR_RANK = 8;
+
+/**
+ * A TensorProto with its values as float64 (integers exactly, when below 2^53). The fields are read
+ * twice: first what the tensor declares, checked against the budget; then its values, straight into
+ * their array.
+ */
+function decodeTensor(bytes: Uint8Array, b: Budget, depth: number): OnnxTensor {
+  const what = b.what;
   const dims: number[] = [];
-  let dataType = 0, name = '', raw: Uint8Array | null = null, external = false;
-  const listed: number[] = [];
+  let dataType = 0, tensorName = '', raw: Uint8Array | null = null, external = false, listed = 0;
   for (const f of fieldsOf(bytes, what, depth)) {
-    if (f.no === 1) dims.push(...ints(f, what));
-    else if (f.no === 2) dataType = intOf(f, what);
-    else if (f.no === 8) name = text(f, what);
+    if (f.no === 1) {
+      for (const d of ints(f, what)) {
+        if (dims.length === MAX_TENSOR_RANK) fail(`${what}: tensor "${clip(tensorName)}" has more than `
+          + `${MAX_TENSOR_RANK} dimensions`);
+        dims.push(d);
+      }
+    } else if (f.no === 2) dataType = intOf(f, what);
+    else if (f.no === 8) tensorName = name(f, b);
     else if (f.no === 9) raw = sub(f, what);
-    else if (f.no === 4) listed.push(...reals(f, 4, what));
-    else if (f.no === 10) listed.push(...reals(f, 8, what));
-    else if (f.no === 5 || f.no === 7) listed.push(...ints(f, what));
+    else if (f.no === 4) listed += realCount(f, 4, what);
+    else if (f.no === 10) listed += realCount(f, 8, what);
+    else if (f.no === 5 || f.no === 7) listed += intCount(f);
     else if (f.no === 13) external = true;
     else if (f.no === 14 && intOf(f, what) === 1) external = true;
-    else if (f.no === 3) fail(`${what}: tensor "${clip(name)}" is split into segments (not supported)`);
+    else if (f.no === 3) fail(`${what}: tensor "${clip(tensorName)}" is split into segments (not supported)`);
   }
-  const at = `${what}: tensor "${clip(name)}"`;
+  const at = `${what}: tensor "${clip(tensorName)}"`;
   if (external) fail(`${at} keeps its data in an external file (data_location EXTERNAL); gradleak reads `
     + 'self-contained models only (export without external data, below 2 GB)');
   if (dims.some((d) => d < 0)) fail(`${at}: malformed (a negative dimension)`);
-  const count = dims.reduce((a, b) => a * b, 1);
+  const count = dims.reduce((x, y) => x * y, 1);
   if (count > MAX_ARRAY_ELEMENTS) fail(`${at}: ${count} values are more than one array can hold`);
   const width = dataType === DOUBLE || dataType === INT64 ? 8
     : dataType === FLOAT || dataType === INT32 ? 4 : 0;
@@ -180,11 +237,19 @@ function decodeTensor(bytes: Uint8Array, what: string, depth: number): OnnxTenso
   if (raw !== null) {
     if (raw.length !== count * width) fail(`${at}: malformed (${raw.length} bytes of data for `
       + `${count} ${typeName(dataType)} values)`);
-    return { name, dims, dataType, values: rawValues(raw, dataType, count, at) };
+    spend(b, OBJECT_BYTES + 8 * count, `tensor "${clip(tensorName)}"`);
+    return { name: tensorName, dims, dataType, values: rawValues(raw, dataType, count, at) };
   }
-  if (listed.length !== count) fail(`${at}: malformed (${listed.length} values for dimensions `
-    + `[${dims.join(', ')}])`);
-  return { name, dims, dataType, values: Float64Array.from(listed) };
+  if (listed !== count) fail(`${at}: malformed (${listed} values for dimensions [${dims.join(', ')}])`);
+  spend(b, OBJECT_BYTES + 8 * count, `tensor "${clip(tensorName)}"`);
+  const values = new Float64Array(count);
+  let k = 0;
+  for (const f of fieldsOf(bytes, what, depth)) {
+    const vs = f.no === 4 ? reals(f, 4, what) : f.no === 10 ? reals(f, 8, what)
+      : f.no === 5 || f.no === 7 ? ints(f, what) : null;
+    if (vs) for (const v of vs) values[k++] = v;
+  }
+  return { name: tensorName, dims, dataType, values };
 }
 
 function rawValues(raw: Uint8Array, dataType: number, count: number, at: string): Float64Array {

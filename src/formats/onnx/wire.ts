@@ -4,7 +4,9 @@ import { fail } from '../../core/errors.js';
  * The protocol-buffer wire format, as much as ONNX files need: a message is a run of fields, each a
  * varint tag (field number, wire type) and a value. Every length is checked against the bytes left
  * and every nesting level counted, so a truncated or hostile file ends in one clear error instead of
- * a read past the end or an endless recursion. Values are views into the file's bytes (no copies).
+ * a read past the end or an endless recursion. Values are views into the file's bytes (no copies),
+ * and fields are yielded one at a time: a message of millions of tiny fields costs no more memory
+ * than its bytes.
  */
 
 export const WIRE_VARINT = 0;
@@ -38,10 +40,9 @@ function varint(buf: Uint8Array, at: number, what: string): [bigint, number] {
   fail(`${what}: malformed (a varint longer than 10 bytes)`);
 }
 
-/** Splits one message into its fields; `depth` is the message's nesting level. */
-export function fieldsOf(buf: Uint8Array, what: string, depth: number): Field[] {
+/** The fields of one message, in order; `depth` is the message's nesting level. */
+export function* fieldsOf(buf: Uint8Array, what: string, depth: number): Generator<Field> {
   if (depth > MAX_DEPTH) fail(`${what}: malformed (messages nested more than ${MAX_DEPTH} deep)`);
-  const out: Field[] = [];
   let at = 0;
   while (at < buf.length) {
     const [tag, next] = varint(buf, at, what);
@@ -50,8 +51,8 @@ export function fieldsOf(buf: Uint8Array, what: string, depth: number): Field[] 
     if (no === 0 || no > 2 ** 29 - 1) fail(`${what}: malformed (field number ${no})`);
     if (wire === WIRE_VARINT) {
       const [v, after] = varint(buf, at, what);
-      out.push({ no, wire, int: v, bytes: EMPTY });
       at = after;
+      yield { no, wire, int: v, bytes: EMPTY };
       continue;
     }
     let size: number;
@@ -65,10 +66,9 @@ export function fieldsOf(buf: Uint8Array, what: string, depth: number): Field[] 
       size = Number(n);
     } else fail(`${what}: malformed (wire type ${wire} in field ${no})`);
     if (size > buf.length - at) fail(`${what}: truncated (field ${no} runs past the end)`);
-    out.push({ no, wire, int: 0n, bytes: buf.subarray(at, at + size) });
     at += size;
+    yield { no, wire, int: 0n, bytes: buf.subarray(at - size, at) };
   }
-  return out;
 }
 
 /** A varint field as a signed 64-bit integer, which must be exact as a JavaScript number. */
@@ -80,31 +80,43 @@ export function signed(v: bigint, what: string): number {
 }
 
 /** The integers of a repeated integer field, packed (one length-delimited run) or not. */
-export function ints(f: Field, what: string): number[] {
-  if (f.wire === WIRE_VARINT) return [signed(f.int, what)];
+export function* ints(f: Field, what: string): Generator<number> {
+  if (f.wire === WIRE_VARINT) {
+    yield signed(f.int, what);
+    return;
+  }
   if (f.wire !== WIRE_BYTES) fail(`${what}: malformed (integers with wire type ${f.wire})`);
-  const out: number[] = [];
   let at = 0;
   while (at < f.bytes.length) {
     const [v, next] = varint(f.bytes, at, what);
-    out.push(signed(v, what));
     at = next;
+    yield signed(v, what);
   }
-  return out;
+}
+
+/** How many integers a repeated integer field holds (its varints end in a byte below 0x80). */
+export function intCount(f: Field): number {
+  if (f.wire !== WIRE_BYTES) return 1;
+  let n = 0;
+  for (const b of f.bytes) if (b < 0x80) n++;
+  return n;
 }
 
 /** The values of a repeated float (4 bytes) or double (8 bytes) field, packed or not. */
-export function reals(f: Field, width: 4 | 8, what: string): number[] {
+export function* reals(f: Field, width: 4 | 8, what: string): Generator<number> {
+  const view = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
+  for (let i = 0, n = realCount(f, width, what); i < n; i++) {
+    yield width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+  }
+}
+
+/** How many values a repeated float or double field holds. */
+export function realCount(f: Field, width: 4 | 8, what: string): number {
   const wire = width === 4 ? WIRE_FIXED32 : WIRE_FIXED64;
   if (f.wire !== wire && f.wire !== WIRE_BYTES) fail(`${what}: malformed (reals with wire type ${f.wire})`);
   if (f.bytes.length % width !== 0) fail(`${what}: malformed (${f.bytes.length} bytes of `
     + `${width}-byte reals)`);
-  const view = new DataView(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
-  const out: number[] = new Array(f.bytes.length / width);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = width === 4 ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
-  }
-  return out;
+  return f.bytes.length / width;
 }
 
 /** A length-delimited field as UTF-8 text. */
