@@ -136,7 +136,7 @@ describe('adaptive rules', () => {
     assert.ok(Math.abs(value - expected) <= 1e-12 * expected, `${value} vs ${expected}`);
   });
 
-  it('int8: zero inside the received value\'s rounding cell, a squared hinge outside', () => {
+  it('int8: zero inside the received value\'s rounding cell, a relative squared hinge outside', () => {
     const u = defended([{ name: 'quantise', params: { format: 'int8' } }]);
     const received = naiveGradients(u).gradients;
     const f = adaptiveObjective(u, 'l2');
@@ -145,9 +145,23 @@ describe('adaptive rules', () => {
     let expected = 0;
     for (const [k, r] of received) {
       const half = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127 / 2;
-      for (let i = 0; i < r.length; i++) expected += Math.max(0, Math.abs(g.get(k)![i] - r[i]) - half) ** 2;
+      let hinge = 0;
+      for (let i = 0; i < r.length; i++) hinge += Math.max(0, Math.abs(g.get(k)![i] - r[i]) - half) ** 2;
+      expected += hinge / r.reduce((s, v) => s + v * v, 0);
     }
     assert.ok(expected > 0 && Math.abs(f(other).value - expected) <= 1e-12 * expected, `${f(other).value} vs ${expected}`);
+    checkAgainstDifferences(f, other);
+  });
+
+  it('topk masks the received zeros too; a chain replays in the client\'s order', () => {
+    const t = defended([{ name: 'topk', params: { keep: 0.3 } }]);
+    const mask = adaptiveReading(t)!.rules[0].mask!;
+    for (const [k, r] of naiveGradients(t).gradients) assert.deepEqual([...mask.get(k)!], [...r].map((v) => +(v !== 0)));
+    // clipping inside every local step, then the steps: exactly the client's arithmetic at its image
+    const chain = defended([{ name: 'clip', params: { norm: 0.05, per: 'batch' } },
+      { name: 'fedavg', params: { steps: 3, lr: 0.5 } }]);
+    const f = adaptiveObjective(chain, 'l2');
+    assert.ok(f(truth).value < 1e-28 && f(other).value > 1e-8, `${f(truth).value}, ${f(other).value}`);
     checkAgainstDifferences(f, other);
   });
 

@@ -59,17 +59,20 @@ export function squaredDistance(weight: number): TensorDistance {
 }
 
 /**
- * Σ relu(|candidate − received| − s/2)² per tensor, s = max|received| / levels: zero inside the
- * rounding cell of a symmetric quantiser with `levels` steps either side of zero, quadratic outside.
+ * Σ relu(|candidate − received| − s/2)² / ‖received‖² per tensor, s = max|received| / levels: zero
+ * inside the rounding cell of a symmetric quantiser with `levels` steps either side of zero, a
+ * squared relative error outside — scale-free per tensor, like the cosine, so an attack's prior
+ * weighs the same against it (in absolute units a TV weight tuned for the cosine drowns it).
  */
 export function cellDistance(levels: number): TensorDistance {
   return (e, g, r) => {
     const half = r.data.reduce((m, x) => Math.max(m, Math.abs(x)), 0) / levels / 2;
+    const norm2 = r.data.reduce((s, x) => s + x * x, 0);
     const d = add(e, g, e.constant({ shape: r.shape, data: r.data.map((x) => -x) }));
     const over = unary(e, add(e, unary(e, d, 'abs'), e.constant({
       shape: r.shape, data: new Float64Array(r.data.length).fill(-half),
     })), 'relu');
-    return sumAll(e, mul(e, over, over));
+    return scale(e, sumAll(e, mul(e, over, over)), norm2 > 0 ? 1 / norm2 : 1);
   };
 }
 
