@@ -193,47 +193,50 @@ describe('unfold, unfoldT and fold: inside their buffers, equal to index oracles
         const taps = g.inC * g.kh * g.kw, inSize = g.inC * g.inH * g.inW;
         for (const [h0, h1] of [[0, g.outH], [Math.floor(g.outH / 2), g.outH], [0, Math.ceil(g.outH / 3)]]) {
           if (h1 <= h0) continue;
-          const cols = (h1 - h0) * g.outW, ld = taps + 3;
-          const [xo, co, to, dxo] = regions(l, [inSize, taps * cols, cols * ld, inSize]);
-          const x = normals(rng, inSize), dx0 = normals(rng, inSize), col = normals(rng, taps * cols);
+          // the unfolded rows `wide` apart (a band beside others): the columns between stay untouched
+          const cols = (h1 - h0) * g.outW, ld = taps + 3, wide = cols + 3;
+          const [xo, co, to, dxo] = regions(l, [inSize, taps * wide, cols * ld, inSize]);
+          const x = normals(rng, inSize), dx0 = normals(rng, inSize), col = normals(rng, taps * wide);
           l.view(xo, inSize).set(x);
           guard(l, xo, inSize, NaN);
-          l.view(co, taps * cols).fill(-1);
-          guard(l, co, taps * cols, OUT_GUARD);
+          l.view(co, taps * wide).fill(OUT_GUARD);
+          guard(l, co, taps * wide, OUT_GUARD);
           l.view(to, cols * ld).fill(OUT_GUARD);
           guard(l, to, cols * ld, OUT_GUARD);
           const args = [g.inC, g.inH, g.inW, g.outW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, h0, h1] as const;
-          unfold(xo, co, ...args);
+          unfold(xo, co, ...args, wide);
           unfoldT(xo, to, ...args, ld);
           const what = `${name}, rows ${h0}–${h1}`;
-          assertGuarded(l, co, taps * cols, OUT_GUARD, `unfold ${what}`);
+          assertGuarded(l, co, taps * wide, OUT_GUARD, `unfold ${what}`);
           assertGuarded(l, to, cols * ld, OUT_GUARD, `unfoldT ${what}`);
-          const unfolded = l.view(co, taps * cols), transposed = l.view(to, cols * ld);
-          const want = new Float64Array(taps * cols);
+          const unfolded = l.view(co, taps * wide), transposed = l.view(to, cols * ld);
+          const want = new Float64Array(taps * wide).fill(OUT_GUARD);
           for (let t = 0; t < taps; t++) {
             const c = Math.floor(t / (g.kh * g.kw)), i = Math.floor(t / g.kw) % g.kh, j = t % g.kw;
             for (let ho = h0; ho < h1; ho++) for (let wo = 0; wo < g.outW; wo++) {
               const at = inputAt(g, c, i, j, ho, wo);
-              want[t * cols + (ho - h0) * g.outW + wo] = at < 0 ? 0 : round(x[at]);
+              want[t * wide + (ho - h0) * g.outW + wo] = at < 0 ? 0 : round(x[at]);
             }
           }
-          assert.deepEqual(Float64Array.from(unfolded), want, `unfold ${what}`);
+          assert.deepEqual(Float64Array.from(unfolded), want, `unfold ${what} (row stride ${wide})`);
           const wantT = new Float64Array(cols * ld).fill(OUT_GUARD);
-          for (let t = 0; t < taps; t++) for (let q = 0; q < cols; q++) wantT[q * ld + t] = want[t * cols + q];
+          for (let t = 0; t < taps; t++) for (let q = 0; q < cols; q++) wantT[q * ld + t] = want[t * wide + q];
           assert.deepEqual(Float64Array.from(transposed), wantT, `unfoldT ${what} (row stride ${ld})`);
           // fold: each dx element gets its terms in tap order, as this oracle adds them
-          l.view(co, taps * cols).set(col);
-          guard(l, co, taps * cols, NaN);
+          // NaN between the band's columns: a read there would spread
+          for (let t = 0; t < taps; t++) col.fill(NaN, t * wide + cols, (t + 1) * wide);
+          l.view(co, taps * wide).set(col);
+          guard(l, co, taps * wide, NaN);
           l.view(dxo, inSize).set(dx0);
           guard(l, dxo, inSize, OUT_GUARD);
-          fold(co, dxo, ...args);
+          fold(co, dxo, ...args, wide);
           assertGuarded(l, dxo, inSize, OUT_GUARD, `fold ${what}`);
           const dx = Float64Array.from(dx0, round);
           for (let t = 0; t < taps; t++) {
             const c = Math.floor(t / (g.kh * g.kw)), i = Math.floor(t / g.kw) % g.kh, j = t % g.kw;
             for (let ho = h0; ho < h1; ho++) for (let wo = 0; wo < g.outW; wo++) {
               const at = inputAt(g, c, i, j, ho, wo);
-              if (at >= 0) dx[at] = round(dx[at] + round(col[t * cols + (ho - h0) * g.outW + wo]));
+              if (at >= 0) dx[at] = round(dx[at] + round(col[t * wide + (ho - h0) * g.outW + wo]));
             }
           }
           assert.deepEqual(Float64Array.from(l.view(dxo, inSize)), dx, `fold ${what}`);

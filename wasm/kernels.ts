@@ -96,8 +96,9 @@ export function gemm_f32(
 ): void { gemm<f32>(a, b, c, m, n, k, lda, ldb, ldc); }
 
 // ---- convolution helpers: unfold the input (im2col) and fold it back (col2im) -----------------
-// Rows of the unfolded matrix are the kernel taps (c, i, j), columns the output positions (ho, wo)
-// of output rows [ho0, ho1); taps that fall in the padding read zero. For a tap column j, the output
+// Rows of the unfolded matrix are the kernel taps (c, i, j), `ld` elements apart, columns the output
+// positions (ho, wo) of output rows [ho0, ho1) (ld may exceed their count: several samples' columns
+// side by side in one matrix); taps that fall in the padding read zero. For a tap column j, the output
 // columns that land inside the input are [woLo, woHi): only the ends of a row need bounds.
 
 // First output column whose tap j lands at x ≥ 0: wo·sw − pw + j ≥ 0.
@@ -119,16 +120,19 @@ export function gemm_f32(
 // @ts-ignore: decorator
 @inline function unfold<T>(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
 ): void {
   const es = <usize>sizeof<T>();
-  let dst = col;
+  let tap = col;
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        const lo = firstInside(j, sw, pw);
+        // a tap column left of the whole input (kernel wider than it) has lo past the row's end
+        const lo = min(firstInside(j, sw, pw), outW);
         let hi = endInside(j, sw, pw, inW, outW);
         if (hi < lo) hi = lo;
+        let dst = tap;
+        tap += <usize>ld * es;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { memory.fill(dst, 0, <usize>outW * es); dst += <usize>outW * es; continue; }
@@ -186,17 +190,19 @@ export function gemm_f32(
 // @ts-ignore: decorator
 @inline function fold<T>(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
 ): void {
   const es = <usize>sizeof<T>();
   const lanes = <i32>(16 / es);
-  let src = col;
+  let tap = col;
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const lo = firstInside(j, sw, pw);
         let hi = endInside(j, sw, pw, inW, outW);
         if (hi < lo) hi = lo;
+        let src = tap;
+        tap += <usize>ld * es;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { src += <usize>outW * es; continue; }
@@ -222,13 +228,13 @@ export function gemm_f32(
 
 export function unfold_f64(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { unfold<f64>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { unfold<f64>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function unfold_f32(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { unfold<f32>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { unfold<f32>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function unfoldT_f64(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
@@ -242,13 +248,13 @@ export function unfoldT_f32(
 
 export function fold_f64(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { fold<f64>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { fold<f64>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function fold_f32(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { fold<f32>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { fold<f32>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 // ---- transpose: dst[c × rows + r] = src[r × cols + c] (the weights for the input gradient) ----
 // @ts-ignore: decorator

@@ -7,16 +7,15 @@ import { CONTROL_BYTES } from './threads.js';
 export interface KernelExports {
   gemm_f64: Gemm; gemm_f32: Gemm;
   unfold_f64: Unfold; unfold_f32: Unfold;
-  unfoldT_f64: UnfoldT; unfoldT_f32: UnfoldT;
+  unfoldT_f64: Unfold; unfoldT_f32: Unfold;
   fold_f64: Unfold; fold_f32: Unfold;
   transpose_f64: Transpose; transpose_f32: Transpose;
 }
 type Transpose = (src: number, dst: number, rows: number, cols: number) => void;
 type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number,
   lda: number, ldb: number, ldc: number) => void;
+/** unfold, unfoldT and fold: `ld` is the unfolded matrix's row stride in elements. */
 type Unfold = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
-  kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number) => void;
-type UnfoldT = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
   kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number,
   ld: number) => void;
 
