@@ -246,6 +246,42 @@ describe('unfold, unfoldT and fold: inside their buffers, equal to index oracles
   }
 });
 
+describe('demote, promote and transpose_blocks: the conversions and the batch layout', () => {
+  it('float64 → float32 rounds as a Float32Array store, back is exact, inside the buffers', () => {
+    const special = [0, -0, 1, -1, Infinity, -Infinity, 1 + 2 ** -24, 1 + 3 * 2 ** -24, 2 ** -149, 2 ** -150,
+      3.4028235677973366e38, 3.5e38, -1e-46, Math.PI, 1 / 3];
+    const rng = new Rng(SEED + 3);
+    for (const n of [0, 1, 3, 4, 7, 16, special.length + 21]) {
+      const l = arenaFor('f32'), fn = l.arena.fn;
+      const x = Float64Array.from({ length: n }, (_, i) => special[i] ?? rng.normal() * 10 ** (i % 7));
+      const [src, mid] = regions(l, [2 * n, n]);
+      l.arena.f64(src, n).set(x);
+      guard(l, mid, n, OUT_GUARD);
+      fn.demote(src, mid, n);
+      assertGuarded(l, mid, n, OUT_GUARD, `demote ${n}`);
+      assert.deepEqual(l.arena.f32(mid, n), Float32Array.from(x), `demote ${n}`);
+      l.arena.f64(src, n).fill(NaN);
+      fn.promote(mid, src, n);
+      assert.deepEqual(l.arena.f64(src, n), Float64Array.from(Float32Array.from(x)), `promote ${n}`);
+    }
+  });
+  it('transpose_blocks: [n][c] blocks to [c][n], inside the destination', () => {
+    const l = arenaFor('f64'), fn = l.arena.fn;
+    const [n, c, p] = [3, 5, 7];
+    const x = Float64Array.from({ length: n * c * p }, (_, i) => i);
+    const [src, dst] = regions(l, [x.length, x.length]);
+    l.view(src, x.length).set(x);
+    guard(l, dst, x.length, OUT_GUARD);
+    fn.transpose_blocks(src, dst, n, c, p * 8);
+    assertGuarded(l, dst, x.length, OUT_GUARD, 'transpose_blocks');
+    const want = new Float64Array(x.length);
+    for (let s = 0; s < n; s++) {
+      for (let o = 0; o < c; o++) for (let q = 0; q < p; q++) want[(o * n + s) * p + q] = x[(s * c + o) * p + q];
+    }
+    assert.deepEqual(Float64Array.from(l.view(dst, x.length)), want);
+  });
+});
+
 describe('GEMM: a plain loop to the bit, inside C\'s columns, the same bytes on two threads', () => {
   for (const precision of ['f64', 'f32'] as const) {
     it(`${precision}: random sizes and leading dimensions, small and split`, () => {

@@ -273,3 +273,33 @@ export function transpose_f64(src: usize, dst: usize, rows: i32, cols: i32): voi
 export function transpose_f32(src: usize, dst: usize, rows: i32, cols: i32): void {
   transpose<f32>(src, dst, rows, cols);
 }
+
+// ---- block transpose: the [rows][cols] matrix of blocks of `bytes` bytes each, transposed -------
+// (a batch [n][c][p] to channel-major [c][n][p] and back, whatever the lane type)
+export function transpose_blocks(src: usize, dst: usize, rows: i32, cols: i32, bytes: i32): void {
+  const b = <usize>bytes;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) memory.copy(dst + <usize>(c * rows + r) * b, src + <usize>(r * cols + c) * b, b);
+  }
+}
+
+// ---- float64 ↔ float32 (round to nearest, as a Float32Array store rounds; widening is exact) ----
+export function demote(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = src + <usize>i * 8;
+    const lo = f32x4.demote_f64x2_zero(v128.load(p)), hi = f32x4.demote_f64x2_zero(v128.load(p, 16));
+    v128.store(dst + <usize>i * 4, f32x4.shuffle(lo, hi, 0, 1, 4, 5));
+  }
+  for (; i < n; i++) store<f32>(dst + <usize>i * 4, <f32>load<f64>(src + <usize>i * 8));
+}
+
+export function promote(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(src + <usize>i * 4), p = dst + <usize>i * 8;
+    v128.store(p, f64x2.promote_low_f32x4(v));
+    v128.store(p, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3)), 16);
+  }
+  for (; i < n; i++) store<f64>(dst + <usize>i * 8, <f64>load<f32>(src + <usize>i * 4));
+}

@@ -19,6 +19,10 @@ const ALIGN = 16;
 interface Lanes {
   bytes: number;
   view(arena: WasmArena, offset: number, length: number): Float64Array | Float32Array;
+  /** Writes `data` at `at` in the lanes' type; float32 goes through float64 `scratch` (as long). */
+  put(arena: WasmArena, at: number, data: Float64Array, scratch: number): void;
+  /** `length` elements at `at` as a float64 output; float32 goes through `scratch`. */
+  take(arena: WasmArena, at: number, length: number, scratch: number, alloc: Alloc): Float64Array;
   gemm: KernelExports['gemm_f64'];
   unfold: KernelExports['unfold_f64'];
   unfoldT: KernelExports['unfoldT_f64'];
@@ -26,16 +30,38 @@ interface Lanes {
   transpose: KernelExports['transpose_f64'];
 }
 
+/** The arena's float64 values copied into an output array. */
+function copied(v: Float64Array, alloc: Alloc): Float64Array {
+  const out = alloc(v.length, false);
+  out.set(v);
+  return out;
+}
+
+/**
+ * The lanes of a precision. Float32 converts in WebAssembly (SIMD) beside float64 copies, which are
+ * plain memory copies: a typed array's set converting element by element cost ~10 % of a batch's
+ * convolution time.
+ */
 function lanes(arena: WasmArena, precision: Precision, threads: KernelThreads | null): Lanes {
   const f = arena.fn;
   const gemm = (name: 'gemm_f64' | 'gemm_f32'): Lanes['gemm'] => (threads
     ? (...args) => threads.gemm(name, ...args)
     : f[name]);
   return precision === 'f64'
-    ? { bytes: 8, view: (a, o, n) => a.f64(o, n), gemm: gemm('gemm_f64'), unfold: f.unfold_f64,
-      unfoldT: f.unfoldT_f64, fold: f.fold_f64, transpose: f.transpose_f64 }
-    : { bytes: 4, view: (a, o, n) => a.f32(o, n), gemm: gemm('gemm_f32'), unfold: f.unfold_f32,
-      unfoldT: f.unfoldT_f32, fold: f.fold_f32, transpose: f.transpose_f32 };
+    ? {
+      bytes: 8, view: (a, o, n) => a.f64(o, n),
+      put: (a, at, data) => a.f64(at, data.length).set(data),
+      take: (a, at, n, _s, alloc) => copied(a.f64(at, n), alloc),
+      gemm: gemm('gemm_f64'), unfold: f.unfold_f64, unfoldT: f.unfoldT_f64, fold: f.fold_f64,
+      transpose: f.transpose_f64,
+    }
+    : {
+      bytes: 4, view: (a, o, n) => a.f32(o, n),
+      put: (a, at, data, s) => { a.f64(s, data.length).set(data); f.demote(s, at, data.length); },
+      take: (a, at, n, s, alloc) => { f.promote(at, s, n); return copied(a.f64(s, n), alloc); },
+      gemm: gemm('gemm_f32'), unfold: f.unfold_f32, unfoldT: f.unfoldT_f32, fold: f.fold_f32,
+      transpose: f.transpose_f32,
+    };
 }
 
 /** Consecutive regions of the arena after its base, each aligned for v128 loads. */
@@ -87,29 +113,31 @@ function bandsOf(g: ConvGeometry, n: number): Band[] {
 
 const widestBand = (bands: Band[]) => Math.max(...bands.map((b) => b.cols));
 
-/** The arena's result copied (widened from float32) into an output array. */
-function widened(v: Float64Array | Float32Array, alloc: Alloc): Float64Array {
-  const out = alloc(v.length, false);
-  out.set(v);
-  return out;
+
+/** x [n][c][p] laid out at `at` as [c][n·p] (the batch's channel-major layout), through `staging`. */
+function toChannelMajor(
+  l: Lanes, arena: WasmArena, at: number, staging: number, scratch: number,
+  x: Float64Array, c: number, n: number, p: number,
+): void {
+  if (n === 1) { l.put(arena, at, x, scratch); return; }
+  l.put(arena, staging, x, scratch);
+  arena.fn.transpose_blocks(staging, at, n, c, p * l.bytes);
 }
 
-/** x [n][c][p] into `dst` as [c][n·p] (the batch's channel-major layout), rounded to its lanes. */
-function toChannelMajor(dst: Float64Array | Float32Array, x: Float64Array, c: number, n: number, p: number): void {
-  if (n === 1) { dst.set(x); return; }
-  for (let s = 0; s < n; s++) {
-    for (let o = 0; o < c; o++) dst.set(x.subarray((s * c + o) * p, (s * c + o + 1) * p), (o * n + s) * p);
-  }
+/** The channel-major result [c][n·p] at `at` as an output [n][c][p], through `staging`. */
+function fromChannelMajor(
+  l: Lanes, arena: WasmArena, at: number, staging: number, scratch: number,
+  c: number, n: number, p: number, alloc: Alloc,
+): Float64Array {
+  if (n === 1) return l.take(arena, at, c * p, scratch, alloc);
+  arena.fn.transpose_blocks(at, staging, c, n, p * l.bytes);
+  return l.take(arena, staging, c * n * p, scratch, alloc);
 }
 
-/** The arena's channel-major result [c][n·p] copied (widened from float32) into an output [n][c][p]. */
-function fromChannelMajor(v: Float64Array | Float32Array, c: number, n: number, p: number, alloc: Alloc): Float64Array {
-  const out = alloc(v.length, false);
-  if (n === 1) { out.set(v); return out; }
-  for (let s = 0; s < n; s++) {
-    for (let o = 0; o < c; o++) out.set(v.subarray((o * n + s) * p, (o * n + s + 1) * p), (s * c + o) * p);
-  }
-  return out;
+/** Reserves the regions up to `end` and float64 scratch after them for `longest` elements: its offset. */
+function reserve(arena: WasmArena, end: number, longest: number): number {
+  arena.reserve(end + longest * 8);
+  return end;
 }
 
 export class WasmConv {
@@ -124,12 +152,13 @@ export class WasmConv {
   ): Float64Array {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, all = n * p, bands = bandsOf(g, n);
-    const inSize = g.inC * g.inH * g.inW;
-    const { offsets: [xo, wo, co, zo], end } = layout(l.bytes, n * inSize, g.outC * k, k * widestBand(bands), g.outC * all);
-    arena.reserve(end);
-    l.view(arena, xo, n * inSize).set(x);
-    l.view(arena, wo, g.outC * k).set(w);
-    const z = l.view(arena, zo, g.outC * all);
+    const inSize = g.inC * g.inH * g.inW, outSize = g.outC * all;
+    const { offsets: [xo, wo, co, zo, so], end } = layout(
+      l.bytes, n * inSize, g.outC * k, k * widestBand(bands), outSize, n > 1 ? outSize : 0);
+    const scratch = reserve(arena, end, Math.max(n * inSize, g.outC * k, outSize));
+    l.put(arena, xo, x, scratch);
+    l.put(arena, wo, w, scratch);
+    const z = l.view(arena, zo, outSize);
     if (b) for (let o = 0; o < g.outC; o++) z.fill(b[o], o * all, (o + 1) * all);
     else z.fill(0);
     for (const { s0, s1, h0, h1, each, c0, cols } of bands) {
@@ -138,7 +167,7 @@ export class WasmConv {
       }
       l.gemm(wo, co, zo + c0 * l.bytes, g.outC, cols, k, k, cols, all);
     }
-    return fromChannelMajor(l.view(arena, zo, g.outC * all), g.outC, n, p, alloc);
+    return fromChannelMajor(l, arena, zo, so, scratch, g.outC, n, p, alloc);
   }
 
   /**
@@ -148,36 +177,37 @@ export class WasmConv {
    */
   conv2dWeightGrad(g: ConvGeometry, n: number, x: Float64Array, dz: Float64Array, alloc: Alloc): Float64Array {
     const { arena, l } = this;
-    const k = taps(g), wide = Math.ceil(k / BLOCK) * BLOCK, p = g.outH * g.outW, all = n * p, bands = bandsOf(g, n);
-    const inSize = g.inC * g.inH * g.inW, widest = widestBand(bands);
-    const { offsets: [xo, zo, co, wo], end } = layout(l.bytes, n * inSize, g.outC * all, wide * widest, g.outC * wide);
-    arena.reserve(end);
-    l.view(arena, xo, n * inSize).set(x);
-    toChannelMajor(l.view(arena, zo, g.outC * all), dz, g.outC, n, p);
-    l.view(arena, wo, g.outC * wide).fill(0);
+    const k = taps(g), wide = Math.ceil(k / BLOCK) * BLOCK;
+    const p = g.outH * g.outW, all = n * p, bands = bandsOf(g, n);
+    const inSize = g.inC * g.inH * g.inW, widest = widestBand(bands), outSize = g.outC * all;
+    const { offsets: [xo, zo, co, wo, so], end } = layout(
+      l.bytes, n * inSize, outSize, wide * widest, g.outC * wide, n > 1 ? outSize : 0);
+    const scratch = reserve(arena, end, Math.max(n * inSize, outSize, g.outC * k));
+    l.put(arena, xo, x, scratch);
+    toChannelMajor(l, arena, zo, so, scratch, dz, g.outC, n, p);
+    const dw = l.view(arena, wo, g.outC * wide).fill(0);
     if (wide > k) l.view(arena, co, wide * widest).fill(0);
     for (const { s0, s1, h0, h1, each, c0, cols } of bands) {
       for (let s = s0; s < s1; s++) {
-        l.unfoldT(xo + s * inSize * l.bytes, co + (s - s0) * each * wide * l.bytes, ...geometryArgs(g), h0, h1, wide);
+        const at = co + (s - s0) * each * wide * l.bytes;
+        l.unfoldT(xo + s * inSize * l.bytes, at, ...geometryArgs(g), h0, h1, wide);
       }
       l.gemm(zo + c0 * l.bytes, co, wo, g.outC, wide, cols, all, wide, wide);
     }
-    const padded = l.view(arena, wo, g.outC * wide);
-    if (wide === k) return widened(padded, alloc);
-    const out = alloc(g.outC * k, false);
-    for (let o = 0; o < g.outC; o++) out.set(padded.subarray(o * wide, o * wide + k), o * k);
-    return out;
+    // rows of `wide` to rows of k, in place (each row moves towards the start)
+    if (wide > k) for (let o = 1; o < g.outC; o++) dw.copyWithin(o * k, o * wide, o * wide + k);
+    return l.take(arena, wo, g.outC * k, scratch, alloc);
   }
 
   conv2dInputGrad(g: ConvGeometry, n: number, dz: Float64Array, w: Float64Array, alloc: Alloc): Float64Array {
     const { arena, l } = this;
     const k = taps(g), p = g.outH * g.outW, all = n * p, bands = bandsOf(g, n);
-    const inSize = g.inC * g.inH * g.inW, widest = widestBand(bands);
-    const { offsets: [zo, wi, wo, co, xo], end } = layout(
-      l.bytes, g.outC * all, g.outC * k, g.outC * k, k * widest, n * inSize);
-    arena.reserve(end);
-    toChannelMajor(l.view(arena, zo, g.outC * all), dz, g.outC, n, p);
-    l.view(arena, wi, g.outC * k).set(w);
+    const inSize = g.inC * g.inH * g.inW, widest = widestBand(bands), outSize = g.outC * all;
+    const { offsets: [zo, wi, wo, co, xo, so], end } = layout(
+      l.bytes, outSize, g.outC * k, g.outC * k, k * widest, n * inSize, n > 1 ? outSize : 0);
+    const scratch = reserve(arena, end, Math.max(n * inSize, outSize, g.outC * k));
+    toChannelMajor(l, arena, zo, so, scratch, dz, g.outC, n, p);
+    l.put(arena, wi, w, scratch);
     l.transpose(wi, wo, g.outC, k);
     l.view(arena, xo, n * inSize).fill(0);
     const col = l.view(arena, co, k * widest);
@@ -188,6 +218,6 @@ export class WasmConv {
         l.fold(co + (s - s0) * each * l.bytes, xo + s * inSize * l.bytes, ...geometryArgs(g), h0, h1, cols);
       }
     }
-    return widened(l.view(arena, xo, n * inSize), alloc);
+    return l.take(arena, xo, n * inSize, scratch, alloc);
   }
 }
