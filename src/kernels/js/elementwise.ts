@@ -2,7 +2,9 @@ import { makeActivation, type ActivationName } from '../../model/chain-activatio
 import { fail } from '../../core/errors.js';
 import type { Shape } from '../../tensor/tensor.js';
 import { FRESH, type Alloc, type UnaryName } from '../kernels.js';
-import { addRange, addScalarRange, mulRange, mulReluMaskRange, mulScalarRange } from './unrolled.js';
+import {
+  addRange, addScalarRange, dotRange, mulRange, mulReluMaskRange, mulScalarRange, sumRange,
+} from './unrolled.js';
 
 /**
  * Elementwise kernels. The activations' values and derivatives come from model/chain-activations.ts, the
@@ -179,10 +181,8 @@ function walkRuns(big: Shape, small: Shape, visit: (k: number, t: number, len: n
 export function sumTo(x: Float64Array, from: Shape, to: Shape, alloc: Alloc = FRESH): Float64Array {
   const out = alloc(to.reduce((a, b) => a * b, 1));
   walkRuns(from, to, (k, t, len, kept) => {
-    if (kept) { for (let j = 0; j < len; j++) out[t + j] += x[k + j]; return; }
-    let s = out[t];
-    for (let j = 0; j < len; j++) s += x[k + j];
-    out[t] = s;
+    if (kept) addRange(out, x, out, t, t + len, k - t);
+    else out[t] = sumRange(x, k, k + len, out[t]);
   });
   return out;
 }
@@ -193,9 +193,7 @@ export function sumToMul(
   const out = alloc(to.reduce((p, q) => p * q, 1));
   walkRuns(from, to, (k, t, len, kept) => {
     if (kept) { for (let j = 0; j < len; j++) out[t + j] += a[k + j] * b[k + j]; return; }
-    let s = out[t];
-    for (let j = 0; j < len; j++) s += a[k + j] * b[k + j];
-    out[t] = s;
+    out[t] = dotRange(a, b, k, k + len, out[t]);
   });
   return out;
 }
