@@ -379,4 +379,29 @@ describe('pooling in the matching kernels against index-by-index oracles', () =>
       }
     }
   });
+  it('max: NaN takes over (the last one wins), infinities and signed zeros, with and without padding', () => {
+    const rng = new Rng(SEED + 4);
+    const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1];
+    for (const [kk, ph] of [[3, 0], [3, 1], [2, 0]]) {
+      const outH = dim(6, kk, 2, ph), outW = outH;
+      const g: PoolGeometry = { c: 2, inH: 6, inW: 6, outH, outW, kh: kk, kw: kk, sh: 2, sw: 2, ph, pw: ph };
+      const x = Float64Array.from({ length: 2 * 2 * 36 }, () => special[int(rng, 0, special.length - 1)]);
+      const want = { out: new Float64Array(4 * outH * outW), argmax: new Int32Array(4 * outH * outW) };
+      for (let o = 0; o < 4 * outH * outW; o++) {
+        const plane = Math.floor(o / (outH * outW)), ho = Math.floor(o / outW) % outH, wo = o % outW;
+        let best = -Infinity, at = -1;
+        for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) {
+          const y = ho * 2 - ph + i, xx = wo * 2 - ph + j;
+          if (y < 0 || y >= 6 || xx < 0 || xx >= 6) continue;
+          const p = plane * 36 + y * 6 + xx;
+          if (x[p] > best || at < 0 || Number.isNaN(x[p])) { best = x[p]; at = p; }
+        }
+        want.out[o] = best;
+        want.argmax[o] = at;
+      }
+      const got = JS_KERNELS.maxPool2d(g, 2, x);
+      assert.deepEqual(got.out, want.out, `${kk}×${kk}, padding ${ph}`);
+      assert.deepEqual(got.argmax, want.argmax, `${kk}×${kk}, padding ${ph}`);
+    }
+  });
 });
