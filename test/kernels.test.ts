@@ -154,7 +154,8 @@ describe('reference sumTo and broadcastTo against index-by-index oracles', () =>
 });
 
 describe('reference unary loops against their per-element functions', () => {
-  const values = Float64Array.from([0, -0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 25, -25, 700, -700, 1e9, -1e9, 0.125]);
+  const values = Float64Array.from([
+    0, -0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 25, -25, 700, -700, 1e9, -1e9, 0.125, Infinity, -Infinity, NaN]);
   const rng = new Rng(5);
   const x = Float64Array.from([...values, ...random(rng, 200)]);
   const positive = x.map(Math.abs).map((v) => v + 1e-3);
