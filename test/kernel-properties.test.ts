@@ -246,7 +246,7 @@ describe('unfold, unfoldT and fold: inside their buffers, equal to index oracles
   }
 });
 
-describe('demote, promote and transpose_blocks: the conversions and the batch layout', () => {
+describe('demote, promote and the batch layout: the conversions, inside their buffers', () => {
   it('float64 → float32 rounds as a Float32Array store, back is exact, inside the buffers', () => {
     const special = [0, -0, 1, -1, Infinity, -Infinity, 1 + 2 ** -24, 1 + 3 * 2 ** -24, 2 ** -149, 2 ** -150,
       3.4028235677973366e38, 3.5e38, -1e-46, Math.PI, 1 / 3];
@@ -265,20 +265,33 @@ describe('demote, promote and transpose_blocks: the conversions and the batch la
       assert.deepEqual(l.arena.f64(src, n), Float64Array.from(Float32Array.from(x)), `promote ${n}`);
     }
   });
-  it('transpose_blocks: [n][c] blocks to [c][n], inside the destination', () => {
-    const l = arenaFor('f64'), fn = l.arena.fn;
-    const [n, c, p] = [3, 5, 7];
-    const x = Float64Array.from({ length: n * c * p }, (_, i) => i);
-    const [src, dst] = regions(l, [x.length, x.length]);
-    l.view(src, x.length).set(x);
-    guard(l, dst, x.length, OUT_GUARD);
-    fn.transpose_blocks(src, dst, n, c, p * 8);
-    assertGuarded(l, dst, x.length, OUT_GUARD, 'transpose_blocks');
-    const want = new Float64Array(x.length);
-    for (let s = 0; s < n; s++) {
-      for (let o = 0; o < c; o++) for (let q = 0; q < p; q++) want[(o * n + s) * p + q] = x[(s * c + o) * p + q];
+  it('a batch [n][c][p] to channel-major rows ld apart and back, converting, inside the buffers', () => {
+    const [n, c, p, ld] = [3, 5, 7, 3 * 7 + 5]; // even lengths keep the float64 views aligned
+    const x = Float64Array.from({ length: n * c * p }, (_, i) => i + 1 / 3);
+    for (const precision of ['f64', 'f32'] as const) {
+      const l = arenaFor(precision), fn = l.arena.fn, round = rounding(precision);
+      const [to, back] = precision === 'f64'
+        ? [fn.copy_to_channels, fn.copy_from_channels] : [fn.demote_to_channels, fn.promote_from_channels];
+      // float64 source and result in f32 units take twice the elements
+      const wide = precision === 'f64' ? 1 : 2;
+      const [src, rows, out] = regions(l, [wide * x.length, c * ld, wide * x.length]);
+      l.arena.f64(src, x.length).set(x);
+      l.view(rows, c * ld).fill(OUT_GUARD);
+      guard(l, rows, c * ld, OUT_GUARD);
+      to(src, rows, n, c, p, ld);
+      assertGuarded(l, rows, c * ld, OUT_GUARD, `${precision} to channels`);
+      const want = new Float64Array(c * ld).fill(OUT_GUARD);
+      for (let s = 0; s < n; s++) {
+        for (let o = 0; o < c; o++) {
+          for (let q = 0; q < p; q++) want[o * ld + s * p + q] = round(x[(s * c + o) * p + q]);
+        }
+      }
+      assert.deepEqual(Float64Array.from(l.view(rows, c * ld)), want, `${precision} to channels`);
+      guard(l, out, wide * x.length, OUT_GUARD);
+      back(rows, out, n, c, p, ld);
+      assertGuarded(l, out, wide * x.length, OUT_GUARD, `${precision} from channels`);
+      assert.deepEqual(l.arena.f64(out, x.length), x.map(round), `${precision} from channels`);
     }
-    assert.deepEqual(Float64Array.from(l.view(dst, x.length)), want);
   });
 });
 

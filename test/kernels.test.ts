@@ -42,7 +42,9 @@ const CASES: Array<{ name: string; g: ConvGeometry; n: number }> = [
   // 144 taps × 32 columns: the unfolded input spans two bands of output rows
   { name: '16→12, 3×3, pad 1, 32×32 (two bands)', g: geometry(16, 32, 32, 12, 3, 3, 1, 1, 1, 1), n: 1 },
   // 36 taps × 576 positions: six whole samples to a GEMM, then one (bands of samples, one GEMM each)
-  { name: '4→8, 3×3, pad 1, 24×24, batch 7 (bands of samples)', g: geometry(4, 24, 24, 8, 3, 3, 1, 1, 1, 1), n: 7 },
+  {
+    name: '4→8, 3×3, pad 1, 24×24, batch 7 (bands of samples)', g: geometry(4, 24, 24, 8, 3, 3, 1, 1, 1, 1), n: 7,
+  },
   // 27 taps, padded to 32 columns in the weight gradient's GEMM; batch 3 in one band
   { name: '3→5, 3×3, stride 2, pad 1, 15×15, batch 3', g: geometry(3, 15, 15, 5, 3, 3, 2, 2, 1, 1), n: 3 },
 ];

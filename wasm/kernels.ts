@@ -274,17 +274,9 @@ export function transpose_f32(src: usize, dst: usize, rows: i32, cols: i32): voi
   transpose<f32>(src, dst, rows, cols);
 }
 
-// ---- block transpose: the [rows][cols] matrix of blocks of `bytes` bytes each, transposed -------
-// (a batch [n][c][p] to channel-major [c][n][p] and back, whatever the lane type)
-export function transpose_blocks(src: usize, dst: usize, rows: i32, cols: i32, bytes: i32): void {
-  const b = <usize>bytes;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) memory.copy(dst + <usize>(c * rows + r) * b, src + <usize>(r * cols + c) * b, b);
-  }
-}
-
 // ---- float64 ↔ float32 (round to nearest, as a Float32Array store rounds; widening is exact) ----
-export function demote(src: usize, dst: usize, n: i32): void {
+// @ts-ignore: decorator
+@inline function demoteRun(src: usize, dst: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const p = src + <usize>i * 8;
@@ -294,7 +286,8 @@ export function demote(src: usize, dst: usize, n: i32): void {
   for (; i < n; i++) store<f32>(dst + <usize>i * 4, <f32>load<f64>(src + <usize>i * 8));
 }
 
-export function promote(src: usize, dst: usize, n: i32): void {
+// @ts-ignore: decorator
+@inline function promoteRun(src: usize, dst: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const v = v128.load(src + <usize>i * 4), p = dst + <usize>i * 8;
@@ -302,4 +295,45 @@ export function promote(src: usize, dst: usize, n: i32): void {
     v128.store(p, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3)), 16);
   }
   for (; i < n; i++) store<f64>(dst + <usize>i * 8, <f64>load<f32>(src + <usize>i * 4));
+}
+
+export function demote(src: usize, dst: usize, n: i32): void { demoteRun(src, dst, n); }
+
+export function promote(src: usize, dst: usize, n: i32): void { promoteRun(src, dst, n); }
+
+// A batch [n][c][len] to channel-major rows (channel o's row at o·ld, sample s's block at s·len in
+// it) and back, converting on the way; ld ≥ n·len (a padded row stride keeps the rows of a GEMM's
+// operand off one cache set when n·len is a power of two).
+export function demote_to_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      demoteRun(src + <usize>((s * c + o) * len) * 8, dst + <usize>(o * ld + s * len) * 4, len);
+    }
+  }
+}
+
+export function promote_from_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      promoteRun(src + <usize>(o * ld + s * len) * 4, dst + <usize>((s * c + o) * len) * 8, len);
+    }
+  }
+}
+
+export function copy_to_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  const b = <usize>len * 8;
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      memory.copy(dst + <usize>(o * ld + s * len) * 8, src + <usize>(s * c + o) * b, b);
+    }
+  }
+}
+
+export function copy_from_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  const b = <usize>len * 8;
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      memory.copy(dst + <usize>(s * c + o) * b, src + <usize>(o * ld + s * len) * 8, b);
+    }
+  }
 }

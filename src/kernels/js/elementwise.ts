@@ -55,7 +55,11 @@ const LOOPS: Partial<Record<UnaryName, readonly [Loop, Loop, Loop]>> = {
   leaky_relu: [
     (x, o, s) => {
       const pick = new Float64Array(2); // [s·x, x]
-      for (let k = 0; k < x.length; k++) { const v = x[k]; pick[0] = s * v; pick[1] = v; o[k] = pick[+(v >= 0)]; }
+      for (let k = 0; k < x.length; k++) {
+        const v = x[k];
+        pick[0] = s * v; pick[1] = v;
+        o[k] = pick[+(v >= 0)];
+      }
     },
     (x, o, s) => {
       const pick = Float64Array.of(s, 1);

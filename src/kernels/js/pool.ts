@@ -40,7 +40,9 @@ export function maxPool2d(
  * winner's index moves by a 0/1 factor (the same rule — first maximum, a NaN taking over — so the same
  * outputs), since which of a window's values is largest is a coin toss that a branch mispredicts.
  */
-function maxPoolInside(g: PoolGeometry, n: number, x: Float64Array, out: Float64Array, argmax: Int32Array): void {
+function maxPoolInside(
+  g: PoolGeometry, n: number, x: Float64Array, out: Float64Array, argmax: Int32Array,
+): void {
   const { c, inH, inW, outH, outW, kh, kw, sh, sw } = g;
   const two = kh === 2 && kw === 2;
   let k = 0;

@@ -10,12 +10,17 @@ export interface KernelExports {
   unfoldT_f64: Unfold; unfoldT_f32: Unfold;
   fold_f64: Unfold; fold_f32: Unfold;
   transpose_f64: Transpose; transpose_f32: Transpose;
-  /** The [rows][cols] matrix of blocks of `bytes` bytes, transposed. */
-  transpose_blocks: (src: number, dst: number, rows: number, cols: number, bytes: number) => void;
   /** n float64 at src to float32 at dst (rounded), and back (exact). */
   demote: Convert; promote: Convert;
+  /**
+   * A float64 batch [n][c][len] to channel-major rows (channel o's at o·ld) in float32 or float64, and
+   * back to a float64 batch.
+   */
+  demote_to_channels: Channels; promote_from_channels: Channels;
+  copy_to_channels: Channels; copy_from_channels: Channels;
 }
 type Convert = (src: number, dst: number, n: number) => void;
+type Channels = (src: number, dst: number, n: number, c: number, len: number, ld: number) => void;
 type Transpose = (src: number, dst: number, rows: number, cols: number) => void;
 type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number,
   lda: number, ldb: number, ldc: number) => void;
