@@ -3,8 +3,9 @@
  * The matching step of two builds side by side with PyTorch's, alternated step by step in one run:
  * on a shared machine the load moves by 2–3× within minutes, so timings taken minutes apart (the
  * bench's rows, run once per build) cannot tell a 10 % change; the fastest of many alternated steps
- * can. Each build's step is bench/matching-step.ts's (f32, one and two kernel threads); PyTorch's is
- * bench/torch_step.py's (float32, one thread) in a child process that serves runs of steps.
+ * can. Each build's step is its own code set up by this build's bench/matching-step.ts (rungStep; f32,
+ * one and two kernel threads); PyTorch's is bench/torch_step.py's (float32, one thread) in a child
+ * process that serves runs of steps.
  * Usage: node scripts/step-ab.mjs BASE_ROOT BRANCH_ROOT RUNG [ROUNDS] [STEPS]
  *   ROOTs are checkouts with a built dist/ (e.g. main's and this worktree); RUNG a label of
  *   bench/matching-step.ts (e.g. "convnet_bn b8"); each round runs STEPS steps of every side.
@@ -20,43 +21,28 @@ if (!label) {
   process.exit(2);
 }
 
-/** A build's matching step on the rung, with `threads` kernel threads. */
-async function stepOf(root, rung, threads) {
-  const load = (rel) => import(path.resolve(root, 'dist', rel));
-  const { matchingObjective } = await load('src/attacks/matching/objective.js');
-  const { JS_KERNELS } = await load('src/kernels/js/index.js');
-  const { createWasmKernels } = await load('src/kernels/wasm/index.js');
-  const { graphFromJson } = await load('src/model/presets.js');
-  const { initParams } = await load('src/model/params.js');
-  const { Rng } = await load('src/core/rng.js');
-  const { simulateClient } = await load('src/threat/client.js');
-  const { spawnKernelThread } = await load('src/cli/threads.js');
-  const model = graphFromJson(rung.spec, rung.label);
-  const params = initParams(model, 0);
-  const size = rung.batch * model.input.reduce((a, b) => a * b, 1);
-  const rng = new Rng(1);
-  const truth = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
-  const labels = Array.from({ length: rung.batch }, (_, i) => i % model.classes);
-  const shape = [rung.batch, ...model.input];
-  const client = simulateClient(JS_KERNELS, model, params, 'train', { shape, data: truth }, labels);
-  const target = client.update.gradients;
-  const x = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
-  const kernels = threads > 1
-    ? createWasmKernels('f32', { count: threads, spawn: spawnKernelThread }) : createWasmKernels('f32');
-  const f = matchingObjective(
-    { kernels, graph: model, params, bnMode: 'train', target, labels, distance: 'cosine' }, shape);
-  return { run: () => f(x), close: () => kernels.close() };
-}
-
-const { RUNGS } = await import(path.resolve(branchRoot, 'dist/bench/matching-step.js'));
+const { RUNGS, rungStep } = await import(path.resolve(branchRoot, 'dist/bench/matching-step.js'));
 const rung = RUNGS.find((r) => r.label === label);
 if (!rung) {
   console.error(`no rung "${label}": ${RUNGS.map((r) => r.label).join(', ')}`);
   process.exit(2);
 }
+
+/** A build's own matching step on the rung (its modules, set up as the bench does), on `threads`. */
+async function stepOf(root, threads) {
+  const parts = await Promise.all([
+    'attacks/matching/objective.js', 'kernels/js/index.js', 'kernels/wasm/index.js', 'model/presets.js',
+    'model/params.js', 'core/rng.js', 'threat/client.js', 'cli/threads.js',
+  ].map((rel) => import(path.resolve(root, 'dist/src', rel))));
+  const m = Object.assign({}, ...parts);
+  const kernels = threads > 1
+    ? m.createWasmKernels('f32', { count: threads, spawn: m.spawnKernelThread }) : m.createWasmKernels('f32');
+  return { run: rungStep(rung, m)(kernels), close: () => kernels.close() };
+}
+
 const sides = {};
 for (const [name, root] of [['main', baseRoot], ['branch', branchRoot]]) {
-  for (const t of [1, 2]) sides[`${name} ×${t}`] = await stepOf(root, rung, t);
+  for (const t of [1, 2]) sides[`${name} ×${t}`] = await stepOf(root, t);
 }
 const job = {
   spec: rung.spec, batch: rung.batch, distance: 'cosine', dtype: 'float32', steps: 5, bn_mode: 'train',
