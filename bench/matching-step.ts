@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { matchingObjective } from '../src/attacks/matching/objective.js';
+import { matchingObjective, type MatchingValue } from '../src/attacks/matching/objective.js';
 import type { ConvGeometry, Kernels } from '../src/kernels/kernels.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
@@ -98,28 +98,50 @@ export interface StepRow {
   label: string; f32: number; f32x2: number; f64: number; gflops: number; torch: ReturnType<typeof torchMs>;
 }
 
+/**
+ * What a build provides to set a rung's step up: this build's modules by default, another build's for
+ * scripts/step-ab.mjs (which times two builds' own code side by side).
+ */
+export interface StepModules {
+  graphFromJson: typeof graphFromJson; initParams: typeof initParams; Rng: typeof Rng;
+  simulateClient: typeof simulateClient; JS_KERNELS: Kernels; matchingObjective: typeof matchingObjective;
+}
+const OWN: StepModules = { graphFromJson, initParams, Rng, simulateClient, JS_KERNELS, matchingObjective };
+
+/**
+ * The rung's matching step on given kernels (seeded weights, a random client batch's gradients as the
+ * target, a random candidate), set up with `m`'s functions.
+ */
+export function rungStep(r: Rung, m: StepModules = OWN): (k: Kernels) => () => MatchingValue {
+  const model = m.graphFromJson(r.spec, r.label);
+  const params = m.initParams(model, 0);
+  const size = r.batch * model.input.reduce((a, b) => a * b, 1);
+  const rng = new m.Rng(1);
+  const truth = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
+  const labels = Array.from({ length: r.batch }, (_, i) => i % model.classes);
+  const shape = [r.batch, ...model.input];
+  const client = m.simulateClient(m.JS_KERNELS, model, params, 'train', { shape, data: truth }, labels);
+  const target = client.update.gradients;
+  const x = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
+  return (k) => {
+    const f = m.matchingObjective({
+      kernels: k, graph: model, params, bnMode: 'train', target, labels, distance: 'cosine',
+    }, shape);
+    return () => f(x);
+  };
+}
+
 /** The rungs whose label contains `only` (all without it). */
 export function measureSteps(root: string, only?: string): StepRow[] {
   return RUNGS.filter((r) => !only || r.label.includes(only)).map((r) => {
-    const model = graphFromJson(r.spec, r.label);
-    const params = initParams(model, 0);
-    const size = r.batch * model.input.reduce((a, b) => a * b, 1);
-    const rng = new Rng(1);
-    const truth = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
-    const labels = Array.from({ length: r.batch }, (_, i) => i % model.classes);
-    const shape = [r.batch, ...model.input];
-    const target = simulateClient(JS_KERNELS, model, params, 'train', { shape, data: truth }, labels).update.gradients;
-    const x = Float64Array.from({ length: size }, () => rng.uniform() - 0.5);
+    const objective = rungStep(r);
     const flops = { flops: 0 };
-    const objective = (k: Kernels) => matchingObjective({
-      kernels: k, graph: model, params, bnMode: 'train', target, labels, distance: 'cosine',
-    }, shape);
-    objective(counting(JS_KERNELS, flops))(x);
+    objective(counting(JS_KERNELS, flops))();
     const two = createWasmKernels('f32', { count: 2, spawn: spawnKernelThread });
     const f32 = objective(createWasmKernels('f32')), f32x2 = objective(two), f64 = objective(createWasmKernels('f64'));
-    const steps = stepsFor(() => f32(x));
-    const ms32 = stepMs(() => f32(x), steps), ms32x2 = stepMs(() => f32x2(x), steps);
-    const ms64 = stepMs(() => f64(x), stepsFor(() => f64(x)));
+    const steps = stepsFor(f32);
+    const ms32 = stepMs(f32, steps), ms32x2 = stepMs(f32x2, steps);
+    const ms64 = stepMs(f64, stepsFor(f64));
     two.close();
     const best = Math.min(ms32, ms32x2);
     return {

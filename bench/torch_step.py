@@ -2,6 +2,8 @@
 
 Reads {"spec": <graph spec>, "batch": B, "distance": "cosine"|"l2", "dtype": "float64"|"float32",
 "steps": N, "bn_mode": "train"|"eval", "threads": T (optional)} on stdin and prints {"ms": <median ms per step>, "threads": T}.
+With "serve": true the job comes as the first argument instead, and stdin then asks for runs of steps
+(scripts/step-ab.mjs).
 A step is what gradleak's matching step computes: the candidate batch's gradients of the mean
 cross-entropy with create_graph=True, the distance to fixed target gradients, and its gradient with
 respect to the candidate (double backprop). The model is built from the spec itself (the same ops
@@ -88,7 +90,7 @@ class Graph(torch.nn.Module):
 
 
 def main():
-    job = json.load(sys.stdin)
+    job = json.loads(sys.argv[1]) if len(sys.argv) > 1 else json.load(sys.stdin)
     dtype = getattr(torch, job["dtype"])
     if "threads" in job:
         torch.set_num_threads(job["threads"])
@@ -114,6 +116,17 @@ def main():
 
     for _ in range(max(5, job["steps"] // 5)):
         step()
+    if job.get("serve"):
+        # scripts/step-ab.mjs: each line "N" on stdin runs N steps and answers the fastest one's ms
+        print("ready", flush=True)
+        for line in sys.stdin:
+            best = float("inf")
+            for _ in range(int(line)):
+                t0 = time.perf_counter()
+                step()
+                best = min(best, (time.perf_counter() - t0) * 1000)
+            print(json.dumps({"min": best, "threads": torch.get_num_threads()}), flush=True)
+        return
     times = []
     for _ in range(5):
         t0 = time.perf_counter()

@@ -193,47 +193,50 @@ describe('unfold, unfoldT and fold: inside their buffers, equal to index oracles
         const taps = g.inC * g.kh * g.kw, inSize = g.inC * g.inH * g.inW;
         for (const [h0, h1] of [[0, g.outH], [Math.floor(g.outH / 2), g.outH], [0, Math.ceil(g.outH / 3)]]) {
           if (h1 <= h0) continue;
-          const cols = (h1 - h0) * g.outW, ld = taps + 3;
-          const [xo, co, to, dxo] = regions(l, [inSize, taps * cols, cols * ld, inSize]);
-          const x = normals(rng, inSize), dx0 = normals(rng, inSize), col = normals(rng, taps * cols);
+          // the unfolded rows `wide` apart (a band beside others): the columns between stay untouched
+          const cols = (h1 - h0) * g.outW, ld = taps + 3, wide = cols + 3;
+          const [xo, co, to, dxo] = regions(l, [inSize, taps * wide, cols * ld, inSize]);
+          const x = normals(rng, inSize), dx0 = normals(rng, inSize), col = normals(rng, taps * wide);
           l.view(xo, inSize).set(x);
           guard(l, xo, inSize, NaN);
-          l.view(co, taps * cols).fill(-1);
-          guard(l, co, taps * cols, OUT_GUARD);
+          l.view(co, taps * wide).fill(OUT_GUARD);
+          guard(l, co, taps * wide, OUT_GUARD);
           l.view(to, cols * ld).fill(OUT_GUARD);
           guard(l, to, cols * ld, OUT_GUARD);
           const args = [g.inC, g.inH, g.inW, g.outW, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, h0, h1] as const;
-          unfold(xo, co, ...args);
+          unfold(xo, co, ...args, wide);
           unfoldT(xo, to, ...args, ld);
           const what = `${name}, rows ${h0}–${h1}`;
-          assertGuarded(l, co, taps * cols, OUT_GUARD, `unfold ${what}`);
+          assertGuarded(l, co, taps * wide, OUT_GUARD, `unfold ${what}`);
           assertGuarded(l, to, cols * ld, OUT_GUARD, `unfoldT ${what}`);
-          const unfolded = l.view(co, taps * cols), transposed = l.view(to, cols * ld);
-          const want = new Float64Array(taps * cols);
+          const unfolded = l.view(co, taps * wide), transposed = l.view(to, cols * ld);
+          const want = new Float64Array(taps * wide).fill(OUT_GUARD);
           for (let t = 0; t < taps; t++) {
             const c = Math.floor(t / (g.kh * g.kw)), i = Math.floor(t / g.kw) % g.kh, j = t % g.kw;
             for (let ho = h0; ho < h1; ho++) for (let wo = 0; wo < g.outW; wo++) {
               const at = inputAt(g, c, i, j, ho, wo);
-              want[t * cols + (ho - h0) * g.outW + wo] = at < 0 ? 0 : round(x[at]);
+              want[t * wide + (ho - h0) * g.outW + wo] = at < 0 ? 0 : round(x[at]);
             }
           }
-          assert.deepEqual(Float64Array.from(unfolded), want, `unfold ${what}`);
+          assert.deepEqual(Float64Array.from(unfolded), want, `unfold ${what} (row stride ${wide})`);
           const wantT = new Float64Array(cols * ld).fill(OUT_GUARD);
-          for (let t = 0; t < taps; t++) for (let q = 0; q < cols; q++) wantT[q * ld + t] = want[t * cols + q];
+          for (let t = 0; t < taps; t++) for (let q = 0; q < cols; q++) wantT[q * ld + t] = want[t * wide + q];
           assert.deepEqual(Float64Array.from(transposed), wantT, `unfoldT ${what} (row stride ${ld})`);
           // fold: each dx element gets its terms in tap order, as this oracle adds them
-          l.view(co, taps * cols).set(col);
-          guard(l, co, taps * cols, NaN);
+          // NaN between the band's columns: a read there would spread
+          for (let t = 0; t < taps; t++) col.fill(NaN, t * wide + cols, (t + 1) * wide);
+          l.view(co, taps * wide).set(col);
+          guard(l, co, taps * wide, NaN);
           l.view(dxo, inSize).set(dx0);
           guard(l, dxo, inSize, OUT_GUARD);
-          fold(co, dxo, ...args);
+          fold(co, dxo, ...args, wide);
           assertGuarded(l, dxo, inSize, OUT_GUARD, `fold ${what}`);
           const dx = Float64Array.from(dx0, round);
           for (let t = 0; t < taps; t++) {
             const c = Math.floor(t / (g.kh * g.kw)), i = Math.floor(t / g.kw) % g.kh, j = t % g.kw;
             for (let ho = h0; ho < h1; ho++) for (let wo = 0; wo < g.outW; wo++) {
               const at = inputAt(g, c, i, j, ho, wo);
-              if (at >= 0) dx[at] = round(dx[at] + round(col[t * cols + (ho - h0) * g.outW + wo]));
+              if (at >= 0) dx[at] = round(dx[at] + round(col[t * wide + (ho - h0) * g.outW + wo]));
             }
           }
           assert.deepEqual(Float64Array.from(l.view(dxo, inSize)), dx, `fold ${what}`);
@@ -241,6 +244,55 @@ describe('unfold, unfoldT and fold: inside their buffers, equal to index oracles
       }
     });
   }
+});
+
+describe('demote, promote and the batch layout: the conversions, inside their buffers', () => {
+  it('float64 → float32 rounds as a Float32Array store, back is exact, inside the buffers', () => {
+    const special = [0, -0, 1, -1, Infinity, -Infinity, 1 + 2 ** -24, 1 + 3 * 2 ** -24, 2 ** -149, 2 ** -150,
+      3.4028235677973366e38, 3.5e38, -1e-46, Math.PI, 1 / 3];
+    const rng = new Rng(SEED + 3);
+    for (const n of [0, 1, 3, 4, 7, 16, special.length + 21]) {
+      const l = arenaFor('f32'), fn = l.arena.fn;
+      const x = Float64Array.from({ length: n }, (_, i) => special[i] ?? rng.normal() * 10 ** (i % 7));
+      const [src, mid] = regions(l, [2 * n, n]);
+      l.arena.f64(src, n).set(x);
+      guard(l, mid, n, OUT_GUARD);
+      fn.demote(src, mid, n);
+      assertGuarded(l, mid, n, OUT_GUARD, `demote ${n}`);
+      assert.deepEqual(l.arena.f32(mid, n), Float32Array.from(x), `demote ${n}`);
+      l.arena.f64(src, n).fill(NaN);
+      fn.promote(mid, src, n);
+      assert.deepEqual(l.arena.f64(src, n), Float64Array.from(Float32Array.from(x)), `promote ${n}`);
+    }
+  });
+  it('a batch [n][c][p] to channel-major rows ld apart and back, converting, inside the buffers', () => {
+    const [n, c, p, ld] = [3, 5, 7, 3 * 7 + 5]; // even lengths keep the float64 views aligned
+    const x = Float64Array.from({ length: n * c * p }, (_, i) => i + 1 / 3);
+    for (const precision of ['f64', 'f32'] as const) {
+      const l = arenaFor(precision), fn = l.arena.fn, round = rounding(precision);
+      const [to, back] = precision === 'f64'
+        ? [fn.copy_to_channels, fn.copy_from_channels] : [fn.demote_to_channels, fn.promote_from_channels];
+      // float64 source and result in f32 units take twice the elements
+      const wide = precision === 'f64' ? 1 : 2;
+      const [src, rows, out] = regions(l, [wide * x.length, c * ld, wide * x.length]);
+      l.arena.f64(src, x.length).set(x);
+      l.view(rows, c * ld).fill(OUT_GUARD);
+      guard(l, rows, c * ld, OUT_GUARD);
+      to(src, rows, n, c, p, ld);
+      assertGuarded(l, rows, c * ld, OUT_GUARD, `${precision} to channels`);
+      const want = new Float64Array(c * ld).fill(OUT_GUARD);
+      for (let s = 0; s < n; s++) {
+        for (let o = 0; o < c; o++) {
+          for (let q = 0; q < p; q++) want[o * ld + s * p + q] = round(x[(s * c + o) * p + q]);
+        }
+      }
+      assert.deepEqual(Float64Array.from(l.view(rows, c * ld)), want, `${precision} to channels`);
+      guard(l, out, wide * x.length, OUT_GUARD);
+      back(rows, out, n, c, p, ld);
+      assertGuarded(l, out, wide * x.length, OUT_GUARD, `${precision} from channels`);
+      assert.deepEqual(l.arena.f64(out, x.length), x.map(round), `${precision} from channels`);
+    }
+  });
 });
 
 describe('GEMM: a plain loop to the bit, inside C\'s columns, the same bytes on two threads', () => {
@@ -338,6 +390,31 @@ describe('pooling in the matching kernels against index-by-index oracles', () =>
         assert.deepEqual(k.avgPool2d(g, n, x), want.mean, what);
         assert.deepEqual(k.avgPool2dTranspose(g, n, dy), want.back, what);
       }
+    }
+  });
+  it('max: NaN takes over (the last one wins), infinities and signed zeros, with and without padding', () => {
+    const rng = new Rng(SEED + 4);
+    const special = [NaN, Infinity, -Infinity, 0, -0, 1, -1];
+    for (const [kk, ph] of [[3, 0], [3, 1], [2, 0]]) {
+      const outH = dim(6, kk, 2, ph), outW = outH;
+      const g: PoolGeometry = { c: 2, inH: 6, inW: 6, outH, outW, kh: kk, kw: kk, sh: 2, sw: 2, ph, pw: ph };
+      const x = Float64Array.from({ length: 2 * 2 * 36 }, () => special[int(rng, 0, special.length - 1)]);
+      const want = { out: new Float64Array(4 * outH * outW), argmax: new Int32Array(4 * outH * outW) };
+      for (let o = 0; o < 4 * outH * outW; o++) {
+        const plane = Math.floor(o / (outH * outW)), ho = Math.floor(o / outW) % outH, wo = o % outW;
+        let best = -Infinity, at = -1;
+        for (let i = 0; i < kk; i++) for (let j = 0; j < kk; j++) {
+          const y = ho * 2 - ph + i, xx = wo * 2 - ph + j;
+          if (y < 0 || y >= 6 || xx < 0 || xx >= 6) continue;
+          const p = plane * 36 + y * 6 + xx;
+          if (x[p] > best || at < 0 || Number.isNaN(x[p])) { best = x[p]; at = p; }
+        }
+        want.out[o] = best;
+        want.argmax[o] = at;
+      }
+      const got = JS_KERNELS.maxPool2d(g, 2, x);
+      assert.deepEqual(got.out, want.out, `${kk}×${kk}, padding ${ph}`);
+      assert.deepEqual(got.argmax, want.argmax, `${kk}×${kk}, padding ${ph}`);
     }
   });
 });

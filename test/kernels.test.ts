@@ -41,6 +41,12 @@ const CASES: Array<{ name: string; g: ConvGeometry; n: number }> = [
   { name: '3→4, 3×3, stride 3, pad 1, 10×11', g: geometry(3, 10, 11, 4, 3, 3, 3, 3, 1, 1), n: 1 },
   // 144 taps × 32 columns: the unfolded input spans two bands of output rows
   { name: '16→12, 3×3, pad 1, 32×32 (two bands)', g: geometry(16, 32, 32, 12, 3, 3, 1, 1, 1, 1), n: 1 },
+  // 36 taps × 576 positions: six whole samples to a GEMM, then one (bands of samples, one GEMM each)
+  {
+    name: '4→8, 3×3, pad 1, 24×24, batch 7 (bands of samples)', g: geometry(4, 24, 24, 8, 3, 3, 1, 1, 1, 1), n: 7,
+  },
+  // 27 taps, padded to 32 columns in the weight gradient's GEMM; batch 3 in one band
+  { name: '3→5, 3×3, stride 2, pad 1, 15×15, batch 3', g: geometry(3, 15, 15, 5, 3, 3, 2, 2, 1, 1), n: 3 },
 ];
 
 function maxRelative(a: Float64Array, b: Float64Array): number {
@@ -91,17 +97,20 @@ describe('WebAssembly convolution kernels against the JavaScript reference', () 
     assert.deepEqual(a, other);
   });
   it('two and three kernel threads give the same bytes as one (slices are whole columns)', () => {
-    const c = CASES.find((x) => x.name.includes('two bands'))!;
-    assert.ok(c.g.outC * c.g.outH * c.g.outW * c.g.inC * 9 >= PARALLEL_MIN_MACS, 'the case must be split');
-    for (const precision of ['f64', 'f32'] as const) {
-      const one = convCalls(createWasmKernels(precision), c, new Rng(9));
-      for (const count of [2, 3]) {
-        const k = createWasmKernels(precision, { count, spawn: spawnKernelThread });
-        try {
-          assert.equal(k.threads, count);
-          assert.deepEqual(convCalls(k, c, new Rng(9)), one, `${precision}, ${count} threads`);
-        } finally {
-          k.close();
+    for (const c of CASES.filter((x) => /two bands|bands of samples/.test(x.name))) {
+      // the GEMM of one band (its columns: rows of one sample, or whole samples) must be split
+      const macs = c.g.outC * c.g.outH * c.g.outW * c.g.inC * 9 * (c.n > 1 ? 6 : 0.5);
+      assert.ok(macs >= PARALLEL_MIN_MACS, `${c.name}: the case must be split`);
+      for (const precision of ['f64', 'f32'] as const) {
+        const one = convCalls(createWasmKernels(precision), c, new Rng(9));
+        for (const count of [2, 3]) {
+          const k = createWasmKernels(precision, { count, spawn: spawnKernelThread });
+          try {
+            assert.equal(k.threads, count);
+            assert.deepEqual(convCalls(k, c, new Rng(9)), one, `${c.name}: ${precision}, ${count} threads`);
+          } finally {
+            k.close();
+          }
         }
       }
     }
@@ -147,7 +156,8 @@ describe('reference sumTo and broadcastTo against index-by-index oracles', () =>
 });
 
 describe('reference unary loops against their per-element functions', () => {
-  const values = Float64Array.from([0, -0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 25, -25, 700, -700, 1e9, -1e9, 0.125]);
+  const values = Float64Array.from([
+    0, -0, 1e-300, -1e-300, 0.5, -0.5, 3, -3, 25, -25, 700, -700, 1e9, -1e9, 0.125, Infinity, -Infinity, NaN]);
   const rng = new Rng(5);
   const x = Float64Array.from([...values, ...random(rng, 200)]);
   const positive = x.map(Math.abs).map((v) => v + 1e-3);

@@ -96,8 +96,9 @@ export function gemm_f32(
 ): void { gemm<f32>(a, b, c, m, n, k, lda, ldb, ldc); }
 
 // ---- convolution helpers: unfold the input (im2col) and fold it back (col2im) -----------------
-// Rows of the unfolded matrix are the kernel taps (c, i, j), columns the output positions (ho, wo)
-// of output rows [ho0, ho1); taps that fall in the padding read zero. For a tap column j, the output
+// Rows of the unfolded matrix are the kernel taps (c, i, j), `ld` elements apart, columns the output
+// positions (ho, wo) of output rows [ho0, ho1) (ld may exceed their count: several samples' columns
+// side by side in one matrix); taps that fall in the padding read zero. For a tap column j, the output
 // columns that land inside the input are [woLo, woHi): only the ends of a row need bounds.
 
 // First output column whose tap j lands at x ≥ 0: wo·sw − pw + j ≥ 0.
@@ -119,16 +120,19 @@ export function gemm_f32(
 // @ts-ignore: decorator
 @inline function unfold<T>(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
 ): void {
   const es = <usize>sizeof<T>();
-  let dst = col;
+  let tap = col;
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        const lo = firstInside(j, sw, pw);
+        // a tap column left of the whole input (kernel wider than it) has lo past the row's end
+        const lo = min(firstInside(j, sw, pw), outW);
         let hi = endInside(j, sw, pw, inW, outW);
         if (hi < lo) hi = lo;
+        let dst = tap;
+        tap += <usize>ld * es;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { memory.fill(dst, 0, <usize>outW * es); dst += <usize>outW * es; continue; }
@@ -186,17 +190,19 @@ export function gemm_f32(
 // @ts-ignore: decorator
 @inline function fold<T>(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
 ): void {
   const es = <usize>sizeof<T>();
   const lanes = <i32>(16 / es);
-  let src = col;
+  let tap = col;
   for (let c = 0; c < inC; c++) {
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         const lo = firstInside(j, sw, pw);
         let hi = endInside(j, sw, pw, inW, outW);
         if (hi < lo) hi = lo;
+        let src = tap;
+        tap += <usize>ld * es;
         for (let ho = ho0; ho < ho1; ho++) {
           const y = ho * sh - ph + i;
           if (y < 0 || y >= inH) { src += <usize>outW * es; continue; }
@@ -222,13 +228,13 @@ export function gemm_f32(
 
 export function unfold_f64(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { unfold<f64>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { unfold<f64>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function unfold_f32(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { unfold<f32>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { unfold<f32>(x, col, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function unfoldT_f64(
   x: usize, col: usize, inC: i32, inH: i32, inW: i32, outW: i32,
@@ -242,13 +248,13 @@ export function unfoldT_f32(
 
 export function fold_f64(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { fold<f64>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { fold<f64>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 export function fold_f32(
   col: usize, dx: usize, inC: i32, inH: i32, inW: i32, outW: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32,
-): void { fold<f32>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1); }
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, ho0: i32, ho1: i32, ld: i32,
+): void { fold<f32>(col, dx, inC, inH, inW, outW, kh, kw, sh, sw, ph, pw, ho0, ho1, ld); }
 
 // ---- transpose: dst[c × rows + r] = src[r × cols + c] (the weights for the input gradient) ----
 // @ts-ignore: decorator
@@ -266,4 +272,68 @@ export function transpose_f64(src: usize, dst: usize, rows: i32, cols: i32): voi
 
 export function transpose_f32(src: usize, dst: usize, rows: i32, cols: i32): void {
   transpose<f32>(src, dst, rows, cols);
+}
+
+// ---- float64 ↔ float32 (round to nearest, as a Float32Array store rounds; widening is exact) ----
+// @ts-ignore: decorator
+@inline function demoteRun(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = src + <usize>i * 8;
+    const lo = f32x4.demote_f64x2_zero(v128.load(p)), hi = f32x4.demote_f64x2_zero(v128.load(p, 16));
+    v128.store(dst + <usize>i * 4, f32x4.shuffle(lo, hi, 0, 1, 4, 5));
+  }
+  for (; i < n; i++) store<f32>(dst + <usize>i * 4, <f32>load<f64>(src + <usize>i * 8));
+}
+
+// @ts-ignore: decorator
+@inline function promoteRun(src: usize, dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(src + <usize>i * 4), p = dst + <usize>i * 8;
+    v128.store(p, f64x2.promote_low_f32x4(v));
+    v128.store(p, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 2, 3)), 16);
+  }
+  for (; i < n; i++) store<f64>(dst + <usize>i * 8, <f64>load<f32>(src + <usize>i * 4));
+}
+
+export function demote(src: usize, dst: usize, n: i32): void { demoteRun(src, dst, n); }
+
+export function promote(src: usize, dst: usize, n: i32): void { promoteRun(src, dst, n); }
+
+// A batch [n][c][len] to channel-major rows (channel o's row at o·ld, sample s's block at s·len in
+// it) and back, converting on the way; ld ≥ n·len (a padded row stride keeps the rows of a GEMM's
+// operand off one cache set when n·len is a power of two).
+export function demote_to_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      demoteRun(src + <usize>((s * c + o) * len) * 8, dst + <usize>(o * ld + s * len) * 4, len);
+    }
+  }
+}
+
+export function promote_from_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      promoteRun(src + <usize>(o * ld + s * len) * 4, dst + <usize>((s * c + o) * len) * 8, len);
+    }
+  }
+}
+
+export function copy_to_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  const b = <usize>len * 8;
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      memory.copy(dst + <usize>(o * ld + s * len) * 8, src + <usize>(s * c + o) * b, b);
+    }
+  }
+}
+
+export function copy_from_channels(src: usize, dst: usize, n: i32, c: i32, len: i32, ld: i32): void {
+  const b = <usize>len * 8;
+  for (let s = 0; s < n; s++) {
+    for (let o = 0; o < c; o++) {
+      memory.copy(dst + <usize>(s * c + o) * b, src + <usize>(o * ld + s * len) * 8, b);
+    }
+  }
 }

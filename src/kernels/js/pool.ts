@@ -8,6 +8,10 @@ export function maxPool2d(
   const { c, inH, inW, outH, outW, kh, kw, sh, sw, ph, pw } = g;
   const out = alloc(n * c * outH * outW, false);
   const argmax = new Int32Array(out.length);
+  if (ph === 0 && pw === 0) {
+    maxPoolInside(g, n, x, out, argmax);
+    return { out, argmax };
+  }
   let k = 0;
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * inH * inW;
@@ -29,6 +33,47 @@ export function maxPool2d(
     }
   }
   return { out, argmax };
+}
+
+/**
+ * maxPool2d without padding (every window inside the input), choosing without a branch: the
+ * winner's index moves by a 0/1 factor (the same rule — first maximum, a NaN taking over — so the same
+ * outputs), since which of a window's values is largest is a coin toss that a branch mispredicts.
+ */
+function maxPoolInside(
+  g: PoolGeometry, n: number, x: Float64Array, out: Float64Array, argmax: Int32Array,
+): void {
+  const { c, inH, inW, outH, outW, kh, kw, sh, sw } = g;
+  const two = kh === 2 && kw === 2;
+  let k = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const base = plane * inH * inW;
+    for (let ho = 0; ho < outH; ho++) {
+      for (let wo = 0; wo < outW; wo++) {
+        const first = base + ho * sh * inW + wo * sw;
+        let at = first, best = x[first];
+        if (two) {
+          // 2×2 written out: (0, 1), (1, 0), (1, 1) after (0, 0)
+          let q = first + 1, v = x[q];
+          at += ((+(v > best)) | (+(v !== v))) * (q - at); best = x[at];
+          q = first + inW; v = x[q];
+          at += ((+(v > best)) | (+(v !== v))) * (q - at); best = x[at];
+          q = first + inW + 1; v = x[q];
+          at += ((+(v > best)) | (+(v !== v))) * (q - at); best = x[at];
+        } else {
+          for (let i = 0; i < kh; i++) {
+            for (let j = i === 0 ? 1 : 0; j < kw; j++) {
+              const q = first + i * inW + j, v = x[q];
+              at += ((+(v > best)) | (+(v !== v))) * (q - at);
+              best = x[at];
+            }
+          }
+        }
+        out[k] = best;
+        argmax[k++] = at;
+      }
+    }
+  }
 }
 
 export function gather(x: Float64Array, index: Int32Array, alloc: Alloc = FRESH): Float64Array {

@@ -63,3 +63,29 @@ export function mulReluMaskRange(a: Float64Array, x: Float64Array, out: Float64A
   }
   for (; k < n; k++) out[k] = a[k] * +(x[k] > 0);
 }
+
+/**
+ * s + x[from] + … + x[to − 1], added one at a time left to right (the plain loop's order and so its
+ * value), eight to an iteration: the dependent adds set the pace, not the loop's tests (1.9 → 1.1 ns an
+ * element, 131k-element runs).
+ */
+export function sumRange(x: Float64Array, from: number, to: number, s: number): number {
+  let k = from;
+  for (; k + 7 < to; k += 8) {
+    s += x[k]; s += x[k + 1]; s += x[k + 2]; s += x[k + 3];
+    s += x[k + 4]; s += x[k + 5]; s += x[k + 6]; s += x[k + 7];
+  }
+  for (; k < to; k++) s += x[k];
+  return s;
+}
+
+/** s + a[from]·b[from] + … in the same order: sumRange of the products. */
+export function dotRange(a: Float64Array, b: Float64Array, from: number, to: number, s: number): number {
+  let k = from;
+  for (; k + 7 < to; k += 8) {
+    s += a[k] * b[k]; s += a[k + 1] * b[k + 1]; s += a[k + 2] * b[k + 2]; s += a[k + 3] * b[k + 3];
+    s += a[k + 4] * b[k + 4]; s += a[k + 5] * b[k + 5]; s += a[k + 6] * b[k + 6]; s += a[k + 7] * b[k + 7];
+  }
+  for (; k < to; k++) s += a[k] * b[k];
+  return s;
+}

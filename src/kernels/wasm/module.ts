@@ -7,16 +7,25 @@ import { CONTROL_BYTES } from './threads.js';
 export interface KernelExports {
   gemm_f64: Gemm; gemm_f32: Gemm;
   unfold_f64: Unfold; unfold_f32: Unfold;
-  unfoldT_f64: UnfoldT; unfoldT_f32: UnfoldT;
+  unfoldT_f64: Unfold; unfoldT_f32: Unfold;
   fold_f64: Unfold; fold_f32: Unfold;
   transpose_f64: Transpose; transpose_f32: Transpose;
+  /** n float64 at src to float32 at dst (rounded), and back (exact). */
+  demote: Convert; promote: Convert;
+  /**
+   * A float64 batch [n][c][len] to channel-major rows (channel o's at o·ld) in float32 or float64, and
+   * back to a float64 batch.
+   */
+  demote_to_channels: Channels; promote_from_channels: Channels;
+  copy_to_channels: Channels; copy_from_channels: Channels;
 }
+type Convert = (src: number, dst: number, n: number) => void;
+type Channels = (src: number, dst: number, n: number, c: number, len: number, ld: number) => void;
 type Transpose = (src: number, dst: number, rows: number, cols: number) => void;
 type Gemm = (a: number, b: number, c: number, m: number, n: number, k: number,
   lda: number, ldb: number, ldc: number) => void;
+/** unfold, unfoldT and fold: `ld` is the unfolded matrix's row stride in elements. */
 type Unfold = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
-  kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number) => void;
-type UnfoldT = (src: number, dst: number, inC: number, inH: number, inW: number, outW: number,
   kh: number, kw: number, sh: number, sw: number, ph: number, pw: number, ho0: number, ho1: number,
   ld: number) => void;
 
