@@ -35,7 +35,8 @@ const modelsCommand: Command = {
 };
 
 const COMMANDS: readonly Command[] = [
-  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, defendCommand, trainCommand, demoCommand,
+  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, defendCommand, trainCommand,
+  demoCommand,
   modelsCommand,
 ];
 

@@ -105,6 +105,13 @@ function markdown(input: DefendReportInput): string {
   p(`The weakest strength from which the best attack's mean PSNR stays below ${summary.threshold} dB `
     + 'at every stronger setting measured.');
   p();
+  const bestBase = Math.max(...summary.baseline.map((b) => b.psnr.mean));
+  if (bestBase < summary.threshold) {
+    p(`Without a defence the best attack already stays below ${summary.threshold} dB `
+      + `(${dB(bestBase)} dB): every defence "breaks" it at its weakest strength, and the break points `
+      + 'say nothing about the defences here. Read the curves instead, or raise the attack.');
+    p();
+  }
   p('| defence | break point | best attack per strength (weakest first) |');
   p('|---|---|---|');
   for (const b of summary.breakPoints) p(`| ${b.defence} | ${b.strength === null ? 'not reached' : b.strength} `
@@ -134,6 +141,10 @@ function markdown(input: DefendReportInput): string {
     }
     p();
     p(`Every parameter: ${[...new Set(points.map((x) => `\`${x.spec}\``))].join(', ')}.`);
+    const gaveUp = points.filter((x) => x.gaveUp > 0);
+    if (gaveUp.length) p(`The attack gave up on the update (and the blank image was scored) in: `
+      + `${gaveUp.map((x) => `${x.series} at ${strengthText(x.strength)} (${x.gaveUp} of ${x.psnr.n})`)
+        .join(', ')}.`);
     p();
   }
   p('## Figures');

@@ -29,6 +29,8 @@ export interface CurvePoint {
   cosine: number;
   /** ε of one release at the noise's δ (noise only). */
   epsilon: number | null;
+  /** Images on which the attack refused the update (the blank image was scored). */
+  gaveUp: number;
 }
 
 export interface BreakPoint {
@@ -91,6 +93,7 @@ export function summariseDefend(
       psnr: meanInterval(rs.map((r) => cappedPsnr(r.psnr))), ssim: meanInterval(rs.map((r) => r.ssim)),
       relError: avg((r) => r.relError), cosine: avg((r) => r.cosine),
       epsilon: record ? privacyOf([record])?.epsilon ?? null : null,
+      gaveUp: rs.filter((r) => typeof r.gaveUp === 'string').length,
     };
   };
   const baseline = [...new Set(series.map(([m]) => m))].flatMap((m) => point(null, m, 'naive') ?? []);

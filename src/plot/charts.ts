@@ -197,7 +197,8 @@ export interface CurveOptions {
  * optionally a panel's own right axis (grey squares).
  */
 export function curvePanels(o: CurveOptions): Scene {
-  const pw = 300, ph = 220, left = 70, gapX = 150, top = 130, gapY = 120, perRow = Math.min(3, o.panels.length);
+  const pw = 300, ph = 220, left = 70, gapX = 150, top = 130, gapY = 120;
+  const perRow = Math.min(3, o.panels.length);
   const rows = Math.ceil(o.panels.length / perRow);
   const W = left + perRow * (pw + gapX), H = top + rows * (ph + gapY);
   const marks: Mark[] = [
@@ -224,7 +225,8 @@ export function curvePanels(o: CurveOptions): Scene {
       marks.push(text(x0 - 8, py(t) - 5, String(t), 'end'));
     }
     if (o.threshold) marks.push(
-      { kind: 'line', x1: x0, y1: py(o.threshold.y), x2: x0 + pw, y2: py(o.threshold.y), colour: GREY, width: 1 },
+      { kind: 'line', x1: x0, y1: py(o.threshold.y), x2: x0 + pw, y2: py(o.threshold.y), colour: GREY,
+        width: 1 },
       text(x0 + pw - 2, py(o.threshold.y) - 14, o.threshold.label, 'end', FONT, GREY));
     marks.push(
       { kind: 'line', x1: x0, y1: y0 + ph, x2: x0 + pw, y2: y0 + ph, colour: BLACK, width: 1 },
@@ -243,7 +245,8 @@ export function curvePanels(o: CurveOptions): Scene {
       panel.right.values.forEach((v, i) => {
         if (v === null || !Number.isFinite(v)) { prev = null; return; }
         const at: [number, number] = [px(i), ry(v)];
-        if (prev) marks.push({ kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour: GREY, width: 1 });
+        if (prev) marks.push(
+          { kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour: GREY, width: 1 });
         marks.push({ kind: 'rect', x: at[0] - 3, y: at[1] - 3, w: 6, h: 6, fill: GREY });
         prev = at;
       });
@@ -254,7 +257,8 @@ export function curvePanels(o: CurveOptions): Scene {
       s.points.forEach((q, i) => {
         if (!q || !Number.isFinite(q.y)) { prev = null; return; }
         const at: [number, number] = [px(i), py(q.y)];
-        if (prev) marks.push({ kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour, width: 2 });
+        if (prev) marks.push(
+          { kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour, width: 2 });
         if (Number.isFinite(q.low) && Number.isFinite(q.high)) marks.push({
           kind: 'line', x1: at[0], y1: py(q.low), x2: at[0], y2: py(q.high), colour, width: 1,
         });

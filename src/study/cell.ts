@@ -12,7 +12,9 @@ import { presetGraph } from '../model/presets.js';
 import { simulateClient } from '../threat/client.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
 import type { Attack, AttackOptions } from '../attacks/types.js';
-import { estimate, largestOf, parameterBytes, passBytes, solveBytes, type MemoryEstimate } from '../core/memory.js';
+import {
+  estimate, largestOf, parameterBytes, passBytes, solveBytes, type MemoryEstimate,
+} from '../core/memory.js';
 import { chainOrNull } from '../model/chain.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -81,7 +81,8 @@ function defenceSweeps(v: Args): DefenceRecord[][] {
     const name = spec.split(':')[0];
     const d = getDefence(name);
     const option = d.options.find((o) => o.name === d.strength.option)!;
-    const full = !spec.includes(':') && option.kind === 'choice' ? `${name}:${option.choices!.join(',')}` : spec;
+    const full = !spec.includes(':') && option.kind === 'choice'
+      ? `${name}:${option.choices!.join(',')}` : spec;
     if (seen.has(name)) fail(`--defence ${name} is given twice: list its strengths in one spec`);
     seen.add(name);
     const records = parseDefenceSweep(full).map((r) => (name === 'noise' && delta !== undefined
@@ -121,7 +122,8 @@ async function runDefend(v: Args): Promise<void> {
   const cells: DefendCell[] = [];
   const plan: [DefenceRecord | null, string, AttackMode][] = [
     ...methods.map((x): [null, string, AttackMode] => [null, x, 'naive']),
-    ...sweeps.flat().flatMap((r) => series.map(([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
+    ...sweeps.flat().flatMap((r) => series.map(
+      ([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
   ];
   for (const [record, method, mode] of plan) {
     images.forEach((img, i) => {
@@ -146,7 +148,8 @@ async function runDefend(v: Args): Promise<void> {
     + `${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
   let finished = total - cells.length;
-  const errors = await runPool<DefendCell, DefendResult>('defend', cells, workers, ({ row, reconstruction }) => {
+  const errors = await runPool<DefendCell, DefendResult>('defend', cells, workers, (result) => {
+    const { row, reconstruction } = result;
     // the reconstruction first: a journal line promises that its image exists
     writeFilesAtomically([{
       file: reconstructionFile(out, row), data: encodeImagePng(unitTensorToBitmap(reconstruction, shape)),
@@ -171,7 +174,8 @@ async function runDefend(v: Args): Promise<void> {
     target: fitBitmap(first.bitmap, shape),
     reconstruction: (record, method, mode) => {
       const f = reconstructionFile(out, {
-        defence: record?.name ?? 'none', params: record ? { ...record.params } : {}, method, mode, image: first.id,
+        defence: record?.name ?? 'none', params: record ? { ...record.params } : {}, method, mode,
+        image: first.id,
       });
       return fs.existsSync(f) ? decodeImage(fs.readFileSync(f), f) : null;
     },
@@ -207,7 +211,8 @@ function canonicalCommand(
   const parts = ['gradleak defend --model', model];
   if (v.has('weights')) parts.push('--weights', path.basename(v.str('weights')!));
   for (const s of v.strs('defence')) parts.push('--defence', s);
-  parts.push('--methods', methods.join(','), '--images', v.str('images') ?? 'samples', '--count', String(count));
+  parts.push('--methods', methods.join(','), '--images', v.str('images') ?? 'samples',
+    '--count', String(count));
   if (v.flag('adaptive')) parts.push('--adaptive');
   if (v.has('iterations')) parts.push('--iterations', String(v.int('iterations')));
   if (v.has('precision')) parts.push('--precision', v.str('precision')!);
