@@ -63,6 +63,7 @@ describe('defend', () => {
       [['--defence', 'prune:0.5', '--defence', 'prune:0.9'], /--defence prune is given twice/],
       [['--defence', 'fedavg:lr=0.1'], /fedavg needs steps/],
       [[], /--defence is required/],
+      [['--defence', 'secagg:2,4'], /defend does not sweep secure aggregation yet/],
       [['--defence', 'prune:0.5', '--methods', 'rgap,nope'], /unknown (attack|method)/],
     ];
     for (const [extra, message] of cases) {

@@ -234,16 +234,23 @@ export function curvePanels(o: CurveOptions): Scene {
       text(x0 - 8, y0 - 24, o.yLabel, 'end', FONT, GREY));
     panel.ticks.forEach((t, i) => marks.push(text(px(i), y0 + ph + 8 + (i % 2) * 14, t, 'middle')));
     if (panel.right) {
-      const vals = panel.right.values.filter((v): v is number => v !== null && Number.isFinite(v));
-      const rticks = coveringTicks(0, Math.max(1e-9, ...vals), 4);
-      const rhi = rticks[rticks.length - 1];
-      const ry = (v: number) => y0 + ph - (v / rhi) * ph;
+      const vals = panel.right.values.filter((v): v is number => v !== null && Number.isFinite(v) && v > 0);
+      // a log axis when the values span more than two decades (ε from 1 to 10⁵ across a noise sweep)
+      const log = vals.length > 1 && Math.max(...vals) > 100 * Math.min(...vals);
+      const scale = (v: number) => (log ? Math.log10(v) : v);
+      const rticks = log
+        ? coveringTicks(Math.floor(Math.log10(Math.min(...vals))), Math.ceil(Math.log10(Math.max(...vals))), 4)
+          .filter(Number.isInteger)
+        : coveringTicks(0, Math.max(1e-9, ...vals), 4);
+      const rlo = log ? rticks[0] : 0, rhi = rticks[rticks.length - 1];
+      const ry = (v: number) => y0 + ph - ((scale(v) - rlo) / (rhi - rlo || 1)) * ph;
       marks.push({ kind: 'line', x1: x0 + pw, y1: y0, x2: x0 + pw, y2: y0 + ph, colour: GREY, width: 1 },
         text(x0 + pw + 8, y0 - 24, panel.right.label, 'start', FONT, GREY));
-      for (const t of rticks) marks.push(text(x0 + pw + 8, ry(t) - 5, String(t), 'start', FONT, GREY));
+      for (const t of rticks) marks.push(
+        text(x0 + pw + 8, ry(log ? 10 ** t : t) - 5, log ? `1e${t}` : String(t), 'start', FONT, GREY));
       let prev: [number, number] | null = null;
       panel.right.values.forEach((v, i) => {
-        if (v === null || !Number.isFinite(v)) { prev = null; return; }
+        if (v === null || !Number.isFinite(v) || (log && v <= 0)) { prev = null; return; }
         const at: [number, number] = [px(i), ry(v)];
         if (prev) marks.push(
           { kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour: GREY, width: 1 });

@@ -80,6 +80,8 @@ function defenceSweeps(v: Args): DefenceRecord[][] {
   return specs.map((spec) => {
     const name = spec.split(':')[0];
     const d = getDefence(name);
+    if (name === 'secagg') fail('--defence secagg: defend does not sweep secure aggregation yet (the other '
+      + 'clients need a population); use attack --image … --defence secagg:K --population DIR');
     const option = d.options.find((o) => o.name === d.strength.option)!;
     const full = !spec.includes(':') && option.kind === 'choice'
       ? `${name}:${option.choices!.join(',')}` : spec;
