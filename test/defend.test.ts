@@ -78,6 +78,20 @@ describe('defend', () => {
     }
   });
 
+  it('--adaptive runs each defended cell in both modes, the baseline once', () => {
+    const d = tmpDir('defend-adaptive');
+    const r = runCli(['defend', '--model', 'cnn3_c1', '--defence', 'prune:0.5', '--methods', 'rgap', '--count', '1',
+      '--adaptive', '--out', d]);
+    assert.equal(r.status, 0, r.stderr);
+    const { rows } = JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8'));
+    assert.deepEqual(rows.map((x: DefendRow) => [x.defence, x.mode]), [['none', 'naive'], ['prune', 'naive'], ['prune', 'adaptive']]);
+    const csv = fs.readFileSync(path.join(d, 'results.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'model,image,label,defence,strength,spec,method,mode,psnr,ssim,mse,relError,cosine,epsilon');
+    assert.match(csv[3], /^cnn3_c1,blobs\.png,0,prune,0\.5,prune:p=0\.5,rgap,adaptive,/);
+    assert.match(fs.readFileSync(path.join(d, 'report.md'), 'utf8'), /\| rgap adaptive PSNR dB \|/);
+    assert.ok(fs.existsSync(path.join(d, 'reconstructions', 'prune_p=0.5', 'blobs.png.rgap.adaptive.png')));
+  });
+
   it('study points --train-steps to the FedAvg defence', () => {
     const r = runCli(['study', '--models', 'cnn2_c1', '--train-steps', '2', '--out', path.join(tmpDir('st'), 'o')]);
     assert.equal(r.status, 2);
