@@ -39,6 +39,10 @@ export {
   gaussianDelta, gaussianEpsilon, gaussianEpsilonComposed, rdpEpsilon, rdpEpsilonAt, privacyOf, type Privacy,
 } from './defences/accounting.js';
 export { erfc, erfcx, normalCdf, logNormalCdf } from './defences/normal.js';
+export type {
+  AdaptiveRule, CandidateBatch, ReceivedUpdate, SimulatedStep, TensorDistance,
+} from './defences/adaptive.js';
+export { adaptiveReading, type AdaptiveReading } from './attacks/adaptive.js';
 export {
   audit, auditOnWorkers, type AuditResult, type AuditSettings, type AuditSource,
 } from './analysis/audit.js';

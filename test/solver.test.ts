@@ -7,37 +7,14 @@ import { SolverCache } from '../src/solve/solver-cache.js';
 import { Rng } from '../src/core/rng.js';
 import { buildModel } from '../src/model/chain-spec.js';
 import { buildLayerSystem, type LayerSystem } from '../src/solve/system.js';
+import { denseSystem as dense, randomLayer as layer } from './layer-systems.js';
 
 /**
  * The structured solver against a dense oracle (ml-matrix's SVD): numerical rank with the same
  * relative tolerance, and the minimum-norm least-squares solution pinv(U)·v for right-hand sides
  * that are not consistent (as in an attack on a deficient layer).
+ * The oracle: ml-matrix's SVD pseudo-inverse applied to the system's right-hand side.
  */
-function layer(cin: number, h: number, cout: number, k: number, s: number, p: number, seed: number): LayerSystem {
-  const model = buildModel({ name: 't', input: [cin, h, h], layers: [
-    { type: 'conv', out: cout, kernel: k, stride: s, padding: p, bias: false, activation: 'tanh' },
-    { type: 'linear', out: 3, bias: true, activation: 'identity' }] });
-  const g = model.layers[0];
-  const rng = new Rng(seed);
-  const nz = g.outC * g.outH * g.outW;
-  const rand = (n: number, sc = 1) => Float64Array.from({ length: n }, () => sc * rng.normal());
-  return buildLayerSystem(g, { weight: rand(cout * cin * k * k), bias: null, z: rand(nz), dz: rand(nz, 0.01), dW: rand(cout * cin * k * k, 0.01) });
-}
-
-function dense(sys: LayerSystem): { u: Matrix; v: number[] } {
-  const rows: number[][] = [], v: number[] = [];
-  for (const [m, rhs] of [[sys.s, sys.sRhs], [sys.grad, sys.gradRhs]] as const) {
-    for (let r = 0; r < m.rows; r++) {
-      const row = new Array(sys.n).fill(0);
-      for (let k = m.ptr[r]; k < m.ptr[r + 1]; k++) row[m.idx[k]] += m.val[k];
-      rows.push(row);
-      v.push(rhs[r]);
-    }
-  }
-  return { u: new Matrix(rows), v };
-}
-
-/** The oracle: ml-matrix's SVD pseudo-inverse applied to the system's right-hand side. */
 function pseudoInverseSolution(sys: LayerSystem): number[] {
   const { u, v } = dense(sys);
   return new SingularValueDecomposition(u, { autoTranspose: true }).solve(Matrix.columnVector(v)).to1DArray();

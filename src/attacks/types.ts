@@ -47,6 +47,11 @@ export interface AttackOptions extends SolveSettings {
   budgetSeconds?: number;
   /** Optimisation attacks: independent starts (seeds seed, seed+1, ...); the best final match is kept. */
   restarts?: number;
+  /**
+   * Attack a defended update adaptively (gradient matching: simulate each declared defence on the
+   * candidate, attacks/adaptive.ts); default naive. The layer-wise attacks read it naively either way.
+   */
+  adaptive?: boolean;
   /** Weight of the total-variation prior. */
   tv?: number;
   /** Learning rate (Adam-based attacks). */

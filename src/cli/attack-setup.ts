@@ -54,6 +54,11 @@ export const ATTACK_OPTIONS: OptionTable = {
   lr: {
     kind: 'number', arg: 'R', help: 'learning rate (Adam-based attacks)', min: 0, aboveMin: true, max: 1e3,
   },
+  adaptive: {
+    kind: 'boolean',
+    help: 'attack a defended update adaptively: simulate each declared defence on the candidate '
+      + '(ig, dlg; default naive)',
+  },
   ...PRECISION_OPTION,
   threads: {
     kind: 'int', arg: 'N', min: 1, max: 256,
@@ -140,6 +145,7 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
       seed: a.int('seed', 0), tol: a.num('tol', DEFAULT_RANK_TOL), iterations: a.int('iterations'),
       budgetSeconds: a.num('budget'),
       restarts: a.int('restarts'), tv: a.num('tv'), lr: a.num('lr'), maxBytes, kernels,
+      adaptive: a.flag('adaptive'),
       matchingKernels: matching.kernels, matchingNote: matching.note,
       // one cache for the command's runs: compare's hybrid and copa reuse rgap's solves
       solver: new SolverCache(),

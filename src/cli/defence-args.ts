@@ -59,21 +59,25 @@ export function loadPopulation(
   return { images: { shape: [need, ...shape], data }, labels };
 }
 
-/** What results say of the defences: the records, and for noise its ε at the δ it declares. */
-export function defenceReport(u: SharedUpdate): Record<string, unknown> {
-  if (!u.defences?.length) return {};
+/**
+ * What results say of the defences: the records, for noise its ε at the δ it declares, and whether
+ * the attack read them adaptively (also recorded when --adaptive met an undefended update).
+ */
+export function defenceReport(u: SharedUpdate, adaptive = false): Record<string, unknown> {
+  if (!u.defences?.length) return adaptive ? { adaptive } : {};
   const privacy = privacyOf(u.defences);
-  return { defences: u.defences, ...(privacy ? { privacy } : {}) };
+  return { defences: u.defences, ...(privacy ? { privacy } : {}), adaptive };
 }
 
 /** One line for the terminal: the defences and ε (and, for an attack, how it read the update). */
-export function defenceLine(u: SharedUpdate, attacked: boolean): string | undefined {
+export function defenceLine(u: SharedUpdate, attacked: boolean, adaptive = false): string | undefined {
   if (!u.defences?.length) return undefined;
   const p = privacyOf(u.defences);
   const eps = p ? `; ε = ${p.epsilon.toPrecision(4)} at δ = ${p.delta} for one round`
     + (p.rounds > 1 ? `, ${p.epsilonRounds.toPrecision(4)} over ${p.rounds} rounds `
       + `(RDP bound ${p.epsilonRoundsRdp.toPrecision(4)})` : '') : '';
   const naive = !attacked ? ''
-    : u.kind === 'delta' ? '; attacked naively, as the gradient −Δ/(E·η)' : '; attacked naively';
+    : adaptive ? '; attacked adaptively (each defence simulated on the candidate)'
+      : u.kind === 'delta' ? '; attacked naively, as the gradient −Δ/(E·η)' : '; attacked naively';
   return `defences ${u.defences.map(formatDefence).join(' then ')}${eps}${naive}`;
 }

@@ -1,3 +1,4 @@
+import { clippedSumVars, scaledVars } from './adaptive.js';
 import { batchSlice, divided, l2Norm, scaled, sumOutputs, type Tensors } from './tensors.js';
 import type { ClientBatch, ClientOutput, ClientStep, Defence, DefenceOption } from './types.js';
 import { num, str } from './types.js';
@@ -50,4 +51,11 @@ export const clip: Defence = {
     const { output, count } = clippedSum(inner, params, batch, num(p, 'norm'), str(p, 'per'));
     return count === 1 ? output : { ...output, tensors: divided(output.tensors, count) };
   },
+  // the clipping replayed on the candidate: its scale C/‖g‖ depends on the candidate, differentiably
+  adapt: (p) => ({
+    simulate: (inner, e) => (theta, batch) => {
+      const { tensors, count } = clippedSumVars(e, inner, theta, batch, num(p, 'norm'), str(p, 'per'));
+      return count === 1 ? tensors : scaledVars(e, tensors, 1 / count);
+    },
+  }),
 };

@@ -1,4 +1,7 @@
+import type { Var } from '../autodiff/engine.js';
+import { add, scale } from '../autodiff/prims/arith.js';
 import type { ParamMap } from '../model/graph.js';
+import type { SimulatedStep } from './adaptive.js';
 import type { ClientOutput, Defence } from './types.js';
 import { num } from './types.js';
 
@@ -32,6 +35,26 @@ export const fedavg: Defence = {
     }
     return { tensors: delta!, form: { kind: 'delta', steps, lr }, loss: first!.loss };
   },
+  // the client's E steps unrolled on the candidate and differentiated through (a multi-step attack)
+  adapt: (p) => ({
+    simulate: (inner, e): SimulatedStep => (theta, batch) => {
+      const steps = num(p, 'steps'), lr = num(p, 'lr');
+      let delta = new Map<string, Var>();
+      for (let t = 0; t < steps; t++) {
+        const at = t === 0 ? theta : new Map([...theta].map(([k, w]) => {
+          const d = delta.get(k);
+          return [k, d ? add(e, w, d) : w];
+        }));
+        const next = new Map(delta);
+        for (const [k, v] of inner(at, batch)) {
+          const d = delta.get(k), step = scale(e, v, -lr);
+          next.set(k, d ? add(e, d, step) : step);
+        }
+        delta = next;
+      }
+      return delta;
+    },
+  }),
 };
 
 /** θ0 + Δ for the trained tensors; buffers (batch-norm statistics) as they were. */

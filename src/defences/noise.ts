@@ -1,4 +1,5 @@
 import { fail } from '../core/errors.js';
+import { clippedSumVars, scaledVars, squaredDistance } from './adaptive.js';
 import { clippedSum, PER_OPTION } from './clip.js';
 import { divided } from './tensors.js';
 import type { Defence } from './types.js';
@@ -43,5 +44,21 @@ export const noise: Defence = {
     const tensors = new Map(
       [...output.tensors].map(([k, v]) => [k, v.map((x) => x + sd * ctx.rng.normal())]));
     return { ...output, tensors: count === 1 ? tensors : divided(tensors, count) };
+  },
+  /**
+   * The clipping replayed, the noise's mean (zero) taken: received = simulated + N(0, s²) per
+   * coordinate with s = z·C / count, so the Gaussian negative log-likelihood ‖r − ĝ‖² / (2s²) is the
+   * distance (the prior's weight, fixed in nats, then weighs more against the data as s grows).
+   */
+  adapt: (p, received) => {
+    const C = num(p, 'clip'), per = str(p, 'per');
+    const s = num(p, 'z') * C / (per === 'batch' ? 1 : received.batch);
+    return {
+      simulate: (inner, e) => (theta, batch) => {
+        const { tensors, count } = clippedSumVars(e, inner, theta, batch, C, per);
+        return count === 1 ? tensors : scaledVars(e, tensors, 1 / count);
+      },
+      distance: squaredDistance(1 / (2 * s * s)),
+    };
   },
 };

@@ -1,3 +1,4 @@
+import { survivorMask } from './adaptive.js';
 import { copyTensors } from './tensors.js';
 import { fractionCount, zeroSmallest } from './magnitude.js';
 import type { Defence } from './types.js';
@@ -18,4 +19,6 @@ export const prune: Defence = {
     for (const v of tensors.values()) zeroSmallest([v], fractionCount(num(p, 'p'), v.length));
     return { ...out, tensors };
   },
+  // the zeros received are (almost surely) the dropped entries: compare the survivors only
+  adapt: (_p, received) => ({ mask: survivorMask(received.tensors) }),
 };

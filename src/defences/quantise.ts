@@ -1,3 +1,4 @@
+import { cellDistance } from './adaptive.js';
 import { roundHalfEven, roundToFloat16 } from './rounding.js';
 import type { Defence } from './types.js';
 import { str } from './types.js';
@@ -38,5 +39,17 @@ export const quantise: Defence = {
     const out = inner(params, batch);
     const tensors = new Map([...out.tensors].map(([k, v]) => [k, quantiseTensor(v, str(p, 'format'))]));
     return { ...out, tensors };
+  },
+  /**
+   * intB: any value in the received value's rounding cell (half a step s = max|r| / (2^(B−1) − 1)
+   * either side) would have been sent as it was, so the distance is zero inside and grows outside.
+   * sign: only directions are received; cosine against the sign vector. float16: its rounding (a
+   * relative 2^−11) is far below what matching resolves, so the naive reading stands.
+   */
+  adapt: (p) => {
+    const format = str(p, 'format');
+    if (format === 'float16') return {};
+    if (format === 'sign') return { distance: 'cosine' };
+    return { distance: cellDistance(2 ** (Number(format.slice(3)) - 1) - 1) };
   },
 };

@@ -1,3 +1,4 @@
+import { survivorMask } from './adaptive.js';
 import { copyTensors } from './tensors.js';
 import { fractionCount, zeroSmallest } from './magnitude.js';
 import type { Defence } from './types.js';
@@ -24,4 +25,6 @@ export const topk: Defence = {
     zeroSmallest([...tensors.values()], n - fractionCount(num(p, 'keep'), n));
     return { ...out, tensors };
   },
+  // the zeros received are (almost surely) the dropped entries: compare the survivors only
+  adapt: (_p, received) => ({ mask: survivorMask(received.tensors) }),
 };

@@ -1,6 +1,7 @@
 import type { Rng } from '../core/rng.js';
 import type { ParamMap } from '../model/graph.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { AdaptiveRule, ReceivedUpdate } from './adaptive.js';
 
 /**
  * One interface for every defence. A defence runs on the client: it wraps the client's step — how
@@ -75,6 +76,11 @@ export interface Defence {
   /** Checks across options, beyond each option's own bounds (one-line errors through fail()). */
   check?(params: DefenceParams): void;
   wrap(inner: ClientStep, params: DefenceParams, ctx: DefenceContext): ClientStep;
+  /**
+   * What an adaptive attacker does about this defence (adaptive.ts), given what it received (the whole
+   * update, as declared: gradients or a weight delta). Absent: the defence is read naively.
+   */
+  adapt?(params: DefenceParams, received: ReceivedUpdate): AdaptiveRule;
 }
 
 /** A number parameter (spec.ts has checked its kind). */

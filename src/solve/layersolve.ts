@@ -295,17 +295,21 @@ function denseColumnPath(
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
   const l = (i: number, j: number) => a[i * n + j];
+  // w ← L₁⁻ᵀ w on its first `rank` entries
+  const backSolve = (w: Float64Array) => {
+    for (let t = rank - 1; t >= 0; t--) {
+      let s = w[t];
+      for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q];
+      w[t] = s / l(t, t);
+    }
+  };
   // null(U) = D·Π[−L₁⁻ᵀL₂₁ᵀ; I] and the factored Gram matrix of that basis, for the minimum norm
   const k = n - rank;
   const z: Float64Array[] = [];
   for (let f = 0; f < k; f++) {
     const w = new Float64Array(rank);
     for (let t = 0; t < rank; t++) w[t] = -l(rank + f, t);
-    for (let t = rank - 1; t >= 0; t--) {
-      let s = w[t];
-      for (let q = t + 1; q < rank; q++) s -= l(q, t) * w[q];
-      w[t] = s / l(t, t);
-    }
+    backSolve(w);
     const col = new Float64Array(n);
     for (let t = 0; t < rank; t++) col[perm[t]] = dsc[perm[t]] * w[t];
     col[perm[rank + f]] = dsc[perm[rank + f]];
@@ -328,11 +332,7 @@ function denseColumnPath(
       for (let q = 0; q < t; q++) s -= l(t, q) * y[q];
       y[t] = s / l(t, t);
     }
-    for (let t = rank - 1; t >= 0; t--) {
-      let s = y[t];
-      for (let q = t + 1; q < rank; q++) s -= l(q, t) * y[q];
-      y[t] = s / l(t, t);
-    }
+    backSolve(y);
     const xb = new Float64Array(n);
     for (let t = 0; t < rank; t++) xb[perm[t]] = dsc[perm[t]] * y[t];
     // minimum norm: remove the component in null(U)

@@ -131,14 +131,14 @@ export function cellClient(cell: ClientCell): CellClient {
 /**
  * One attack on one update, measured against the cell's image: the reconstruction on [0, 1], its
  * quality and the attack's seconds. `adaptive` asks for the attack that knows the update's defences
- * (issue 13 item 2); the attacks that do not know the option yet ignore it and attack naively.
+ * (attacks/adaptive.ts; the layer-wise attacks read the update naively either way).
  */
 export function attackCell(
   method: string, client: CellClient, update: SharedUpdate, cell: ClientCell, solver: SolverCache,
   kernels: (p: Precision) => MatchingKernels, adaptive = false,
 ): { unit: Float64Array; quality: Quality; seconds: number } {
   const matching = kernels(cell.precision ?? 'f64');
-  const options: AttackOptions & { adaptive?: boolean } = {
+  const options: AttackOptions = {
     seed: cell.seed, tol: 1e-10, iterations: cell.iterations, solver, maxBytes: cell.maxBytes,
     matchingKernels: matching.kernels, matchingNote: matching.note, ...(adaptive ? { adaptive } : {}),
   };

@@ -110,7 +110,9 @@ export function layerwise(
   const last = model.layers[L - 1];
   if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias `
     + '(its input comes from dL/dW and dL/db)');
-  const warnings: string[] = [];
+  const warnings: string[] = options.adaptive && input.net.update.defences?.length
+    ? [`${method} has no adaptive form (docs/METHOD.md, "Adaptive attacks"); the update is read naively`]
+    : [];
   const solve: SolveOptions = {
     tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes,
   };

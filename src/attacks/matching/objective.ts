@@ -9,6 +9,7 @@ import { paramVars } from '../../model/gradients.js';
 import { forwardGraph, type Graph, type ParamMap } from '../../model/graph.js';
 import type { BnMode } from '../../ops/op.js';
 import type { Shape } from '../../tensor/tensor.js';
+import type { AdaptiveRule, SimulatedStep } from '../../defences/adaptive.js';
 
 /**
  * Gradient matching on any graph and batch: the distance between the gradients a candidate batch
@@ -35,6 +36,11 @@ export interface MatchingProblem {
   distance: GradientDistance;
   /** The candidate is the output of this node instead of the graph's input. */
   from?: number;
+  /**
+   * An adaptive attacker's rules, one per declared defence in the client's order (defences/
+   * adaptive.ts): `target` is then the update as received (a weight delta as such), not as read naively.
+   */
+  rules?: readonly AdaptiveRule[];
 }
 
 export interface MatchingValue {
@@ -46,8 +52,16 @@ export interface MatchingValue {
 /** A prepared objective: x (with its batch shape) ↦ distance and gradient. */
 export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64Array) => MatchingValue {
   const trainable = p.graph.params.filter((q) => q.trainable);
+  const rules = p.rules ?? [];
+  const distance = [...rules].reverse().find((r) => r.distance)?.distance ?? p.distance;
+  const mask = combinedMask(rules);
+  // the received tensors as compared: the masked coordinates dropped
+  const target = new Map(trainable.map((q) => {
+    const t = p.target.get(q.name)!, m = mask.get(q.name);
+    return [q.name, m ? t.map((v, i) => v * m[i]) : t];
+  }));
   const targetNorms = new Map(trainable.map((q) => [
-    q.name, Math.sqrt(p.target.get(q.name)!.reduce((s, v) => s + v * v, 0)),
+    q.name, Math.sqrt(target.get(q.name)!.reduce((s, v) => s + v * v, 0)),
   ]));
   // every array on the tape dies when an evaluation returns: recycle them (kernels/pool.ts)
   const pool = new OutputPool();
@@ -64,18 +78,22 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
     const e = new Engine(kernels);
     const candidate = e.variable({ shape, data: x });
     const vars = paramVars(e, p.graph, p.params, true);
-    const start = p.from === undefined ? { x: candidate } : { node: p.from, value: candidate };
-    const values = forwardGraph({ e, bnMode: p.bnMode }, p.graph, vars, start);
-    const loss = crossEntropy(e, values[p.graph.output], p.labels);
-    const grads = e.grad(loss, trainable.map((q) => vars.get(q.name)!), { createGraph: true });
+    // the client's step on the candidate, wrapped by each defence's simulation in the client's order
+    const step = rules.reduce<SimulatedStep>(
+      (inner, r) => (r.simulate ? r.simulate(inner, e) : inner), plainStep(e, p));
+    const shared = step(vars, { images: candidate, labels: p.labels });
     let total: Var | null = null;
     let constant = 0;
-    trainable.forEach((q, i) => {
-      const g = grads[i];
-      if (!g) return; // a tensor before the sub-network's start
-      const t = e.constant({ shape: q.shape, data: p.target.get(q.name)! });
+    trainable.forEach((q) => {
+      const m = mask.get(q.name);
+      const raw = shared.get(q.name);
+      if (!raw) return; // a tensor before the sub-network's start
+      const g = m ? mul(e, raw, e.constant({ shape: q.shape, data: m })) : raw;
+      const t = e.constant({ shape: q.shape, data: target.get(q.name)! });
       let term: Var | null;
-      if (p.distance === 'l2') {
+      if (typeof distance === 'function') {
+        term = distance(e, g, t.value);
+      } else if (distance === 'l2') {
         const d = add(e, g, scale(e, t, -1));
         term = sumAll(e, mul(e, d, d));
       } else {
@@ -100,4 +118,33 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
     // copied out of the pool, which reuses the tape's arrays in the next evaluation
     return { value: (total as Var).data[0] + constant, grad: gx ? gx.data.slice() : new Float64Array(x.length) };
   }
+}
+
+/**
+ * The plain client step on the candidate: the mean cross-entropy gradients at the weights given,
+ * recorded (createGraph) so the distance built on them can be differentiated back to the candidate.
+ */
+function plainStep(e: Engine, p: MatchingProblem): SimulatedStep {
+  const trainable = p.graph.params.filter((q) => q.trainable);
+  return (theta, batch) => {
+    const start = p.from === undefined ? { x: batch.images } : { node: p.from, value: batch.images };
+    const values = forwardGraph({ e, bnMode: p.bnMode }, p.graph, theta, start);
+    const loss = crossEntropy(e, values[p.graph.output], batch.labels);
+    const grads = e.grad(loss, trainable.map((q) => theta.get(q.name)!), { createGraph: true });
+    const out = new Map<string, Var>();
+    trainable.forEach((q, i) => { if (grads[i]) out.set(q.name, grads[i]!); });
+    return out;
+  };
+}
+
+/** The product of the rules' masks, per tensor. */
+function combinedMask(rules: readonly AdaptiveRule[]): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const r of rules) {
+    for (const [k, m] of r.mask ?? []) {
+      const prev = out.get(k);
+      out.set(k, prev ? prev.map((v, i) => v * m[i]) : m);
+    }
+  }
+  return out;
 }

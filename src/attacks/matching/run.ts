@@ -7,6 +7,7 @@ import type { ServerPayload, SharedUpdate } from '../../threat/payload.js';
 import { box, recoverLabels } from '../labels.js';
 import type { AttackOptions, AttackResult } from '../types.js';
 import { checkUpdate } from '../update.js';
+import { adaptiveReading } from '../adaptive.js';
 import { matchingObjective, type GradientDistance } from './objective.js';
 
 /**
@@ -34,10 +35,13 @@ export function runMatchingAttack(
   spec: MatchingAttackSpec, payload: ServerPayload, shared: SharedUpdate, options: AttackOptions,
 ): AttackResult {
   const g = payload.model;
-  // a defended update is attacked naively: as the gradients it reads as (threat/payload.ts)
+  // naively, a defended update is the gradients it reads as (threat/payload.ts); adaptively, each
+  // declared defence is simulated on the candidate (attacks/adaptive.ts)
   const update = checkUpdate(g, shared);
+  const reading = options.adaptive ? adaptiveReading(shared) : null;
   const kernels = options.kernels ?? JS_KERNELS;
-  const warnings: string[] = options.matchingNote ? [options.matchingNote] : [];
+  const warnings: string[] = [
+    ...options.matchingNote ? [options.matchingNote] : [], ...reading?.warnings ?? []];
   let labels: number[], inferred = false, ambiguous = false;
   if (update.labels) {
     labels = [...update.labels];
@@ -58,8 +62,8 @@ export function runMatchingAttack(
   const tv = options.tv ?? spec.defaultTv;
   const match = matchingObjective({
     kernels: options.matchingKernels ?? kernels, graph: g, params: payload.params, bnMode: payload.bnMode,
-    target: update.gradients, labels,
-    distance: spec.distance,
+    target: reading?.target ?? update.gradients, labels,
+    distance: spec.distance, rules: reading?.rules,
   }, shape);
   const objective: Objective = (x) => {
     const m = match(x);

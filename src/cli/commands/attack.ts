@@ -22,8 +22,9 @@ export const attackCommand: Command = {
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
   Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget, --tv and --lr, and show a
   progress line on a terminal. A defended update (--image with --defence SPEC..., or a --gradients file
-  that simulate wrote with --defence) is attacked naively, and result.json reports its defences and,
-  for noise, ε at the declared δ.`,
+  that simulate wrote with --defence) is attacked naively, or with --adaptive (ig, dlg) by simulating
+  each declared defence on the candidate; result.json reports its defences, "adaptive" and, for
+  noise, ε at the declared δ.`,
   options: {
     method: {
       kind: 'string', arg: 'NAME',
@@ -56,7 +57,7 @@ function runAttack(v: Args): void {
   const recon = toUnitRange(res.images.data, norm);
   const q = targets ? batchQuality(recon, targets, B, shape) : null;
   const result = {
-    method: res.method, model: model.name, ...defenceReport(update),
+    method: res.method, model: model.name, ...defenceReport(update, options.adaptive),
     // one image: the fields a single reconstruction has always had; a batch: its labels, sorted
     ...(B === 1
       ? { label: res.labels[0], labelInferred: res.labelsInferred }
@@ -79,7 +80,7 @@ function runAttack(v: Args): void {
   ]);
   if (v.flag('json')) { console.log(JSON.stringify({ ...result, ...timing })); return; }
   for (const w of res.warnings) console.error(`warning: ${w}`);
-  const declared = defenceLine(update, true);
+  const declared = defenceLine(update, true, options.adaptive);
   if (declared) console.log(declared);
   const iters = res.iterations !== undefined
     ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)`

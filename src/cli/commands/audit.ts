@@ -17,6 +17,9 @@ import {
   requireModel, TOL_OPTION,
 } from '../args.js';
 import type { Command } from '../command.js';
+import { DEFENCE_OPTIONS } from '../defence-args.js';
+import { parseDefence } from '../../defences/spec.js';
+import { noiseRecord, noiseView, type NoiseView } from '../../analysis/noise-view.js';
 import { auditTable } from '../format.js';
 import type { Args } from '../options.js';
 
@@ -24,9 +27,11 @@ export const auditCommand: Command = {
   name: 'audit',
   usage: `gradleak audit --model <preset|spec.json|model.onnx> [--weights W.safetensors]
                [--image IMG --label N | --gradients G.safetensors [--label N]] [--threads N]
+               [--defence noise:z=Z[,clip=C] [--probes N]]
   Per-layer unknowns, constraint counts, numerical and count-based rank, condition estimate and the
   security index. Without --image or --gradients a seeded random image stands in for the client's;
-  its layer systems are then solved side by side on --threads worker threads (default: one per core).`,
+  its layer systems are then solved side by side on --threads worker threads (default: one per core).
+  With --defence noise:…, also each layer's predicted rgap error under that noise (docs/METHOD.md §14).`,
   options: {
     ...MODEL_OPTIONS, ...IMAGE_OPTIONS,
     gradients: {
@@ -37,6 +42,12 @@ export const auditCommand: Command = {
       kind: 'int', arg: 'N', min: 1, max: 256,
       help: 'worker threads for the what-if\'s layer systems (default: one per core; 1 solves them '
         + 'in turn on this thread); results do not change',
+    },
+    defence: { ...DEFENCE_OPTIONS.defence, repeatable: false,
+      help: 'noise:z=Z[,clip=C]: predict rgap\'s error per layer under the client\'s Gaussian noise' },
+    probes: {
+      kind: 'int', arg: 'N', min: 2, max: 4096,
+      help: 'random probes per layer for the noise view (default 16; the error falls as 1/√N)',
     },
     ...TOL_OPTION, ...JSON_OPTION,
   },
@@ -74,6 +85,7 @@ async function runAudit(a: Args): Promise<void> {
   const needed = estimate(parts);
   const maxBytes = checkCeiling(a, needed, `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
+  const record = noiseDefence(a);
   const source = auditSource(a, p, maxBytes);
   const threads = source.kind === 'image' ? layerThreads(a, model, needed.bytes, maxBytes) : 1;
   const t0 = performance.now();
@@ -83,11 +95,49 @@ async function runAudit(a: Args): Promise<void> {
   const result = threads > 1
     ? await auditOnWorkers(p, source, { spawn: spawnLayerWorker, threads }, settings)
     : audit(p, source, settings);
+  const noise = record && source.kind === 'image' ? noiseView(p, source.image, source.label, record, {
+    tol: settings.tol, maxBytes, solver: settings.solver, probes: a.int('probes', 16), seed: a.int('seed', 0),
+  }) : undefined;
   const seconds = (performance.now() - t0) / 1000;
-  if (a.flag('json')) { console.log(JSON.stringify({ ...result, seconds })); return; }
+  if (a.flag('json')) {
+    console.log(JSON.stringify({ ...result, ...(noise ? { noise } : {}), seconds }));
+    return;
+  }
   for (const w of result.warnings) console.error(`warning: ${w}`);
   console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n`
-    + `${auditTable(result)}\n(${seconds.toFixed(3)} s)`);
+    + `${auditTable(result)}${noise ? `\n${noiseTable(noise)}` : ''}\n(${seconds.toFixed(3)} s)`);
+}
+
+/** The checked --defence, if any: the noise view needs the image's systems, so not with --gradients. */
+function noiseDefence(a: Args): ReturnType<typeof noiseRecord> | undefined {
+  if (!a.has('defence')) {
+    if (a.has('probes')) fail('--probes goes with --defence noise:…');
+    return undefined;
+  }
+  if (a.has('gradients')) fail('the noise view needs the client\'s image (--image, or the default random one), '
+    + 'not --gradients');
+  return noiseRecord([parseDefence(a.str('defence')!)]);
+}
+
+function noiseTable(v: NoiseView): string {
+  const f = (x: number | null) => (x === null ? '-' : x.toExponential(2));
+  const head = ['layer', 'gain', '±', 'transfer', 'predicted', 'error', 'node'];
+  const rows = v.layers.map((l) => [String(l.layer), f(l.gain), l.gain === null ? '-'
+    : `${(100 * l.relativeError).toFixed(0)}%`, f(l.transfer), f(l.predicted), f(l.predictedError),
+  l.reason ? `${l.node} (${l.reason})` : l.node]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padStart(widths[i]))).join('  ');
+  return [
+    `noise z=${v.z}, clip ${v.clip}: gradient norm ${v.gradientNorm.toExponential(3)}, clip scale `
+      + `${v.clipScale.toPrecision(3)}, σ on the unclipped gradient ${v.sigma.toExponential(3)}`,
+    'gain, transfer, predicted: RMS input error per unit σ (own gradient; per unit output error; all '
+      + 'layers). error = predicted·σ',
+    line(head), ...rows.map(line),
+    v.inputError === null ? 'predicted input error: unknown (a layer has no first-order model)'
+      : `predicted rgap input error ${v.inputError.toExponential(3)} (RMS, input units): about `
+        + `${v.predictedPsnr!.toFixed(1)} dB from the noise alone, to first order`,
+    '',
+  ].join('\n');
 }
 
 /** --threads, or one per core, fewer when that many layer solves at once would pass the ceiling. */
