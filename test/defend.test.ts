@@ -6,7 +6,7 @@ import { gaussianEpsilon } from '../src/defences/accounting.js';
 import { parseDefenceSweep } from '../src/defences/spec.js';
 import { runDefendCell, type DefendRow } from '../src/defend/cell.js';
 import { breakIndex, summariseDefend, weakestFirst } from '../src/defend/summary.js';
-import { bitmapToTensor, fitBitmap, REFERENCE_NORMALISATION } from '../src/formats/image.js';
+import { bitmapToTensor, decodeImage, fitBitmap, REFERENCE_NORMALISATION } from '../src/formats/image.js';
 import { loadImageSet } from '../src/io/imagesets.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { initParams } from '../src/model/params.js';
@@ -90,6 +90,8 @@ describe('defend', () => {
     assert.match(csv[3], /^cnn3_c1,blobs\.png,0,prune,0\.5,prune:p=0\.5,rgap,adaptive,/);
     assert.match(fs.readFileSync(path.join(d, 'report.md'), 'utf8'), /\| rgap adaptive PSNR dB \|/);
     assert.ok(fs.existsSync(path.join(d, 'reconstructions', 'prune_p=0.5', 'blobs.png.rgap.adaptive.png')));
+    const grid = decodeImage(fs.readFileSync(path.join(d, 'grid-prune.png')));
+    assert.ok(grid.height > 2 * 96, 'a row per mode under the target, none and p = 0.5 columns');
   });
 
   it('study points --train-steps to the FedAvg defence', () => {

@@ -79,7 +79,8 @@ function curveGrid(input: DefendReportInput, records: DefenceRecord[]): Scene | 
   const rows = input.series.map(([m, mode]) => (mode === 'adaptive' ? `${m} adaptive` : m));
   columns.push({ images: rows.map(() => input.target), lines: ['target'] });
   for (const r of [null, ...records]) {
-    const images = input.series.map(([m, mode]) => input.reconstruction(r, m, mode));
+    // the baseline runs naively only: its column repeats the naive reconstruction in every row
+    const images = input.series.map(([m, mode]) => input.reconstruction(r, m, r ? mode : 'naive'));
     if (images.some((b) => b === null)) return null;
     columns.push({ images: images as Bitmap[], lines: [r ? String(strengthOf(r)) : 'none'] });
   }
