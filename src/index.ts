@@ -75,3 +75,6 @@ export { splitHeldOut, shuffleInPlace, type LabelledImage } from './train/datase
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export { Sgd, type SgdSettings } from './train/sgd.js';
 export { updateRunningStats, BN_MOMENTUM } from './train/running-stats.js';
+export { runDefendCell, type DefendCell, type DefendRow, type AttackMode } from './defend/cell.js';
+export { summariseDefend, breakIndex, weakestFirst, type DefendSummary } from './defend/summary.js';
+export { updateUtility, type Utility } from './defend/utility.js';

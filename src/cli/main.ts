@@ -6,6 +6,7 @@ import { helpText, type Command } from './command.js';
 import { attackCommand } from './commands/attack.js';
 import { auditCommand } from './commands/audit.js';
 import { compareCommand } from './commands/compare.js';
+import { defendCommand } from './commands/defend.js';
 import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { studyCommand } from './commands/study.js';
@@ -34,7 +35,8 @@ const modelsCommand: Command = {
 };
 
 const COMMANDS: readonly Command[] = [
-  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, trainCommand, demoCommand,
+  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, defendCommand, trainCommand,
+  demoCommand,
   modelsCommand,
 ];
 

@@ -24,6 +24,16 @@ const text = (
 ): Mark =>
   ({ kind: 'text', x, y, text: s, size, colour, anchor });
 
+/** niceTicks extended by a step at either end where they stop short of lo or hi. */
+function coveringTicks(lo: number, hi: number, want: number): number[] {
+  const t = niceTicks(lo, hi, want);
+  const step = t.length > 1 ? t[1] - t[0] : Math.max(1, Math.abs(hi - lo));
+  if (t.length === 0) return [lo, hi];
+  if (t[0] > lo) t.unshift(t[0] - step);
+  if (t[t.length - 1] < hi) t.push(t[t.length - 1] + step);
+  return t;
+}
+
 export interface ScatterPoint { x: number; y: number; group: string }
 
 export interface ScatterOptions {
@@ -151,6 +161,118 @@ export function imageGrid(
     }));
     c.lines.forEach((l, k) => marks.push(
       text(labelW + i * colW + colW / 2, top + rowNames.length * (imgH + 8) + k * 16, l, 'middle')));
+  });
+  return { width: W, height: H, background: WHITE, marks };
+}
+
+export interface CurveSeries {
+  name: string;
+  /** One value per x position (null: not measured), with its interval (NaN: none to draw). */
+  points: ({ y: number; low: number; high: number } | null)[];
+}
+
+export interface CurvePanel {
+  title: string;
+  /** The label of each x position, left to right. */
+  ticks: string[];
+  series: CurveSeries[];
+  /** A second quantity on a right-hand axis, drawn in grey (ε for noise). */
+  right?: { label: string; values: (number | null)[] };
+}
+
+export interface CurveOptions {
+  title: string;
+  subtitle: string;
+  yLabel: string;
+  panels: CurvePanel[];
+  /** A horizontal reference line (the break-point threshold), labelled. */
+  threshold?: { y: number; label: string };
+  /** Values above are drawn at the cap. */
+  yCap: number;
+}
+
+/**
+ * Curves over ordered categories, one panel each, side by side and wrapped three a row: each
+ * series in its palette colour with its 95% interval as a vertical bar, a shared left axis, and
+ * optionally a panel's own right axis (grey squares).
+ */
+export function curvePanels(o: CurveOptions): Scene {
+  const pw = 300, ph = 220, left = 70, gapX = 150, top = 130, gapY = 120;
+  const perRow = Math.min(3, o.panels.length);
+  const rows = Math.ceil(o.panels.length / perRow);
+  const W = left + perRow * (pw + gapX), H = top + rows * (ph + gapY);
+  const marks: Mark[] = [
+    text(16, 16, o.title, 'start', TITLE), text(16, 44, o.subtitle, 'start', FONT, GREY),
+  ];
+  const names = [...new Set(o.panels.flatMap((p) => p.series.map((s) => s.name)))];
+  const colourOf = new Map(names.map((n, i) => [n, PALETTE[i % PALETTE.length]]));
+  names.forEach((n, i) => {
+    const x = 16 + i * 150;
+    marks.push({ kind: 'rect', x, y: 68, w: 12, h: 12, fill: colourOf.get(n)! }, text(x + 18, 69, n));
+  });
+  const ys = o.panels.flatMap((p) => p.series.flatMap((s) => s.points.flatMap((q) => (q
+    ? [q.y, q.low, q.high].filter(Number.isFinite).map((v) => Math.min(v, o.yCap)) : []))));
+  const yticks = coveringTicks(Math.min(0, ...ys), Math.max(10, o.threshold?.y ?? 0, ...ys), 5);
+  const ylo = yticks[0], yhi = yticks[yticks.length - 1];
+  o.panels.forEach((panel, k) => {
+    const x0 = left + (k % perRow) * (pw + gapX), y0 = top + Math.floor(k / perRow) * (ph + gapY);
+    const n = panel.ticks.length;
+    const px = (i: number) => x0 + (n === 1 ? pw / 2 : 12 + (i / (n - 1)) * (pw - 24));
+    const py = (v: number) => y0 + ph - ((Math.min(v, o.yCap) - ylo) / (yhi - ylo || 1)) * ph;
+    marks.push(text(x0, y0 - 44, panel.title, 'start'));
+    for (const t of yticks) {
+      marks.push({ kind: 'line', x1: x0, y1: py(t), x2: x0 + pw, y2: py(t), colour: LIGHT, width: 1 });
+      marks.push(text(x0 - 8, py(t) - 5, String(t), 'end'));
+    }
+    if (o.threshold) marks.push(
+      { kind: 'line', x1: x0, y1: py(o.threshold.y), x2: x0 + pw, y2: py(o.threshold.y), colour: GREY,
+        width: 1 },
+      text(x0 + pw - 2, py(o.threshold.y) - 14, o.threshold.label, 'end', FONT, GREY));
+    marks.push(
+      { kind: 'line', x1: x0, y1: y0 + ph, x2: x0 + pw, y2: y0 + ph, colour: BLACK, width: 1 },
+      { kind: 'line', x1: x0, y1: y0, x2: x0, y2: y0 + ph, colour: BLACK, width: 1 },
+      text(x0 - 8, y0 - 24, o.yLabel, 'end', FONT, GREY));
+    panel.ticks.forEach((t, i) => marks.push(text(px(i), y0 + ph + 8 + (i % 2) * 14, t, 'middle')));
+    if (panel.right) {
+      const vals = panel.right.values.filter((v): v is number => v !== null && Number.isFinite(v) && v > 0);
+      // a log axis when the values span more than two decades (ε from 1 to 10⁵ across a noise sweep)
+      const log = vals.length > 1 && Math.max(...vals) > 100 * Math.min(...vals);
+      const scale = (v: number) => (log ? Math.log10(v) : v);
+      const rticks = log
+        ? coveringTicks(Math.floor(Math.log10(Math.min(...vals))), Math.ceil(Math.log10(Math.max(...vals))), 4)
+          .filter(Number.isInteger)
+        : coveringTicks(0, Math.max(1e-9, ...vals), 4);
+      const rlo = log ? rticks[0] : 0, rhi = rticks[rticks.length - 1];
+      const ry = (v: number) => y0 + ph - ((scale(v) - rlo) / (rhi - rlo || 1)) * ph;
+      marks.push({ kind: 'line', x1: x0 + pw, y1: y0, x2: x0 + pw, y2: y0 + ph, colour: GREY, width: 1 },
+        text(x0 + pw + 8, y0 - 24, panel.right.label, 'start', FONT, GREY));
+      for (const t of rticks) marks.push(
+        text(x0 + pw + 8, ry(log ? 10 ** t : t) - 5, log ? `1e${t}` : String(t), 'start', FONT, GREY));
+      let prev: [number, number] | null = null;
+      panel.right.values.forEach((v, i) => {
+        if (v === null || !Number.isFinite(v) || (log && v <= 0)) { prev = null; return; }
+        const at: [number, number] = [px(i), ry(v)];
+        if (prev) marks.push(
+          { kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour: GREY, width: 1 });
+        marks.push({ kind: 'rect', x: at[0] - 3, y: at[1] - 3, w: 6, h: 6, fill: GREY });
+        prev = at;
+      });
+    }
+    for (const s of panel.series) {
+      const colour = colourOf.get(s.name)!;
+      let prev: [number, number] | null = null;
+      s.points.forEach((q, i) => {
+        if (!q || !Number.isFinite(q.y)) { prev = null; return; }
+        const at: [number, number] = [px(i), py(q.y)];
+        if (prev) marks.push(
+          { kind: 'line', x1: prev[0], y1: prev[1], x2: at[0], y2: at[1], colour, width: 2 });
+        if (Number.isFinite(q.low) && Number.isFinite(q.high)) marks.push({
+          kind: 'line', x1: at[0], y1: py(q.low), x2: at[0], y2: py(q.high), colour, width: 1,
+        });
+        marks.push({ kind: 'circle', cx: at[0], cy: at[1], r: 4, fill: colour });
+        prev = at;
+      });
+    }
   });
   return { width: W, height: H, background: WHITE, marks };
 }

@@ -91,7 +91,8 @@ function byModel(rows: StudyRow[], methods: string[]): ModelSummary[] {
   }));
 }
 
-const bothFormats = (name: string, scene: Scene): ReportFile[] => [
+/** A scene as name.svg and name.png. */
+export const bothFormats = (name: string, scene: Scene): ReportFile[] => [
   { file: `${name}.svg`, data: sceneToSvg(scene) },
   { file: `${name}.png`, data: encodeImagePng(sceneToBitmap(scene)) },
 ];
@@ -164,14 +165,10 @@ function markdown(input: ReportInput, models: ModelSummary[]): string {
   const lines: string[] = [];
   const p = (s = '') => lines.push(s);
   const images = new Set(rows.map((r) => r.image)).size;
-  const trained = [...new Set(rows.map((r) => r.trainSteps ?? 0))];
   p('# Does the security index predict leakage?');
   p();
   p(`${rows.length} cells: ${models.length} architectures × ${images} images; `
-    + `methods ${methods.join(', ')}; `
-    + `client ${trained.map((t) => (t
-      ? `trained ${t} SGD steps on the image`
-      : 'untrained (seeded initial weights)')).join(' / ')}.`);
+    + `methods ${methods.join(', ')}; the client's weights as the server sent them.`);
   p(`Made by \`${input.command}\`. PSNR uses peak 1 on [0,1] images; `
     + `cells above ${EXACT_DB} dB (exact recovery) tie at ${EXACT_DB}.`);
   p();

@@ -56,18 +56,23 @@ export function summarise(rows: StudyRow[], methods: string[]): StudySummary {
 
 export function toCsv(rows: StudyRow[], methods: string[]): string {
   const head = [
-    'model', 'image', 'label', 'trainSteps', 'layers', 'copaIndex', 'normalisedIndex', 'structuralIndex',
+    'model', 'image', 'label', 'layers', 'copaIndex', 'normalisedIndex', 'structuralIndex',
     'rankDeficiency', 'structuralDeficiency', 'condition', 'flaggedLayers', 'auditSeconds',
     ...methods.flatMap((m) => [`${m}_psnr`, `${m}_ssim`, `${m}_mse`, `${m}_seconds`])];
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = rows.map((r) => [
-    r.model, r.image, r.label, r.trainSteps ?? 0, r.layers, r.copaIndex, r.normalisedIndex, r.structuralIndex,
+    r.model, r.image, r.label, r.layers, r.copaIndex, r.normalisedIndex, r.structuralIndex,
     r.rankDeficiency.join(';'), r.structuralDeficiency.join(';'),
     r.condition.map((c) => c.toPrecision(4)).join(';'), r.flaggedLayers.join(';'), r.auditSeconds,
     ...methods.flatMap((m): (number | string)[] => {
       const x = r.methods[m];
       return x ? [x.psnr, x.ssim, x.mse, x.seconds] : ['', '', '', ''];
     }),
-  ].map((c) => q(String(c))).join(','));
+  ].map(csvField).join(','));
   return [head.join(','), ...lines].join('\n') + '\n';
+}
+
+/** A CSV field: quoted when it holds a quote, comma or line break. */
+export function csvField(c: string | number): string {
+  const s = String(c);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
