@@ -35,6 +35,8 @@ export interface PooledLayer {
   solve: SolveOptions;
   /** Max pooling: each window's winner (a flat index into the layer's output); absent: spread. */
   winners?: Int32Array;
+  /** Which entries of dW are equations (an adaptive reading of pruning); absent: all. */
+  gradientMask?: Uint8Array;
 }
 
 /** The positions of each window (flat indices into the layer's output), window by window. */
@@ -82,12 +84,13 @@ export function solvePooledLayer(
   const { a, da } = unpool(windows, size, L.pooled, L.dPooled, winners);
   const { z, known } = L.invert(a);
   const dz = throughActivation(g, da, z);
+  const mask = L.gradientMask ? { gradientMask: L.gradientMask } : {};
   if (linearMean(g)) {
     // mean pooling of the layer's own outputs: each window's mean is a known sum, exactly
     const means = windows.map((at) => Array.from(at, (q): [number, number] => [q, 1 / at.length]));
     const sums = sumsOf(means, size);
     const system = buildLayerSystem(g, {
-      weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+      weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows, ...mask,
       ...(sums ? { sums } : {}),
     });
     return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
@@ -96,7 +99,7 @@ export function solvePooledLayer(
     for (const k of winners ? [winners[w]] : at) if (!known || known[k]) rows[k] = 1;
   }
   const system = buildLayerSystem(g, {
-    weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+    weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows, ...mask,
   });
   if (winners) return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
   // Spread, the k² rows of a window disagree (one position holds the maximum; the values are not all
