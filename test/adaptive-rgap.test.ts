@@ -12,6 +12,10 @@ import { initParams } from '../src/model/params.js';
 import { simulateDefendedClient } from '../src/threat/client.js';
 import { updateTensors, type DefenceRecord, type SharedUpdate } from '../src/threat/payload.js';
 import { ROOT, runCli, tmpDir } from './helpers.js';
+import { Matrix, solve } from 'ml-matrix';
+import { withNoisePrior } from '../src/attacks/layerwise/noise-prior.js';
+import { solveLayer } from '../src/solve/layersolve.js';
+import { denseSystem, randomLayer } from './layer-systems.js';
 
 /**
  * The layer-wise attacks read adaptively (docs/METHOD.md §15): pruned gradient entries are no
@@ -68,6 +72,30 @@ describe('the last layer in closed form with pruned entries', () => {
     const r = lastLayerInput(db, dW, 2, { weight, bias: null });
     assert.equal(r.unknown, 1);
     assert.ok(Math.abs(r.x[0] - 2) < 1e-15 && Math.abs(r.x[1] + 1) < 1e-15 && Number.isNaN(r.x[2]));
+  });
+});
+
+describe('the noise prior (Tikhonov) on a layer system', () => {
+  it('solves (UᵀU + λ²I) x = Uᵀv + λ²·x̄, λ = σ/s, x̄ and s² from the plain solution', () => {
+    // rank-deficient (fewer rows than columns) and full-rank systems
+    for (const [cin, h, cout, k, st, p] of [[3, 8, 2, 4, 2, 0], [2, 6, 4, 3, 1, 0]]) {
+      const sys = randomLayer(cin, h, cout, k, st, p, 4);
+      const plain = solveLayer(sys, { tol: 1e-10 }).x;
+      const sigma = 0.05;
+      const got = solveLayer(withNoisePrior(sys, plain, sigma), { tol: 1e-10 }).x;
+      const mean = plain.reduce((a, v) => a + v, 0) / plain.length;
+      const s2 = plain.reduce((a, v) => a + (v - mean) ** 2, 0) / plain.length;
+      const { u, v } = denseSystem(sys);
+      const ut = u.transpose();
+      const lhs = ut.mmul(u).add(Matrix.eye(sys.n).mul(sigma * sigma / s2));
+      const rhs = ut.mmul(Matrix.columnVector(v)).add(Matrix.columnVector(
+        new Array(sys.n).fill(sigma * sigma / s2 * mean)));
+      const want = solve(lhs, rhs).getColumn(0);
+      const err = Math.hypot(...want.map((w, i) => w - got[i])) / Math.hypot(...want);
+      assert.ok(err < 1e-8, `relative error ${err}`);
+      const moved = Math.hypot(...plain.map((w, i) => w - got[i])) / Math.hypot(...plain);
+      assert.ok(moved > 1e-6, `the prior changes the answer (${moved})`);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { CsrBuilder, type Csr } from '../linalg/sparse.js';
+import { CsrBuilder, stack, type Csr } from '../linalg/sparse.js';
 import { systemGeometry, type SystemGeometry } from '../model/chain-spec.js';
 
 /**
@@ -308,6 +308,20 @@ function survivingIdentities(
     }
   }
   return count;
+}
+
+/**
+ * The system with a row λ·x_c = λ·center_c per unknown appended to S (a ridge, or Tikhonov term
+ * λ²‖x − center‖² in the least-squares objective; center 0 when absent): SᵀS becomes definite.
+ */
+export function withRidge(sys: LayerSystem, lambda: number, center?: Float64Array): LayerSystem {
+  const b = new CsrBuilder(sys.s.cols, sys.n);
+  for (let c = 0; c < sys.n; c++) b.push([c], [lambda]);
+  const rhs = center ? center.map((v) => lambda * v) : new Float64Array(sys.n);
+  return {
+    ...sys, s: stack(sys.s, b.build()), sRhs: Float64Array.from([...sys.sRhs, ...rhs]),
+    sRowOutput: Int32Array.from([...sys.sRowOutput, ...new Int32Array(sys.n).fill(-1)]),
+  };
 }
 
 /** Drops the padding border of a padded input. */

@@ -21,6 +21,7 @@ import { solveBlock } from './block.js';
 import { ACTIVE } from './active.js';
 import { layerwiseReading, type LayerwiseReading } from './adaptive.js';
 import { filledLastDelta, lastLayerInput } from './closed-form.js';
+import { withNoisePrior } from './noise-prior.js';
 import type { ResidualBlock } from '../../model/blocks.js';
 
 /**
@@ -150,7 +151,9 @@ export function layerwise(
       + `is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
-    const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated;
+    // (Under noise read adaptively, nothing is exact: clip.)
+    const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated
+      && !input.adaptive?.noiseStd;
     const invert = (a: Float64Array) => invertActivation(a, i, g.activation, determined, warnings);
     const step = g.block
       ? blockStep(input, { ...g, block: g.block }, x, pullDown(), invert, solve)
@@ -200,8 +203,14 @@ function plainStep(
     ...(known ? { known } : {}), ...keptRows(input, i),
   });
   const solution = solveLayer(system, solve);
+  // under noise of a known std the input is the most probable one, not the least-squares one
+  // (its factors differ from the plain system's: not through the run's cache)
+  const sigma = input.adaptive?.noiseStd ?? 0;
+  const x = sigma > 0
+    ? solveLayer(withNoisePrior(system, solution.x, sigma), { ...solve, cache: undefined }).x
+    : solution.x;
   return {
-    system, solution, x: cropPadding(system, solution.x), dz, estimated: [],
+    system, solution, x: cropPadding(system, x), dz, estimated: [],
     pullDown: () => layerInputGrad(input.net.kernels, g, input.params[i].weight, dz),
   };
 }
