@@ -20,6 +20,8 @@ export interface LayerwiseReading {
   kept: (LayerKept | null)[];
   /** The noise's std on the received coordinates (0 without noise). */
   noiseStd: number;
+  /** The same masks by parameter name, for refinements that match gradients (hybrid); empty: none. */
+  masks: Map<string, Float64Array>;
   warnings: string[];
 }
 
@@ -36,7 +38,7 @@ export function layerwiseReading(
       + `${reading.sources[i]} (it simulates the defence on a candidate); its effect is read naively`);
   });
   const masks = combinedMask(reading.rules);
-  if (masks.size === 0) return { kept: view.nodes.map(() => null), noiseStd, warnings };
+  if (masks.size === 0) return { kept: view.nodes.map(() => null), noiseStd, masks, warnings };
   // the masks in the chain's layout, as the gradients are (a folded batch norm rescales a weight
   // gradient's entries by non-zero factors, which leaves a mask's zeros where they were)
   const full = new Map([...reading.target].map(([k, v]) => [k, masks.get(k) ?? v.map(() => 1)]));
@@ -44,7 +46,7 @@ export function layerwiseReading(
     const weight = flags(t.weight), bias = t.bias ? flags(t.bias) : null;
     return weight.every((v) => v === 1) && (!bias || bias.every((v) => v === 1)) ? null : { weight, bias };
   });
-  return { kept, noiseStd, warnings };
+  return { kept, noiseStd, masks, warnings };
 }
 
 function flags(m: Float64Array): Uint8Array {
