@@ -58,6 +58,16 @@ describe('adaptive rgap under pruning', () => {
     assert.equal(r.layers[0].rankDeficiency, 0);
     assert.ok(relErr(r.images.data) < 1e-8, `adaptive ${relErr(r.images.data)}`);
   });
+
+  it('clip then top-k (a chain): the conv loses all its gradient rows, its weight rows still decide', () => {
+    const u = defended([{ name: 'clip', params: { norm: 0.1, per: 'example' } },
+      { name: 'topk', params: { keep: 0.8 } }]);
+    const run = (adaptive: boolean) => rgap.run(payload, { ...u, labels: [2] }, { seed: 0, tol: 1e-10, adaptive });
+    const naive = run(false), adaptive = run(true);
+    assert.equal(adaptive.layers[0].gradientConstraints, 0);
+    assert.ok(relErr(adaptive.images.data) < 1e-8, `adaptive ${relErr(adaptive.images.data)}`);
+    assert.ok(relErr(naive.images.data) > 0.1, `naive ${relErr(naive.images.data)}`);
+  });
 });
 
 describe('the last layer in closed form with pruned entries', () => {
