@@ -39,7 +39,8 @@ const relErr = (x: Float64Array) => Math.hypot(...x.map((v, i) => v - truth[i]))
 describe('adaptive rgap under pruning', () => {
   // p = 0.09: 3 of the convolution's 36 weight gradients and 29 of the linear layer's 320 go, no bias
   const u = () => defended([{ name: 'prune', params: { p: 0.09 } }]);
-  const run = (adaptive: boolean) => rgap.run(payload, { ...u(), labels: [2] }, { seed: 0, tol: 1e-10, adaptive });
+  const run = (adaptive: boolean) => rgap.run(
+    payload, { ...u(), labels: [2] }, { seed: 0, tol: 1e-10, adaptive });
 
   it('drops the pruned rows: the exact image where the rest has full rank; naively it is lost', () => {
     const naive = run(false), adaptive = run(true);
@@ -62,7 +63,8 @@ describe('adaptive rgap under pruning', () => {
   it('clip then top-k (a chain): the conv loses all its gradient rows, its weight rows still decide', () => {
     const u = defended([{ name: 'clip', params: { norm: 0.1, per: 'example' } },
       { name: 'topk', params: { keep: 0.8 } }]);
-    const run = (adaptive: boolean) => rgap.run(payload, { ...u, labels: [2] }, { seed: 0, tol: 1e-10, adaptive });
+    const run = (adaptive: boolean) => rgap.run(
+      payload, { ...u, labels: [2] }, { seed: 0, tol: 1e-10, adaptive });
     const naive = run(false), adaptive = run(true);
     assert.equal(adaptive.layers[0].gradientConstraints, 0);
     assert.ok(relErr(adaptive.images.data) < 1e-8, `adaptive ${relErr(adaptive.images.data)}`);
