@@ -85,15 +85,15 @@ describe('the last layer in closed form with pruned entries', () => {
 });
 
 describe('the noise prior (Tikhonov) on a layer system', () => {
-  it('solves (UᵀU + λ²I) x = Uᵀv + λ²·x̄, λ = σ/s, x̄ and s² from the plain solution', () => {
+  it('solves (UᵀU + λ²I) x = Uᵀv + λ²·x̄, λ = σ/s', () => {
     // rank-deficient (fewer rows than columns) and full-rank systems
     for (const [cin, h, cout, k, st, p] of [[3, 8, 2, 4, 2, 0], [2, 6, 4, 3, 1, 0]]) {
       const sys = randomLayer(cin, h, cout, k, st, p, 4);
       const plain = solveLayer(sys, { tol: 1e-10 }).x;
       const sigma = 0.05;
-      const got = solveLayer(withNoisePrior(sys, plain, sigma), { tol: 1e-10 }).x;
       const mean = plain.reduce((a, v) => a + v, 0) / plain.length;
       const s2 = plain.reduce((a, v) => a + (v - mean) ** 2, 0) / plain.length;
+      const got = solveLayer(withNoisePrior(sys, { mean, variance: s2 }, sigma), { tol: 1e-10 }).x;
       const { u, v } = denseSystem(sys);
       const ut = u.transpose();
       const lhs = ut.mmul(u).add(Matrix.eye(sys.n).mul(sigma * sigma / s2));

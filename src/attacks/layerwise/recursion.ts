@@ -21,7 +21,7 @@ import { solveBlock } from './block.js';
 import { ACTIVE } from './active.js';
 import { layerwiseReading, type LayerwiseReading } from './adaptive.js';
 import { filledLastDelta, lastLayerInput } from './closed-form.js';
-import { withNoisePrior } from './noise-prior.js';
+import { priorMoments, withNoisePrior } from './noise-prior.js';
 import type { ResidualBlock } from '../../model/blocks.js';
 
 /**
@@ -206,9 +206,8 @@ function plainStep(
   // under noise of a known std the input is the most probable one, not the least-squares one
   // (its factors differ from the plain system's: not through the run's cache)
   const sigma = input.adaptive?.noiseStd ?? 0;
-  const x = sigma > 0
-    ? solveLayer(withNoisePrior(system, solution.x, sigma), { ...solve, cache: undefined }).x
-    : solution.x;
+  const prior = sigma > 0 ? withNoisePrior(system, priorMoments(input, i, solution.x), sigma) : null;
+  const x = prior ? solveLayer(prior, { ...solve, cache: undefined }).x : solution.x;
   return {
     system, solution, x: cropPadding(system, x), dz, estimated: [],
     pullDown: () => layerInputGrad(input.net.kernels, g, input.params[i].weight, dz),
