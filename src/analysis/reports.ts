@@ -112,7 +112,8 @@ export function closedFormReport(g: LayerGeometry, undetermined = 0): LayerRepor
   const n = g.inC * g.inH * g.inW;
   return {
     index: g.index, type: g.type, unknowns: n, weightConstraints: g.outC, gradientConstraints: g.outC * n,
-    paddingConstraints: 0, rank: n - undetermined, rankDeficiency: -undetermined, structuralRank: n,
+    // 0 − u, not −u: no −0 when nothing is undetermined
+    paddingConstraints: 0, rank: n - undetermined, rankDeficiency: 0 - undetermined, structuralRank: n,
     rankDiffersFromStructural: undetermined > 0, condition: 1, solver: 'closed-form',
   };
 }
