@@ -199,10 +199,12 @@ describe('adaptive attacks, end to end (seeded)', () => {
 });
 
 describe('CLI: attack --adaptive', () => {
-  it('records adaptive in result.json, and same seed, same bytes', () => {
+  // rgap (test/adaptive-rgap.test.ts) drops the pruned rows rather than simulating
+  for (const [method, extra] of [['dlg', ['--iterations', '20']], ['rgap', []]] as const) it(
+    `${method}: records adaptive in result.json, and same seed, same bytes`, () => {
     const outs = [tmpDir('adaptive-a'), tmpDir('adaptive-b'), tmpDir('adaptive-naive')];
-    const args = (d: string) => ['attack', '--method', 'dlg', '--model', 'cnn2_c1', '--image',
-      path.join(ROOT, 'samples/rings.png'), '--label', '1', '--defence', 'prune:0.5', '--iterations', '20',
+    const args = (d: string) => ['attack', '--method', method, '--model', 'cnn2_c1', '--image',
+      path.join(ROOT, 'samples/rings.png'), '--label', '1', '--defence', 'prune:0.5', ...extra,
       '--seed', '3', '--out', d];
     for (const d of outs.slice(0, 2)) assert.equal(runCli([...args(d), '--adaptive']).status, 0);
     assert.equal(runCli(args(outs[2])).status, 0);

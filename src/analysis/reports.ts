@@ -104,13 +104,17 @@ export function layerReport(sys: LayerSystem, sol: LayerSolution): LayerReport {
   };
 }
 
-/** The last layer, solved in closed form from dL/dW = dz ⊗ x: its input is fully determined. */
-export function closedFormReport(g: LayerGeometry): LayerReport {
+/**
+ * The last layer, solved in closed form from dL/dW = dz ⊗ x: its input is fully determined, but for
+ * `undetermined` inputs whose every equation was pruned (an adaptive reading).
+ */
+export function closedFormReport(g: LayerGeometry, undetermined = 0): LayerReport {
   const n = g.inC * g.inH * g.inW;
   return {
     index: g.index, type: g.type, unknowns: n, weightConstraints: g.outC, gradientConstraints: g.outC * n,
-    paddingConstraints: 0, rank: n, rankDeficiency: 0, structuralRank: n, rankDiffersFromStructural: false,
-    condition: 1, solver: 'closed-form',
+    // 0 − u, not −u: no −0 when nothing is undetermined
+    paddingConstraints: 0, rank: n - undetermined, rankDeficiency: 0 - undetermined, structuralRank: n,
+    rankDiffersFromStructural: undetermined > 0, condition: 1, solver: 'closed-form',
   };
 }
 

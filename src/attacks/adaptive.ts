@@ -11,6 +11,8 @@ import { updateTensors, type SharedUpdate } from '../threat/payload.js';
  */
 export interface AdaptiveReading {
   rules: AdaptiveRule[];
+  /** The declared defence each rule is of, in the same order. */
+  sources: string[];
   /** What the simulated client's output is compared with: the update's tensors as received. */
   target: ParamMap;
   warnings: string[];
@@ -20,12 +22,24 @@ export interface AdaptiveReading {
 export function adaptiveReading(u: SharedUpdate): AdaptiveReading | null {
   if (!u.defences?.length) return null;
   const target = updateTensors(u);
-  const rules: AdaptiveRule[] = [], warnings: string[] = [];
+  const rules: AdaptiveRule[] = [], sources: string[] = [], warnings: string[] = [];
   for (const r of u.defences) {
     const d = getDefence(r.name);
     const rule = d.adapt?.(r.params, { tensors: target, batch: u.batch });
-    if (rule) rules.push(rule);
+    if (rule) { rules.push(rule); sources.push(r.name); }
     else warnings.push(`adaptive: ${r.name} has no adaptive rule; its effect is read naively`);
   }
-  return { rules, target, warnings };
+  return { rules, sources, target, warnings };
+}
+
+export /** The product of the rules' masks, per tensor. */
+function combinedMask(rules: readonly AdaptiveRule[]): Map<string, Float64Array> {
+  const out = new Map<string, Float64Array>();
+  for (const r of rules) {
+    for (const [k, m] of r.mask ?? []) {
+      const prev = out.get(k);
+      out.set(k, prev ? prev.map((v, i) => v * m[i]) : m);
+    }
+  }
+  return out;
 }

@@ -49,7 +49,7 @@ export interface AttackOptions extends SolveSettings {
   restarts?: number;
   /**
    * Attack a defended update adaptively (gradient matching: simulate each declared defence on the
-   * candidate, attacks/adaptive.ts); default naive. The layer-wise attacks read it naively either way.
+   * candidate, attacks/adaptive.ts; the layer-wise attacks: layerwise/adaptive.ts); default naive.
    */
   adaptive?: boolean;
   /** Weight of the total-variation prior. */

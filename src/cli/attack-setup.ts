@@ -57,7 +57,7 @@ export const ATTACK_OPTIONS: OptionTable = {
   adaptive: {
     kind: 'boolean',
     help: 'attack a defended update adaptively: simulate each declared defence on the candidate '
-      + '(ig, dlg; default naive)',
+      + '(ig, dlg), drop pruned equations and weigh noise (rgap, hybrid, copa); default naive',
   },
   ...PRECISION_OPTION,
   threads: {

@@ -43,6 +43,13 @@ export interface AdaptiveRule {
   mask?: ReadonlyMap<string, Float64Array>;
   /** Replaces the attack's own distance (the outermost rule that sets one decides). */
   distance?: 'cosine' | TensorDistance;
+  /**
+   * For the layer-wise attacks, whose systems are homogeneous in the gradient's scale: the defence
+   * multiplies a one-image update by one positive factor and does nothing else (clipping).
+   */
+  scalesOnly?: boolean;
+  /** The std of the independent Gaussian noise the defence adds to every received coordinate. */
+  noiseStd?: number;
 }
 
 /** 1 where the received tensor is non-zero: the coordinates that survived pruning or top-k. */

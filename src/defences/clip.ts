@@ -57,5 +57,6 @@ export const clip: Defence = {
       const { tensors, count } = clippedSumVars(e, inner, theta, batch, num(p, 'norm'), str(p, 'per'));
       return count === 1 ? tensors : scaledVars(e, tensors, 1 / count);
     },
+    scalesOnly: true,
   }),
 };

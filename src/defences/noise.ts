@@ -59,6 +59,7 @@ export const noise: Defence = {
         return count === 1 ? tensors : scaledVars(e, tensors, 1 / count);
       },
       distance: squaredDistance(1 / (2 * s * s)),
+      noiseStd: s,
     };
   },
 };

@@ -1,4 +1,4 @@
-import { CsrBuilder, type Csr } from '../linalg/sparse.js';
+import { CsrBuilder, stack, type Csr } from '../linalg/sparse.js';
 import { systemGeometry, type SystemGeometry } from '../model/chain-spec.js';
 
 /**
@@ -70,6 +70,11 @@ export interface SystemInputs {
   deltaUpToScale?: boolean;
   /** Gradient rows built by the caller (a residual block's two layers), in place of dz's and dW's. */
   gradientRows?: { rows: Csr; rhs: Float64Array };
+  /**
+   * Which entries of dW are equations (1): a pruned entry, received as zero, says nothing of the input
+   * and its gradient row is left out (the rows are dW's entries one to one). Absent: all are.
+   */
+  gradientMask?: Uint8Array;
 }
 
 export function buildLayerSystem(g: SystemGeometry, inp: SystemInputs): LayerSystem {
@@ -131,12 +136,16 @@ export function buildLayerSystem(g: SystemGeometry, inp: SystemInputs): LayerSys
   const p = outH * outW;
   let grad = inp.gradientRows ?? gradientRowsOf(g, inp.dz, inp.dW);
   if (inp.deltaUpToScale) grad = withoutScale(grad.rows, inp.dW, outC, k2);
+  // with rows dropped the identities the count rests on no longer hold: the numerical rank decides
+  const dropped = !!inp.gradientMask && !inp.gradientRows && !inp.deltaUpToScale
+    && inp.gradientMask.includes(0);
+  if (dropped) grad = keptRows(grad.rows, grad.rhs, inp.gradientMask!);
   let sparse: SparseRows = { s: sb.build(), sRhs, sRowOutput };
   if (inp.sums) sparse = withSumRows(sparse, sumRowsOf(g, inp, inp.sums, col), plane);
 
   return {
     g: systemGeometry(g), n, padH, padW, weightRows, paddingRows, ...sparse, sumRows: inp.sums?.rows ?? 0,
-    counted: !inp.sums && !inp.deltaUpToScale && !inp.gradientRows,
+    counted: !inp.sums && !inp.deltaUpToScale && !inp.gradientRows && !dropped,
     grad: grad.rows, gradRhs: grad.rhs, weight: inp.weight,
     ...(inp.known ? {
       known: inp.known, maskedDependencies: survivingIdentities(outC, p, k2, inp.dz, inp.known),
@@ -165,6 +174,20 @@ export function gradientRowsOf(
       gb.push(gi, dz.subarray(o * p, (o + 1) * p));
     }
   return { rows: gb.build(), rhs: Float64Array.from(dW) };
+}
+
+/** The rows r with keep[r] = 1, and their right-hand sides. */
+function keptRows(m: Csr, rhs: Float64Array, keep: Uint8Array): { rows: Csr; rhs: Float64Array } {
+  const count = keep.reduce((c, v) => c + v, 0);
+  const b = new CsrBuilder(m.cols, count);
+  const out = new Float64Array(count);
+  let t = 0;
+  for (let r = 0; r < m.rows; r++) {
+    if (!keep[r]) continue;
+    b.push(m.idx.subarray(m.ptr[r], m.ptr[r + 1]), m.val.subarray(m.ptr[r], m.ptr[r + 1]));
+    out[t++] = rhs[r];
+  }
+  return { rows: b.build(), rhs: out };
 }
 
 /**
@@ -285,6 +308,20 @@ function survivingIdentities(
     }
   }
   return count;
+}
+
+/**
+ * The system with a row λ·x_c = λ·center_c per unknown appended to S (a ridge, or Tikhonov term
+ * λ²‖x − center‖² in the least-squares objective; center 0 when absent): SᵀS becomes definite.
+ */
+export function withRidge(sys: LayerSystem, lambda: number, center?: Float64Array): LayerSystem {
+  const b = new CsrBuilder(sys.s.cols, sys.n);
+  for (let c = 0; c < sys.n; c++) b.push([c], [lambda]);
+  const rhs = center ? center.map((v) => lambda * v) : new Float64Array(sys.n);
+  return {
+    ...sys, s: stack(sys.s, b.build()), sRhs: Float64Array.from([...sys.sRhs, ...rhs]),
+    sRowOutput: Int32Array.from([...sys.sRowOutput, ...new Int32Array(sys.n).fill(-1)]),
+  };
 }
 
 /** Drops the padding border of a padded input. */

@@ -59,6 +59,8 @@ function layerObjective(
     kernels: options.matchingKernels ?? kernels, graph: g, params: payload.params, bnMode: payload.bnMode,
     target: update.gradients,
     labels: [ctx.label], distance: s.distance, from,
+    // pruned coordinates are not compared (the masks only: the other rules replay the whole step)
+    ...(input.adaptive?.masks.size ? { rules: [{ mask: input.adaptive.masks }] } : {}),
   }, [1, ...(from === undefined ? g.input : g.nodes[from].shape)]);
   const sys = ctx.system;
   const vnorm2 = squaredNorm(sys.sRhs) + squaredNorm(sys.gradRhs) || 1;

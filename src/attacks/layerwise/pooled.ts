@@ -3,8 +3,7 @@ import type { PooledGeometry } from '../../model/chain-spec.js';
 import type { LayerTensors } from '../../model/chain-tensors.js';
 import { throughActivation } from '../../model/chain-tensors.js';
 import { solveLayer, type LayerSolution, type SolveOptions } from '../../solve/layersolve.js';
-import { buildLayerSystem, type LayerSystem } from '../../solve/system.js';
-import { CsrBuilder, stack } from '../../linalg/sparse.js';
+import { buildLayerSystem, withRidge, type LayerSystem } from '../../solve/system.js';
 import { sumsOf } from '../../ops/knowledge.js';
 
 /**
@@ -35,6 +34,8 @@ export interface PooledLayer {
   solve: SolveOptions;
   /** Max pooling: each window's winner (a flat index into the layer's output); absent: spread. */
   winners?: Int32Array;
+  /** Which entries of dW are equations (an adaptive reading of pruning); absent: all. */
+  gradientMask?: Uint8Array;
 }
 
 /** The positions of each window (flat indices into the layer's output), window by window. */
@@ -82,12 +83,13 @@ export function solvePooledLayer(
   const { a, da } = unpool(windows, size, L.pooled, L.dPooled, winners);
   const { z, known } = L.invert(a);
   const dz = throughActivation(g, da, z);
+  const mask = L.gradientMask ? { gradientMask: L.gradientMask } : {};
   if (linearMean(g)) {
     // mean pooling of the layer's own outputs: each window's mean is a known sum, exactly
     const means = windows.map((at) => Array.from(at, (q): [number, number] => [q, 1 / at.length]));
     const sums = sumsOf(means, size);
     const system = buildLayerSystem(g, {
-      weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+      weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows, ...mask,
       ...(sums ? { sums } : {}),
     });
     return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
@@ -96,7 +98,7 @@ export function solvePooledLayer(
     for (const k of winners ? [winners[w]] : at) if (!known || known[k]) rows[k] = 1;
   }
   const system = buildLayerSystem(g, {
-    weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows,
+    weight: L.tensors.weight, bias: L.tensors.bias, z, dz, dW: L.dW, known: rows, ...mask,
   });
   if (winners) return { system, solution: solveLayer(system, L.solve), dz, estimated: false };
   // Spread, the k² rows of a window disagree (one position holds the maximum; the values are not all
@@ -105,7 +107,7 @@ export function solvePooledLayer(
   // rank is then not a measurement.
   // (not through the run's cache: it keys factors on geometry, weights and kept rows, which the
   // ridged system shares with the plain one)
-  const ridged = withRidge(system, RIDGE);
+  const ridged = withRelativeRidge(system, RIDGE);
   return { system, solution: solveLayer(ridged, { ...L.solve, cache: undefined }), dz, estimated: true };
 }
 
@@ -120,15 +122,7 @@ const linearMean = ({ pool, activation }: PooledLayer['g']) => pool.kind === 'av
 // The ridge's weight per unknown, relative to the mean squared norm of S's rows.
 const RIDGE = 1e-6;
 
-function withRidge(sys: LayerSystem, rel: number): LayerSystem {
-  const { s } = sys;
-  const mean = s.val.reduce((a, v) => a + v * v, 0) / Math.max(1, s.rows);
-  const lambda = Math.sqrt(rel * mean);
-  const b = new CsrBuilder(s.cols, sys.n);
-  for (let c = 0; c < sys.n; c++) b.push([c], [lambda]);
-  const rows = b.build();
-  return {
-    ...sys, s: stack(s, rows), sRhs: Float64Array.from([...sys.sRhs, ...new Float64Array(sys.n)]),
-    sRowOutput: Int32Array.from([...sys.sRowOutput, ...new Int32Array(sys.n).fill(-1)]),
-  };
+function withRelativeRidge(sys: LayerSystem, rel: number): LayerSystem {
+  const mean = sys.s.val.reduce((a, v) => a + v * v, 0) / Math.max(1, sys.s.rows);
+  return withRidge(sys, Math.sqrt(rel * mean));
 }

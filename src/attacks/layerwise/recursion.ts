@@ -19,6 +19,9 @@ import type { RunLimits, RunResult } from '../../optim/optimisers.js';
 import { poolWindows, solvePooledLayer, unpool } from './pooled.js';
 import { solveBlock } from './block.js';
 import { ACTIVE } from './active.js';
+import { layerwiseReading, type LayerwiseReading } from './adaptive.js';
+import { filledLastDelta, lastLayerInput } from './closed-form.js';
+import { priorMoments, withNoisePrior } from './noise-prior.js';
 import type { ResidualBlock } from '../../model/blocks.js';
 
 /**
@@ -32,6 +35,8 @@ export interface LayerwiseInput {
   gradients: Params;
   label?: number;
   net: { payload: ServerPayload; update: GradientUpdate; view: ChainView; kernels: Kernels };
+  /** With --adaptive on a defended update: what the declared defences' rules tell the recursion. */
+  adaptive?: LayerwiseReading;
 }
 
 /**
@@ -48,10 +53,12 @@ export function chainInput(
   if ('reason' in view) fail(`${method} needs a chain of conv/linear layers, each with one activation `
     + `(eval batch norm, pooling and residual blocks included): ${view.reason} `
     + '(ig and dlg run on any graph)');
+  const adaptive = options.adaptive ? layerwiseReading(method, shared, view, payload.params) : null;
   return {
     model: view.model, params: chainParams(view, payload.params),
     gradients: chainGradients(view, update.gradients, payload.params), label: update.labels?.[0],
     net: { payload, update, view, kernels: options.kernels ?? JS_KERNELS },
+    ...(adaptive ? { adaptive } : {}),
   };
 }
 
@@ -110,9 +117,8 @@ export function layerwise(
   const last = model.layers[L - 1];
   if (last.type !== 'linear' || !last.bias) fail(`${method} needs a final linear layer with a bias `
     + '(its input comes from dL/dW and dL/db)');
-  const warnings: string[] = options.adaptive && input.net.update.defences?.length
-    ? [`${method} has no adaptive form (docs/METHOD.md, "Adaptive attacks"); the update is read naively`]
-    : [];
+  const warnings: string[] = [...input.adaptive?.warnings ?? []];
+  const kept = input.adaptive?.kept ?? [];
   const solve: SolveOptions = {
     tol: options.tol, cache: options.solver ?? new SolverCache(), maxBytes: options.maxBytes,
   };
@@ -120,22 +126,24 @@ export function layerwise(
   if (!Number.isInteger(label) || label < 0 || label >= model.classes) fail(
     `label must be an integer in 0..${model.classes - 1}, got ${label}`);
 
-  const db = gradients[L - 1].bias!;
-  const dW = gradients[L - 1].weight;
-  const inDim = dW.length / last.outC;
-  let norm2 = 0;
-  for (const v of db) norm2 += v * v;
-  if (norm2 === 0) fail('the last layer\'s bias gradient is all zero: '
+  const lastKept = kept[L - 1] ?? null;
+  let db = gradients[L - 1].bias!;
+  if (db.every((v) => v === 0)) fail('the last layer\'s bias gradient is all zero: '
     + 'nothing to reconstruct from (was the loss already zero?)');
-  let x: Float64Array = new Float64Array(inDim);
-  for (let j = 0; j < last.outC; j++)
-    for (let k = 0; k < inDim; k++) x[k] += (db[j] * dW[j * inDim + k]) / norm2;
+  const closed = lastLayerInput(db, gradients[L - 1].weight, last.outC, lastKept);
+  let x: Float64Array = closed.x;
+  if (closed.unknown > 0) warnings.push(`layer ${L - 1}: ${closed.unknown} of ${x.length} inputs have no `
+    + 'surviving pair of bias and weight gradient entries; left to the layer below');
+  // a pruned dL/dz of the last layer is refilled from the model's loss at x: every layer below uses it
+  if (lastKept?.bias?.includes(0)) db = filledLastDelta(
+    last, params[L - 1].weight, params[L - 1].bias!, x, label, db, lastKept.bias);
+  const dzTop = db;
   // dL/d(output of the layer below), from the layer above: a function, since a block pulls back
   // through two paths
-  let pullDown = () => layerInputGrad(input.net.kernels, last, params[L - 1].weight, db);
+  let pullDown = () => layerInputGrad(input.net.kernels, last, params[L - 1].weight, dzTop);
 
   const reports: LayerReport[] = new Array(L);
-  reports[L - 1] = closedFormReport(last);
+  reports[L - 1] = closedFormReport(last, closed.unknown);
   for (let i = L - 2; i >= 0; i--) {
     const g = model.layers[i];
     options.onProgress?.({ step: L - 2 - i, total: L - 1, message: `layer ${i}` });
@@ -143,13 +151,17 @@ export function layerwise(
       + `is not invertible, ${method} cannot pass it`);
     // An exactly determined layer above must give values inside the activation's range; if not,
     // the gradients do not come from this model. A least-squares estimate may stray: clip it.
-    const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated;
+    // (Under noise read adaptively, nothing is exact: clip.)
+    const determined = reports[i + 1].rankDeficiency === 0 && !reports[i + 1].estimated
+      && !input.adaptive?.noiseStd;
     const invert = (a: Float64Array) => invertActivation(a, i, g.activation, determined, warnings);
     const step = g.block
       ? blockStep(input, { ...g, block: g.block }, x, pullDown(), invert, solve)
       : g.pool
         ? pooledStep(input, { ...g, pool: g.pool }, x, pullDown(), invert, solve)
         : plainStep(input, g, x, pullDown(), invert, solve);
+    if (g.block && kept[i]) warnings.push(`layer ${i}: pruned entries inside a residual block `
+      + 'are read naively (its gradient rows combine two layers)');
     const estimated = step.estimated.join('; ');
     for (const e of step.estimated) warnings.push(`layer ${i}: ${e} (an estimate: docs/METHOD.md §2)`);
     reports[i] = { ...layerReport(step.system, step.solution), ...(estimated ? { estimated } : {}) };
@@ -188,13 +200,24 @@ function plainStep(
   const dz = throughActivation(g, da, z);
   const system = buildLayerSystem(g, {
     weight: input.params[i].weight, bias: input.params[i].bias, z, dz, dW: input.gradients[i].weight,
-    ...(known ? { known } : {}),
+    ...(known ? { known } : {}), ...keptRows(input, i),
   });
   const solution = solveLayer(system, solve);
+  // under noise of a known std the input is the most probable one, not the least-squares one
+  // (its factors differ from the plain system's: not through the run's cache)
+  const sigma = input.adaptive?.noiseStd ?? 0;
+  const prior = sigma > 0 ? withNoisePrior(system, priorMoments(input, i, solution.x), sigma) : null;
+  const x = prior ? solveLayer(prior, { ...solve, cache: undefined }).x : solution.x;
   return {
-    system, solution, x: cropPadding(system, solution.x), dz, estimated: [],
+    system, solution, x: cropPadding(system, x), dz, estimated: [],
     pullDown: () => layerInputGrad(input.net.kernels, g, input.params[i].weight, dz),
   };
+}
+
+/** The gradient rows that are equations, when the adaptive reading dropped some (pruning). */
+function keptRows(input: LayerwiseInput, i: number): { gradientMask?: Uint8Array } {
+  const k = input.adaptive?.kept[i];
+  return k ? { gradientMask: k.weight } : {};
 }
 
 const SPREAD: Record<PooledGeometry['pool']['kind'], string> = {
@@ -209,6 +232,7 @@ function pooledStep(
   const i = g.index;
   const r = solvePooledLayer({
     g, tensors: input.params[i], dW: input.gradients[i].weight, pooled, dPooled, solve, invert,
+    ...keptRows(input, i),
   });
   return {
     system: r.system, solution: r.solution, x: cropPadding(r.system, r.solution.x), dz: r.dz,
@@ -252,8 +276,10 @@ function invertActivation(
   const hiIn = Number.isFinite(hi) ? hi - EDGE * Math.max(1, Math.abs(hi)) : hi;
   let clipped = 0;
   const z = new Float64Array(a.length);
+  const known = undetermined(a);
   for (let k = 0; k < a.length; k++) {
     let v = a[k];
+    if (known && !known[k]) continue;
     if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; `
       + 'the gradients are inconsistent with the model');
     if (strict && (v < lo || v > hi)) {
@@ -270,7 +296,15 @@ function invertActivation(
       + 'were outside its invertible range '
       + `(${lo}, ${hi}) and were clipped`);
   }
-  return { z, known: null };
+  return { z, known };
+}
+
+/**
+ * Outputs the layer above left undetermined (NaN: the closed form with every pair pruned) are not
+ * equations here: 0 where a[k] is NaN, 1 elsewhere; null when there are none.
+ */
+function undetermined(a: Float64Array): Uint8Array | null {
+  return a.some(Number.isNaN) ? Uint8Array.from(a, (v) => (Number.isNaN(v) ? 0 : 1)) : null;
 }
 
 // Outputs at most ACTIVE (active.ts) of the layer's largest are inactive; strict mode refuses outputs
@@ -287,6 +321,7 @@ function activeSet(
 ): { z: Float64Array; known: Uint8Array } {
   let max = 0;
   for (const v of a) {
+    if (Number.isNaN(v)) continue;
     if (!Number.isFinite(v)) fail(`layer ${layer}: reconstructed activation is not finite; `
       + 'the gradients are inconsistent with the model');
     max = Math.max(max, Math.abs(v));

@@ -10,6 +10,7 @@ import { forwardGraph, type Graph, type ParamMap } from '../../model/graph.js';
 import type { BnMode } from '../../ops/op.js';
 import type { Shape } from '../../tensor/tensor.js';
 import type { AdaptiveRule, SimulatedStep } from '../../defences/adaptive.js';
+import { combinedMask } from '../adaptive.js';
 
 /**
  * Gradient matching on any graph and batch: the distance between the gradients a candidate batch
@@ -135,16 +136,4 @@ function plainStep(e: Engine, p: MatchingProblem): SimulatedStep {
     trainable.forEach((q, i) => { if (grads[i]) out.set(q.name, grads[i]!); });
     return out;
   };
-}
-
-/** The product of the rules' masks, per tensor. */
-function combinedMask(rules: readonly AdaptiveRule[]): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  for (const r of rules) {
-    for (const [k, m] of r.mask ?? []) {
-      const prev = out.get(k);
-      out.set(k, prev ? prev.map((v, i) => v * m[i]) : m);
-    }
-  }
-  return out;
 }

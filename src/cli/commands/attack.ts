@@ -22,9 +22,10 @@ export const attackCommand: Command = {
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
   Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget, --tv and --lr, and show a
   progress line on a terminal. A defended update (--image with --defence SPEC..., or a --gradients file
-  that simulate wrote with --defence) is attacked naively, or with --adaptive (ig, dlg) by simulating
-  each declared defence on the candidate; result.json reports its defences, "adaptive" and, for
-  noise, ε at the declared δ.`,
+  that simulate wrote with --defence) is attacked naively, or with --adaptive: ig and dlg simulate
+  each declared defence on the candidate, rgap, hybrid and copa drop the equations of pruned entries
+  and solve under noise with a prior; result.json reports its defences, "adaptive" and, for noise,
+  ε at the declared δ.`,
   options: {
     method: {
       kind: 'string', arg: 'NAME',
