@@ -198,8 +198,9 @@ async function runDefend(v: Args): Promise<void> {
   ]);
   for (const e of errors) console.error(`defend: cell ${e.key} failed: ${e.error}`);
   console.log(`${rows.length} cells in ${out} (${((performance.now() - t0) / 1000).toFixed(1)} s this run)`);
-  for (const b of summary.breakPoints) console.log(`  ${b.defence}: break point `
-    + `${b.strength === null ? 'not reached' : b.strength} (best attack below ${threshold} dB)`);
+  for (const b of summary.breakPoints) console.log(`  ${b.defence}: ${b.strength === null
+    ? `no break point (the best attack is at or above ${threshold} dB at the strongest setting)`
+    : `break point ${b.strength} (from there on the best attack stays below ${threshold} dB)`}`);
   if (errors.length) process.exitCode = 1;
 }
 
