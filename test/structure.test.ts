@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT, runCli, tmpDir } from './helpers.js';
+import { ROOT, runCli, skipOutsideCi, tmpDir } from './helpers.js';
 
 const SAMPLE = path.join(ROOT, 'samples/hills.png');
 
@@ -18,6 +18,19 @@ describe('structure', () => {
     const found = sources('src').flatMap((f) => fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n')
       .map((line, i) => ({ f, i: i + 1, line })).filter(({ line }) => mutable.test(line)));
     assert.deepEqual(found.map(({ f, i, line }) => `${f}:${i}: ${line}`), []);
+  });
+
+  // a committed link (a worktree's node_modules once) replaces the ignored directory on merge
+  it('no tracked path is a symbolic link', (t) => {
+    const r = spawnSync('git', ['ls-files', '-s'], { cwd: ROOT, encoding: 'utf8' });
+    if (r.error || r.status !== 0) {
+      skipOutsideCi(t, `git ls-files did not run here (${r.error?.message ?? r.stderr.trim()})`);
+      return;
+    }
+    const entries = r.stdout.split('\n').filter(Boolean);
+    assert.ok(entries.length > 100, `${entries.length} tracked files`);
+    const links = entries.filter((l) => l.startsWith('120000 ')).map((l) => l.split('\t')[1]);
+    assert.deepEqual(links, []);
   });
 
   it('the scan would see such state (it is not vacuous)', () => {
