@@ -50,7 +50,7 @@ export function noiseView(
   if (!(gradientNorm > 0)) fail('the noise view needs a non-zero gradient (this image and label give none)');
   const clipScale = Math.min(1, clip / gradientNorm);
   const sigma = (z * clip) / clipScale;
-  const layers = noiseGains(payload, image, label, settings)
+  const layers = noiseGains(payload, image, label, { ...settings, gradients })
     .map((l) => ({ ...l, predictedError: l.predicted === null ? null : l.predicted * sigma }));
   const inputError = layers[0]?.predictedError ?? null;
   const range = payload.normalisation.scale;

@@ -55,6 +55,8 @@ export interface NoiseGainSettings {
   /** Random probes per layer (default 16). */
   probes?: number;
   seed?: number;
+  /** The image's gradients, when the caller has them already (computed here otherwise). */
+  gradients?: ReadonlyMap<string, Float64Array>;
 }
 
 export const DEFAULT_NOISE_PROBES = 16;
@@ -96,8 +98,8 @@ export function noiseGains(
   });
   // down from the closed-form last layer, whose input x = Σ_j db_j dW_j / ‖db‖² moves, to first order,
   // by (Σ_j db_j ΔdW_j − x Σ_j db_j Δdb_j) / ‖db‖²: RMS σ·√(1 + mean(x²)) / ‖db‖
-  const { gradients } = batchGradients(
-    settings.kernels ?? JS_KERNELS, payload.model, payload.params, image, [label], payload.bnMode);
+  const gradients = settings.gradients ?? batchGradients(
+    settings.kernels ?? JS_KERNELS, payload.model, payload.params, image, [label], payload.bnMode).gradients;
   const top = lastLayerGain(payload, gradients);
   let above = top;
   for (let i = gains.length - 1; i >= 0; i--) {

@@ -11,6 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
+import { textTable } from './format.js';
 import { parseOptions } from './options.js';
 
 const modelsCommand: Command = {
@@ -27,10 +28,8 @@ const modelsCommand: Command = {
       return [name, kind, g.input.join('×'), String(trainable), String(g.nodes.length), ops.join(', ')];
     });
     const head = ['model', 'kind', 'input', 'parameters', 'nodes', 'ops'];
-    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-    for (const r of [head, ...rows]) console.log(r
-      .map((cell, c) => (c === 3 || c === 4 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join('  ').trimEnd());
+    // the counts read right-aligned
+    for (const line of textTable(head, rows, (c) => c !== 3 && c !== 4)) console.log(line);
   },
 };
 

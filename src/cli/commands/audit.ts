@@ -11,7 +11,7 @@ import { spawnLayerWorker } from '../layer-threads.js';
 import { Rng } from '../../core/rng.js';
 import { SolverCache } from '../../solve/solver-cache.js';
 import { layerGeometries } from '../../analysis/whatif.js';
-import type { ServerPayload } from '../../threat/payload.js';
+import type { DefenceRecord, ServerPayload } from '../../threat/payload.js';
 import {
   checkCeiling, IMAGE_OPTIONS, JSON_OPTION, loadUpdate, loadImages, loadParams, MODEL_OPTIONS, payload,
   requireModel, TOL_OPTION,
@@ -19,8 +19,8 @@ import {
 import type { Command } from '../command.js';
 import { DEFENCE_OPTIONS } from '../defence-args.js';
 import { parseDefence } from '../../defences/spec.js';
-import { noiseRecord, noiseView, type NoiseView } from '../../analysis/noise-view.js';
-import { auditTable } from '../format.js';
+import { noiseRecord, noiseView } from '../../analysis/noise-view.js';
+import { auditTable, noiseTable } from '../format.js';
 import type { Args } from '../options.js';
 
 export const auditCommand: Command = {
@@ -109,7 +109,7 @@ async function runAudit(a: Args): Promise<void> {
 }
 
 /** The checked --defence, if any: the noise view needs the image's systems, so not with --gradients. */
-function noiseDefence(a: Args): ReturnType<typeof noiseRecord> | undefined {
+function noiseDefence(a: Args): DefenceRecord | undefined {
   if (!a.has('defence')) {
     if (a.has('probes')) fail('--probes goes with --defence noise:…');
     return undefined;
@@ -117,27 +117,6 @@ function noiseDefence(a: Args): ReturnType<typeof noiseRecord> | undefined {
   if (a.has('gradients')) fail('the noise view needs the client\'s image (--image, or the default random one), '
     + 'not --gradients');
   return noiseRecord([parseDefence(a.str('defence')!)]);
-}
-
-function noiseTable(v: NoiseView): string {
-  const f = (x: number | null) => (x === null ? '-' : x.toExponential(2));
-  const head = ['layer', 'gain', '±', 'transfer', 'predicted', 'error', 'node'];
-  const rows = v.layers.map((l) => [String(l.layer), f(l.gain), l.gain === null ? '-'
-    : `${(100 * l.relativeError).toFixed(0)}%`, f(l.transfer), f(l.predicted), f(l.predictedError),
-  l.reason ? `${l.node} (${l.reason})` : l.node]);
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padStart(widths[i]))).join('  ');
-  return [
-    `noise z=${v.z}, clip ${v.clip}: gradient norm ${v.gradientNorm.toExponential(3)}, clip scale `
-      + `${v.clipScale.toPrecision(3)}, σ on the unclipped gradient ${v.sigma.toExponential(3)}`,
-    'gain, transfer, predicted: RMS input error per unit σ (own gradient; per unit output error; all '
-      + 'layers). error = predicted·σ',
-    line(head), ...rows.map(line),
-    v.inputError === null ? 'predicted input error: unknown (a layer has no first-order model)'
-      : `predicted rgap input error ${v.inputError.toExponential(3)} (RMS, input units): about `
-        + `${v.predictedPsnr!.toFixed(1)} dB from the noise alone, to first order`,
-    '',
-  ].join('\n');
 }
 
 /** --threads, or one per core, fewer when that many layer solves at once would pass the ceiling. */
