@@ -21,6 +21,17 @@ const SWEEP = ['defend', '--model', 'cnn3_c1', '--defence', 'prune:0.9,0.5', '--
 const OUTPUTS = ['results.json', 'results.csv', 'report.md', 'psnr-vs-strength.svg', 'psnr-vs-strength.png',
   'grid-prune.svg', 'grid-prune.png', 'grid-noise.png'];
 
+/** Pruning p zeroes the round(p·n) smallest magnitudes of each tensor: the squares left and gone. */
+function pruned(g: ReadonlyMap<string, Float64Array>, p: number): { kept: number; gone: number } {
+  let kept = 0, gone = 0;
+  for (const t of g.values()) {
+    const sq = [...t].map((v) => v * v).sort((x, y) => x - y);
+    const n = Math.floor(p * t.length + 0.5);
+    sq.forEach((v, i) => { if (i < n) gone += v; else kept += v; });
+  }
+  return { kept, gone };
+}
+
 describe('defend', () => {
   it('sweeps, resumes a torn journal to the same bytes, and the same seed gives the same bytes', () => {
     const a = tmpDir('defend-a'), b = tmpDir('defend-b');
@@ -63,7 +74,9 @@ describe('defend', () => {
       [['--defence', 'prune:0.5', '--defence', 'prune:0.9'], /--defence prune is given twice/],
       [['--defence', 'fedavg:lr=0.1'], /fedavg needs steps/],
       [[], /--defence is required/],
-      [['--defence', 'secagg:2,4'], /defend does not sweep secure aggregation yet/],
+      [['--defence', 'secagg:1'], /clients must be at least 2/],
+      [['--defence', 'secagg:2', '--population', '/nonexistent'], /images \/nonexistent: no such file/],
+      [['--defence', 'prune:0.5', '--bn-mode', 'foo'], /--bn-mode must be train or eval/],
       [['--defence', 'prune:0.5', '--methods', 'rgap,nope'], /unknown (attack|method)/],
     ];
     for (const [extra, message] of cases) {
@@ -109,13 +122,7 @@ describe('defend', () => {
       mode: 'naive' as const };
     const clean = simulateClient(JS_KERNELS, model, initParams(model, 5), 'train',
       { shape: [1, ...shape], data: input }, [2]).update.gradients;
-    // pruning p zeroes the round(p·n) smallest magnitudes of each tensor: what is left and what went
-    let kept = 0, gone = 0;
-    for (const g of clean.values()) {
-      const sq = [...g].map((v) => v * v).sort((x, y) => x - y);
-      const n = Math.floor(0.9 * g.length + 0.5);
-      sq.forEach((v, i) => { if (i < n) gone += v; else kept += v; });
-    }
+    const { kept, gone } = pruned(clean, 0.9);
     const [prune] = parseDefenceSweep('prune:0.9');
     const p = runDefendCell({ ...cell, defence: prune }).row;
     assert.ok(Math.abs(p.relError - Math.sqrt(gone / (gone + kept))) < 1e-12, `${p.relError}`);
@@ -132,6 +139,58 @@ describe('defend', () => {
     assert.ok(z.relError > 1 && Math.abs(z.cosine) < 0.2, `noise at z = 2 swamps the gradient: ${z.relError}`);
     const none = runDefendCell(cell).row;
     assert.deepEqual([none.defence, none.strength, none.relError, none.cosine], ['none', null, 0, 1]);
+  });
+
+  it('--bn-mode eval: the client computes its update with the running statistics', () => {
+    const model = presetGraph('convnet_bn')!;
+    const shape = model.input as [number, number, number];
+    const [img] = loadImageSet('samples', 1);
+    const input = bitmapToTensor(fitBitmap(img.bitmap, shape), shape, REFERENCE_NORMALISATION);
+    const [prune] = parseDefenceSweep('prune:0.9');
+    for (const bnMode of ['eval', 'train'] as const) {
+      const clean = simulateClient(JS_KERNELS, model, initParams(model, 2), bnMode,
+        { shape: [1, ...shape], data: input }, [3]).update.gradients;
+      const { kept, gone } = pruned(clean, 0.9);
+      const r = runDefendCell({ key: 'k', model: 'convnet_bn', image: img.id, input, label: 3, seed: 2,
+        iterations: 1, method: 'ig', mode: 'naive', defence: prune, bnMode }).row;
+      assert.ok(Math.abs(r.relError - Math.sqrt(gone / (gone + kept))) < 1e-12, `${bnMode}: ${r.relError}`);
+    }
+  });
+
+  it('secure aggregation adds the other clients\' clean gradients, the target never among them', () => {
+    const model = presetGraph('cnn3_c1')!;
+    const shape = model.input as [number, number, number];
+    const [a, b] = loadImageSet('samples', 2)
+      .map((i) => bitmapToTensor(fitBitmap(i.bitmap, shape), shape, REFERENCE_NORMALISATION));
+    const grads = (x: Float64Array, label: number) => simulateClient(JS_KERNELS, model, initParams(model, 1),
+      'train', { shape: [1, ...shape], data: x }, [label]).update.gradients;
+    const own = grads(a, 0), other = grads(b, 4);
+    // the server reads g_a + g_b: its error against g_a is ‖g_b‖/‖g_a‖, its cosine ⟨g_a, g_a + g_b⟩/…
+    let aa = 0, bb = 0, ab = 0;
+    for (const [k, g] of own) {
+      g.forEach((v, i) => { const w = other.get(k)![i]; aa += v * v; bb += w * w; ab += v * w; });
+    }
+    const [sec] = parseDefenceSweep('secagg:2');
+    const r = runDefendCell({ key: 'k', model: 'cnn3_c1', image: 'a', input: a, label: 0, seed: 1,
+      method: 'rgap', mode: 'naive', defence: sec, population: { input: b, labels: [4] } }).row;
+    assert.ok(Math.abs(r.relError - Math.sqrt(bb / aa)) < 1e-12 * Math.sqrt(bb / aa), `${r.relError}`);
+    assert.ok(Math.abs(r.cosine - (aa + ab) / Math.sqrt(aa * (aa + 2 * ab + bb))) < 1e-12, `${r.cosine}`);
+    // through the CLI: two targets, one other client each, taken from the samples without the target
+    const d = tmpDir('defend-secagg');
+    const cli = runCli(['defend', '--model', 'cnn3_c1', '--defence', 'secagg:2', '--methods', 'rgap',
+      '--count', '2', '--seed', '1', '--threads', '1', '--out', d]);
+    assert.equal(cli.status, 0, cli.stderr);
+    const rows = JSON.parse(fs.readFileSync(path.join(d, 'results.json'), 'utf8')).rows as DefendRow[];
+    const sums = rows.filter((x) => x.defence === 'secagg');
+    assert.equal(sums.length, 2);
+    // blobs (label 0) is summed with face, face (label 1) with blobs: never with itself
+    assert.ok(sums.every((x) => x.relError > 0.05 && x.cosine < 0.999), JSON.stringify(sums));
+    const tooMany = runCli(['defend', '--model', 'cnn3_c1', '--defence', 'secagg:9', '--methods', 'rgap',
+      '--count', '1', '--out', path.join(d, 'x')]);
+    assert.equal(tooMany.status, 2);
+    assert.match(tooMany.stderr.trim(),
+      /^gradleak: error: --population samples: secagg:clients=9 needs 8 image/);
+    assert.ok(!fs.existsSync(path.join(d, 'x')));
   });
 
   it('finds the break point: the weakest strength from which every stronger one stays below', () => {

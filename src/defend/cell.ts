@@ -21,6 +21,8 @@ export interface DefendCell extends ClientCell {
   defence?: DefenceRecord;
   method: string;
   mode: AttackMode;
+  /** The other clients' images (model input, one after another) and labels, for secure aggregation. */
+  population?: { input: Float64Array; labels: number[] };
 }
 
 export interface DefendRow {
@@ -71,6 +73,10 @@ export function runDefendCell(
   const defences = cell.defence ? [cell.defence] : [];
   const update = defences.length === 0 ? clean : applyDefences({
     kernels: JS_KERNELS, model, params, bnMode: payload.bnMode, defences, seed: cell.seed,
+    ...(cell.population ? { population: {
+      images: { shape: [cell.population.labels.length, ...client.shape], data: cell.population.input },
+      labels: cell.population.labels,
+    } } : {}),
   }, { images: image, labels }).update;
   const utility = updateUtility(model, clean.gradients, naiveGradients(update).gradients);
   const r = attackOrBlank(cell, client, update, solver, kernels);

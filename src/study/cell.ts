@@ -17,6 +17,7 @@ import {
 } from '../core/memory.js';
 import { chainOrNull } from '../model/chain.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { BnMode } from '../ops/op.js';
 
 /**
  * What a cell of `study` or `defend` starts from: a model (a preset by name, or a graph) with its
@@ -40,6 +41,8 @@ export interface ClientCell {
   maxBytes?: number;
   /** Arithmetic of the attacks' gradient matching (default: float64). */
   precision?: Precision;
+  /** Batch norm of the client's pass (default train: a client computes its update while training). */
+  bnMode?: BnMode;
 }
 
 /** One cell of a study: an architecture and an image, attacked by every method. */
@@ -123,7 +126,7 @@ export function cellClient(cell: ClientCell): CellClient {
   const params = cell.weights ?? initParams(model, cell.seed);
   return {
     model, shape, params, image: { shape: [1, ...shape], data: cell.input },
-    payload: { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' },
+    payload: { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: cell.bnMode ?? 'train' },
     target: toUnitRange(cell.input, REFERENCE_NORMALISATION),
   };
 }

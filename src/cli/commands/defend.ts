@@ -14,12 +14,12 @@ import {
   bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap,
 } from '../../formats/image.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
-import { loadImageSet } from '../../io/imagesets.js';
+import { loadImageSet, type StudyImage } from '../../io/imagesets.js';
 import { resolveStudyModels } from '../../model/sweeps.js';
 import { cellMemory } from '../../study/cell.js';
 import { csvField } from '../../study/summary.js';
 import type { DefenceRecord } from '../../threat/payload.js';
-import { MODEL_OPTIONS } from '../args.js';
+import { bnMode, MODEL_OPTIONS } from '../args.js';
 import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
 import { cellProgress, parseJson, readJournal, runPool, workerCount } from '../cell-pool.js';
 import type { Command } from '../command.js';
@@ -30,11 +30,13 @@ export const defendCommand: Command = {
   name: 'defend',
   usage: 'gradleak defend --model M [--weights W] --defence NAME:S1,S2,... [--defence ...]\n'
     + `               [--methods rgap,hybrid,ig] [--images samples|DIR] [--count N] [--adaptive]
-               [--break-psnr DB] [--delta D] [--iterations N] [--seed S] [--threads N] --out DIR
+               [--population SET] [--bn-mode train|eval] [--break-psnr DB] [--delta D]
+               [--iterations N] [--seed S] [--threads N] --out DIR
   How strong must a defence be? For every defence at every strength listed (noise:0.5,1,2;
   prune:0.5,0.9; quantise:float16,int8,sign; fedavg:steps=1,5,20,lr=0.1; a bare name sweeps every
-  choice of quantise), every attack and every image, the client shares its defended update and the
-  attack reconstructs; the undefended baseline runs once per attack and image. With --adaptive each
+  choice of quantise; secagg:2,4 sums the target's update with K − 1 other clients' from --population),
+  every attack and every image, the client shares its defended update and the attack reconstructs;
+  the undefended baseline runs once per attack and image. With --adaptive each
   defended cell runs twice, naive and with the attack that knows the defence. Reported per defence,
   strength and attack: mean PSNR/SSIM over the images with 95% intervals, the update's relative
   error and cosine against the clean gradient, ε at --delta for noise (one release), and the break
@@ -46,12 +48,17 @@ export const defendCommand: Command = {
     model: MODEL_OPTIONS.model,
     weights: MODEL_OPTIONS.weights,
     seed: MODEL_OPTIONS.seed,
+    'bn-mode': MODEL_OPTIONS['bn-mode'],
     defence: {
       kind: 'string', arg: 'SPEC', repeatable: true,
       help: 'a defence and the strengths to sweep, e.g. noise:0.5,1,2 or fedavg:steps=1,5,lr=0.1',
     },
     methods: { kind: 'list', arg: 'M1,M2', help: 'attacks (default rgap,hybrid,ig)' },
     images: { kind: 'string', arg: 'SET', help: 'samples (default), a folder, a CIFAR-10 .bin or an IDX file' },
+    population: {
+      kind: 'string', arg: 'SET',
+      help: 'the other clients\' images under secagg, as --images (default samples; the target left out)',
+    },
     count: { kind: 'int', arg: 'N', help: 'images taken from the set (default 3)', min: 1, max: 1e6 },
     adaptive: { kind: 'boolean', help: 'also run each defended cell with the defence-aware attack' },
     'break-psnr': {
@@ -80,8 +87,6 @@ function defenceSweeps(v: Args): DefenceRecord[][] {
   return specs.map((spec) => {
     const name = spec.split(':')[0];
     const d = getDefence(name);
-    if (name === 'secagg') fail('--defence secagg: defend does not sweep secure aggregation yet (the other '
-      + 'clients need a population); use attack --image … --defence secagg:K --population DIR');
     const option = d.options.find((o) => o.name === d.strength.option)!;
     const full = !spec.includes(':') && option.kind === 'choice'
       ? `${name}:${option.choices!.join(',')}` : spec;
@@ -110,11 +115,13 @@ async function runDefend(v: Args): Promise<void> {
   const modes: AttackMode[] = v.flag('adaptive') ? ['naive', 'adaptive'] : ['naive'];
   const series = methods.flatMap((x) => modes.map((mode): [string, AttackMode] => [x, mode]));
   const seed = v.int('seed', 0), iterations = v.int('iterations'), precision = precisionOf(v);
+  const bn = bnMode(v);
   const threshold = v.num('break-psnr', 18);
   const perCell = cellMemory([m.graph], attacks);
   checkMemory(perCell, ceiling, 'a defend cell');
   const images = loadImageSet(v.str('images') ?? 'samples', v.int('count', 3));
   const shape = m.graph.input as [number, number, number];
+  const others = secaggPopulation(v.str('population') ?? 'samples', sweeps.flat(), m.graph.classes, shape);
   const journal = path.join(out, 'results.jsonl');
   for (const f of removeStaleTemps(out, 3)) console.error(`defend: removed ${f}, left by an interrupted run`);
   const done = readJournal(journal, parseRow, 'defend');
@@ -129,15 +136,19 @@ async function runDefend(v: Args): Promise<void> {
   ];
   for (const [record, method, mode] of plan) {
     images.forEach((img, i) => {
+      const population = record?.name === 'secagg' ? others(img.id, record) : undefined;
+      // bn and population enter the key only when they apply, so earlier journals stay valid
       const key = [m.key, record ? formatDefence(record) : 'none', method, mode, img.id,
-        iterations ?? 'default', seed, precision].join('|');
+        iterations ?? 'default', seed, precision, ...(bn === 'eval' ? ['bn=eval'] : []),
+        ...(population ? [`population=${v.str('population') ?? 'samples'}`] : [])].join('|');
       keys.push(key);
       if (done.has(key)) return;
       cells.push({
         key, model: m.label, ...m.cell, image: img.id,
         input: bitmapToTensor(fitBitmap(img.bitmap, shape), shape, REFERENCE_NORMALISATION),
         label: (img.label ?? i) % m.graph.classes, iterations, seed, precision, method, mode,
-        ...(record ? { defence: record } : {}),
+        ...(bn === 'eval' ? { bnMode: bn } : {}), ...(record ? { defence: record } : {}),
+        ...(population ? { population } : {}),
       });
     });
   }
@@ -213,15 +224,41 @@ function canonicalCommand(
 ): string {
   const parts = ['gradleak defend --model', model];
   if (v.has('weights')) parts.push('--weights', path.basename(v.str('weights')!));
+  if (v.has('bn-mode')) parts.push('--bn-mode', v.str('bn-mode')!);
   for (const s of v.strs('defence')) parts.push('--defence', s);
   parts.push('--methods', methods.join(','), '--images', v.str('images') ?? 'samples',
     '--count', String(count));
   if (v.flag('adaptive')) parts.push('--adaptive');
+  if (v.has('population')) parts.push('--population', v.str('population')!);
   if (v.has('iterations')) parts.push('--iterations', String(v.int('iterations')));
   if (v.has('precision')) parts.push('--precision', v.str('precision')!);
   if (v.has('delta')) parts.push('--delta', String(v.num('delta')));
   parts.push('--break-psnr', String(threshold), '--seed', String(seed), '--out DIR');
   return parts.join(' ');
+}
+
+/**
+ * Secure aggregation's other clients: for a target image and a secagg record with K clients, the
+ * first K − 1 images of the population set other than the target itself (the sum must not count the
+ * target twice), as model inputs, with their labels (the set's, else their place in it). Loaded once.
+ */
+function secaggPopulation(
+  spec: string, records: DefenceRecord[], classes: number, shape: [number, number, number],
+): (image: string, r: DefenceRecord) => DefendCell['population'] {
+  const most = Math.max(0, ...records.filter((r) => r.name === 'secagg')
+    .map((r) => r.params.clients as number));
+  const set: StudyImage[] = most > 0 ? loadImageSet(spec, most) : [];
+  const n = shape[0] * shape[1] * shape[2];
+  return (image, r) => {
+    const need = (r.params.clients as number) - 1;
+    const chosen = set.map((s, i) => ({ s, i })).filter(({ s }) => s.id !== image).slice(0, need);
+    if (chosen.length < need) fail(`--population ${spec}: ${formatDefence(r)} needs ${need} image(s) `
+      + `besides ${image} for the other clients, the set has ${chosen.length}`);
+    const input = new Float64Array(need * n);
+    chosen.forEach(({ s }, k) => input.set(
+      bitmapToTensor(fitBitmap(s.bitmap, shape), shape, REFERENCE_NORMALISATION, `image ${s.id}`), k * n));
+    return { input, labels: chosen.map(({ s, i }) => (s.label ?? i) % classes) };
+  };
 }
 
 function parseRow(line: string): DefendRow | null {
