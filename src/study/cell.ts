@@ -134,7 +134,7 @@ export function cellClient(cell: ClientCell): CellClient {
 /**
  * One attack on one update, measured against the cell's image: the reconstruction on [0, 1], its
  * quality and the attack's seconds. `adaptive` asks for the attack that knows the update's defences
- * (attacks/adaptive.ts; the layer-wise attacks read the update naively either way).
+ * (attacks/adaptive.ts for gradient matching; attacks/layerwise/adaptive.ts for the layer-wise ones).
  */
 export function attackCell(
   method: string, client: CellClient, update: SharedUpdate, cell: ClientCell, solver: SolverCache,
