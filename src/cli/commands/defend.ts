@@ -183,7 +183,9 @@ async function runDefend(v: Args): Promise<void> {
   const first = images[0];
   const command = canonicalCommand(v, m.label, methods, images.length, seed, threshold);
   const report = rows.length === 0 ? [] : defendReport({
-    summary, sweeps, series, model: m.label, images: images.map((i) => i.id), command,
+    summary, sweeps, series, images: images.map((i) => i.id), command,
+    // the weights name the model as much as its layers do (a trained and an untrained lenet_zhu)
+    model: v.has('weights') ? `${m.label} (${path.basename(v.str('weights')!)})` : m.label,
     target: fitBitmap(first.bitmap, shape),
     reconstruction: (record, method, mode) => {
       const f = reconstructionFile(out, {
