@@ -17,7 +17,7 @@ import type { Command } from '../command.js';
 import { DEFENCE_OPTIONS } from '../defence-args.js';
 import { parseDefence } from '../../defences/spec.js';
 import { noiseRecord } from '../../analysis/noise-view.js';
-import { auditTable, noiseTable } from '../format.js';
+import { auditTable, noiseTable } from '../../app/tables.js';
 import type { Args } from '../options.js';
 
 export const auditCommand: Command = {

@@ -7,11 +7,11 @@ import { formatBytes } from '../../core/limits.js';
 import { checkMemory } from '../../core/memory.js';
 import type { AttackMode, DefendCell, DefendResult, DefendRow } from '../../defend/cell.js';
 import { defendReport } from '../../defend/report.js';
-import { seriesName, summariseDefend, weakestFirst } from '../../defend/summary.js';
-import { getDefence } from '../../defences/registry.js';
-import { formatDefence, parseDefenceSweep } from '../../defences/spec.js';
+import { defendPlan, defenceSweeps } from '../../app/defend.js';
+import { seriesName, summariseDefend } from '../../defend/summary.js';
+import { formatDefence } from '../../defences/spec.js';
 import {
-  bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap,
+  decodeImage, encodeImagePng, fitBitmap, unitTensorToBitmap,
 } from '../../formats/image.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
 import { loadImageSet } from '../../io/imagesets.js';
@@ -71,27 +71,9 @@ export const defendCommand: Command = {
   run: runDefend,
 };
 
-/** Each --defence as its records, weakest first; a choice strength with no values sweeps them all. */
-function defenceSweeps(v: Args): DefenceRecord[][] {
-  const specs = v.strs('defence');
-  if (specs.length === 0) fail('--defence is required: a defence and its strengths, e.g. noise:0.5,1,2');
-  const delta = v.num('delta');
-  const seen = new Set<string>();
-  return specs.map((spec) => {
-    const name = spec.split(':')[0];
-    const d = getDefence(name);
-    if (name === 'secagg') fail('--defence secagg: defend does not sweep secure aggregation yet (the other '
-      + 'clients need a population); use attack --image … --defence secagg:K --population DIR');
-    const option = d.options.find((o) => o.name === d.strength.option)!;
-    const full = !spec.includes(':') && option.kind === 'choice'
-      ? `${name}:${option.choices!.join(',')}` : spec;
-    if (seen.has(name)) fail(`--defence ${name} is given twice: list its strengths in one spec`);
-    seen.add(name);
-    const records = parseDefenceSweep(full).map((r) => (name === 'noise' && delta !== undefined
-      && !/(^|[:,])\s*delta\s*=/.test(spec) ? { ...r, params: { ...r.params, delta } } : r));
-    const unique = new Map(records.map((r) => [formatDefence(r), r]));
-    return weakestFirst([...unique.values()]);
-  });
+/** Each --defence as its records, weakest first. */
+function sweepsOf(v: Args): DefenceRecord[][] {
+  return defenceSweeps(v.strs('defence'), v.num('delta'));
 }
 
 async function runDefend(v: Args): Promise<void> {
@@ -99,7 +81,7 @@ async function runDefend(v: Args): Promise<void> {
   if (!out) fail('--out DIR is required');
   checkOutput(out, 'dir');
   const ceiling = v.maxMemory();
-  const sweeps = defenceSweeps(v);
+  const sweeps = sweepsOf(v);
   const modelRef = v.str('model');
   if (!modelRef) fail('--model is required (a preset name such as cnn3_c1, a spec .json or an .onnx file)');
   const names = resolveStudyModels([modelRef]);
@@ -108,7 +90,6 @@ async function runDefend(v: Args): Promise<void> {
   const methods = v.list('methods', ['rgap', 'hybrid', 'ig']);
   const attacks = methods.map(getAttack);
   const modes: AttackMode[] = v.flag('adaptive') ? ['naive', 'adaptive'] : ['naive'];
-  const series = methods.flatMap((x) => modes.map((mode): [string, AttackMode] => [x, mode]));
   const seed = v.int('seed', 0), iterations = v.int('iterations'), precision = precisionOf(v);
   const threshold = v.num('break-psnr', 18);
   const perCell = cellMemory([m.graph], attacks);
@@ -120,33 +101,19 @@ async function runDefend(v: Args): Promise<void> {
   const done = readJournal(journal, parseRow, 'defend');
   // every cell in a fixed order (baseline, then defences as given, strengths weakest first); the
   // outputs follow it, not the order in which the workers finish
-  const keys: string[] = [];
-  const cells: DefendCell[] = [];
-  const plan: [DefenceRecord | null, string, AttackMode][] = [
-    ...methods.map((x): [null, string, AttackMode] => [null, x, 'naive']),
-    ...sweeps.flat().flatMap((r) => series.map(
-      ([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
-  ];
-  for (const [record, method, mode] of plan) {
-    images.forEach((img, i) => {
-      const key = [m.key, record ? formatDefence(record) : 'none', method, mode, img.id,
-        iterations ?? 'default', seed, precision].join('|');
-      keys.push(key);
-      if (done.has(key)) return;
-      cells.push({
-        key, model: m.label, ...m.cell, image: img.id,
-        input: bitmapToTensor(fitBitmap(img.bitmap, shape), shape, REFERENCE_NORMALISATION),
-        label: (img.label ?? i) % m.graph.classes, iterations, seed, precision, method, mode,
-        ...(record ? { defence: record } : {}),
-      });
-    });
-  }
+  const plan = defendPlan({
+    model: { label: m.label, key: m.key, graph: m.graph, cell: m.cell }, sweeps, methods, modes,
+    images: images.map((img) => ({ id: img.id, bitmap: img.bitmap, label: img.label })),
+    iterations, seed, precision,
+  });
+  const { keys, series } = plan;
+  const cells = keys.filter((k) => !done.has(k)).map(plan.cell);
   const total = keys.length;
   const workers = workerCount('defend', v.int('threads', os.availableParallelism?.() ?? os.cpus().length),
     cells.length, perCell.bytes, ceiling, formatBytes);
   for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
   fs.mkdirSync(out, { recursive: true });
-  console.error(`defend: ${plan.length} (defence, strength, attack) points × ${images.length} images = `
+  console.error(`defend: ${plan.points.length} (defence, strength, attack) points × ${images.length} images = `
     + `${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
   let finished = total - cells.length;
