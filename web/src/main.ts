@@ -266,6 +266,7 @@ function showAudit(state: PageState, r: JobResult): void {
   if (r.kind !== 'audit') return;
   const a = r.report;
   showOnly('audit-view');
+  document.body.dataset.seconds = String(r.seconds);
   const index = byId('security-index');
   index.textContent = String(a.copaIndex);
   index.dataset.value = String(a.copaIndex);
@@ -323,6 +324,7 @@ function showAttack(state: PageState, r: JobResult): void {
   if (r.kind !== 'attack') return;
   const a = r.attack, res = a.result as { psnr?: number; ssim?: number; method: string; label?: number;
     labelInferred?: boolean; iterations?: number; warnings: string[] };
+  document.body.dataset.seconds = String(a.seconds);
   if (a.target) drawBitmap(byId<HTMLCanvasElement>('attack-target'), a.target);
   drawBitmap(byId<HTMLCanvasElement>('reconstruction'), a.bitmap);
   const psnr = byId('psnr');
