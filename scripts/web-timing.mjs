@@ -39,6 +39,7 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', arg
 async function inPage(model, run) {
   const page = await browser.newPage();
   await page.goto(`${origin}/?model=${model}&image=hills`);
+  await page.waitForSelector('body[data-ready]');
   const t0 = await page.evaluate(() => performance.now());
   await page.click(run === 'audit' ? '#run-audit' : '#run-attack');
   await page.waitForSelector('body[data-done]', { timeout: 600_000 });

@@ -55,6 +55,7 @@ async function openApp(t: TestContext, app: App | null, query: string): Promise<
   const page = await app.context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   await page.goto(`${app.origin}/${query}`);
+  await page.waitForSelector('body[data-ready]');
   t.diagnostic(`opened ${query}`);
   return page;
 }

@@ -1,17 +1,11 @@
 import './style.css';
 import type { AuditReport } from '../../src/app/audit.js';
-import { defendPlan, defenceSweeps } from '../../src/app/defend.js';
-import { modelOf } from '../../src/app/session.js';
-import { ATTACKS } from '../../src/attacks/registry.js';
 import type { DefendRow } from '../../src/defend/cell.js';
-import { defendReport } from '../../src/defend/report.js';
-import { summariseDefend } from '../../src/defend/summary.js';
-import { formatDefence } from '../../src/defences/spec.js';
-import { decodeImage, fitBitmap, unitTensorToBitmap, type Bitmap } from '../../src/formats/image.js';
-import { presetNames } from '../../src/model/presets.js';
+import { decodeImage, type Bitmap } from '../../src/formats/image.js';
 import { canvasBitmap, byId, drawBitmap, el, fillTable } from './dom.js';
-import { CancelledRun, RunError, spawnAppWorker, WorkerHost } from './host.js';
+import { CancelledRun, spawnAppWorker, WorkerHost } from './host.js';
 import type { FileBytes, Inputs, JobResult, NamedFile, ProgressMessage } from './protocol.js';
+import type { SweepRequest } from './sweep.js';
 import { SAMPLE_NAMES, sampleBytes } from './samples.js';
 
 /**
@@ -29,29 +23,38 @@ interface PageState {
   files: { model?: FileBytes; weights?: FileBytes; gradients?: FileBytes };
   downloads: string[];
   running: boolean;
+  /** The presets and attacks, as the worker's core knows them (the page does not load the core). */
+  presets: { name: string; kind: string }[];
+  attacks: { name: string; description: string }[];
 }
 
 const DEFAULT_METHOD = 'rgap';
 const DEFAULT_COMPARE = ['rgap', 'hybrid', 'ig'];
 const BREAK_PSNR = 18;
 
-function start(): void {
+async function start(): Promise<void> {
+  const host = new WorkerHost(spawnAppWorker);
+  const catalogue = await host.run({ kind: 'catalogue' });
+  if (catalogue.kind !== 'catalogue') return;
   const state: PageState = {
-    host: new WorkerHost(spawnAppWorker), sweepHosts: [], image: null, files: {}, downloads: [], running: false,
+    host, sweepHosts: [], image: null, files: {}, downloads: [], running: false,
+    presets: catalogue.presets, attacks: catalogue.attacks,
   };
   setUpControls(state);
+  // controls work from here on (a test or a script waits for this)
+  document.body.dataset.ready = '';
   applyLink(state);
 }
 
 function setUpControls(state: PageState): void {
   const preset = byId<HTMLSelectElement>('preset');
-  for (const { name, kind } of presetNames()) preset.appendChild(el('option', `${name} (${kind})`, { value: name }));
+  for (const { name, kind } of state.presets) preset.appendChild(el('option', `${name} (${kind})`, { value: name }));
   preset.value = 'cnn3_c1';
   const sample = byId<HTMLSelectElement>('sample');
   for (const n of SAMPLE_NAMES) sample.appendChild(el('option', n, { value: n }));
   const method = byId<HTMLSelectElement>('method');
   const compare = byId('compare-methods');
-  for (const a of ATTACKS) {
+  for (const a of state.attacks) {
     method.appendChild(el('option', a.name, { value: a.name, title: a.description }));
     const box = el('input', undefined, { type: 'checkbox', value: a.name, name: 'compare' });
     box.checked = DEFAULT_COMPARE.includes(a.name);
@@ -131,7 +134,7 @@ function setUpDrawing(state: PageState): void {
 function applyLink(state: PageState): void {
   const q = new URLSearchParams(location.search);
   const model = q.get('model'), image = q.get('image'), run = q.get('run');
-  if (model && presetNames().some((p) => p.name === model)) byId<HTMLSelectElement>('preset').value = model;
+  if (model && state.presets.some((p) => p.name === model)) byId<HTMLSelectElement>('preset').value = model;
   if (image && SAMPLE_NAMES.includes(image)) {
     byId<HTMLSelectElement>('sample').value = image;
     chooseSample(state, image);
@@ -147,8 +150,8 @@ function applyLink(state: PageState): void {
     b.checked = methods.split(',').includes(b.value);
   }
   noteModel(state);
-  if (run && (['audit', 'compare', 'defend'].includes(run) || ATTACKS.some((a) => a.name === run))) {
-    if (ATTACKS.some((a) => a.name === run)) byId<HTMLSelectElement>('method').value = run;
+  if (run && (['audit', 'compare', 'defend'].includes(run) || state.attacks.some((a) => a.name === run))) {
+    if (state.attacks.some((a) => a.name === run)) byId<HTMLSelectElement>('method').value = run;
     void runJob(state, run);
   }
 }
@@ -362,63 +365,39 @@ function showCompare(state: PageState, r: JobResult): void {
 
 /** The defence sweep: the plan's cells on the page's workers, then the summary and its curve. */
 async function runSweep(state: PageState, job: Inputs): Promise<void> {
-  if (!job.image) throw new RunError('choose an image first', true);
-  const specs = byId<HTMLInputElement>('defences').value.split(';').map((s) => s.trim()).filter(Boolean);
-  const methods = byId<HTMLInputElement>('defend-methods').value.split(',').map((s) => s.trim()).filter(Boolean);
-  const sweeps = defenceSweeps(specs);
-  const graph = modelOf(job.model, 2 ** 31);
-  const label = 'preset' in job.model ? job.model.preset : job.model.file.name;
-  const plan = defendPlan({
-    model: { label, key: label, graph, cell: 'preset' in job.model ? {} : { spec: graph.spec } },
-    sweeps, methods, modes: ['naive'], images: [{ id: job.image.source, bitmap: job.image.bitmap, label: job.label }],
-    iterations: iterations(), seed: job.seed, precision: 'f32',
-  });
+  const split = (id: string, by: string) => byId<HTMLInputElement>(id).value.split(by).map((s) => s.trim()).filter(Boolean);
+  const sweep: SweepRequest = {
+    inputs: job, specs: split('defences', ';'), methods: split('defend-methods', ','), iterations: iterations(),
+    threshold: BREAK_PSNR, maxBytes: 2 ** 31,
+  };
+  const plan = await state.host.run({ kind: 'sweep-plan', sweep });
+  if (plan.kind !== 'sweep-plan') return;
   const workers = Math.max(1, Math.min(2, navigator.hardwareConcurrency || 1));
   while (state.sweepHosts.length < workers - 1) state.sweepHosts.push(new WorkerHost(spawnAppWorker));
   const hosts = [state.host, ...state.sweepHosts.slice(0, workers - 1)];
-  const rows = new Map<string, DefendRow>();
-  const recon = new Map<string, Float64Array>();
-  const queue = [...plan.keys];
+  const done: { row: DefendRow; reconstruction: Float64Array }[] = [];
+  const queue = [...plan.cells];
   const bar = byId<HTMLProgressElement>('progress');
-  bar.max = plan.keys.length;
+  bar.max = plan.cells.length;
   await Promise.all(hosts.map(async (host) => {
-    for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-      const r = await host.run({ kind: 'cell', cell: plan.cell(key) });
+    for (let cell = queue.shift(); cell !== undefined; cell = queue.shift()) {
+      const r = await host.run({ kind: 'cell', cell });
       if (r.kind !== 'cell') continue;
-      rows.set(key, r.result.row);
-      recon.set(key, r.result.reconstruction);
-      bar.value = rows.size;
-      status(`${rows.size}/${plan.keys.length} cells · ${r.result.row.defence} ${r.result.row.strength ?? ''} `
-        + `${r.result.row.method}: ${r.result.row.psnr.toFixed(1)} dB`);
+      done.push(r.result);
+      bar.value = done.length;
+      const row = r.result.row;
+      status(`${done.length}/${plan.cells.length} cells · ${row.defence} ${row.strength ?? ''} ${row.method}: `
+        + `${row.psnr.toFixed(1)} dB`);
     }
   }));
-  const ordered = plan.keys.flatMap((k) => rows.get(k) ?? []);
-  const summary = summariseDefend(ordered, sweeps, plan.series, BREAK_PSNR);
-  const shape = graph.input as [number, number, number];
-  const report = defendReport({
-    summary, sweeps, series: plan.series, model: label, images: [job.image.source],
-    command: `gradleak web: defend --model ${label} ${specs.map((s) => `--defence ${s}`).join(' ')} `
-      + `--methods ${methods.join(',')} --seed ${job.seed}`,
-    target: fitBitmap(job.image.bitmap, shape),
-    reconstruction: (record, method, mode) => {
-      const spec = record ? formatDefence(record) : 'none';
-      const key = plan.keys.find((k) => { const p = k.split('|'); return p[1] === spec && p[2] === method && p[3] === mode; });
-      const x = key ? recon.get(key) : undefined;
-      return x ? unitTensorToBitmap(x, shape) : null;
-    },
-  });
+  const report = await state.host.run({ kind: 'sweep-report', sweep, done });
+  if (report.kind !== 'sweep-report') return;
   showOnly('defend-view');
-  const svg = report.find((f) => f.file === 'psnr-vs-strength.svg');
-  if (svg) {
-    const url = URL.createObjectURL(new Blob([svg.data as BlobPart], { type: 'image/svg+xml' }));
-    byId<HTMLImageElement>('defend-curve').src = url;
-  }
-  byId('defend-breaks').textContent = summary.breakPoints.map((b) => `${b.defence}: ${b.strength === null
-    ? `no break point (the best attack stays at or above ${BREAK_PSNR} dB)`
-    : `break point ${b.strength}`}`).join(' · ');
-  const results = JSON.stringify({ model: label, threshold: BREAK_PSNR, summary,
-    rows: ordered.map(({ seconds: _s, ...row }) => row) }, null, 1) + '\n';
-  offerDownloads(state, [...report.map((f) => ({ name: f.file, data: f.data })), { name: 'results.json', data: results }]);
+  const svg = report.files.find((f) => f.name === 'psnr-vs-strength.svg');
+  if (svg) byId<HTMLImageElement>('defend-curve').src = URL.createObjectURL(
+    new Blob([svg.data as BlobPart], { type: 'image/svg+xml' }));
+  byId('defend-breaks').textContent = report.breakPoints;
+  offerDownloads(state, report.files);
 }
 
-start();
+void start();

@@ -1,7 +1,8 @@
 import type { AuditReport } from '../../src/app/audit.js';
 import type { CompareRow } from '../../src/app/compare.js';
-import type { DefendCell, DefendResult } from '../../src/defend/cell.js';
+import type { DefendCell, DefendResult, DefendRow } from '../../src/defend/cell.js';
 import type { Bitmap } from '../../src/formats/image.js';
+import type { SweepRequest } from './sweep.js';
 
 /**
  * The messages between the page and its workers. Everything is plain data (structured clone): files
@@ -29,7 +30,10 @@ export type Job =
   | { kind: 'audit'; inputs: Inputs }
   | { kind: 'attack'; inputs: Inputs; method: string; iterations?: number }
   | { kind: 'compare'; inputs: Inputs; methods: string[]; iterations?: number }
-  | { kind: 'cell'; cell: DefendCell };
+  | { kind: 'cell'; cell: DefendCell }
+  | { kind: 'catalogue' }
+  | { kind: 'sweep-plan'; sweep: SweepRequest }
+  | { kind: 'sweep-report'; sweep: SweepRequest; done: { row: DefendRow; reconstruction: Float64Array }[] };
 
 export interface NamedFile {
   name: string;
@@ -49,7 +53,10 @@ export type JobResult =
   | { kind: 'attack'; attack: AttackView }
   | { kind: 'compare'; rows: CompareRow[]; shown: { method: string; bitmap: Bitmap }[]; target: Bitmap | null;
     files: NamedFile[] }
-  | { kind: 'cell'; result: DefendResult };
+  | { kind: 'cell'; result: DefendResult }
+  | { kind: 'catalogue'; presets: { name: string; kind: string }[]; attacks: { name: string; description: string }[] }
+  | { kind: 'sweep-plan'; cells: DefendCell[] }
+  | { kind: 'sweep-report'; files: NamedFile[]; breakPoints: string };
 
 export interface ProgressMessage {
   step: number;

@@ -5,7 +5,8 @@ import { runCompareJob } from '../../src/app/compare.js';
 import { openSession, type Session } from '../../src/app/session.js';
 import { auditTable } from '../../src/app/tables.js';
 import type { AttackOptions } from '../../src/attacks/types.js';
-import { getAttack } from '../../src/attacks/registry.js';
+import { ATTACKS, getAttack } from '../../src/attacks/registry.js';
+import { presetNames } from '../../src/model/presets.js';
 import { InputError } from '../../src/core/errors.js';
 import { runDefendCell } from '../../src/defend/cell.js';
 import { unitTensorToBitmap } from '../../src/formats/image.js';
@@ -13,6 +14,7 @@ import { JS_KERNELS } from '../../src/kernels/js/index.js';
 import { matchingKernels } from '../../src/kernels/select.js';
 import { DEFAULT_RANK_TOL } from '../../src/solve/layersolve.js';
 import { SolverCache } from '../../src/solve/solver-cache.js';
+import { sweepCells, sweepReport } from './sweep.js';
 import type { FromWorker, Inputs, JobResult, ProgressMessage, ToWorker } from './protocol.js';
 
 /**
@@ -56,6 +58,11 @@ function progressPoster(id: number, s: Session): AttackProgress {
 
 function run(id: number, msg: ToWorker['job']): JobResult {
   if (msg.kind === 'cell') return { kind: 'cell', result: runDefendCell(msg.cell) };
+  if (msg.kind === 'catalogue') return {
+    kind: 'catalogue', presets: presetNames(), attacks: ATTACKS.map((a) => ({ name: a.name, description: a.description })),
+  };
+  if (msg.kind === 'sweep-plan') return { kind: 'sweep-plan', cells: sweepCells(msg.sweep) };
+  if (msg.kind === 'sweep-report') return { kind: 'sweep-report', ...sweepReport(msg.sweep, msg.done) };
   if (msg.kind === 'audit') throw new Error('audit is asynchronous');
   const s = session(msg.inputs);
   const base = {
