@@ -105,7 +105,8 @@ export function runAttackJob(job: AttackJob): AttackOutcome {
     layers: res.layers, warnings: res.warnings,
   };
   const n = shape[0] * shape[1] * shape[2];
-  const bitmaps = Array.from({ length: B }, (_, i) => unitTensorToBitmap(recon.subarray(i * n, (i + 1) * n), shape));
+  const bitmaps = Array.from({ length: B },
+    (_, i) => unitTensorToBitmap(recon.subarray(i * n, (i + 1) * n), shape));
   return { result, timing, reconstruction: recon, bitmaps, quality: q, run: res };
 }
 

@@ -39,7 +39,9 @@ export function runCompareJob(
   const rows: CompareRow[] = [];
   // the grid shows the batch's first image and, per method, the reconstruction paired with it
   const cells: { label: string; lines: string[]; bitmap: Bitmap }[] = [];
-  if (targets) cells.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(targets.subarray(0, n), shape) });
+  if (targets) {
+    cells.push({ label: 'target', lines: [], bitmap: unitTensorToBitmap(targets.subarray(0, n), shape) });
+  }
   const shown: CompareOutcome['shown'] = [];
   for (const attack of attacks) {
     hooks.onStart?.(attack);
@@ -54,12 +56,16 @@ export function runCompareJob(
     });
     const index = o.quality ? Math.max(0, o.quality.pairs.findIndex((p) => p.target === 0)) : 0;
     const bitmap = o.bitmaps[index];
-    cells.push({ label: attack.name, lines: q ? [`PSNR ${q.psnr.toFixed(1)}`, `SSIM ${q.ssim.toFixed(2)}`] : [], bitmap });
+    const lines = q ? [`PSNR ${q.psnr.toFixed(1)}`, `SSIM ${q.ssim.toFixed(2)}`] : [];
+    cells.push({ label: attack.name, lines, bitmap });
     shown.push({ method: attack.name, bitmap });
   }
-  const files: CompareOutcome['files'] = shown.map((s) => ({ name: `${s.method}.png`, data: encodeImagePng(s.bitmap) }));
+  const files: CompareOutcome['files'] = shown.map((s) => ({
+    name: `${s.method}.png`, data: encodeImagePng(s.bitmap),
+  }));
   files.push({ name: 'compare.png', data: encodeImagePng(labelledRow(cells)) });
-  files.push({ name: 'compare.json', data: JSON.stringify({ model: model.name, methods: rows }, null, 1) + '\n' });
+  const json = JSON.stringify({ model: model.name, methods: rows }, null, 1) + '\n';
+  files.push({ name: 'compare.json', data: json });
   files.push({ name: 'compare.md', data: compareMarkdown(model.name, rows) });
   return { model: model.name, rows, shown, files };
 }

@@ -62,7 +62,8 @@ export function defendPlan(p: DefendPlanInput): DefendPlan {
   const series = p.methods.flatMap((x) => p.modes.map((mode): [string, AttackMode] => [x, mode]));
   const points: DefendPlan['points'] = [
     ...p.methods.map((x): [null, string, AttackMode] => [null, x, 'naive']),
-    ...p.sweeps.flat().flatMap((r) => series.map(([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
+    ...p.sweeps.flat().flatMap((r) => series.map(
+      ([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
   ];
   const shape = m.graph.input as [number, number, number];
   const makers = new Map<string, () => DefendCell>();

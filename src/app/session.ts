@@ -40,7 +40,8 @@ export function modelOf(m: SessionInputs['model'], maxBytes: number): Graph {
 
 export function openSession(s: SessionInputs): Session {
   const model = modelOf(s.model, s.maxBytes);
-  const params = resolveParams(model, s.weights ? { bytes: s.weights.bytes, source: s.weights.name } : null, s.seed);
+  const weights = s.weights ? { bytes: s.weights.bytes, source: s.weights.name } : null;
+  const params = resolveParams(model, weights, s.seed);
   const payload: ServerPayload = { model, params, normalisation: REFERENCE_NORMALISATION, bnMode: 'train' };
   const shape = model.input as [number, number, number];
   const fitted = s.image ? { source: s.image.source, bitmap: fitBitmap(s.image.bitmap, shape) } : null;

@@ -48,7 +48,9 @@ async function start(): Promise<void> {
 
 function setUpControls(state: PageState): void {
   const preset = byId<HTMLSelectElement>('preset');
-  for (const { name, kind } of state.presets) preset.appendChild(el('option', `${name} (${kind})`, { value: name }));
+  for (const { name, kind } of state.presets) {
+    preset.appendChild(el('option', `${name} (${kind})`, { value: name }));
+  }
   preset.value = 'cnn3_c1';
   const sample = byId<HTMLSelectElement>('sample');
   for (const n of SAMPLE_NAMES) sample.appendChild(el('option', n, { value: n }));
@@ -64,7 +66,11 @@ function setUpControls(state: PageState): void {
   }
   method.value = DEFAULT_METHOD;
 
-  preset.onchange = () => { state.files.model = undefined; byId<HTMLInputElement>('model-file').value = ''; noteModel(state); };
+  preset.onchange = () => {
+    state.files.model = undefined;
+    byId<HTMLInputElement>('model-file').value = '';
+    noteModel(state);
+  };
   sample.onchange = () => chooseSample(state, sample.value);
   fileInput('model-file', (f) => { state.files.model = f; noteModel(state); });
   fileInput('weights-file', (f) => { state.files.weights = f; noteModel(state); });
@@ -109,7 +115,8 @@ function chooseSample(state: PageState, name: string): void {
 function setImage(state: PageState, source: string, bitmap: Bitmap): void {
   state.image = { source, bitmap };
   drawBitmap(byId<HTMLCanvasElement>('target'), bitmap);
-  byId('target-caption').textContent = `${source}, ${bitmap.width}×${bitmap.height} (fitted to the model's input)`;
+  byId('target-caption').textContent =
+    `${source}, ${bitmap.width}×${bitmap.height} (fitted to the model's input)`;
 }
 
 function setUpDrawing(state: PageState): void {
@@ -193,11 +200,14 @@ async function runJob(state: PageState, run: string): Promise<void> {
     if (run === 'defend') await runSweep(state, job);
     else if (run === 'audit') showAudit(state, await state.host.run({ kind: 'audit', inputs: job }, progress));
     else if (run === 'compare') {
-      const methods = [...document.querySelectorAll<HTMLInputElement>('input[name=compare]:checked')].map((b) => b.value);
-      showCompare(state, await state.host.run({ kind: 'compare', inputs: job, methods, iterations: iterations() }, progress));
+      const boxes = document.querySelectorAll<HTMLInputElement>('input[name=compare]:checked');
+      const methods = [...boxes].map((b) => b.value);
+      const compare = { kind: 'compare' as const, inputs: job, methods, iterations: iterations() };
+      showCompare(state, await state.host.run(compare, progress));
     } else {
       prepareAttackView(state);
-      showAttack(state, await state.host.run({ kind: 'attack', inputs: job, method: run, iterations: iterations() },
+      const attack = { kind: 'attack' as const, inputs: job, method: run, iterations: iterations() };
+      showAttack(state, await state.host.run(attack,
         (p) => { progress(p); livePreview(p); }));
     }
     setRunning(state, false);
@@ -215,7 +225,9 @@ async function runJob(state: PageState, run: string): Promise<void> {
 function setRunning(state: PageState, running: boolean): void {
   state.running = running;
   delete document.body.dataset.done;
-  for (const id of ['run-audit', 'run-attack', 'run-compare', 'run-defend']) byId<HTMLButtonElement>(id).disabled = running;
+  for (const id of ['run-audit', 'run-attack', 'run-compare', 'run-defend']) {
+    byId<HTMLButtonElement>(id).disabled = running;
+  }
   byId<HTMLButtonElement>('cancel').disabled = !running;
   if (running) byId<HTMLProgressElement>('progress').removeAttribute('value');
   else byId<HTMLProgressElement>('progress').value = 0;
@@ -263,7 +275,8 @@ function offerDownloads(state: PageState, files: NamedFile[]): void {
 const INDEX_MEANING = 'The security index (Chen & Campbell) adds up each layer\'s rank deficiency (how many of '
   + 'its unknowns its equations leave undetermined), weighted more the nearer the layer is to the input. '
   + '0: every layer is determined and the layer-wise attack recovers the image exactly; the more negative, '
-  + 'the more of the input these gradients leave open to an attacker (the bars: each layer\'s undetermined share).';
+  + 'the more of the input these gradients leave open to an attacker '
+  + '(the bars: each layer\'s undetermined share).';
 
 function showAudit(state: PageState, r: JobResult): void {
   if (r.kind !== 'audit') return;
@@ -277,7 +290,8 @@ function showAudit(state: PageState, r: JobResult): void {
     + `structural index ${a.structuralIndex}; label ${a.label}${a.labelInferred ? ' (inferred)' : ''}. `
     + `${a.warnings.join(' ')}`;
   fillTable(byId<HTMLTableElement>('audit-table'),
-    ['layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', 'rank', 'deficiency', 'structural', 'condition'],
+    ['layer', 'type', 'unknowns', 'weight', 'gradient', 'padding', 'rank', 'deficiency', 'structural',
+      'condition'],
     a.layers.map((l) => [String(l.index), l.type, String(l.unknowns), String(l.weightConstraints),
       String(l.gradientConstraints), String(l.paddingConstraints), String(l.rank), String(l.rankDeficiency),
       String(l.structuralRank), Number.isFinite(l.condition) ? l.condition.toExponential(1) : 'inf']));
@@ -359,13 +373,16 @@ function showCompare(state: PageState, r: JobResult): void {
   });
   const f = (x: number | undefined, d: number) => (x === undefined ? '—' : x.toFixed(d));
   fillTable(byId<HTMLTableElement>('compare-table'), ['method', 'PSNR dB', 'SSIM', 'seconds', 'iterations'],
-    r.rows.map((x) => [x.method, f(x.psnr, 2), f(x.ssim, 3), x.seconds.toFixed(2), String(x.iterations ?? '—')]));
+    r.rows.map((x) => [
+      x.method, f(x.psnr, 2), f(x.ssim, 3), x.seconds.toFixed(2), String(x.iterations ?? '—'),
+    ]));
   offerDownloads(state, r.files);
 }
 
 /** The defence sweep: the plan's cells on the page's workers, then the summary and its curve. */
 async function runSweep(state: PageState, job: Inputs): Promise<void> {
-  const split = (id: string, by: string) => byId<HTMLInputElement>(id).value.split(by).map((s) => s.trim()).filter(Boolean);
+  const split = (id: string, by: string) =>
+    byId<HTMLInputElement>(id).value.split(by).map((s) => s.trim()).filter(Boolean);
   const sweep: SweepRequest = {
     inputs: job, specs: split('defences', ';'), methods: split('defend-methods', ','), iterations: iterations(),
     threshold: BREAK_PSNR, maxBytes: 2 ** 31,

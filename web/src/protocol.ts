@@ -54,7 +54,10 @@ export type JobResult =
   | { kind: 'compare'; rows: CompareRow[]; shown: { method: string; bitmap: Bitmap }[]; target: Bitmap | null;
     files: NamedFile[] }
   | { kind: 'cell'; result: DefendResult }
-  | { kind: 'catalogue'; presets: { name: string; kind: string }[]; attacks: { name: string; description: string }[] }
+  | {
+    kind: 'catalogue'; presets: { name: string; kind: string }[];
+    attacks: { name: string; description: string }[];
+  }
   | { kind: 'sweep-plan'; cells: DefendCell[] }
   | { kind: 'sweep-report'; files: NamedFile[]; breakPoints: string };
 

@@ -54,8 +54,8 @@ export function sweepReport(
   const breakPoints = summary.breakPoints.map((b) => `${b.defence}: ${b.strength === null
     ? `no break point (the best attack stays at or above ${r.threshold} dB)`
     : `break point ${b.strength}`}`).join(' · ');
-  return { files: [...report.map((f) => ({ name: f.file, data: f.data })), { name: 'results.json', data: results }],
-    breakPoints };
+  const files = [...report.map((f) => ({ name: f.file, data: f.data })), { name: 'results.json', data: results }];
+  return { files, breakPoints };
 }
 
 function planOf(r: SweepRequest) {

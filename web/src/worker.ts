@@ -26,7 +26,7 @@ const PREVIEW_MS = 100;
 /** The memory ceiling of one job: a tab's heap is smaller than a machine's. */
 const MAX_BYTES = 2 ** 31;
 
-const post = (m: FromWorker, transfer: Transferable[] = []) => (self as DedicatedWorkerGlobalScope).postMessage(m, transfer);
+const post = (m: FromWorker) => (self as DedicatedWorkerGlobalScope).postMessage(m);
 
 function session(inputs: Inputs): Session {
   return openSession({ ...inputs, maxBytes: MAX_BYTES });
@@ -59,7 +59,8 @@ function progressPoster(id: number, s: Session): AttackProgress {
 function run(id: number, msg: ToWorker['job']): JobResult {
   if (msg.kind === 'cell') return { kind: 'cell', result: runDefendCell(msg.cell) };
   if (msg.kind === 'catalogue') return {
-    kind: 'catalogue', presets: presetNames(), attacks: ATTACKS.map((a) => ({ name: a.name, description: a.description })),
+    kind: 'catalogue', presets: presetNames(),
+    attacks: ATTACKS.map((a) => ({ name: a.name, description: a.description })),
   };
   if (msg.kind === 'sweep-plan') return { kind: 'sweep-plan', cells: sweepCells(msg.sweep) };
   if (msg.kind === 'sweep-report') return { kind: 'sweep-report', ...sweepReport(msg.sweep, msg.done) };
@@ -73,7 +74,8 @@ function run(id: number, msg: ToWorker['job']): JobResult {
     const o = runAttackJob({ ...base, attack: getAttack(msg.method) });
     return {
       kind: 'attack', attack: {
-        result: o.result, seconds: o.timing.seconds, bitmap: o.bitmaps[0], target: s.target, files: attackFiles(o),
+        result: o.result, seconds: o.timing.seconds, bitmap: o.bitmaps[0], target: s.target,
+        files: attackFiles(o),
       },
     };
   }
