@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { rgap } from '../src/attacks/layerwise/rgap.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
-import { loadFixture, REFERENCE, ROOT, skipOutsideCi } from './helpers.js';
+import { findBrowser, loadFixture, REFERENCE, ROOT, skipOutsideCi } from './helpers.js';
 
 /**
  * The core runs unchanged in a browser: headless Chromium loads the compiled modules of src/core and
@@ -17,15 +17,6 @@ import { loadFixture, REFERENCE, ROOT, skipOutsideCi } from './helpers.js';
  * rgap, and runs the WebAssembly convolution kernels; the results must equal Node's. The repository
  * itself is served, on loopback only.
  */
-const BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-
-/** $CHROMIUM when set, else the first of BROWSERS that exists; null when there is none. */
-function findBrowser(): { path: string | null; tried: string } {
-  const env = process.env.CHROMIUM;
-  if (env) return { path: fs.existsSync(env) ? env : null, tried: `CHROMIUM=${env}` };
-  return { path: BROWSERS.find((b) => fs.existsSync(b)) ?? null, tried: BROWSERS.join(', ') };
-}
-
 /**
  * One convolution of fixed inputs through a kernel set: the page and Node run the same text. The
  * inputs are rational (Math.sin differs in the last bit between Chromium's and Node's engines).

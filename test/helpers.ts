@@ -35,6 +35,15 @@ export function skipOutsideCi(t: TestContext, reason: string): void {
   t.skip(reason);
 }
 
+const BROWSERS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+
+/** $CHROMIUM when set, else the first of BROWSERS that exists; null when there is none. */
+export function findBrowser(): { path: string | null; tried: string } {
+  const env = process.env.CHROMIUM;
+  if (env) return { path: fs.existsSync(env) ? env : null, tried: `CHROMIUM=${env}` };
+  return { path: BROWSERS.find((b) => fs.existsSync(b)) ?? null, tried: BROWSERS.join(', ') };
+}
+
 export interface Fixture {
   name: string;
   dir: string;

@@ -1,13 +1,10 @@
 import { fail } from '../core/errors.js';
 import { MAX_FEATURES } from '../core/limits.js';
 import { checkMemory, type MemoryEstimate } from '../core/memory.js';
-import {
-  bitmapToTensor, REFERENCE_NORMALISATION, toUnitRange, type Normalisation,
-} from '../formats/image.js';
-import { loadModel, readImageFile, readSafetensorsFile, readSafetensorsWithMetadata } from '../io/files.js';
-import { updateFromMetadata } from '../defences/declaration.js';
+import { imageBatch, resolveParams, updateFromBytes } from '../app/inputs.js';
+import { REFERENCE_NORMALISATION, toUnitRange, type Normalisation } from '../formats/image.js';
+import { loadModel, readBytes, readImageFile } from '../io/files.js';
 import type { Graph, ParamMap } from '../model/graph.js';
-import { checkMagnitudes, initParams, paramsFromTensors } from '../model/params.js';
 import type { BnMode } from '../ops/op.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
@@ -82,15 +79,8 @@ export function bnMode(a: Args): BnMode {
  */
 export function loadParams(a: Args, model: Graph): ParamMap {
   const w = a.str('weights');
-  if (!w && model.weights) {
-    checkMagnitudes(model.weights, `model ${model.name}`, 'parameters', model);
-    return model.weights;
-  }
-  if (!w) return initParams(model, a.int('seed', 0));
-  const params = paramsFromTensors(
-    model, readSafetensorsFile(w, 'weights', a.maxMemory()), `weights ${w}`, 'weights');
-  checkMagnitudes(params, `weights ${w}`, 'parameters', model);
-  return params;
+  const weights = w ? { bytes: readBytes(w, 'weights', 'safetensors', a.maxMemory()), source: w } : null;
+  return resolveParams(model, weights, a.int('seed', 0));
 }
 
 /**
@@ -98,10 +88,7 @@ export function loadParams(a: Args, model: Graph): ParamMap {
  * declares (gradients, or a weight delta; the defences in force: defences/declaration.ts).
  */
 export function loadUpdate(file: string, model: Graph, maxBytes: number, batch: number): SharedUpdate {
-  const { tensors, metadata } = readSafetensorsWithMetadata(file, 'gradients', maxBytes);
-  const g = paramsFromTensors(model, tensors, `gradients ${file}`, 'gradients');
-  checkMagnitudes(g, `gradients ${file}`, 'gradients', model);
-  return updateFromMetadata(g, metadata, batch, `gradients ${file}`);
+  return updateFromBytes(readBytes(file, 'gradients', 'safetensors', maxBytes), file, model, batch);
 }
 
 export function normalisation(a: Args): Normalisation {
@@ -116,11 +103,7 @@ export function payload(a: Args, model: Graph, params: ParamMap): ServerPayload 
 
 /** Image files as one batch [N, C, H, W] in the model's input space. */
 export function loadImages(files: readonly string[], model: Graph, norm: Normalisation): Tensor {
-  const [c, h, w] = model.input;
-  const data = new Float64Array(files.length * c * h * w);
-  files.forEach((f, i) => data.set(
-    bitmapToTensor(readImageFile(f), [c, h, w], norm, `image ${f}`), i * c * h * w));
-  return { shape: [files.length, c, h, w], data };
+  return imageBatch(files.map((f) => ({ bitmap: readImageFile(f), source: f })), model, norm);
 }
 
 /** Image files as a batch on the [0, 1] scale, for evaluation. */

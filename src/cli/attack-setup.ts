@@ -1,12 +1,11 @@
 import type { Attack, AttackOptions } from '../attacks/types.js';
 import { fail } from '../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../solve/layersolve.js';
-import { estimate, largestOf, parameterBytes, passBytes } from '../core/memory.js';
+import { attackMemory, playClient } from '../app/attack.js';
 import { SolverCache } from '../solve/solver-cache.js';
 import { checkOutput, removeStaleTemps } from '../io/files.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { DEFAULT_PRECISION, matchingKernels, PRECISIONS, type Precision } from '../kernels/select.js';
-import { simulateClient, simulateDefendedClient } from '../threat/client.js';
 import { defenceChain, loadPopulation } from './defence-args.js';
 import { spawnKernelThread } from './threads.js';
 import type { ServerPayload, SharedUpdate } from '../threat/payload.js';
@@ -103,11 +102,8 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
   if (images.length > 0 && a.has('batch')) fail(
     '--batch goes with --gradients; with --image the batch is the images given');
   const batch = images.length || a.int('batch', 1);
-  const need = estimate([
-    parameterBytes(model, 3), passBytes(model, batch),
-    ...largestOf(attacks.map((x) => x.memory(model, batch))),
-  ]);
-  const maxBytes = checkCeiling(a, need, `${attacks.map((x) => x.name).join(', ')} on ${model.name}`);
+  const maxBytes = checkCeiling(a, attackMemory(model, batch, attacks),
+    `${attacks.map((x) => x.name).join(', ')} on ${model.name}`);
   const params = loadParams(a, model);
   const payload = makePayload(a, model, params);
   // the client, label recovery and the solves keep the float64 reference: their results stay exact
@@ -121,14 +117,11 @@ export function attackSetup(a: Args, attacks: readonly Attack[]): AttackSetup {
     '--defence goes with --image (a --gradients file declares its own defences in its metadata)');
   if (images.length > 0) {
     const labels = batchLabels(a, images.length);
-    const batchImages = loadImages(images, model, payload.normalisation);
-    const client = defences.length === 0
-      ? simulateClient(kernels, model, params, payload.bnMode, batchImages, labels)
-      : simulateDefendedClient({
-        kernels, model, params, bnMode: payload.bnMode, defences, seed: a.int('seed', 0),
-        population: loadPopulation(a, defences, model, payload.normalisation, images.length),
-      }, batchImages, labels);
-    update = { ...client.update, ...(a.has('label') ? { labels } : {}) };
+    update = playClient({
+      payload, images: loadImages(images, model, payload.normalisation), labels, defences,
+      seed: a.int('seed', 0), revealLabels: a.has('label'),
+      population: loadPopulation(a, defences, model, payload.normalisation, images.length),
+    });
   } else {
     const labels = a.ints('label');
     if (labels && labels.length !== batch) fail(

@@ -59,16 +59,6 @@ export function loadPopulation(
   return { images: { shape: [need, ...shape], data }, labels };
 }
 
-/**
- * What results say of the defences: the records, for noise its ε at the δ it declares, and whether
- * the attack read them adaptively (also recorded when --adaptive met an undefended update).
- */
-export function defenceReport(u: SharedUpdate, adaptive = false): Record<string, unknown> {
-  if (!u.defences?.length) return adaptive ? { adaptive } : {};
-  const privacy = privacyOf(u.defences);
-  return { defences: u.defences, ...(privacy ? { privacy } : {}), adaptive };
-}
-
 /** One line for the terminal: the defences and ε (and, for an attack, how it read the update). */
 export function defenceLine(u: SharedUpdate, attacked: boolean, adaptive = false): string | undefined {
   if (!u.defences?.length) return undefined;

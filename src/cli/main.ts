@@ -11,7 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
-import { textTable } from './format.js';
+import { textTable } from '../app/tables.js';
 import { parseOptions } from './options.js';
 
 const modelsCommand: Command = {

@@ -1,4 +1,4 @@
-import type { Progress } from '../attacks/types.js';
+import type { AttackProgress } from '../app/attack.js';
 
 /** `[####......]`: `done` of `total` as a bar of `width` characters. */
 export function bar(done: number, total: number, width: number): string {
@@ -7,15 +7,13 @@ export function bar(done: number, total: number, width: number): string {
 }
 
 /**
- * A one-line progress display on stderr, only when stderr is a terminal and output is not JSON.
- * `evaluate` (the CLI's, which may know the target) adds e.g. the current PSNR.
+ * A one-line progress display on stderr, only when stderr is a terminal and output is not JSON, with
+ * the current reconstruction's PSNR when the application layer knows the target.
  */
-export function progressReporter(
-  json: boolean, evaluate?: (current: Float64Array) => string,
-): ((p: Progress) => void) | undefined {
+export function progressReporter(json: boolean): AttackProgress | undefined {
   if (json || !process.stderr.isTTY) return undefined;
-  return (p) => {
-    const extra = p.current && evaluate ? ` ${evaluate(p.current)}` : '';
+  return (p, psnr) => {
+    const extra = psnr !== undefined ? ` PSNR ${psnr.toFixed(2)} dB` : '';
     process.stderr.write(`\r${bar(p.step, p.total, 24)} ${p.step}/${p.total} ${p.message}${extra}   `);
     if (p.step >= p.total) process.stderr.write('\n');
   };

@@ -4,9 +4,8 @@ import path from 'node:path';
 import { fail, InputError } from '../core/errors.js';
 import { formatBytes, MAX_FILE_BYTES } from '../core/limits.js';
 import type { Graph } from '../model/graph.js';
-import { graphFromJson, presetGraph, presetNames } from '../model/presets.js';
-import { importOnnx } from '../model/onnx-import.js';
-import { parseSafetensors, parseSafetensorsFile, type NamedTensor } from '../formats/safetensors.js';
+import { modelFromBytes, unknownModelMessage } from '../app/inputs.js';
+import { graphFromJson, presetGraph } from '../model/presets.js';
 import { decodeImage, type Bitmap } from '../formats/image.js';
 
 /** Reading and writing files: the Node-only edge. Everything below src/core and src/formats is pure. */
@@ -99,29 +98,15 @@ export function loadModel(ref: string, maxBytes = Infinity): Graph {
   const preset = presetGraph(ref);
   if (preset) return preset;
   if (ref.toLowerCase().endsWith('.onnx')) {
-    const name = path.basename(ref).replace(/\.onnx$/i, '');
-    return importOnnx(readBytes(ref, 'model', 'onnx', maxBytes), name, `model ${ref}`, 2 * maxBytes);
+    return modelFromBytes(ref, readBytes(ref, 'model', 'onnx', maxBytes), maxBytes);
   }
   if (ref.endsWith('.json') || fs.existsSync(ref)) return graphFromJson(readJsonFile(ref, 'model spec'), ref);
-  const some = presetNames().slice(0, 7).map((p) => p.name).join(', ');
-  fail(`unknown model "${ref.slice(0, 60)}": not a preset (${some}, ...; see 'gradleak models') `
-    + 'nor a spec or .onnx file');
+  fail(unknownModelMessage(ref));
 }
 
 /** A short hash of a file's bytes (12 hex digits of SHA-256): a study cell's key changes with them. */
 export function contentHash(file: string, what: string, kind: FileKind, maxBytes?: number): string {
   return crypto.createHash('sha256').update(readBytes(file, what, kind, maxBytes)).digest('hex').slice(0, 12);
-}
-
-export function readSafetensorsFile(file: string, what: string, maxBytes?: number): Map<string, NamedTensor> {
-  return parseSafetensors(readBytes(file, what, 'safetensors', maxBytes), `${what} ${file}`);
-}
-
-/** A safetensors file's tensors and its header's string metadata. */
-export function readSafetensorsWithMetadata(
-  file: string, what: string, maxBytes?: number,
-): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
-  return parseSafetensorsFile(readBytes(file, what, 'safetensors', maxBytes), `${what} ${file}`);
 }
 
 export function readImageFile(file: string): Bitmap {

@@ -1,15 +1,12 @@
 import os from 'node:os';
-import { audit, auditOnWorkers, type AuditSettings, type AuditSource } from '../../analysis/audit.js';
+import type { AuditSource } from '../../analysis/audit.js';
+import { auditMemory, randomClientImage, runAuditJob } from '../../app/audit.js';
 import { fail } from '../../core/errors.js';
 import { DEFAULT_RANK_TOL } from '../../solve/layersolve.js';
-import {
-  concurrentSolves, estimate, parameterBytes, passBytes, solveBytes,
-} from '../../core/memory.js';
+import { concurrentSolves, estimate } from '../../core/memory.js';
 import { formatBytes } from '../../core/limits.js';
 import type { Graph } from '../../model/graph.js';
 import { spawnLayerWorker } from '../layer-threads.js';
-import { Rng } from '../../core/rng.js';
-import { SolverCache } from '../../solve/solver-cache.js';
 import { layerGeometries } from '../../analysis/whatif.js';
 import type { DefenceRecord, ServerPayload } from '../../threat/payload.js';
 import {
@@ -19,8 +16,8 @@ import {
 import type { Command } from '../command.js';
 import { DEFENCE_OPTIONS } from '../defence-args.js';
 import { parseDefence } from '../../defences/spec.js';
-import { noiseRecord, noiseView } from '../../analysis/noise-view.js';
-import { auditTable, noiseTable } from '../format.js';
+import { noiseRecord } from '../../analysis/noise-view.js';
+import { auditTable, noiseTable } from '../../app/tables.js';
 import type { Args } from '../options.js';
 
 export const auditCommand: Command = {
@@ -65,47 +62,33 @@ function auditSource(a: Args, payload: ServerPayload, maxBytes: number): AuditSo
     kind: 'gradients',
     update: { ...loadUpdate(gradients, model, maxBytes, 1), ...(label ? { labels: label } : {}) },
   };
-  if (images.length) return {
-    kind: 'image', image: loadImages(images, model, payload.normalisation), label: label?.[0] ?? 0,
-  };
-  const rng = new Rng(a.int('seed', 0) + 1);
-  const [c, h, w] = model.input;
-  return {
-    kind: 'image',
-    image: { shape: [1, c, h, w], data: Float64Array.from({ length: c * h * w }, () => rng.uniform() - 0.5) },
-    label: label?.[0] ?? 0,
-  };
+  const image = images.length
+    ? loadImages(images, model, payload.normalisation) : randomClientImage(model, a.int('seed', 0));
+  return { kind: 'image', image, label: label?.[0] ?? 0 };
 }
 
 async function runAudit(a: Args): Promise<void> {
   const model = requireModel(a);
-  const parts = [
-    parameterBytes(model, 2), passBytes(model), ...solveBytes({ layers: layerGeometries(model) }),
-  ];
-  const needed = estimate(parts);
+  const needed = estimate(auditMemory(model));
   const maxBytes = checkCeiling(a, needed, `auditing ${model.name}`);
   const p = payload(a, model, loadParams(a, model));
   const record = noiseDefence(a);
   const source = auditSource(a, p, maxBytes);
   const threads = source.kind === 'image' ? layerThreads(a, model, needed.bytes, maxBytes) : 1;
   const t0 = performance.now();
-  const settings: AuditSettings = {
-    tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes, solver: new SolverCache(),
-  };
-  const result = threads > 1
-    ? await auditOnWorkers(p, source, { spawn: spawnLayerWorker, threads }, settings)
-    : audit(p, source, settings);
-  const noise = record && source.kind === 'image' ? noiseView(p, source.image, source.label, record, {
-    tol: settings.tol, maxBytes, solver: settings.solver, probes: a.int('probes', 16), seed: a.int('seed', 0),
-  }) : undefined;
+  const report = await runAuditJob({
+    payload: p, source, tol: a.num('tol', DEFAULT_RANK_TOL), maxBytes,
+    threads: { spawn: spawnLayerWorker, threads },
+    ...(record ? { noise: { record, probes: a.int('probes', 16), seed: a.int('seed', 0) } } : {}),
+  });
   const seconds = (performance.now() - t0) / 1000;
   if (a.flag('json')) {
-    console.log(JSON.stringify({ ...result, ...(noise ? { noise } : {}), seconds }));
+    console.log(JSON.stringify({ ...report, seconds }));
     return;
   }
-  for (const w of result.warnings) console.error(`warning: ${w}`);
-  console.log(`${model.name}: ${result.layers.length} layers, input ${model.input.join('×')}\n\n`
-    + `${auditTable(result)}${noise ? `\n${noiseTable(noise)}` : ''}\n(${seconds.toFixed(3)} s)`);
+  for (const w of report.warnings) console.error(`warning: ${w}`);
+  console.log(`${model.name}: ${report.layers.length} layers, input ${model.input.join('×')}\n\n`
+    + `${auditTable(report)}${report.noise ? `\n${noiseTable(report.noise)}` : ''}\n(${seconds.toFixed(3)} s)`);
 }
 
 /** The checked --defence, if any: the noise view needs the image's systems, so not with --gradients. */

@@ -7,14 +7,14 @@ import { formatBytes } from '../../core/limits.js';
 import { checkMemory } from '../../core/memory.js';
 import type { AttackMode, DefendCell, DefendResult, DefendRow } from '../../defend/cell.js';
 import { defendReport } from '../../defend/report.js';
-import { seriesName, summariseDefend, weakestFirst } from '../../defend/summary.js';
-import { getDefence } from '../../defences/registry.js';
-import { formatDefence, parseDefenceSweep } from '../../defences/spec.js';
+import { defendPlan, defenceSweeps, type DefendPlanInput } from '../../app/defend.js';
+import { seriesName, summariseDefend } from '../../defend/summary.js';
+import { formatDefence } from '../../defences/spec.js';
 import {
-  bitmapToTensor, decodeImage, encodeImagePng, fitBitmap, REFERENCE_NORMALISATION, unitTensorToBitmap,
+  decodeImage, encodeImagePng, fitBitmap, unitTensorToBitmap,
 } from '../../formats/image.js';
 import { checkOutput, removeStaleTemps, writeFilesAtomically } from '../../io/files.js';
-import { loadImageSet, type StudyImage } from '../../io/imagesets.js';
+import { loadImageSet } from '../../io/imagesets.js';
 import { resolveStudyModels } from '../../model/sweeps.js';
 import { cellMemory } from '../../study/cell.js';
 import { csvField } from '../../study/summary.js';
@@ -78,25 +78,9 @@ export const defendCommand: Command = {
   run: runDefend,
 };
 
-/** Each --defence as its records, weakest first; a choice strength with no values sweeps them all. */
-function defenceSweeps(v: Args): DefenceRecord[][] {
-  const specs = v.strs('defence');
-  if (specs.length === 0) fail('--defence is required: a defence and its strengths, e.g. noise:0.5,1,2');
-  const delta = v.num('delta');
-  const seen = new Set<string>();
-  return specs.map((spec) => {
-    const name = spec.split(':')[0];
-    const d = getDefence(name);
-    const option = d.options.find((o) => o.name === d.strength.option)!;
-    const full = !spec.includes(':') && option.kind === 'choice'
-      ? `${name}:${option.choices!.join(',')}` : spec;
-    if (seen.has(name)) fail(`--defence ${name} is given twice: list its strengths in one spec`);
-    seen.add(name);
-    const records = parseDefenceSweep(full).map((r) => (name === 'noise' && delta !== undefined
-      && !/(^|[:,])\s*delta\s*=/.test(spec) ? { ...r, params: { ...r.params, delta } } : r));
-    const unique = new Map(records.map((r) => [formatDefence(r), r]));
-    return weakestFirst([...unique.values()]);
-  });
+/** Each --defence as its records, weakest first. */
+function sweepsOf(v: Args): DefenceRecord[][] {
+  return defenceSweeps(v.strs('defence'), v.num('delta'));
 }
 
 async function runDefend(v: Args): Promise<void> {
@@ -104,7 +88,7 @@ async function runDefend(v: Args): Promise<void> {
   if (!out) fail('--out DIR is required');
   checkOutput(out, 'dir');
   const ceiling = v.maxMemory();
-  const sweeps = defenceSweeps(v);
+  const sweeps = sweepsOf(v);
   const modelRef = v.str('model');
   if (!modelRef) fail('--model is required (a preset name such as cnn3_c1, a spec .json or an .onnx file)');
   const names = resolveStudyModels([modelRef]);
@@ -113,7 +97,6 @@ async function runDefend(v: Args): Promise<void> {
   const methods = v.list('methods', ['rgap', 'hybrid', 'ig']);
   const attacks = methods.map(getAttack);
   const modes: AttackMode[] = v.flag('adaptive') ? ['naive', 'adaptive'] : ['naive'];
-  const series = methods.flatMap((x) => modes.map((mode): [string, AttackMode] => [x, mode]));
   const seed = v.int('seed', 0), iterations = v.int('iterations'), precision = precisionOf(v);
   const bn = bnMode(v);
   const threshold = v.num('break-psnr', 18);
@@ -121,43 +104,24 @@ async function runDefend(v: Args): Promise<void> {
   checkMemory(perCell, ceiling, 'a defend cell');
   const images = loadImageSet(v.str('images') ?? 'samples', v.int('count', 3));
   const shape = m.graph.input as [number, number, number];
-  const others = secaggPopulation(v.str('population') ?? 'samples', sweeps.flat(), m.graph.classes, shape);
   const journal = path.join(out, 'results.jsonl');
   for (const f of removeStaleTemps(out, 3)) console.error(`defend: removed ${f}, left by an interrupted run`);
   const done = readJournal(journal, parseRow, 'defend');
   // every cell in a fixed order (baseline, then defences as given, strengths weakest first); the
   // outputs follow it, not the order in which the workers finish
-  const keys: string[] = [];
-  const cells: DefendCell[] = [];
-  const plan: [DefenceRecord | null, string, AttackMode][] = [
-    ...methods.map((x): [null, string, AttackMode] => [null, x, 'naive']),
-    ...sweeps.flat().flatMap((r) => series.map(
-      ([x, mode]): [DefenceRecord, string, AttackMode] => [r, x, mode])),
-  ];
-  for (const [record, method, mode] of plan) {
-    images.forEach((img, i) => {
-      const population = record?.name === 'secagg' ? others(img.id, record) : undefined;
-      // bn and population enter the key only when they apply, so earlier journals stay valid
-      const key = [m.key, record ? formatDefence(record) : 'none', method, mode, img.id,
-        iterations ?? 'default', seed, precision, ...(bn === 'eval' ? ['bn=eval'] : []),
-        ...(population ? [`population=${v.str('population') ?? 'samples'}`] : [])].join('|');
-      keys.push(key);
-      if (done.has(key)) return;
-      cells.push({
-        key, model: m.label, ...m.cell, image: img.id,
-        input: bitmapToTensor(fitBitmap(img.bitmap, shape), shape, REFERENCE_NORMALISATION),
-        label: (img.label ?? i) % m.graph.classes, iterations, seed, precision, method, mode,
-        ...(bn === 'eval' ? { bnMode: bn } : {}), ...(record ? { defence: record } : {}),
-        ...(population ? { population } : {}),
-      });
-    });
-  }
+  const plan = defendPlan({
+    model: { label: m.label, key: m.key, graph: m.graph, cell: m.cell }, sweeps, methods, modes,
+    images: images.map((img) => ({ id: img.id, bitmap: img.bitmap, label: img.label })),
+    iterations, seed, precision, bnMode: bn, population: secaggPopulation(v.str('population'), sweeps),
+  });
+  const { keys, series } = plan;
+  const cells = keys.filter((k) => !done.has(k)).map(plan.cell);
   const total = keys.length;
   const workers = workerCount('defend', v.int('threads', os.availableParallelism?.() ?? os.cpus().length),
     cells.length, perCell.bytes, ceiling, formatBytes);
   for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
   fs.mkdirSync(out, { recursive: true });
-  console.error(`defend: ${plan.length} (defence, strength, attack) points × ${images.length} images = `
+  console.error(`defend: ${plan.points.length} (defence, strength, attack) points × ${images.length} images = `
     + `${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
   const t0 = performance.now();
   let finished = total - cells.length;
@@ -239,28 +203,12 @@ function canonicalCommand(
   return parts.join(' ');
 }
 
-/**
- * Secure aggregation's other clients: for a target image and a secagg record with K clients, the
- * first K − 1 images of the population set other than the target itself (the sum must not count the
- * target twice), as model inputs, with their labels (the set's, else their place in it). Loaded once.
- */
-function secaggPopulation(
-  spec: string, records: DefenceRecord[], classes: number, shape: [number, number, number],
-): (image: string, r: DefenceRecord) => DefendCell['population'] {
-  const most = Math.max(0, ...records.filter((r) => r.name === 'secagg')
-    .map((r) => r.params.clients as number));
-  const set: StudyImage[] = most > 0 ? loadImageSet(spec, most) : [];
-  const n = shape[0] * shape[1] * shape[2];
-  return (image, r) => {
-    const need = (r.params.clients as number) - 1;
-    const chosen = set.map((s, i) => ({ s, i })).filter(({ s }) => s.id !== image).slice(0, need);
-    if (chosen.length < need) fail(`--population ${spec}: ${formatDefence(r)} needs ${need} image(s) `
-      + `besides ${image} for the other clients, the set has ${chosen.length}`);
-    const input = new Float64Array(need * n);
-    chosen.forEach(({ s }, k) => input.set(
-      bitmapToTensor(fitBitmap(s.bitmap, shape), shape, REFERENCE_NORMALISATION, `image ${s.id}`), k * n));
-    return { input, labels: chosen.map(({ s, i }) => (s.label ?? i) % classes) };
-  };
+/** Secure aggregation's crowd: enough of the --population set for the largest K swept (none without secagg). */
+function secaggPopulation(spec: string | undefined, sweeps: DefenceRecord[][]): DefendPlanInput['population'] {
+  const ks = sweeps.flat().filter((r) => r.name === 'secagg').map((r) => r.params.clients as number);
+  if (ks.length === 0) return undefined;
+  const name = spec ?? 'samples';
+  return { name, images: loadImageSet(name, Math.max(...ks)) };
 }
 
 function parseRow(line: string): DefendRow | null {

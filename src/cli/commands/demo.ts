@@ -19,7 +19,7 @@ import { SolverCache } from '../../solve/solver-cache.js';
 import { checkCeiling, loadImages, MODEL_OPTIONS } from '../args.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
-import { auditTable } from '../format.js';
+import { auditTable } from '../../app/tables.js';
 
 export const demoCommand: Command = {
   name: 'demo',
