@@ -82,11 +82,18 @@ async function runWorker(v: Args): Promise<void> {
   worker.on('error', () => { /* connection errors: reported once per outage above */ });
   worker.on('failed', (job, e) => { if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`); });
   console.error(`worker: taking cells from ${address.shown}, ${n} at a time`);
-  await new Promise<void>((resolve) => {
+  const closed = await new Promise<boolean>((resolve) => {
     const stop = (why: string) => {
       clearInterval(idleCheck);
       console.error(`worker: ${why}; finishing the ${busy.cells} cell(s) in hand`);
-      void worker.close().finally(resolve);
+      void worker.close().then(() => resolve(true), () => resolve(false));
+      // with the Redis away, BullMQ's close waits for it: give up 5 s after the last cell instead
+      const giveUp = setInterval(() => {
+        if (busy.cells > 0) return;
+        clearInterval(giveUp);
+        setTimeout(() => resolve(false), 5000).unref();
+      }, 200);
+      giveUp.unref();
     };
     const idleCheck = setInterval(() => {
       if (busy.cells === 0 && Date.now() - busy.since > idleMs) stop(`idle for ${idleMs / 1000} s`);
@@ -101,4 +108,8 @@ async function runWorker(v: Args): Promise<void> {
   });
   await slots.close();
   redis.disconnect();
+  if (!closed) {
+    console.error('worker: the queue did not confirm the close; the cells in hand were finished');
+    process.exit(0);
+  }
 }
