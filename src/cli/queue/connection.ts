@@ -4,7 +4,10 @@ import { fail, InputError } from '../../core/errors.js';
 /** The queue's name in Redis (keys bull:gradleak-cells:*): study and defend cells share it. */
 export const QUEUE_NAME = 'gradleak-cells';
 
-/** A --queue URL, checked: redis:// or rediss:// (TLS), a host, an optional port and database. */
+/**
+ * A --queue URL, checked: redis:// or rediss:// (TLS), a host, an optional port and database; the
+ * password from the URL (redis://:PASSWORD@host) or from GRADLEAK_REDIS_PASSWORD.
+ */
 export interface QueueAddress {
   url: string;
   /** The URL without its password, for messages. */
@@ -26,6 +29,9 @@ export function queueAddress(text: string): QueueAddress {
     fail(`--queue: the database ${JSON.stringify(u.pathname.slice(1, 40))} is not a number`);
   }
   if (u.search || u.hash) fail('--queue: the URL takes no query or fragment');
+  // a password in the environment stays out of the command line (which `ps` shows to every user)
+  const password = process.env.GRADLEAK_REDIS_PASSWORD;
+  if (password && !u.password) u.password = encodeURIComponent(password);
   const shown = new URL(u.href);
   if (shown.password) shown.password = '***';
   return { url: u.href, shown: shown.href.replace(/\/$/, '') };
