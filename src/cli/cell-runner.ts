@@ -10,7 +10,7 @@ import { queueRunner } from './queue/coordinator.js';
 export const QUEUE_OPTION: OptionTable = {
   queue: {
     kind: 'string', arg: 'redis://HOST:PORT[/DB]',
-    help: 'run the cells as jobs of a Redis queue, taken by `gradleak worker` processes (see README)',
+    help: 'run the cells as jobs of a Redis queue, taken by `gradleak worker` processes (docs/QUEUE.md)',
   },
 };
 

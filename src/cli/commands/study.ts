@@ -35,10 +35,10 @@ export const studyCommand: Command = {
   padding, depth, activation changed ('sweep:kernel' for one family); or names and model files
   (spec .json, .onnx), comma-separated; a file is labelled by its name. --weights: one model only.
   Cells run on worker threads (default: one per core), or with --queue on \`gradleak worker\`
-  processes anywhere. Finished cells are kept in DIR/results.jsonl
-  and skipped on a rerun (an unreadable line is set aside in results.torn.jsonl and its cell redone);
-  Ctrl-C stops the study with the finished cells kept. Writes to DIR (default out/study): results.json,
-  results.csv, summary.json (Spearman's rho of each index variant against each method's PSNR and the
+  processes anywhere. Finished cells are kept in DIR/results.jsonl and skipped on a rerun (an
+  unreadable line is set aside in results.torn.jsonl and its cell redone); Ctrl-C stops the study
+  with the finished cells kept. Writes to DIR (default out/study): results.json, results.csv,
+  summary.json (Spearman's rho of each index variant against each method's PSNR and the
   best, with 95% intervals), report.md, scatter-<method>.svg/.png, rank-deficiency.svg/.png,
   best-worst.svg/.png, reconstructions/. Images that are not the model's size are resampled; without
   dataset labels, image i gets label i mod classes. A client that trains before it shares (FedAvg local

@@ -19,9 +19,13 @@ export const workerCommand: Command = {
   first; a second signal stops at once) or idle for --idle-exit seconds. A job carries everything its
   cell needs (model, weights, image, options, seed), so a worker needs no files. A worker that dies
   mid-cell loses its lock after --stall-seconds (default 30) and another worker runs the cell again;
-  a cell whose workers die ${MAX_STALLS + 1} times, or that fails on its input, is reported as failed.`,
+  a cell whose workers die ${MAX_STALLS + 1} times, or that fails on its input, is reported as failed.
+  Jobs hold images: keep the Redis on a private network, with a password (docs/QUEUE.md).`,
   options: {
-    ...QUEUE_OPTION,
+    queue: {
+      ...QUEUE_OPTION.queue,
+      help: 'the Redis of the coordinators (password: in the URL or GRADLEAK_REDIS_PASSWORD)',
+    },
     concurrency: { kind: 'int', arg: 'N', help: 'cells at a time (default: one per core)', min: 1, max: 256 },
     'stall-seconds': {
       kind: 'int', arg: 'S', help: 'lock of a running cell, renewed every S/2 s (default 30)', min: 1, max: 3600,
