@@ -5,6 +5,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { fromWire, toWire } from '../src/cli/queue/codec.js';
+import { jobFeed } from '../src/cli/queue/coordinator.js';
+import { jobId } from '../src/cli/queue/jobs.js';
 import { assertCleanFailure, CLI, expectCleanFailure, runCli, skipOutsideCi, tmpDir } from './helpers.js';
 
 const REDIS = '/usr/bin/redis-server';
@@ -69,7 +71,7 @@ function assertSameOutputs(local: string, queued: string): void {
   }
 }
 
-describe('codec', () => {
+describe('queue: codec and feed', () => {
   it('carries float64 arrays bit for bit and maps, through JSON', () => {
     const x = new Float64Array([0, -0, 1 / 3, Number.MIN_VALUE, -1e308, NaN, Infinity]);
     const cell = { key: 'k', input: x.subarray(1), weights: new Map([['w', x]]), spec: { nodes: [{ out: 3 }] } };
@@ -79,6 +81,34 @@ describe('codec', () => {
     assert.deepEqual(new Uint8Array(back.weights.get('w')!.buffer), new Uint8Array(x.buffer));
     assert.deepEqual(back.spec, cell.spec);
     assert.throws(() => fromWire({ $f64: 'AAAA' }), /cut short/);
+  });
+
+  it('the feed keeps a bounded amount queued, skips collected cells and retries a failed add', async () => {
+    // ten cells of equal size; room for 2.5 cells' bytes (so 3 are queued), at least 2 jobs
+    const cells = Array.from({ length: 10 }, (_, i) => ({ key: `c${i}`, input: new Float64Array(100).fill(i) }));
+    const pending = new Map(cells.map((c) => [jobId('study', '/out', c.key), c.key]));
+    pending.delete(jobId('study', '/out', 'c3')); // journalled by an earlier coordinator
+    const added: string[] = [];
+    const fail = { next: false };
+    const queue = {
+      addBulk: async (jobs: { data: { key: string } }[]) => {
+        if (fail.next) { fail.next = false; throw new Error('connection lost'); }
+        added.push(...jobs.map((j) => j.data.key));
+        return [];
+      },
+    } as unknown as Parameters<typeof jobFeed>[0];
+    const size = JSON.stringify({ scope: '/out', key: 'c0', cell: toWire(cells[0]) }).length;
+    const feed = jobFeed(queue, 'study', '/out', cells, pending, { bytes: 2.5 * size, jobs: 2 });
+    await feed.topUp();
+    assert.deepEqual(added, ['c0', 'c1', 'c2']);
+    feed.collected(jobId('study', '/out', 'c0'));
+    fail.next = true;
+    await assert.rejects(feed.topUp(), /connection lost/);
+    await feed.topUp();
+    assert.deepEqual(added, ['c0', 'c1', 'c2', 'c4'], 'c3 is skipped; the failed add is made again');
+    for (const k of ['c1', 'c2', 'c4']) feed.collected(jobId('study', '/out', k));
+    await feed.topUp();
+    assert.deepEqual(added.slice(4), ['c5', 'c6', 'c7']);
   });
 });
 

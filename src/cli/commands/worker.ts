@@ -28,7 +28,8 @@ export const workerCommand: Command = {
     },
     concurrency: { kind: 'int', arg: 'N', help: 'cells at a time (default: one per core)', min: 1, max: 256 },
     'stall-seconds': {
-      kind: 'int', arg: 'S', help: 'lock of a running cell, renewed every S/2 s (default 30)', min: 1, max: 3600,
+      kind: 'int', arg: 'S', min: 1, max: 3600,
+      help: 'lock of a running cell, renewed every S/2 s; a dead worker\'s cells rerun after it (default 30)',
     },
     'idle-exit': { kind: 'int', arg: 'S', help: 'exit after S seconds without a cell', min: 1, max: 1e7 },
     ...MEMORY_OPTION,
@@ -38,7 +39,7 @@ export const workerCommand: Command = {
 
 async function runWorker(v: Args): Promise<void> {
   const url = v.str('queue');
-  if (!url) fail('--queue redis://HOST:PORT is required: the Redis the coordinator (study/defend --queue) uses');
+  if (!url) fail('--queue redis://HOST:PORT is required: the coordinators\' Redis (study/defend --queue)');
   const address = queueAddress(url);
   const n = v.int('concurrency', os.availableParallelism?.() ?? os.cpus().length);
   const lockMs = v.int('stall-seconds', 30) * 1000;
@@ -81,10 +82,13 @@ async function runWorker(v: Args): Promise<void> {
     }
   };
   const worker = new Worker<CellJob, CellJobResult>(QUEUE_NAME, processor, {
-    connection: redis, concurrency: n, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: MAX_STALLS,
+    connection: redis, concurrency: n, lockDuration: lockMs, stalledInterval: lockMs,
+    maxStalledCount: MAX_STALLS,
   });
   worker.on('error', () => { /* connection errors: reported once per outage above */ });
-  worker.on('failed', (job, e) => { if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`); });
+  worker.on('failed', (job, e) => {
+    if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`);
+  });
   console.error(`worker: taking cells from ${address.shown}, ${n} at a time`);
   const closed = await new Promise<boolean>((resolve) => {
     const stop = (why: string) => {

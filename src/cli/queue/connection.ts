@@ -44,7 +44,9 @@ export function queueAddress(text: string): QueueAddress {
 export function connect(address: QueueAddress, onError: (e: Error) => void, blocking: boolean): Redis {
   // a worker's blocking reads wait out an outage; a coordinator's commands fail after one reconnection
   // attempt, so that it can tell a lost Redis from a slow one
-  const redis = new Redis(address.url, { maxRetriesPerRequest: blocking ? null : 1, connectionName: 'gradleak' });
+  const redis = new Redis(address.url, {
+    maxRetriesPerRequest: blocking ? null : 1, connectionName: 'gradleak',
+  });
   redis.on('error', onError);
   return redis;
 }

@@ -11,6 +11,10 @@ const POLL_MS = 250;
 const LOST_AFTER_MS = 20_000;
 /** Jobs added per round trip. */
 const ADD_BATCH = 100;
+/** Job data queued and not yet collected, at most (a 3×32×32 cell is 33 kB, a 3×224×224 one 1.6 MB)… */
+const QUEUED_BYTES = 256 * 2 ** 20;
+/** …unless fewer jobs than this are queued. */
+const MIN_QUEUED = 64;
 
 /**
  * The cells of a study (or a defence sweep) as jobs of a BullMQ queue, taken by `gradleak worker`
@@ -51,12 +55,14 @@ async function coordinate<C extends { key: string }, R>(
     + 'command again to resume');
   try {
     const pending = new Map(cells.map((c) => [jobId(task, scope, c.key), c.key]));
+    const feed = jobFeed(queue, task, scope, cells, pending);
     try {
-      await enqueue(queue, task, scope, cells, pending);
+      await dropFailed(queue, pending);
+      await feed.topUp();
     } catch (e) {
       lost(e);
     }
-    return await collect(queue, task, scope, pending, onResult, lost);
+    return await collect(queue, task, scope, pending, feed, onResult, lost);
   } finally {
     release();
     await queue.close().catch(() => undefined);
@@ -65,43 +71,88 @@ async function coordinate<C extends { key: string }, R>(
 }
 
 /**
- * Adds the cells in their order. A job that failed in an earlier run of this study is removed first,
- * so that it runs again (as a rerun retries a local study's failed cells); a job still waiting,
- * running or finished is kept and collected.
+ * Removes the jobs of these cells that failed in an earlier run of this study, so that they run again
+ * (as a rerun retries a local study's failed cells); a job still waiting, running or finished is kept
+ * and collected.
  */
-async function enqueue<C extends { key: string }>(
-  queue: Queue<CellJob, CellJobResult>, task: CellTask, scope: string, cells: C[], pending: Map<string, string>,
-): Promise<void> {
+async function dropFailed(queue: Queue<CellJob, CellJobResult>, pending: Map<string, string>): Promise<void> {
   for (const job of await queue.getJobs(['failed'])) if (job.id && pending.has(job.id)) await job.remove();
-  const opts = (key: string) => ({
-    jobId: jobId(task, scope, key), attempts: JOB_ATTEMPTS,
-    removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS },
-  });
-  for (let i = 0; i < cells.length; i += ADD_BATCH) {
-    await queue.addBulk(cells.slice(i, i + ADD_BATCH).map((c) => ({
-      name: task, data: { scope, key: c.key, cell: toWire(c) }, opts: opts(c.key),
-    })));
-  }
 }
+
+/** A cell's job as BullMQ adds it: its id, everything its worker needs, retries and expiry. */
+function cellJob(task: CellTask, scope: string, cell: { key: string }) {
+  const data: CellJob = { scope, key: cell.key, cell: toWire(cell) };
+  return {
+    name: task, data, bytes: JSON.stringify(data).length,
+    opts: {
+      jobId: jobId(task, scope, cell.key), attempts: JOB_ATTEMPTS,
+      removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS },
+    },
+  };
+}
+
+/**
+ * Adds the cells in their order, keeping at most QUEUED_BYTES of them queued and not yet collected
+ * (at least MIN_QUEUED jobs): a study over thousands of images would otherwise hold every image in
+ * Redis at once. `topUp` adds what fits; `collected` frees a job's share.
+ */
+export function jobFeed<C extends { key: string }>(
+  queue: Pick<Queue<CellJob, CellJobResult>, 'addBulk'>, task: CellTask, scope: string, cells: C[],
+  pending: Map<string, string>, limits = { bytes: QUEUED_BYTES, jobs: MIN_QUEUED },
+) {
+  const open = new Map<string, number>();
+  const at = { next: 0, bytes: 0 };
+  const topUp = async (): Promise<void> => {
+    for (;;) {
+      const part: ReturnType<typeof cellJob>[] = [];
+      let i = at.next, bytes = at.bytes;
+      while (i < cells.length && part.length < ADD_BATCH
+        && (bytes < limits.bytes || open.size + part.length < limits.jobs)) {
+        const job = cellJob(task, scope, cells[i++]);
+        if (!pending.has(job.opts.jobId)) continue; // collected already (left by an earlier coordinator)
+        part.push(job);
+        bytes += job.bytes;
+      }
+      if (part.length > 0) await queue.addBulk(part.map(({ name, data, opts }) => ({ name, data, opts })));
+      // only once they are in: a failed add is tried again on the next round
+      at.next = i;
+      at.bytes = bytes;
+      for (const job of part) open.set(job.opts.jobId, job.bytes);
+      if (part.length < ADD_BATCH) return;
+    }
+  };
+  const collected = (id: string) => {
+    at.bytes -= open.get(id) ?? 0;
+    open.delete(id);
+  };
+  return { topUp, collected };
+}
+
+/** A finished job, and whether it failed. */
+type Finished = [job: Job<CellJob, CellJobResult>, failed: boolean];
 
 /** Collects finished jobs until none is pending; answers the cells that failed, with their errors. */
 async function collect<R>(
   queue: Queue<CellJob, CellJobResult>, task: CellTask, scope: string, pending: Map<string, string>,
-  onResult: (r: R) => void, lost: (e: unknown) => never,
+  feed: ReturnType<typeof jobFeed>, onResult: (r: R) => void, lost: (e: unknown) => never,
 ): Promise<CellError[]> {
   const errors: CellError[] = [];
   const tally = { again: 0, dropped: 0 };
   let lastOk = performance.now();
   while (pending.size > 0) {
-    let finished: Job<CellJob, CellJobResult>[];
+    // by state, not by failedReason: a job that failed an attempt and then completed keeps its reason
+    let finished: Finished[];
     try {
-      finished = await queue.getJobs(['completed', 'failed']);
+      await feed.topUp();
+      const [done, failed] = await Promise.all([queue.getJobs(['completed']), queue.getJobs(['failed'])]);
+      const tag = (failedState: boolean) => (j: Finished[0]): Finished => [j, failedState];
+      finished = [...done.map(tag(false)), ...failed.map(tag(true))];
       lastOk = performance.now();
     } catch (e) {
       if (performance.now() - lastOk > LOST_AFTER_MS) lost(e);
       finished = [];
     }
-    for (const job of finished) {
+    for (const [job, failed] of finished) {
       if (job.name !== task || job.data?.scope !== scope) continue;
       const key = job.id ? pending.get(job.id) : undefined;
       if (key === undefined) {
@@ -112,9 +163,10 @@ async function collect<R>(
         continue;
       }
       if (job.stalledCounter > 0 || job.attemptsStarted > 1) tally.again++;
-      if (job.failedReason) errors.push({ key, error: job.failedReason });
+      if (failed) errors.push({ key, error: job.failedReason });
       else onResult(fromWire(job.returnvalue.result) as R);
       pending.delete(job.id!);
+      feed.collected(job.id!);
       // after the journal line: a coordinator stopped in between finds the job and drops it
       await job.remove().catch(() => undefined);
     }
