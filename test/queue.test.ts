@@ -199,6 +199,30 @@ describe('queue', () => {
     }
   });
 
+  it('a cell that fails on its input fails at once, is listed with its error, and a rerun retries it', async (t) => {
+    if (!needRedis(t)) return;
+    const d = tmpDir('queue-fail');
+    // a worker whose memory ceiling no cell fits under: the audit refuses, on any worker alike
+    const small = background(['worker', '--queue', redis.url, '--concurrency', '1', '--max-memory', '2M']);
+    try {
+      const r = runCli([...STUDY, '--count', '1', '--queue', redis.url], d);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /study: cell cnn3_c1\|blobs\.png\|\S+ failed: .*above the 2\.0 MiB memory ceiling/);
+      await small.waitFor(/worker: cell \S+ failed/); // (its output arrives once runCli lets go)
+      assert.equal((small.log.err.match(/study cell /g) ?? []).length, 1, 'no retry');
+    } finally {
+      small.child.kill('SIGKILL');
+    }
+    const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
+    try {
+      const again = runCli([...STUDY, '--count', '1', '--queue', redis.url], d);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stderr, /0 already done, 1 to run/);
+    } finally {
+      w.child.kill('SIGKILL');
+    }
+  });
+
   it('defend: the same sweep on the queue writes what a local run writes; SIGTERM stops a worker cleanly',
     async (t) => {
       if (!needRedis(t)) return;
