@@ -66,11 +66,11 @@ async function roundTrips(n) {
   const { Queue, Worker } = await import('bullmq');
   const { Redis } = await import('ioredis');
   const { toWire, fromWire } = await import('../dist/src/cli/queue/codec.js');
-  const connection = () => new Redis(url, { maxRetriesPerRequest: null });
-  const queue = new Queue('gradleak-timing', { connection: connection() });
+  const connections = [0, 1].map(() => new Redis(url, { maxRetriesPerRequest: null }));
+  const queue = new Queue('gradleak-timing', { connection: connections[0] });
   const cell = { key: 'k', model: 'cnn3_c1', input: new Float64Array(3 * 32 * 32).fill(0.25), seed: 0 };
   const worker = new Worker('gradleak-timing', async (job) => ({ result: toWire(fromWire(job.data)) }),
-    { connection: connection() });
+    { connection: connections[1] });
   const t0 = performance.now();
   await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'study', data: toWire({ ...cell, key: `k${i}` }) })));
   let collected = 0;
@@ -85,6 +85,7 @@ async function roundTrips(n) {
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
+  for (const c of connections) c.disconnect();
   return ms;
 }
 
