@@ -44,7 +44,6 @@ async function runWorker(v: Args): Promise<void> {
   const n = v.int('concurrency', os.availableParallelism?.() ?? os.cpus().length);
   const lockMs = v.int('stall-seconds', 30) * 1000;
   const idle = v.int('idle-exit');
-  const idleMs = idle === undefined ? Infinity : idle * 1000;
   // each cell in hand may use its share of this machine's ceiling, whatever the coordinator's was
   const cellBytes = Math.floor(v.maxMemory() / n);
   await checkReachable(address);
@@ -60,7 +59,33 @@ async function runWorker(v: Args): Promise<void> {
   });
   const slots = threadSlots(n);
   const busy = { cells: 0, since: Date.now() };
-  const processor = async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+  const worker = new Worker<CellJob, CellJobResult>(QUEUE_NAME, cellProcessor(slots, cellBytes, busy), {
+    connection: redis, concurrency: n, lockDuration: lockMs, stalledInterval: lockMs,
+    maxStalledCount: MAX_STALLS,
+  });
+  worker.on('error', () => { /* connection errors: reported once per outage above */ });
+  worker.on('failed', (job, e) => {
+    if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`);
+  });
+  console.error(`worker: taking cells from ${address.shown}, ${n} at a time`);
+  const closed = await untilStopped(worker, busy, idle === undefined ? Infinity : idle * 1000);
+  await slots.close();
+  redis.disconnect();
+  if (!closed) {
+    console.error('worker: the queue did not confirm the close; the cells in hand were finished');
+    process.exit(0);
+  }
+}
+
+/** Cells in hand, and since when there have been none. */
+interface Busy { cells: number; since: number }
+
+/**
+ * A job's cell, run on a free thread with this worker's memory ceiling; its result as the job's
+ * answer. A cell that fails on its input fails the job for good: it would fail on any worker.
+ */
+function cellProcessor(slots: ReturnType<typeof threadSlots>, cellBytes: number, busy: Busy) {
+  return async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
     if (job.name !== 'study' && job.name !== 'defend') {
       throw new UnrecoverableError(`unknown task ${JSON.stringify(job.name)} (a newer gradleak's job?)`);
     }
@@ -71,7 +96,6 @@ async function runWorker(v: Args): Promise<void> {
     try {
       const cell = { ...(fromWire(job.data.cell) as { key: string }), maxBytes: cellBytes };
       const reply = await slots.run(job.name as CellTask, cell);
-      // bad input fails the same way on any worker: no retry
       if (!reply.ok) throw new UnrecoverableError(reply.error);
       const { ok: _ok, ...result } = reply;
       console.error(`worker: done ${job.data.key} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -81,21 +105,20 @@ async function runWorker(v: Args): Promise<void> {
       busy.since = Date.now();
     }
   };
-  const worker = new Worker<CellJob, CellJobResult>(QUEUE_NAME, processor, {
-    connection: redis, concurrency: n, lockDuration: lockMs, stalledInterval: lockMs,
-    maxStalledCount: MAX_STALLS,
-  });
-  worker.on('error', () => { /* connection errors: reported once per outage above */ });
-  worker.on('failed', (job, e) => {
-    if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`);
-  });
-  console.error(`worker: taking cells from ${address.shown}, ${n} at a time`);
-  const closed = await new Promise<boolean>((resolve) => {
+}
+
+/**
+ * Resolves once the worker has stopped: on a signal (the cells in hand are finished; a second signal
+ * exits at once, and those cells run again elsewhere once their locks expire) or after `idleMs`
+ * without a cell. Answers whether BullMQ confirmed the close: with the Redis away it waits for it, so
+ * 5 s after the last cell in hand the worker gives up waiting.
+ */
+function untilStopped(worker: Worker<CellJob, CellJobResult>, busy: Busy, idleMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const stop = (why: string) => {
       clearInterval(idleCheck);
       console.error(`worker: ${why}; finishing the ${busy.cells} cell(s) in hand`);
       void worker.close().then(() => resolve(true), () => resolve(false));
-      // with the Redis away, BullMQ's close waits for it: give up 5 s after the last cell instead
       const giveUp = setInterval(() => {
         if (busy.cells > 0) return;
         clearInterval(giveUp);
@@ -106,18 +129,10 @@ async function runWorker(v: Args): Promise<void> {
     const idleCheck = setInterval(() => {
       if (busy.cells === 0 && Date.now() - busy.since > idleMs) stop(`idle for ${idleMs / 1000} s`);
     }, 1000);
-    // told to stop, it finishes what it holds and exits 0; told twice, it exits at once (the cells in
-    // hand run again elsewhere once their locks expire)
     const release = onStopSignals((signal) => {
       release();
       onStopSignals((_s, code) => process.exit(code));
       stop(`stopped by ${signal}`);
     });
   });
-  await slots.close();
-  redis.disconnect();
-  if (!closed) {
-    console.error('worker: the queue did not confirm the close; the cells in hand were finished');
-    process.exit(0);
-  }
 }
