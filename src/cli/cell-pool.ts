@@ -76,6 +76,30 @@ export const fmtTime = (s: number): string => (s >= 3600
 export interface CellError { key: string; error: string }
 
 /**
+ * Where the cells of a command run: this machine's worker threads (`threadRunner`) or the workers of
+ * a job queue (queue/coordinator.ts). Either way `run` hands each finished cell to `onResult` once, in
+ * this process, so the journal, the outputs and the summary are one code path.
+ */
+export interface CellRunner {
+  /** For the command's opening line: "2 worker(s)", "the queue at redis://host:6379". */
+  where: string;
+  /** Each cell's memory ceiling, or undefined where the worker that takes it sets its own. */
+  cellBytes: number | undefined;
+  run<C extends { key: string }, R>(
+    task: CellTask, cells: C[], onResult: (r: R) => void, onStop: (signal: string) => void,
+  ): Promise<CellError[]>;
+}
+
+/** `n` worker threads of this process, sharing the memory ceiling. */
+export function threadRunner(n: number, ceiling: number): CellRunner {
+  return {
+    where: `${n} worker(s)`,
+    cellBytes: Math.floor(ceiling / n),
+    run: (task, cells, onResult, onStop) => runPool(task, cells, n, onResult, onStop),
+  };
+}
+
+/**
  * Runs the cells of `task` on `n` worker threads; resolves with the cells that failed. SIGINT,
  * SIGTERM and SIGHUP stop the workers and end the process (the journal holds every finished cell;
  * writes are synchronous, so a signal never lands half-way through one).
@@ -91,11 +115,7 @@ export function runPool<C extends { key: string }, R>(
     onStop(signal);
     process.exit(code);
   };
-  const handlers = ([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const).map(([signal, code]) => {
-    const h = () => stop(signal, code);
-    process.on(signal, h);
-    return [signal, h] as const;
-  });
+  const release = onStopSignals(stop);
   let next = 0, live = n;
   return new Promise<CellError[]>((resolve, reject) => {
     for (let w = 0; w < n; w++) {
@@ -116,7 +136,20 @@ export function runPool<C extends { key: string }, R>(
       worker.on('error', reject);
       feed();
     }
-  }).finally(() => { for (const [signal, h] of handlers) process.off(signal, h); });
+  }).finally(release);
+}
+
+/**
+ * Calls `stop` with the signal and the shell's exit status for it on SIGINT, SIGTERM and SIGHUP;
+ * answers the function that removes the handlers again.
+ */
+export function onStopSignals(stop: (signal: NodeJS.Signals, code: number) => void): () => void {
+  const handlers = ([['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const).map(([signal, code]) => {
+    const h = () => stop(signal, code);
+    process.on(signal, h);
+    return [signal, h] as const;
+  });
+  return () => { for (const [signal, h] of handlers) process.off(signal, h); };
 }
 
 /** How many workers to run: asked for (default: one per core), no more than cells, within memory. */

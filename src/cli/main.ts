@@ -11,6 +11,7 @@ import { demoCommand } from './commands/demo.js';
 import { simulateCommand } from './commands/simulate.js';
 import { studyCommand } from './commands/study.js';
 import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
 import { textTable } from '../app/tables.js';
 import { parseOptions } from './options.js';
 
@@ -34,8 +35,8 @@ const modelsCommand: Command = {
 };
 
 const COMMANDS: readonly Command[] = [
-  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, defendCommand, trainCommand,
-  demoCommand,
+  auditCommand, attackCommand, compareCommand, simulateCommand, studyCommand, defendCommand, workerCommand,
+  trainCommand, demoCommand,
   modelsCommand,
 ];
 

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { getAttack } from '../../attacks/registry.js';
 import { fail } from '../../core/errors.js';
-import { formatBytes } from '../../core/limits.js';
 import { checkMemory } from '../../core/memory.js';
 import type { AttackMode, DefendCell, DefendResult, DefendRow } from '../../defend/cell.js';
 import { defendReport } from '../../defend/report.js';
@@ -21,7 +19,8 @@ import { csvField } from '../../study/summary.js';
 import type { DefenceRecord } from '../../threat/payload.js';
 import { bnMode, MODEL_OPTIONS } from '../args.js';
 import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
-import { cellProgress, parseJson, readJournal, runPool, workerCount } from '../cell-pool.js';
+import { cellProgress, parseJson, readJournal } from '../cell-pool.js';
+import { cellRunner, QUEUE_OPTION } from '../cell-runner.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
 import { studyModels } from '../study-models.js';
@@ -41,9 +40,10 @@ export const defendCommand: Command = {
   strength and attack: mean PSNR/SSIM over the images with 95% intervals, the update's relative
   error and cosine against the clean gradient, ε at --delta for noise (one release), and the break
   point: the weakest strength from which the best attack's mean PSNR stays below --break-psnr
-  (default 18 dB). Cells run on worker threads and are kept in DIR/results.jsonl (a rerun resumes).
-  Writes results.json, results.csv, report.md, psnr-vs-strength.svg/.png, grid-<defence>.svg/.png,
-  reconstructions/ and timing.json (the only file with times).`,
+  (default 18 dB). Cells run on worker threads (or with --queue on \`gradleak worker\` processes) and
+  are kept in DIR/results.jsonl (a rerun resumes). Writes results.json, results.csv, report.md,
+  psnr-vs-strength.svg/.png, grid-<defence>.svg/.png, reconstructions/ and timing.json (the only file
+  with times).`,
   options: {
     model: MODEL_OPTIONS.model,
     weights: MODEL_OPTIONS.weights,
@@ -72,6 +72,7 @@ export const defendCommand: Command = {
     iterations: { kind: 'int', arg: 'N', help: 'iterations of the optimisation attacks', min: 1, max: 1e9 },
     ...PRECISION_OPTION,
     threads: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
+    ...QUEUE_OPTION,
     out: { kind: 'string', arg: 'DIR', help: 'output folder (required)' },
     ...MEMORY_OPTION,
   },
@@ -117,15 +118,14 @@ async function runDefend(v: Args): Promise<void> {
   const { keys, series } = plan;
   const cells = keys.filter((k) => !done.has(k)).map(plan.cell);
   const total = keys.length;
-  const workers = workerCount('defend', v.int('threads', os.availableParallelism?.() ?? os.cpus().length),
-    cells.length, perCell.bytes, ceiling, formatBytes);
-  for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
+  const runner = cellRunner(v, 'defend', 'threads', cells.length, perCell.bytes, ceiling, out);
+  for (const c of cells) c.maxBytes = runner.cellBytes;
   fs.mkdirSync(out, { recursive: true });
   console.error(`defend: ${plan.points.length} (defence, strength, attack) points × ${images.length} images = `
-    + `${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
+    + `${total} cells; ${total - cells.length} already done, ${cells.length} to run on ${runner.where}`);
   const t0 = performance.now();
   let finished = total - cells.length;
-  const errors = await runPool<DefendCell, DefendResult>('defend', cells, workers, (result) => {
+  const errors = await runner.run<DefendCell, DefendResult>('defend', cells, (result) => {
     const { row, reconstruction } = result;
     // the reconstruction first: a journal line promises that its image exists
     writeFilesAtomically([{

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { getAttack } from '../../attacks/registry.js';
 import { fail } from '../../core/errors.js';
-import { formatBytes } from '../../core/limits.js';
 import { checkMemory } from '../../core/memory.js';
 import { resolveStudyModels } from '../../model/sweeps.js';
 import type { Spearman } from '../../study/stats.js';
@@ -19,7 +17,8 @@ import { studyModels } from '../study-models.js';
 import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
-import { cellProgress, parseJson, readJournal, runPool, workerCount } from '../cell-pool.js';
+import { cellProgress, parseJson, readJournal } from '../cell-pool.js';
+import { cellRunner, QUEUE_OPTION, withoutQueue } from '../cell-runner.js';
 import { cellMemory, type CellResult, type StudyCell, type StudyRow } from '../../study/cell.js';
 
 export const studyCommand: Command = {
@@ -35,10 +34,11 @@ export const studyCommand: Command = {
   --models: 'all' = the 34 presets (default); 'sweeps' = cnn3_c1 with one of channels, kernel, stride,
   padding, depth, activation changed ('sweep:kernel' for one family); or names and model files
   (spec .json, .onnx), comma-separated; a file is labelled by its name. --weights: one model only.
-  Cells run on worker threads (default: one per core). Finished cells are kept in DIR/results.jsonl
-  and skipped on a rerun (an unreadable line is set aside in results.torn.jsonl and its cell redone);
-  Ctrl-C stops the study with the finished cells kept. Writes to DIR (default out/study): results.json,
-  results.csv, summary.json (Spearman's rho of each index variant against each method's PSNR and the
+  Cells run on worker threads (default: one per core), or with --queue on \`gradleak worker\`
+  processes anywhere. Finished cells are kept in DIR/results.jsonl and skipped on a rerun (an
+  unreadable line is set aside in results.torn.jsonl and its cell redone); Ctrl-C stops the study
+  with the finished cells kept. Writes to DIR (default out/study): results.json, results.csv,
+  summary.json (Spearman's rho of each index variant against each method's PSNR and the
   best, with 95% intervals), report.md, scatter-<method>.svg/.png, rank-deficiency.svg/.png,
   best-worst.svg/.png, reconstructions/. Images that are not the model's size are resampled; without
   dataset labels, image i gets label i mod classes. A client that trains before it shares (FedAvg local
@@ -57,6 +57,7 @@ export const studyCommand: Command = {
     'train-steps': { kind: 'string', arg: 'N', help: 'removed: use defend --defence fedavg:steps=N' },
     'train-lr': { kind: 'string', arg: 'R', help: 'removed: use defend --defence fedavg:steps=N,lr=R' },
     workers: { kind: 'int', arg: 'N', help: 'worker threads (default: one per core)', min: 1, max: 256 },
+    ...QUEUE_OPTION,
     seed: MODEL_OPTIONS.seed,
     weights: {
       kind: 'string', arg: 'W.safetensors',
@@ -111,15 +112,14 @@ function runStudy(v: Args): Promise<void> {
   const byLabel = new Map(models.map((m) => [m.label, m]));
   const inputOf = (model: string) => byLabel.get(model)!.graph.input as [number, number, number];
   const total = keys.length;
-  const workers = workerCount('study', v.int('workers', os.availableParallelism?.() ?? os.cpus().length),
-    cells.length, perCell.bytes, ceiling, formatBytes);
-  for (const c of cells) c.maxBytes = Math.floor(ceiling / workers);
+  const runner = cellRunner(v, 'study', 'workers', cells.length, perCell.bytes, ceiling, out);
+  for (const c of cells) c.maxBytes = runner.cellBytes;
   fs.mkdirSync(out, { recursive: true });
   console.error(`study: ${models.length} models × ${images.length} images = ${total} cells; `
-    + `${total - cells.length} already done, ${cells.length} to run on ${workers} worker(s)`);
+    + `${total - cells.length} already done, ${cells.length} to run on ${runner.where}`);
   const t0 = performance.now();
   let finished = total - cells.length;
-  return runPool<StudyCell, CellResult>('study', cells, workers, ({ row, reconstructions }) => {
+  return runner.run<StudyCell, CellResult>('study', cells, ({ row, reconstructions }) => {
     // the reconstructions first: a journal line promises that its images exist
     const shape = inputOf(row.model);
     writeFilesAtomically(Object.entries(reconstructions).map(([method, x]) => (
@@ -140,7 +140,7 @@ function runStudy(v: Args): Promise<void> {
     const imageById = new Map(images.map((img) => [img.id, img.bitmap]));
     const report = rows.length === 0 ? [] : studyReport({
       rows, methods, summary, architectureOf: (m) => byLabel.get(m)!.architecture,
-      command: `gradleak study ${v.argv.join(' ')}`.trim(),
+      command: `gradleak study ${withoutQueue(v.argv).join(' ')}`.trim(),
       target: (r) => {
         const b = imageById.get(r.image);
         return b ? fitBitmap(b, inputOf(r.model)) : null;
