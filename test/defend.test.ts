@@ -172,7 +172,8 @@ describe('defend', () => {
     }
     const [sec] = parseDefenceSweep('secagg:2');
     const r = runDefendCell({ key: 'k', model: 'cnn3_c1', image: 'a', input: a, label: 0, seed: 1,
-      method: 'rgap', mode: 'naive', defence: sec, population: { input: b, labels: [4] } }).row;
+      method: 'rgap', mode: 'naive', defence: sec,
+      population: { images: { shape: [1, ...shape], data: b }, labels: [4] } }).row;
     assert.ok(Math.abs(r.relError - Math.sqrt(bb / aa)) < 1e-12 * Math.sqrt(bb / aa), `${r.relError}`);
     assert.ok(Math.abs(r.cosine - (aa + ab) / Math.sqrt(aa * (aa + 2 * ab + bb))) < 1e-12, `${r.cosine}`);
     // through the CLI: two targets, one other client each, taken from the samples without the target

@@ -3,7 +3,10 @@ import type { AttackMode, DefendCell } from '../defend/cell.js';
 import { weakestFirst } from '../defend/summary.js';
 import { getDefence } from '../defences/registry.js';
 import { formatDefence, parseDefenceSweep } from '../defences/spec.js';
-import { bitmapToTensor, fitBitmap, REFERENCE_NORMALISATION, type Bitmap } from '../formats/image.js';
+import {
+  bitmapsToBatch, bitmapToTensor, fitBitmap, REFERENCE_NORMALISATION, type Bitmap,
+} from '../formats/image.js';
+import type { ClientBatch } from '../defences/types.js';
 import type { Graph, GraphSpec, ParamMap } from '../model/graph.js';
 import type { Precision } from '../kernels/select.js';
 import type { BnMode } from '../ops/op.js';
@@ -103,17 +106,14 @@ export function defendPlan(p: DefendPlanInput): DefendPlan {
 function othersOf(
   population: DefendPlanInput['population'], image: string, r: DefenceRecord, classes: number,
   shape: [number, number, number],
-): () => NonNullable<DefendCell['population']> {
+): () => ClientBatch {
   if (!population) fail(`${formatDefence(r)} needs the other clients' images (a population)`);
   const need = (r.params.clients as number) - 1;
   const chosen = population.images.map((s, i) => ({ s, i })).filter(({ s }) => s.id !== image).slice(0, need);
   if (chosen.length < need) fail(`--population ${population.name}: ${formatDefence(r)} needs ${need} `
     + `image(s) besides ${image} for the other clients, the set has ${chosen.length}`);
-  const n = shape[0] * shape[1] * shape[2];
-  return () => {
-    const input = new Float64Array(need * n);
-    chosen.forEach(({ s }, k) => input.set(
-      bitmapToTensor(fitBitmap(s.bitmap, shape), shape, REFERENCE_NORMALISATION, `image ${s.id}`), k * n));
-    return { input, labels: chosen.map(({ s, i }) => (s.label ?? i) % classes) };
-  };
+  return () => ({
+    images: bitmapsToBatch(chosen.map(({ s }) => s), shape, REFERENCE_NORMALISATION),
+    labels: chosen.map(({ s, i }) => (s.label ?? i) % classes),
+  });
 }

@@ -4,7 +4,7 @@ import { privacyOf } from '../defences/accounting.js';
 import { DEFENCES } from '../defences/registry.js';
 import { checkDefences, formatDefence, parseDefence } from '../defences/spec.js';
 import type { ClientBatch } from '../defences/types.js';
-import { bitmapToTensor, fitBitmap, type Normalisation } from '../formats/image.js';
+import { bitmapsToBatch, type Normalisation } from '../formats/image.js';
 import { loadImageSet } from '../io/imagesets.js';
 import type { Graph } from '../model/graph.js';
 import type { DefenceRecord, SharedUpdate } from '../threat/payload.js';
@@ -48,15 +48,11 @@ export function loadPopulation(
   const set = loadImageSet(spec, need);
   if (set.length < need) fail(`--population ${spec}: ${formatDefence(sec)} with batches of ${batch} needs `
     + `${need} image(s) for the other clients, it has ${set.length}`);
-  const shape = model.input as [number, number, number];
-  const n = shape[0] * shape[1] * shape[2];
-  const data = new Float64Array(need * n);
-  set.forEach((s, i) => data.set(
-    bitmapToTensor(fitBitmap(s.bitmap, shape), shape, norm, `image ${s.id}`), i * n));
+  const images = bitmapsToBatch(set, model.input as [number, number, number], norm);
   const rng = new Rng(a.int('seed', 0));
   const labels = set.map((s) => s.label !== null && s.label < model.classes
     ? s.label : Math.floor(rng.uniform() * model.classes));
-  return { images: { shape: [need, ...shape], data }, labels };
+  return { images, labels };
 }
 
 /** One line for the terminal: the defences and ε (and, for an attack, how it read the update). */

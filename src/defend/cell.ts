@@ -1,6 +1,7 @@
 import { privacyOf } from '../defences/accounting.js';
 import { applyDefences } from '../defences/apply.js';
 import { getDefence } from '../defences/registry.js';
+import type { ClientBatch } from '../defences/types.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
 import { matchingKernels, type MatchingKernels, type Precision } from '../kernels/select.js';
 import { SolverCache } from '../solve/solver-cache.js';
@@ -21,8 +22,8 @@ export interface DefendCell extends ClientCell {
   defence?: DefenceRecord;
   method: string;
   mode: AttackMode;
-  /** The other clients' images (model input, one after another) and labels, for secure aggregation. */
-  population?: { input: Float64Array; labels: number[] };
+  /** The other clients' images (as the model takes them) and labels, for secure aggregation. */
+  population?: ClientBatch;
 }
 
 export interface DefendRow {
@@ -73,10 +74,7 @@ export function runDefendCell(
   const defences = cell.defence ? [cell.defence] : [];
   const update = defences.length === 0 ? clean : applyDefences({
     kernels: JS_KERNELS, model, params, bnMode: payload.bnMode, defences, seed: cell.seed,
-    ...(cell.population ? { population: {
-      images: { shape: [cell.population.labels.length, ...client.shape], data: cell.population.input },
-      labels: cell.population.labels,
-    } } : {}),
+    population: cell.population,
   }, { images: image, labels }).update;
   const utility = updateUtility(model, clean.gradients, naiveGradients(update).gradients);
   const r = attackOrBlank(cell, client, update, solver, kernels);

@@ -104,6 +104,18 @@ export function bitmapToTensor(
   return out;
 }
 
+/** Images, each fitted to the model's input, as one batch [N, C, H, W] (N = images.length). */
+export function bitmapsToBatch(
+  images: readonly { id: string; bitmap: Bitmap }[], shape: readonly [number, number, number],
+  norm: Normalisation,
+): { shape: number[]; data: Float64Array } {
+  const n = shape[0] * shape[1] * shape[2];
+  const data = new Float64Array(images.length * n);
+  images.forEach((s, i) => data.set(
+    bitmapToTensor(fitBitmap(s.bitmap, shape), shape, norm, `image ${s.id}`), i * n));
+  return { shape: [images.length, ...shape], data };
+}
+
 /** The [0,1] view of a model-space tensor (inverse of the normalisation), unclipped. */
 export function toUnitRange(x: ArrayLike<number>, norm: Normalisation): Float64Array {
   return Float64Array.from(x, (v) => (v - norm.offset) / norm.scale);

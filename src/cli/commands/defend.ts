@@ -79,17 +79,12 @@ export const defendCommand: Command = {
   run: runDefend,
 };
 
-/** Each --defence as its records, weakest first. */
-function sweepsOf(v: Args): DefenceRecord[][] {
-  return defenceSweeps(v.strs('defence'), v.num('delta'));
-}
-
 async function runDefend(v: Args): Promise<void> {
   const out = v.str('out');
   if (!out) fail('--out DIR is required');
   checkOutput(out, 'dir');
   const ceiling = v.maxMemory();
-  const sweeps = sweepsOf(v);
+  const sweeps = defenceSweeps(v.strs('defence'), v.num('delta'));
   const modelRef = v.str('model');
   if (!modelRef) fail('--model is required (a preset name such as cnn3_c1, a spec .json or an .onnx file)');
   const names = resolveStudyModels([modelRef]);
