@@ -3,12 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { adaptiveReading } from '../src/attacks/adaptive.js';
+import { crowdLabels } from '../src/attacks/crowd.js';
 import { dlg } from '../src/attacks/matching/dlg.js';
 import { ig } from '../src/attacks/matching/ig.js';
 import { matchingObjective, type MatchingProblem } from '../src/attacks/matching/objective.js';
 import { Rng } from '../src/core/rng.js';
 import { clipToNorm } from '../src/defences/clip.js';
 import { REFERENCE_NORMALISATION } from '../src/formats/image.js';
+import { batchQuality } from '../src/metrics/quality.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { chainToGraph } from '../src/model/chain.js';
 import { batchGradients } from '../src/model/gradients.js';
@@ -38,6 +40,14 @@ function defended(defences: DefenceRecord[], images = truth, labels = [2]): Shar
   return simulateDefendedClient({
     kernels: JS_KERNELS, model, params, bnMode: 'eval', defences, seed: 5,
   }, { shape: [labels.length, 1, 8, 8], data: images }, labels).update;
+}
+
+/** The target's update summed with K − 1 other clients' (secure aggregation), one image each. */
+function crowdUpdate(K: number, others: Float64Array, labels: number[]): SharedUpdate {
+  return simulateDefendedClient({
+    kernels: JS_KERNELS, model, params, bnMode: 'eval', defences: [{ name: 'secagg', params: { clients: K } }],
+    seed: 5, population: { images: { shape: [K - 1, 1, 8, 8], data: others }, labels },
+  }, { shape: [1, 1, 8, 8], data: truth }, [2]).update;
 }
 
 /** The adaptive objective on an update, as the attacks build it. */
@@ -165,6 +175,19 @@ describe('adaptive rules', () => {
     checkAgainstDifferences(f, other);
   });
 
+  it('secagg: the crowd\'s steps summed, zero at the crowd, each client its own slice', () => {
+    const crowd = Float64Array.from([...truth, ...image(2.1)]);
+    const u = crowdUpdate(2, crowd.subarray(64), [4]);
+    const f = adaptiveObjective(u, 'l2', [2, 4]);
+    assert.ok(f(crowd).value < 1e-28, `${f(crowd).value}`);
+    const x = Float64Array.from([...other, ...image(0.4)]);
+    const [a, b] = [gradientsAt(x.subarray(0, 64), [2]), gradientsAt(x.subarray(64), [4])];
+    const sum = new Map([...a].map(([k, v]) => [k, v.map((g, j) => g + b.get(k)![j])]));
+    const expected = sumSq(sum, naiveGradients(u).gradients);
+    assert.ok(Math.abs(f(x).value - expected) <= 1e-12 * expected, `${f(x).value} vs ${expected}`);
+    checkAgainstDifferences(f, x);
+  });
+
   it('sign and float16: cosine against the signs; float16 read as it is', () => {
     const s = adaptiveReading(defended([{ name: 'quantise', params: { format: 'sign' } }]))!;
     assert.equal(s.rules[0].distance, 'cosine');
@@ -195,6 +218,37 @@ describe('adaptive attacks, end to end (seeded)', () => {
   it('ig under FedAvg (10 steps): simulating the steps beats reading −Δ/(Eη)', () => {
     const naive = run(ig, fed(), false, 300), adaptive = run(ig, fed(), true, 300);
     assert.ok(naive > 0.6 && adaptive < 0.5, `relative error naive ${naive}, adaptive ${adaptive}`);
+  });
+});
+
+describe('adaptive secure aggregation: the crowd', () => {
+  const others = Float64Array.from([...image(2.1), ...image(4.0)]);
+
+  it('labels: the target\'s known label first, the rest from the sum\'s counts', () => {
+    const u = crowdUpdate(3, others, [4, 0]);
+    const inferred = crowdLabels(JS_KERNELS, payload, naiveGradients(u), 3, 0);
+    assert.deepEqual([...inferred.labels].sort(), [0, 2, 4]);
+    const known = crowdLabels(JS_KERNELS, payload, { ...naiveGradients(u), labels: [2] }, 3, 0);
+    assert.deepEqual(known.labels, [2, 0, 4]);
+  });
+
+  it('dlg on a sum of 3: the adaptive crowd holds the target, the naive reading does not', () => {
+    const u = { ...crowdUpdate(3, others, [4, 0]), labels: [2] };
+    const opts = { seed: 1, tol: 1e-10, iterations: 300 };
+    const naive = dlg.run(payload, u, opts).images, adaptive = dlg.run(payload, u, { ...opts, adaptive: true }).images;
+    assert.deepEqual(adaptive.shape, [3, 1, 8, 8]);
+    const scored = (x: Float64Array, n: number) => batchQuality(x, truth, 1, [1, 8, 8], n).pairs[0];
+    const a = scored(adaptive.data, 3), nv = scored(naive.data, 1);
+    assert.ok(a.psnr > 40 && nv.psnr < 20, `PSNR adaptive ${a.psnr} (image ${a.reconstruction}), naive ${nv.psnr}`);
+  });
+
+  it('batchQuality pairs the best of a larger crowd with each target', () => {
+    const t = Float64Array.from([0.2, 0.4, 0.6, 0.8]);
+    const crowd = Float64Array.from([0, 0, 0, 0, 0.2, 0.4, 0.6, 0.7, 1, 1, 1, 1]);
+    const q = batchQuality(crowd, t, 1, [1, 2, 2], 3);
+    assert.equal(q.pairs.length, 1);
+    assert.equal(q.pairs[0].reconstruction, 1);
+    assert.ok(Math.abs(q.mean.mse - 0.01 / 4) < 1e-15, `${q.mean.mse}`);
   });
 });
 

@@ -76,12 +76,13 @@ export interface AttackOutcome {
 export function runAttackJob(job: AttackJob): AttackOutcome {
   const { attack, payload, update, targets, signal } = job;
   const model = payload.model, shape = model.input as [number, number, number], norm = payload.normalisation;
-  const B = update.batch;
+  const B = update.batch, n = shape[0] * shape[1] * shape[2];
   const report = job.onProgress;
+  // an adaptive attack on a secure-aggregation sum reconstructs the whole crowd: more images than B
+  const scored = (unit: Float64Array) => batchQuality(unit, targets!, B, shape, unit.length / n);
   const onProgress = report || signal ? (p: Progress) => {
     throwIfCancelled(signal);
-    report?.(p, p.current && targets
-      ? batchQuality(toUnitRange(p.current, norm), targets, B, shape).mean.psnr : undefined);
+    report?.(p, p.current && targets ? scored(toUnitRange(p.current, norm)).mean.psnr : undefined);
   } : undefined;
   throwIfCancelled(signal);
   const t0 = performance.now();
@@ -91,21 +92,21 @@ export function runAttackJob(job: AttackJob): AttackOutcome {
     seconds, ...(res.msPerIteration !== undefined ? { msPerIteration: res.msPerIteration } : {}),
   };
   const recon = toUnitRange(res.images.data, norm);
-  const q = targets ? batchQuality(recon, targets, B, shape) : null;
+  const R = res.images.shape[0];
+  const q = targets ? scored(recon) : null;
   const result = {
     method: res.method, model: model.name, ...defenceReport(update, job.options.adaptive),
     // one image: the fields a single reconstruction has always had; a batch: its labels, sorted
-    ...(B === 1
+    ...(R === 1
       ? { label: res.labels[0], labelInferred: res.labelsInferred }
-      : { batch: B, labels: res.labels, labelsInferred: res.labelsInferred }),
+      : { batch: B, ...(R > B ? { crowd: R } : {}), labels: res.labels, labelsInferred: res.labelsInferred }),
     labelAmbiguous: res.labelAmbiguous,
     ...(q ? { mse: q.mean.mse, psnr: q.mean.psnr, psnrClipped: q.mean.psnrClipped, ssim: q.mean.ssim } : {}),
-    ...(q && B > 1 ? { pairs: q.pairs } : {}),
+    ...(q && R > 1 ? { pairs: q.pairs } : {}),
     ...(res.iterations !== undefined ? { iterations: res.iterations, stoppedBy: res.stoppedBy } : {}),
     layers: res.layers, warnings: res.warnings,
   };
-  const n = shape[0] * shape[1] * shape[2];
-  const bitmaps = Array.from({ length: B },
+  const bitmaps = Array.from({ length: R },
     (_, i) => unitTensorToBitmap(recon.subarray(i * n, (i + 1) * n), shape));
   return { result, timing, reconstruction: recon, bitmaps, quality: q, run: res };
 }

@@ -54,7 +54,8 @@ export function runCompareJob(
         ? { iterations: o.run.iterations, msPerIteration: o.run.msPerIteration }
         : {}),
     });
-    const index = o.quality ? Math.max(0, o.quality.pairs.findIndex((p) => p.target === 0)) : 0;
+    const first = o.quality?.pairs.find((p) => p.target === 0);
+    const index = first ? first.reconstruction ?? o.quality!.pairs.indexOf(first) : 0;
     const bitmap = o.bitmaps[index];
     const lines = q ? [`PSNR ${q.psnr.toFixed(1)}`, `SSIM ${q.ssim.toFixed(2)}`] : [];
     cells.push({ label: attack.name, lines, bitmap });

@@ -50,6 +50,11 @@ export interface AdaptiveRule {
   scalesOnly?: boolean;
   /** The std of the independent Gaussian noise the defence adds to every received coordinate. */
   noiseStd?: number;
+  /**
+   * The update is the sum of this many clients' (secure aggregation): the candidate batch holds them
+   * all, the received batch size per client, and the reconstruction is the whole crowd.
+   */
+  crowd?: number;
 }
 
 /** 1 where the received tensor is non-zero: the coordinates that survived pruning or top-k. */

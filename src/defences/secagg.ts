@@ -1,4 +1,5 @@
 import { fail } from '../core/errors.js';
+import { candidateSlice, sumVars, type SimulatedStep } from './adaptive.js';
 import { batchSlice, sumOutputs } from './tensors.js';
 import type { Defence } from './types.js';
 import { num } from './types.js';
@@ -27,5 +28,16 @@ export const secagg: Defence = {
     const rest = Array.from(
       { length: others }, (_, k) => inner(params, batchSlice(ctx.population!, k * B, B)));
     return { ...sumOutputs([own, ...rest]), loss: own.loss };
+  },
+  // the sum read as the crowd's: a candidate of K batches, each client's step on its own slice
+  // (its own batch statistics), summed; the attack reconstructs all K·B images and cannot tell which
+  // were the target's
+  adapt: (p, received) => {
+    const K = num(p, 'clients'), B = received.batch;
+    return {
+      crowd: K,
+      simulate: (inner, e): SimulatedStep => (theta, batch) => sumVars(e, Array.from(
+        { length: K }, (_, k) => inner(theta, candidateSlice(e, batch, k * B, B)))),
+    };
   },
 };

@@ -63,27 +63,36 @@ export function quality(
 export interface BatchQuality {
   /** The mean over the batch's pairs. */
   mean: Quality;
-  /** For each reconstruction, in order: the target it was paired with and the quality of the pair. */
-  pairs: (Quality & { target: number })[];
+  /**
+   * For each reconstruction, in order: the target it was paired with and the quality of the pair.
+   * With more reconstructions than targets (a secure-aggregation crowd), only the paired ones, each
+   * naming its `reconstruction`.
+   */
+  pairs: (Quality & { target: number; reconstruction?: number })[];
 }
 
 /**
  * Quality of a batch of reconstructions against a batch of targets (both [B, C, H, W] on [0,1]).
  * A batch attack does not know which image is which (labels come sorted), so each reconstruction is
- * paired with a target first: greedily, the pair with the highest PSNR among those left.
+ * paired with a target first: greedily, the pair with the highest PSNR among those left. An attack
+ * on a crowd's sum returns `reconCount` ≥ B images, of which the B paired are scored.
  */
 export function batchQuality(
   recon: Float64Array, targets: Float64Array, batch: number, shape: readonly [number, number, number],
+  reconCount = batch,
 ): BatchQuality {
   const n = shape[0] * shape[1] * shape[2];
   const at = (a: Float64Array, i: number) => a.subarray(i * n, (i + 1) * n);
   const scores: [number, number, number][] = [];
-  for (let r = 0; r < batch; r++)
+  for (let r = 0; r < reconCount; r++)
     for (let t = 0; t < batch; t++) scores.push([psnr(at(recon, r), at(targets, t)), r, t]);
   scores.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
-  const targetOf = new Array<number>(batch).fill(-1), taken = new Uint8Array(batch);
+  const targetOf = new Array<number>(reconCount).fill(-1), taken = new Uint8Array(batch);
   for (const [, r, t] of scores) if (targetOf[r] < 0 && !taken[t]) { targetOf[r] = t; taken[t] = 1; }
-  const pairs = targetOf.map((t, r) => ({ target: t, ...quality(at(recon, r), at(targets, t), shape) }));
+  const crowd = reconCount > batch;
+  const pairs = targetOf.flatMap((t, r) => (t < 0 ? [] : [{
+    target: t, ...(crowd ? { reconstruction: r } : {}), ...quality(at(recon, r), at(targets, t), shape),
+  }]));
   const avg = (k: keyof Quality) => pairs.reduce((s, p) => s + p[k], 0) / batch;
   return {
     mean: { mse: avg('mse'), psnr: avg('psnr'), psnrClipped: avg('psnrClipped'), ssim: avg('ssim') }, pairs,

@@ -1,7 +1,7 @@
 import { getAttack } from '../attacks/registry.js';
 import { audit } from '../analysis/audit.js';
 import { fail } from '../core/errors.js';
-import { quality, type Quality } from '../metrics/quality.js';
+import { batchQuality, quality, type Quality } from '../metrics/quality.js';
 import { SolverCache } from '../solve/solver-cache.js';
 import { REFERENCE_NORMALISATION, toUnitRange } from '../formats/image.js';
 import { JS_KERNELS } from '../kernels/js/index.js';
@@ -148,7 +148,12 @@ export function attackCell(
   const t0 = performance.now();
   const r = getAttack(method).run(client.payload, update, options);
   const seconds = (performance.now() - t0) / 1000;
-  const unit = toUnitRange(r.images.data, REFERENCE_NORMALISATION);
+  const all = toUnitRange(r.images.data, REFERENCE_NORMALISATION);
+  if (r.images.shape[0] === 1) return { unit: all, quality: quality(all, client.target, client.shape), seconds };
+  // a crowd's reconstruction (adaptive secure aggregation): the image closest to the target is its
+  const best = batchQuality(all, client.target, 1, client.shape, r.images.shape[0]).pairs[0];
+  const n = client.target.length;
+  const unit = all.slice(best.reconstruction! * n, (best.reconstruction! + 1) * n);
   return { unit, quality: quality(unit, client.target, client.shape), seconds };
 }
 

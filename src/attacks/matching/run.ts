@@ -8,6 +8,7 @@ import { box, recoverLabels } from '../labels.js';
 import type { AttackOptions, AttackResult } from '../types.js';
 import { checkUpdate } from '../update.js';
 import { adaptiveReading } from '../adaptive.js';
+import { crowdLabels } from '../crowd.js';
 import { matchingObjective, type GradientDistance } from './objective.js';
 
 /**
@@ -43,7 +44,14 @@ export function runMatchingAttack(
   const warnings: string[] = [
     ...options.matchingNote ? [options.matchingNote] : [], ...reading?.warnings ?? []];
   let labels: number[], inferred = false, ambiguous = false;
-  if (update.labels) {
+  // adaptively, a secure-aggregation sum is the crowd's: the candidate holds every client's batch
+  const crowd = reading?.rules.reduce((k, r) => k * (r.crowd ?? 1), 1) ?? 1;
+  if (crowd > 1) {
+    const r = crowdLabels(kernels, payload, update, crowd, options.seed);
+    ({ labels, inferred, ambiguous } = r);
+    warnings.push(`secure aggregation: reconstructing all ${labels.length} images of the ${crowd} clients' `
+      + 'sum; their labels inferred from it' + (r.ambiguous ? ` (ambiguous: ${r.reason})` : ''));
+  } else if (update.labels) {
     labels = [...update.labels];
   } else {
     const r = recoverLabels(kernels, payload, update, options.seed);
@@ -55,7 +63,7 @@ export function runMatchingAttack(
         + `(give --label if you know ${labels.length === 1 ? 'it' : 'them'})`);
     }
   }
-  const B = update.batch;
+  const B = update.batch * crowd;
   const [C, H, W] = g.input;
   const shape = [B, C, H, W];
   const range = box(payload);

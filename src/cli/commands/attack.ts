@@ -43,14 +43,14 @@ function runAttack(v: Args): void {
   const files = attackFiles(o).map((f) => ({ file: path.join(out, f.name), data: f.data }));
   writeFilesAtomically(files);
   if (v.flag('json')) { console.log(JSON.stringify({ ...o.result, ...o.timing })); return; }
-  const res = o.run, B = update.batch;
+  const res = o.run, B = update.batch, R = res.images.shape[0];
   for (const w of res.warnings) console.error(`warning: ${w}`);
   const declared = defenceLine(update, true, options.adaptive);
   if (declared) console.log(declared);
   const iters = res.iterations !== undefined
     ? `, ${res.iterations} iterations (${res.msPerIteration!.toFixed(2)} ms each)`
     : '';
-  const labels = B === 1 ? `label ${res.labels[0]}` : `labels ${res.labels.join(',')}`;
+  const labels = R === 1 ? `label ${res.labels[0]}` : `labels ${res.labels.join(',')}`;
   console.log(`${res.method} on ${payload.model.name}: ${labels}${res.labelsInferred ? ' (inferred)' : ''}, `
     + `${o.timing.seconds.toFixed(3)} s${iters}`);
   if (o.quality) {
