@@ -63,7 +63,7 @@ describe('structure', () => {
   });
 
   it('every method: same inputs and seed, same result.json and PNG bytes', () => {
-    for (const method of ['rgap', 'hybrid', 'copa', 'ig', 'dlg']) {
+    for (const method of ['rgap', 'hybrid', 'copa', 'ig', 'ig-whole', 'dlg']) {
       const outs = [tmpDir(`det-${method}-a`), tmpDir(`det-${method}-b`)];
       for (const d of outs) {
         const r = runCli(['attack', '--method', method, '--model', 'cnn3_c1', '--image', SAMPLE, '--iterations', '40', '--seed', '5', '--out', d]);

@@ -20,7 +20,7 @@ import { combinedMask } from '../adaptive.js';
  * that node's output and the sub-network after it is matched (the hybrid attack's per-layer step);
  * only the tensors the loss then depends on are compared.
  */
-export type GradientDistance = 'l2' | 'cosine';
+export type GradientDistance = 'l2' | 'cosine' | 'cosine-whole';
 
 /** PyTorch's cosine_similarity eps as Inverting Gradients calls it. */
 export const COSINE_EPS = 1e-10;
@@ -85,6 +85,8 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
     const shared = step(vars, { images: candidate, labels: p.labels });
     let total: Var | null = null;
     let constant = 0;
+    // the whole-gradient cosine's sums over every tensor compared
+    let dotAll: Var | null = null, normAll: Var | null = null, targetSq = 0;
     trainable.forEach((q) => {
       const m = mask.get(q.name);
       const raw = shared.get(q.name);
@@ -94,6 +96,12 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
       let term: Var | null;
       if (typeof distance === 'function') {
         term = distance(e, g, t.value);
+      } else if (distance === 'cosine-whole') {
+        const dot = sumAll(e, mul(e, g, t)), gg = sumAll(e, mul(e, g, g));
+        dotAll = dotAll ? add(e, dotAll, dot) : dot;
+        normAll = normAll ? add(e, normAll, gg) : gg;
+        targetSq += targetNorms.get(q.name)! ** 2;
+        return;
       } else if (distance === 'l2') {
         const d = add(e, g, scale(e, t, -1));
         term = sumAll(e, mul(e, d, d));
@@ -114,6 +122,14 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
       }
       total = total ? add(e, total, term) : term;
     });
+    if (dotAll && normAll) {
+      // 1 − ⟨G, G*⟩/max(‖G‖·‖G*‖, ε) over all tensors as one vector (Geiping et al.'s Eq. 4)
+      const tn = Math.sqrt(targetSq), gn = Math.sqrt((normAll as Var).data[0]);
+      constant = 1;
+      if (tn > 0 && gn > 0) total = gn * tn < COSINE_EPS
+        ? scale(e, dotAll, -1 / COSINE_EPS)
+        : scale(e, mul(e, dotAll, unary(e, normAll, 'rsqrt')), -1 / tn);
+    }
     if (!total) return { value: constant, grad: new Float64Array(x.length) };
     const [gx] = e.grad(total, [candidate]);
     // copied out of the pool, which reuses the tape's arrays in the next evaluation
