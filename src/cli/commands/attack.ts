@@ -17,7 +17,7 @@ export const attackCommand: Command = {
   (label N, default 0) and the attacker gets only the gradients (and the label if --label is given).
   Writes DIR/reconstruction.png and DIR/result.json (deterministic: same inputs, same bytes) and
   DIR/timing.json; --json prints the result with its "seconds" (and "msPerIteration") on stdout.
-  Optimisation attacks (hybrid, copa, ig, dlg) take --iterations, --budget, --tv and --lr, and show a
+  Optimisation attacks (hybrid, copa, ig, ig-whole, dlg) take --iterations, --budget, --tv and --lr, and show a
   progress line on a terminal. A defended update (--image with --defence SPEC..., or a --gradients file
   that simulate wrote with --defence) is attacked naively, or with --adaptive: ig and dlg simulate
   each declared defence on the candidate, rgap, hybrid and copa drop the equations of pruned entries
