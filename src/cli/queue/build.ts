@@ -41,8 +41,9 @@ function codeFiles(root: string): string[] {
 /** The version in the package.json two levels above dist/src, or "unknown" without one. */
 function packageVersion(root: string): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, '../../package.json'), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+    const file = path.join(root, '../../package.json');
+    const { version } = JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown };
+    return typeof version === 'string' ? version : 'unknown';
   } catch {
     return 'unknown';
   }
