@@ -189,6 +189,17 @@ describe('queue', () => {
   };
   // the smallest study with an audit and an attack per cell: ~1–2 s a cell
   const STUDY = ['study', '--models', 'cnn3_c1', '--methods', 'rgap', '--out', 'out'];
+  /** The study of `count` cells in `dir` again, with one worker of this build: the rest of it runs. */
+  const rerunWithWorker = (dir: string, count: number, done: number) => {
+    const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
+    try {
+      const again = runCli([...STUDY, '--count', String(count), '--queue', redis.url], dir);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stderr, new RegExp(`${done} already done, ${count - done} to run`));
+    } finally {
+      w.child.kill('SIGKILL');
+    }
+  };
 
   it('bad --queue, --workers beside it, and an unreachable Redis: one line, exit 2, journal intact', async () => {
     const out = path.join(tmpDir('queue-bad'), 'o');
@@ -269,14 +280,7 @@ describe('queue', () => {
     } finally {
       small.child.kill('SIGKILL');
     }
-    const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
-    try {
-      const again = runCli([...STUDY, '--count', '1', '--queue', redis.url], d);
-      assert.equal(again.status, 0, again.stderr);
-      assert.match(again.stderr, /0 already done, 1 to run/);
-    } finally {
-      w.child.kill('SIGKILL');
-    }
+    rerunWithWorker(d, 1, 0);
   });
 
   it('a worker of another build refuses the job at once; the coordinator stops with one line, journal intact',
@@ -307,14 +311,7 @@ describe('queue', () => {
         other.child.kill('SIGKILL');
       }
       // with a worker of this build, the same command runs the refused cell
-      const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
-      try {
-        const again = runCli([...STUDY, '--count', '2', '--queue', redis.url], d);
-        assert.equal(again.status, 0, again.stderr);
-        assert.match(again.stderr, /1 already done, 1 to run/);
-      } finally {
-        w.child.kill('SIGKILL');
-      }
+      rerunWithWorker(d, 2, 1);
     });
 
   it('defend: the same sweep on the queue writes what a local run writes; SIGTERM stops a worker cleanly',
