@@ -144,7 +144,7 @@ describe('queue: build identity', () => {
     fs.rmSync(path.join(pkg, 'package.json'));
     assert.match(buildIdentity(root), /^unknown\+[0-9a-f]{12}$/);
     // this repository's own build, and the override that tests (only) use
-    assert.match(buildIdentity(), /^0\.\d+\.\d+\+[0-9a-f]{12}$/);
+    assert.match(buildIdentity(), /^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
     process.env[TEST_BUILD_ENV] = 'test-build';
     try {
       assert.equal(buildIdentity(root), 'test-build');
@@ -299,12 +299,12 @@ describe('queue', () => {
         assert.match(r.stderr.split('\n')[0], /1 already done, 1 to run on the queue/);
         assertCleanFailure({ ...r, stderr: r.stderr.split('\n').slice(1).join('\n') }, new RegExp(
           'a worker runs gradleak build test-other-build, '
-          + 'not this coordinator\'s 0\\.\\d+\\.\\d+\\+[0-9a-f]{12}, '
+          + 'not this coordinator\'s \\d+\\.\\d+\\.\\d+\\+[0-9a-f]{12}, '
           + 'and refused cell cnn3_c1\\|.*run one build everywhere'));
         assert.ok(fs.readFileSync(path.join(d, 'out/results.jsonl')).equals(journal), 'the journal as it was');
         assert.ok(fs.readFileSync(path.join(d, 'out/results.json')).equals(results), 'no output rewritten');
         await other.waitFor(new RegExp('worker: cell \\S+ failed: refused: another gradleak build: the job\'s '
-          + '\\(its coordinator\'s\\) is 0\\.\\d+\\.\\d+\\+[0-9a-f]{12}, this worker\'s is test-other-build'));
+          + '\\(its coordinator\'s\\) is \\d+\\.\\d+\\.\\d+\\+[0-9a-f]{12}, this worker\'s is test-other-build'));
         assert.equal((other.log.err.match(/ failed: /g) ?? []).length, 1, 'refused once, not retried');
         assert.doesNotMatch(other.log.err, /study cell /, 'nothing computed');
       } finally {
