@@ -190,7 +190,7 @@ describe('defend', () => {
       '--count', '1', '--out', path.join(d, 'x')]);
     assert.equal(tooMany.status, 2);
     assert.match(tooMany.stderr.trim(),
-      /^gradleak: error: --population samples: secagg:clients=9 needs 8 image/);
+      /^gradleak: error: secagg:clients=9 needs 8 image\(s\) besides blobs\.png .*; the population samples has 4$/);
     assert.ok(!fs.existsSync(path.join(d, 'x')));
   });
 

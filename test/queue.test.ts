@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { buildIdentity, refusal, refusingBuild, TEST_BUILD_ENV } from '../src/cli/queue/build.js';
 import { fromWire, toWire } from '../src/cli/queue/codec.js';
 import { jobFeed } from '../src/cli/queue/coordinator.js';
 import { jobId } from '../src/cli/queue/jobs.js';
@@ -21,9 +22,13 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Runs the CLI in the background, collecting its stderr; `waitFor` resolves when a line matches. */
-function background(args: string[], cwd?: string) {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs the CLI in the background (with `env` added to this process's), collecting its stderr;
+ * `waitFor` resolves when a line matches.
+ */
+function background(args: string[], cwd?: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [CLI, ...args],
+    { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = { out: '', err: '' };
   child.stdout!.on('data', (b: Buffer) => { log.out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { log.err += b.toString(); });
@@ -89,8 +94,9 @@ describe('queue: codec and feed', () => {
   it('the feed keeps a bounded amount queued, skips collected cells and retries a failed add', async () => {
     // ten cells of equal size; room for 2.5 cells' bytes (so 3 are queued), at least 2 jobs
     const cells = Array.from({ length: 10 }, (_, i) => ({ key: `c${i}`, input: new Float64Array(100).fill(i) }));
-    const pending = new Map(cells.map((c) => [jobId('study', '/out', c.key), c.key]));
-    pending.delete(jobId('study', '/out', 'c3')); // journalled by an earlier coordinator
+    const owner = { task: 'study', scope: '/out', build: 'b' } as const;
+    const pending = new Map(cells.map((c) => [jobId(owner, c.key), c.key]));
+    pending.delete(jobId(owner, 'c3')); // journalled by an earlier coordinator
     const added: string[] = [];
     const fail = { next: false };
     const queue = {
@@ -100,18 +106,61 @@ describe('queue: codec and feed', () => {
         return [];
       },
     } as unknown as Parameters<typeof jobFeed>[0];
-    const size = JSON.stringify({ scope: '/out', key: 'c0', cell: toWire(cells[0]) }).length;
-    const feed = jobFeed(queue, 'study', '/out', cells, pending, { bytes: 2.5 * size, jobs: 2 });
+    const size = JSON.stringify({ scope: '/out', key: 'c0', build: 'b', cell: toWire(cells[0]) }).length;
+    const feed = jobFeed(queue, owner, cells, pending, { bytes: 2.5 * size, jobs: 2 });
     await feed.topUp();
     assert.deepEqual(added, ['c0', 'c1', 'c2']);
-    feed.collected(jobId('study', '/out', 'c0'));
+    feed.collected(jobId(owner, 'c0'));
     fail.next = true;
     await assert.rejects(feed.topUp(), /connection lost/);
     await feed.topUp();
     assert.deepEqual(added, ['c0', 'c1', 'c2', 'c4'], 'c3 is skipped; the failed add is made again');
-    for (const k of ['c1', 'c2', 'c4']) feed.collected(jobId('study', '/out', k));
+    for (const k of ['c1', 'c2', 'c4']) feed.collected(jobId(owner, k));
     await feed.topUp();
     assert.deepEqual(added.slice(4), ['c5', 'c6', 'c7']);
+  });
+});
+
+describe('queue: build identity', () => {
+  it('hashes the built code\'s .js files with the version; declarations and other files do not count', () => {
+    const pkg = tmpDir('queue-build-id');
+    const root = path.join(pkg, 'dist/src');
+    fs.mkdirSync(path.join(root, 'ops'), { recursive: true });
+    fs.writeFileSync(path.join(pkg, 'package.json'), '{"version":"9.8.7"}');
+    fs.writeFileSync(path.join(root, 'index.js'), 'export const a = 1;\n');
+    fs.writeFileSync(path.join(root, 'ops/conv.js'), 'export const b = 2;\n');
+    fs.writeFileSync(path.join(root, 'index.d.ts'), 'export declare const a: 1;\n');
+    const first = buildIdentity(root);
+    assert.match(first, /^9\.8\.7\+[0-9a-f]{12}$/);
+    assert.equal(buildIdentity(root), first, 'the same bytes, the same build');
+    fs.writeFileSync(path.join(root, 'index.d.ts'), 'export declare const a: number;\n');
+    fs.writeFileSync(path.join(root, 'notes.txt'), 'not code');
+    assert.equal(buildIdentity(root), first, 'declarations and other files do not count');
+    fs.writeFileSync(path.join(root, 'ops/conv.js'), 'export const b = 3;\n');
+    const changed = buildIdentity(root);
+    assert.notEqual(changed, first, 'one byte of one module changes the build');
+    fs.renameSync(path.join(root, 'ops/conv.js'), path.join(root, 'ops/conv2.js'));
+    assert.notEqual(buildIdentity(root), changed, 'so does a module\'s path');
+    fs.rmSync(path.join(pkg, 'package.json'));
+    assert.match(buildIdentity(root), /^unknown\+[0-9a-f]{12}$/);
+    // this repository's own build, and the override that tests (only) use
+    assert.match(buildIdentity(), /^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
+    process.env[TEST_BUILD_ENV] = 'test-build';
+    try {
+      assert.equal(buildIdentity(root), 'test-build');
+    } finally {
+      delete process.env[TEST_BUILD_ENV];
+    }
+  });
+
+  it('a refusal names both builds, and the coordinator reads the worker\'s back', () => {
+    const reason = refusal('0.1.0+aaaaaaaaaaaa', '0.1.0+bbbbbbbbbbbb');
+    assert.match(reason, /0\.1\.0\+aaaaaaaaaaaa.*0\.1\.0\+bbbbbbbbbbbb/);
+    assert.equal(refusingBuild(reason), '0.1.0+bbbbbbbbbbbb');
+    assert.match(refusal(undefined, 'w'), /not stated/);
+    assert.equal(refusingBuild(refusal(undefined, 'w')), 'w');
+    assert.equal(refusingBuild('the audit needs 3 GiB, above the 2.0 MiB memory ceiling'), undefined);
+    assert.equal(refusingBuild(undefined), undefined);
   });
 });
 
@@ -140,6 +189,17 @@ describe('queue', () => {
   };
   // the smallest study with an audit and an attack per cell: ~1–2 s a cell
   const STUDY = ['study', '--models', 'cnn3_c1', '--methods', 'rgap', '--out', 'out'];
+  /** The study of `count` cells in `dir` again, with one worker of this build: the rest of it runs. */
+  const rerunWithWorker = (dir: string, count: number, done: number) => {
+    const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
+    try {
+      const again = runCli([...STUDY, '--count', String(count), '--queue', redis.url], dir);
+      assert.equal(again.status, 0, again.stderr);
+      assert.match(again.stderr, new RegExp(`${done} already done, ${count - done} to run`));
+    } finally {
+      w.child.kill('SIGKILL');
+    }
+  };
 
   it('bad --queue, --workers beside it, and an unreachable Redis: one line, exit 2, journal intact', async () => {
     const out = path.join(tmpDir('queue-bad'), 'o');
@@ -220,15 +280,39 @@ describe('queue', () => {
     } finally {
       small.child.kill('SIGKILL');
     }
-    const w = background(['worker', '--queue', redis.url, '--concurrency', '1']);
-    try {
-      const again = runCli([...STUDY, '--count', '1', '--queue', redis.url], d);
-      assert.equal(again.status, 0, again.stderr);
-      assert.match(again.stderr, /0 already done, 1 to run/);
-    } finally {
-      w.child.kill('SIGKILL');
-    }
+    rerunWithWorker(d, 1, 0);
   });
+
+  it('a worker of another build refuses the job at once; the coordinator stops with one line, journal intact',
+    async (t) => {
+      if (!needRedis(t)) return;
+      const d = tmpDir('queue-build');
+      const first = runCli([...STUDY, '--count', '1'], d);
+      assert.equal(first.status, 0, first.stderr);
+      const journal = fs.readFileSync(path.join(d, 'out/results.jsonl'));
+      const results = fs.readFileSync(path.join(d, 'out/results.json'));
+      const other = background(['worker', '--queue', redis.url, '--concurrency', '1'], undefined,
+        { [TEST_BUILD_ENV]: 'test-other-build' });
+      try {
+        await other.waitFor(/worker: build test-other-build, taking cells/);
+        const r = runCli([...STUDY, '--count', '2', '--queue', redis.url], d);
+        assert.match(r.stderr.split('\n')[0], /1 already done, 1 to run on the queue/);
+        assertCleanFailure({ ...r, stderr: r.stderr.split('\n').slice(1).join('\n') }, new RegExp(
+          'a worker runs gradleak build test-other-build, '
+          + 'not this coordinator\'s \\d+\\.\\d+\\.\\d+\\+[0-9a-f]{12}, '
+          + 'and refused cell cnn3_c1\\|.*run one build everywhere'));
+        assert.ok(fs.readFileSync(path.join(d, 'out/results.jsonl')).equals(journal), 'the journal as it was');
+        assert.ok(fs.readFileSync(path.join(d, 'out/results.json')).equals(results), 'no output rewritten');
+        await other.waitFor(new RegExp('worker: cell \\S+ failed: refused: another gradleak build: the job\'s '
+          + '\\(its coordinator\'s\\) is \\d+\\.\\d+\\.\\d+\\+[0-9a-f]{12}, this worker\'s is test-other-build'));
+        assert.equal((other.log.err.match(/ failed: /g) ?? []).length, 1, 'refused once, not retried');
+        assert.doesNotMatch(other.log.err, /study cell /, 'nothing computed');
+      } finally {
+        other.child.kill('SIGKILL');
+      }
+      // with a worker of this build, the same command runs the refused cell
+      rerunWithWorker(d, 2, 1);
+    });
 
   it('defend: the same sweep on the queue writes what a local run writes; SIGTERM stops a worker cleanly',
     async (t) => {

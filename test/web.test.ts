@@ -50,9 +50,34 @@ async function preview(outDir: string): Promise<{ server: ChildProcess; origin: 
   throw new Error('the preview server did not start');
 }
 
-async function openApp(t: TestContext, app: App | null, query: string): Promise<Page | null> {
+/**
+ * Counts the page's live object URLs (made and not yet revoked) in `window.liveUrls`: an init script,
+ * run before the page's own.
+ */
+function countObjectUrls(): void {
+  const live = new Set<string>();
+  const create = URL.createObjectURL.bind(URL), revoke = URL.revokeObjectURL.bind(URL);
+  URL.createObjectURL = (o: Blob | MediaSource) => { const u = create(o); live.add(u); return u; };
+  URL.revokeObjectURL = (u: string) => { live.delete(u); revoke(u); };
+  (window as unknown as { liveUrls: Set<string> }).liveUrls = live;
+}
+
+/** Whether an image at `url` still loads in the page (a revoked object URL does not). */
+function loads(page: Page, url: string): Promise<boolean> {
+  return page.evaluate((u) => new Promise<boolean>((resolve) => {
+    const img = new Image();
+    img.onload = () => resolve(true);
+    img.onerror = () => resolve(false);
+    img.src = u;
+  }), url);
+}
+
+async function openApp(
+  t: TestContext, app: App | null, query: string, init?: () => void,
+): Promise<Page | null> {
   if (!app) return null;
   const page = await app.context.newPage();
+  if (init) await page.addInitScript(init);
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   await page.goto(`${app.origin}/${query}`);
   await page.waitForSelector('body[data-ready]');
@@ -207,13 +232,117 @@ describe('web app in Chromium', () => {
     await page.close();
   });
 
-  it('a defence sweep draws its curve', async (t) => {
+  it('a defence sweep draws its curve; a result\'s object URLs are revoked when another replaces it',
+    async (t) => {
+      if (!setUp(t)) return;
+      const page = (await openApp(t, app, '?model=cnn2_c1&image=hills&run=defend&defences=noise:0.01,1',
+        countObjectUrls))!;
+      await finished(page, 'defend');
+      await shot(page, 'defend-cnn2_c1.png');
+      assert.match(await page.textContent('#defend-breaks') ?? '', /noise: /);
+      assert.ok(await page.$('#downloads a[download="psnr-vs-strength.svg"]'));
+      const state = () => page.evaluate(() => ({
+        live: [...(window as unknown as { liveUrls: Set<string> }).liveUrls].sort(),
+        links: [...document.querySelectorAll<HTMLAnchorElement>('#downloads a')].map((a) => a.href).sort(),
+        curve: document.querySelector<HTMLImageElement>('#defend-curve')!.getAttribute('src'),
+      }));
+      const first = await state();
+      // the curve is one of the downloads, and nothing else is held
+      assert.deepEqual(first.live, first.links);
+      assert.ok(first.curve && first.links.includes(first.curve), `curve ${first.curve}`);
+      assert.equal(await loads(page, first.curve!), true);
+      await page.click('#run-defend');
+      await finished(page, 'defend');
+      const second = await state();
+      assert.deepEqual(second.live, second.links, 'the first sweep\'s URLs are revoked');
+      assert.notEqual(second.curve, first.curve);
+      assert.equal(await loads(page, first.curve!), false, 'the old curve no longer loads');
+      assert.equal(await loads(page, second.curve!), true);
+      await page.click('#run-audit');
+      await finished(page, 'audit');
+      const third = await state();
+      assert.deepEqual(third.live, third.links);
+      assert.equal(third.links.length, 2, 'audit.json and audit.md');
+      assert.equal(third.curve, null, 'the hidden curve lets go of its URL');
+      assert.equal(await loads(page, second.curve!), false);
+      await page.close();
+    });
+
+  it('an adaptive sweep with secure aggregation over the bundled samples gives the CLI\'s rows; bad input is '
+    + 'a message and the page still works', async (t) => {
     if (!setUp(t)) return;
-    const page = (await openApp(t, app, '?model=cnn2_c1&image=hills&run=defend&defences=noise:0.01,1'))!;
+    const page = (await openApp(t, app, '?model=cnn2_c1&image=hills'))!;
+    await page.fill('#defend-methods', 'ig');
+    await page.fill('#iterations', '5');
+    await page.check('#adaptive');
+    // nine clients need eight others; the page bundles five images, one of them the target
+    await page.fill('#defences', 'secagg:9');
+    await page.click('#run-defend');
+    await finished(page, 'error');
+    assert.match(await page.textContent('#status') ?? '', new RegExp('^defend: secagg:clients=9 needs 8 '
+      + 'image\\(s\\) besides hills for the other clients; the population samples has 4$'));
+    await page.fill('#defences', 'secagg:2');
+    await page.click('#run-defend');
     await finished(page, 'defend');
-    await shot(page, 'defend-cnn2_c1.png');
-    assert.match(await page.textContent('#defend-breaks') ?? '', /noise: /);
-    assert.ok(await page.$('#downloads a[download="psnr-vs-strength.svg"]'));
+    await shot(page, 'defend-secagg-adaptive.png');
+    assert.match(await page.textContent('#defend-breaks') ?? '', /secagg: /);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'), page.click('#downloads a[download="results.json"]'),
+    ]);
+    type Row = { key: string; defence: string; method: string; mode: string; psnr: number; ssim: number;
+      relError: number; cosine: number };
+    const web = JSON.parse(fs.readFileSync(await download.path(), 'utf8')) as { rows: Row[] };
+    // the CLI's sweep of the same image (hills alone in a folder), crowd from --population samples
+    const dir = tmpDir('web-secagg');
+    fs.mkdirSync(path.join(dir, 'images'));
+    fs.copyFileSync(path.join(ROOT, 'samples/hills.png'), path.join(dir, 'images/hills.png'));
+    const r = runCli(['defend', '--model', 'cnn2_c1', '--images', path.join(dir, 'images'), '--count', '1',
+      '--defence', 'secagg:2', '--methods', 'ig', '--iterations', '5', '--adaptive',
+      '--out', path.join(dir, 'out')]);
+    assert.equal(r.status, 0, r.stderr);
+    const cli = JSON.parse(fs.readFileSync(path.join(dir, 'out/results.json'), 'utf8')) as { rows: Row[] };
+    // the page names a bundled image as its menu does (hills), the CLI by its file (hills.png)
+    const named = (rows: Row[]) =>
+      rows.map((x) => ({ ...x, key: x.key.replace('hills.png', 'hills'), image: 'hills' }));
+    assert.deepEqual(web.rows.map((x) => `${x.defence} ${x.method} ${x.mode}`),
+      ['none ig naive', 'secagg ig naive', 'secagg ig adaptive']);
+    assert.match(web.rows[2].key, /\|population=samples$/);
+    assertClose(named(web.rows), named(cli.rows), 'rows');
+    await page.close();
+  });
+
+  it('an adaptive attack on a secure-aggregation sum shows the whole crowd', async (t) => {
+    if (!setUp(t)) return;
+    const dir = tmpDir('web-crowd');
+    const gradients = path.join(dir, 'secagg.safetensors');
+    const s = runCli(['simulate', '--model', 'cnn2_c1', '--image', 'samples/hills.png', '--label', '0',
+      '--defence', 'secagg:3', '--out', gradients]);
+    assert.equal(s.status, 0, s.stderr);
+    const cli = cliJson(['attack', '--method', 'ig', '--adaptive', '--model', 'cnn2_c1',
+      '--gradients', gradients, '--target', 'samples/hills.png', '--iterations', '20',
+      '--out', path.join(dir, 'out'), '--json']) as {
+      crowd: number; psnr: number; pairs: { reconstruction: number }[];
+    };
+    assert.equal(cli.crowd, 3);
+    const page = (await openApp(t, app, '?model=cnn2_c1&image=hills&iterations=20'))!;
+    await page.setInputFiles('#gradients-file', gradients);
+    await page.waitForFunction(() => document.getElementById('model-note')!.textContent!.includes('secagg'));
+    await page.selectOption('#method', 'ig');
+    await page.check('#adaptive');
+    await page.click('#run-attack');
+    await finished(page, 'ig');
+    await shot(page, 'ig-secagg-crowd.png');
+    assert.equal(await page.isVisible('[data-testid=crowd]'), true);
+    assert.equal(await page.locator('#crowd-grid canvas').count(), 3);
+    assert.match(await page.textContent('#crowd-grid') ?? '',
+      new RegExp(`${cli.pairs[0].reconstruction} · closest`));
+    const psnr = Number(await page.getAttribute('[data-testid=psnr]', 'data-value'));
+    assert.ok(Math.abs(psnr - cli.psnr) < 1e-9 * Math.abs(cli.psnr), `page ${psnr} dB, CLI ${cli.psnr} dB`);
+    // a plain attack after it hides the crowd
+    await page.uncheck('#adaptive');
+    await page.click('#run-attack');
+    await finished(page, 'ig');
+    assert.equal(await page.isVisible('[data-testid=crowd]'), false);
     await page.close();
   });
 

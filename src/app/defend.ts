@@ -53,7 +53,19 @@ export interface DefendPlanInput {
   population?: { name: string; images: readonly PlanImage[] };
 }
 
-type PlanImage = { id: string; bitmap: Bitmap; label: number | null };
+export type PlanImage = { id: string; bitmap: Bitmap; label: number | null };
+
+/**
+ * Secure aggregation's crowd for a sweep, as `defend --population` and the web app's sweep (over the
+ * bundled samples) take it: `load(n)` answers a set's first n images, and n is the largest K swept
+ * (K − 1 others, plus one in case the target is among them); undefined when no secagg is swept.
+ */
+export function secaggPopulation(
+  sweeps: DefenceRecord[][], name: string, load: (count: number) => readonly PlanImage[],
+): DefendPlanInput['population'] {
+  const ks = sweeps.flat().filter((r) => r.name === 'secagg').map((r) => r.params.clients as number);
+  return ks.length === 0 ? undefined : { name, images: load(Math.max(...ks)) };
+}
 
 export interface DefendPlan {
   /** Each curve: an attack and its mode. */
@@ -110,8 +122,8 @@ function othersOf(
   if (!population) fail(`${formatDefence(r)} needs the other clients' images (a population)`);
   const need = (r.params.clients as number) - 1;
   const chosen = population.images.map((s, i) => ({ s, i })).filter(({ s }) => s.id !== image).slice(0, need);
-  if (chosen.length < need) fail(`--population ${population.name}: ${formatDefence(r)} needs ${need} `
-    + `image(s) besides ${image} for the other clients, the set has ${chosen.length}`);
+  if (chosen.length < need) fail(`${formatDefence(r)} needs ${need} image(s) besides ${image} for the other `
+    + `clients; the population ${population.name} has ${chosen.length}`);
   return () => ({
     images: bitmapsToBatch(chosen.map(({ s }) => s), shape, REFERENCE_NORMALISATION),
     labels: chosen.map(({ s, i }) => (s.label ?? i) % classes),

@@ -6,7 +6,7 @@ import { canvasBitmap, byId, drawBitmap, el, fillTable } from './dom.js';
 import { CancelledRun, spawnAppWorker, WorkerHost } from './host.js';
 import type { FileBytes, Inputs, JobResult, NamedFile, ProgressMessage } from './protocol.js';
 import type { SweepRequest } from './sweep.js';
-import { SAMPLE_NAMES, sampleBytes } from './samples.js';
+import { SAMPLE_NAMES, sampleBytes, sampleSet } from './samples.js';
 
 /**
  * The page: the user's choices become a job for a long-lived worker (host.ts), which runs it through
@@ -21,7 +21,8 @@ interface PageState {
   sweepHosts: WorkerHost[];
   image: { source: string; bitmap: Bitmap } | null;
   files: { model?: FileBytes; weights?: FileBytes; gradients?: FileBytes };
-  downloads: string[];
+  /** The result's files as object URLs: revoked when the next result's replace them. */
+  downloads: { name: string; url: string }[];
   running: boolean;
   /** The presets and attacks, as the worker's core knows them (the page does not load the core). */
   presets: { name: string; kind: string }[];
@@ -152,6 +153,7 @@ function applyLink(state: PageState): void {
   }
   const defences = q.get('defences');
   if (defences) byId<HTMLInputElement>('defences').value = defences;
+  byId<HTMLInputElement>('adaptive').checked = q.get('adaptive') === '1';
   const methods = q.get('methods');
   if (methods) for (const b of document.querySelectorAll<HTMLInputElement>('input[name=compare]')) {
     b.checked = methods.split(',').includes(b.value);
@@ -171,6 +173,7 @@ function shareLink(run: string, inputs: Inputs): void {
   if (inputs.seed) q.set('seed', String(inputs.seed));
   const it = byId<HTMLInputElement>('iterations').value;
   if (it) q.set('iterations', it);
+  if (adaptive()) q.set('adaptive', '1');
   history.replaceState(null, '', `?${q}`);
 }
 
@@ -189,6 +192,11 @@ function iterations(): number | undefined {
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
+/** The attacker knows the update's declared defences (attack/defend --adaptive). */
+function adaptive(): boolean {
+  return byId<HTMLInputElement>('adaptive').checked;
+}
+
 async function runJob(state: PageState, run: string): Promise<void> {
   if (state.running) return;
   const job = inputs(state);
@@ -202,11 +210,15 @@ async function runJob(state: PageState, run: string): Promise<void> {
     else if (run === 'compare') {
       const boxes = document.querySelectorAll<HTMLInputElement>('input[name=compare]:checked');
       const methods = [...boxes].map((b) => b.value);
-      const compare = { kind: 'compare' as const, inputs: job, methods, iterations: iterations() };
+      const compare = {
+        kind: 'compare' as const, inputs: job, methods, iterations: iterations(), adaptive: adaptive(),
+      };
       showCompare(state, await state.host.run(compare, progress));
     } else {
       prepareAttackView(state);
-      const attack = { kind: 'attack' as const, inputs: job, method: run, iterations: iterations() };
+      const attack = {
+        kind: 'attack' as const, inputs: job, method: run, iterations: iterations(), adaptive: adaptive(),
+      };
       showAttack(state, await state.host.run(attack,
         (p) => { progress(p); livePreview(p); }));
     }
@@ -258,17 +270,20 @@ function livePreview(p: ProgressMessage): void {
 
 function showOnly(view: string): void {
   for (const v of ['audit-view', 'attack-view', 'compare-view', 'defend-view']) byId(v).hidden = v !== view;
+  // the curve shows one of the downloads' URLs, revoked with them: a hidden view lets go of it
+  if (view !== 'defend-view') byId<HTMLImageElement>('defend-curve').removeAttribute('src');
 }
 
+/** The result's files as links; the previous result's URLs are revoked (the page holds no other). */
 function offerDownloads(state: PageState, files: NamedFile[]): void {
-  for (const u of state.downloads) URL.revokeObjectURL(u);
+  for (const d of state.downloads) URL.revokeObjectURL(d.url);
   const box = byId('downloads');
   box.replaceChildren(el('span', 'Download: '));
   state.downloads = files.map((f) => {
     const type = f.name.endsWith('.png') ? 'image/png' : f.name.endsWith('.svg') ? 'image/svg+xml' : 'text/plain';
     const url = URL.createObjectURL(new Blob([f.data as BlobPart], { type }));
     box.appendChild(el('a', f.name, { href: url, download: f.name }));
-    return url;
+    return { name: f.name, url };
   });
 }
 
@@ -335,24 +350,58 @@ function prepareAttackView(state: PageState): void {
   recon.getContext('2d')?.clearRect(0, 0, recon.width, recon.height);
   for (const id of ['psnr', 'ssim']) byId(id).textContent = '—';
   byId('attack-note').textContent = '';
+  showCrowd([], null, null);
 }
 
 function showAttack(state: PageState, r: JobResult): void {
   if (r.kind !== 'attack') return;
   const a = r.attack, res = a.result as { psnr?: number; ssim?: number; method: string; label?: number;
-    labelInferred?: boolean; iterations?: number; warnings: string[] };
+    labelInferred?: boolean; labels?: number[]; labelsInferred?: boolean; iterations?: number;
+    warnings: string[]; crowd?: number;
+    pairs?: { reconstruction: number }[] };
   document.body.dataset.seconds = String(a.seconds);
   if (a.target) drawBitmap(byId<HTMLCanvasElement>('attack-target'), a.target);
-  drawBitmap(byId<HTMLCanvasElement>('reconstruction'), a.bitmap);
+  // of a batch or a crowd, the reconstruction matched to the target (the PSNR's), else the first
+  const matched = res.pairs?.[0]?.reconstruction ?? null;
+  drawBitmap(byId<HTMLCanvasElement>('reconstruction'), a.bitmaps[matched ?? 0]);
+  showCrowd(a.bitmaps, res.crowd ?? null, matched);
   const psnr = byId('psnr');
   psnr.textContent = res.psnr !== undefined ? res.psnr.toFixed(2) : '—';
   if (res.psnr !== undefined) psnr.dataset.value = String(res.psnr);
   byId('ssim').textContent = res.ssim !== undefined ? res.ssim.toFixed(4) : '—';
-  byId('recon-caption').textContent = `${res.method} reconstruction`;
-  byId('attack-note').textContent = `label ${res.label ?? '—'}${res.labelInferred ? ' (inferred)' : ''}`
+  byId('recon-caption').textContent = `${res.method} reconstruction`
+    + (a.bitmaps.length < 2 ? '' : matched === null ? ' 0' : ` ${matched} (the closest to the target)`);
+  const labels = res.labels ? `labels ${res.labels.join(', ')}${res.labelsInferred ? ' (inferred)' : ''}`
+    : `label ${res.label ?? '—'}${res.labelInferred ? ' (inferred)' : ''}`;
+  byId('attack-note').textContent = labels
     + `${res.iterations !== undefined ? `, ${res.iterations} iterations` : ''}, ${a.seconds.toFixed(2)} s. `
     + res.warnings.join(' ');
   offerDownloads(state, a.files);
+}
+
+/**
+ * Every reconstruction when there are several: the batch's images, or the whole crowd of a secure-
+ * aggregation sum (`crowd` clients), which the adaptive attack reconstructs at once; `matched` is the
+ * one the PSNR is of (null without a target).
+ */
+function showCrowd(bitmaps: Bitmap[], crowd: number | null, matched: number | null): void {
+  const box = byId('crowd'), grid = byId('crowd-grid');
+  box.hidden = bitmaps.length < 2;
+  grid.replaceChildren();
+  if (box.hidden) return;
+  byId('crowd-note').textContent = crowd !== null
+    ? `Secure aggregation: the update is the sum of ${crowd} clients' updates, and the adaptive attack `
+      + `reconstructs all ${crowd} images${matched === null ? '.' : '; the PSNR is of the one closest to the '
+      + 'client\'s image.'}`
+    : `The batch's ${bitmaps.length} images, in the attack's order.`;
+  bitmaps.forEach((b, i) => {
+    const caption = `${i}${i === matched ? ' · closest' : ''}`;
+    const fig = el('figure');
+    const canvas = el('canvas', undefined, { class: 'pixels', 'aria-label': `reconstruction ${caption}` });
+    drawBitmap(canvas, b);
+    fig.append(canvas, el('figcaption', caption));
+    grid.appendChild(fig);
+  });
 }
 
 function showCompare(state: PageState, r: JobResult): void {
@@ -384,8 +433,8 @@ async function runSweep(state: PageState, job: Inputs): Promise<void> {
   const split = (id: string, by: string) =>
     byId<HTMLInputElement>(id).value.split(by).map((s) => s.trim()).filter(Boolean);
   const sweep: SweepRequest = {
-    inputs: job, specs: split('defences', ';'), methods: split('defend-methods', ','), iterations: iterations(),
-    threshold: BREAK_PSNR, maxBytes: 2 ** 31,
+    inputs: job, specs: split('defences', ';'), methods: split('defend-methods', ','), adaptive: adaptive(),
+    population: sampleSet(), iterations: iterations(), threshold: BREAK_PSNR, maxBytes: 2 ** 31,
   };
   const plan = await state.host.run({ kind: 'sweep-plan', sweep });
   if (plan.kind !== 'sweep-plan') return;
@@ -410,11 +459,10 @@ async function runSweep(state: PageState, job: Inputs): Promise<void> {
   const report = await state.host.run({ kind: 'sweep-report', sweep, done });
   if (report.kind !== 'sweep-report') return;
   showOnly('defend-view');
-  const svg = report.files.find((f) => f.name === 'psnr-vs-strength.svg');
-  if (svg) byId<HTMLImageElement>('defend-curve').src = URL.createObjectURL(
-    new Blob([svg.data as BlobPart], { type: 'image/svg+xml' }));
-  byId('defend-breaks').textContent = report.breakPoints;
   offerDownloads(state, report.files);
+  const curve = state.downloads.find((d) => d.name === 'psnr-vs-strength.svg');
+  if (curve) byId<HTMLImageElement>('defend-curve').src = curve.url;
+  byId('defend-breaks').textContent = report.breakPoints;
 }
 
 void start();

@@ -28,8 +28,8 @@ export interface Inputs {
 
 export type Job =
   | { kind: 'audit'; inputs: Inputs }
-  | { kind: 'attack'; inputs: Inputs; method: string; iterations?: number }
-  | { kind: 'compare'; inputs: Inputs; methods: string[]; iterations?: number }
+  | { kind: 'attack'; inputs: Inputs; method: string; iterations?: number; adaptive: boolean }
+  | { kind: 'compare'; inputs: Inputs; methods: string[]; iterations?: number; adaptive: boolean }
   | { kind: 'cell'; cell: DefendCell }
   | { kind: 'catalogue' }
   | { kind: 'sweep-plan'; sweep: SweepRequest }
@@ -43,7 +43,8 @@ export interface NamedFile {
 export interface AttackView {
   result: Record<string, unknown>;
   seconds: number;
-  bitmap: Bitmap;
+  /** Every reconstruction: one per image of the batch, or the whole crowd of a secure-aggregation sum. */
+  bitmaps: Bitmap[];
   target: Bitmap | null;
   files: NamedFile[];
 }

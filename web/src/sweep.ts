@@ -1,20 +1,27 @@
-import { defendPlan, defenceSweeps } from '../../src/app/defend.js';
+import { defendPlan, defenceSweeps, secaggPopulation } from '../../src/app/defend.js';
 import { modelOf } from '../../src/app/session.js';
 import type { DefendCell, DefendRow } from '../../src/defend/cell.js';
 import { defendReport } from '../../src/defend/report.js';
 import { summariseDefend } from '../../src/defend/summary.js';
 import { formatDefence } from '../../src/defences/spec.js';
 import { fitBitmap, unitTensorToBitmap } from '../../src/formats/image.js';
+import type { PlanImage } from '../../src/app/defend.js';
 import type { Inputs, NamedFile } from './protocol.js';
 
 /**
  * The defence sweep's two ends, run in a worker: its plan (src/app/defend.ts, as `gradleak defend`
- * makes it) and, once the page's workers have run the cells, its summary, curve and report.
+ * makes it) and, once the page's workers have run the cells, its summary, curve and report. Secure
+ * aggregation's other clients are the bundled samples (as `defend --population samples`), decoded by
+ * the page (samples.ts' sampleSet), which keeps the PNG decoder out of the worker.
  */
 export interface SweepRequest {
   inputs: Inputs;
   specs: string[];
   methods: string[];
+  /** Each defended cell also with the attack that knows the defence (`defend --adaptive`). */
+  adaptive: boolean;
+  /** The set secure aggregation's other clients come from: the bundled samples. */
+  population: PlanImage[];
   iterations?: number;
   threshold: number;
   maxBytes: number;
@@ -36,7 +43,7 @@ export function sweepReport(
   const report = defendReport({
     summary, sweeps, series: plan.series, model: label, images: [image.source],
     command: `gradleak web: defend --model ${label} ${r.specs.map((s) => `--defence ${s}`).join(' ')} `
-      + `--methods ${r.methods.join(',')} --seed ${r.inputs.seed}`,
+      + `--methods ${r.methods.join(',')}${r.adaptive ? ' --adaptive' : ''} --seed ${r.inputs.seed}`,
     target: fitBitmap(image.bitmap, shape),
     reconstruction: (record, method, mode) => {
       const spec = record ? formatDefence(record) : 'none';
@@ -66,9 +73,10 @@ function planOf(r: SweepRequest) {
   const label = 'preset' in r.inputs.model ? r.inputs.model.preset : r.inputs.model.file.name;
   const plan = defendPlan({
     model: { label, key: label, graph, cell: 'preset' in r.inputs.model ? {} : { spec: graph.spec } },
-    sweeps, methods: r.methods, modes: ['naive'],
+    sweeps, methods: r.methods, modes: r.adaptive ? ['naive', 'adaptive'] : ['naive'],
     images: [{ id: image.source, bitmap: image.bitmap, label: r.inputs.label }],
     iterations: r.iterations, seed: r.inputs.seed, precision: 'f32',
+    population: secaggPopulation(sweeps, 'samples', (n) => r.population.slice(0, n)),
   });
   return { plan, sweeps, graph, label, image };
 }

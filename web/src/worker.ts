@@ -32,10 +32,12 @@ function session(inputs: Inputs): Session {
   return openSession({ ...inputs, maxBytes: MAX_BYTES });
 }
 
-function attackOptions(seed: number, iterations: number | undefined): Omit<AttackOptions, 'onProgress'> {
+function attackOptions(
+  seed: number, iterations: number | undefined, adaptive: boolean,
+): Omit<AttackOptions, 'onProgress'> {
   const matching = matchingKernels('f32');
   return {
-    seed, tol: DEFAULT_RANK_TOL, iterations, maxBytes: MAX_BYTES, kernels: JS_KERNELS,
+    seed, tol: DEFAULT_RANK_TOL, iterations, adaptive, maxBytes: MAX_BYTES, kernels: JS_KERNELS,
     matchingKernels: matching.kernels, matchingNote: matching.note, solver: new SolverCache(),
   };
 }
@@ -68,13 +70,13 @@ function run(id: number, msg: ToWorker['job']): JobResult {
   const s = session(msg.inputs);
   const base = {
     payload: s.payload, update: s.update, targets: s.targets, onProgress: progressPoster(id, s),
-    options: attackOptions(msg.inputs.seed, msg.iterations),
+    options: attackOptions(msg.inputs.seed, msg.iterations, msg.adaptive),
   };
   if (msg.kind === 'attack') {
     const o = runAttackJob({ ...base, attack: getAttack(msg.method) });
     return {
       kind: 'attack', attack: {
-        result: o.result, seconds: o.timing.seconds, bitmap: o.bitmaps[0], target: s.target,
+        result: o.result, seconds: o.timing.seconds, bitmaps: o.bitmaps, target: s.target,
         files: attackFiles(o),
       },
     };

@@ -5,7 +5,7 @@ import { fail } from '../../core/errors.js';
 import { checkMemory } from '../../core/memory.js';
 import type { AttackMode, DefendCell, DefendResult, DefendRow } from '../../defend/cell.js';
 import { defendReport } from '../../defend/report.js';
-import { defendPlan, defenceSweeps, type DefendPlanInput } from '../../app/defend.js';
+import { defendPlan, defenceSweeps, secaggPopulation } from '../../app/defend.js';
 import { seriesName, summariseDefend } from '../../defend/summary.js';
 import { formatDefence } from '../../defences/spec.js';
 import {
@@ -16,7 +16,6 @@ import { loadImageSet } from '../../io/imagesets.js';
 import { resolveStudyModels } from '../../model/sweeps.js';
 import { cellMemory } from '../../study/cell.js';
 import { csvField } from '../../study/summary.js';
-import type { DefenceRecord } from '../../threat/payload.js';
 import { bnMode, MODEL_OPTIONS } from '../args.js';
 import { PRECISION_OPTION, precisionOf } from '../attack-setup.js';
 import { cellProgress, parseJson, readJournal } from '../cell-pool.js';
@@ -99,6 +98,7 @@ async function runDefend(v: Args): Promise<void> {
   const perCell = cellMemory([m.graph], attacks);
   checkMemory(perCell, ceiling, 'a defend cell');
   const images = loadImageSet(v.str('images') ?? 'samples', v.int('count', 3));
+  const populationSet = v.str('population') ?? 'samples';
   const shape = m.graph.input as [number, number, number];
   const journal = path.join(out, 'results.jsonl');
   for (const f of removeStaleTemps(out, 3)) console.error(`defend: removed ${f}, left by an interrupted run`);
@@ -108,7 +108,8 @@ async function runDefend(v: Args): Promise<void> {
   const plan = defendPlan({
     model: { label: m.label, key: m.key, graph: m.graph, cell: m.cell }, sweeps, methods, modes,
     images: images.map((img) => ({ id: img.id, bitmap: img.bitmap, label: img.label })),
-    iterations, seed, precision, bnMode: bn, population: secaggPopulation(v.str('population'), sweeps),
+    iterations, seed, precision, bnMode: bn, population: secaggPopulation(sweeps, populationSet,
+      (n) => loadImageSet(populationSet, n)),
   });
   const { keys, series } = plan;
   const cells = keys.filter((k) => !done.has(k)).map(plan.cell);
@@ -196,14 +197,6 @@ function canonicalCommand(
   if (v.has('delta')) parts.push('--delta', String(v.num('delta')));
   parts.push('--break-psnr', String(threshold), '--seed', String(seed), '--out DIR');
   return parts.join(' ');
-}
-
-/** Secure aggregation's crowd: enough of the --population set for the largest K swept (none without secagg). */
-function secaggPopulation(spec: string | undefined, sweeps: DefenceRecord[][]): DefendPlanInput['population'] {
-  const ks = sweeps.flat().filter((r) => r.name === 'secagg').map((r) => r.params.clients as number);
-  if (ks.length === 0) return undefined;
-  const name = spec ?? 'samples';
-  return { name, images: loadImageSet(name, Math.max(...ks)) };
 }
 
 function parseRow(line: string): DefendRow | null {

@@ -5,6 +5,7 @@ import { onStopSignals, type CellTask } from '../cell-pool.js';
 import { QUEUE_OPTION } from '../cell-runner.js';
 import type { Command } from '../command.js';
 import { MEMORY_OPTION, type Args } from '../options.js';
+import { buildIdentity, refusal } from '../queue/build.js';
 import { fromWire, toWire } from '../queue/codec.js';
 import { checkReachable, connect, QUEUE_NAME, queueAddress } from '../queue/connection.js';
 import { MAX_STALLS, type CellJob, type CellJobResult } from '../queue/jobs.js';
@@ -20,7 +21,9 @@ export const workerCommand: Command = {
   cell needs (model, weights, image, options, seed), so a worker needs no files. A worker that dies
   mid-cell loses its lock after --stall-seconds (default 30) and another worker runs the cell again;
   a cell whose workers die ${MAX_STALLS + 1} times, or that fails on its input, is reported as failed.
-  Jobs hold images: keep the Redis on a private network, with a password (docs/QUEUE.md).`,
+  A worker refuses the jobs of a coordinator that runs another gradleak build (that coordinator then
+  stops, naming this worker's build). Jobs hold images: keep the Redis on a private network, with a
+  password (docs/QUEUE.md).`,
   options: {
     queue: {
       ...QUEUE_OPTION.queue,
@@ -46,6 +49,7 @@ async function runWorker(v: Args): Promise<void> {
   const idle = v.int('idle-exit');
   // each cell in hand may use its share of this machine's ceiling, whatever the coordinator's was
   const cellBytes = Math.floor(v.maxMemory() / n);
+  const build = buildIdentity();
   await checkReachable(address);
   const outage = { since: 0 };
   const redis = connect(address, (e) => {
@@ -59,7 +63,7 @@ async function runWorker(v: Args): Promise<void> {
   });
   const slots = threadSlots(n);
   const busy = { cells: 0, since: Date.now() };
-  const worker = new Worker<CellJob, CellJobResult>(QUEUE_NAME, cellProcessor(slots, cellBytes, busy), {
+  const worker = new Worker<CellJob, CellJobResult>(QUEUE_NAME, cellProcessor(slots, cellBytes, busy, build), {
     connection: redis, concurrency: n, lockDuration: lockMs, stalledInterval: lockMs,
     maxStalledCount: MAX_STALLS,
   });
@@ -67,7 +71,7 @@ async function runWorker(v: Args): Promise<void> {
   worker.on('failed', (job, e) => {
     if (job) console.error(`worker: cell ${job.data.key} failed: ${e.message}`);
   });
-  console.error(`worker: taking cells from ${address.shown}, ${n} at a time`);
+  console.error(`worker: build ${build}, taking cells from ${address.shown}, ${n} at a time`);
   const closed = await untilStopped(worker, busy, idle === undefined ? Infinity : idle * 1000);
   await slots.close();
   redis.disconnect();
@@ -82,10 +86,12 @@ interface Busy { cells: number; since: number }
 
 /**
  * A job's cell, run on a free thread with this worker's memory ceiling; its result as the job's
- * answer. A cell that fails on its input fails the job for good: it would fail on any worker.
+ * answer. A cell that fails on its input fails the job for good: it would fail on any worker. So does
+ * a job of another build than this worker's: computed here, its result would not be its coordinator's.
  */
-function cellProcessor(slots: ReturnType<typeof threadSlots>, cellBytes: number, busy: Busy) {
+function cellProcessor(slots: ReturnType<typeof threadSlots>, cellBytes: number, busy: Busy, build: string) {
   return async (job: Job<CellJob, CellJobResult>): Promise<CellJobResult> => {
+    if (job.data.build !== build) throw new UnrecoverableError(refusal(job.data.build, build));
     if (job.name !== 'study' && job.name !== 'defend') {
       throw new UnrecoverableError(`unknown task ${JSON.stringify(job.name)} (a newer gradleak's job?)`);
     }

@@ -2,8 +2,9 @@ import { Queue, type Job } from 'bullmq';
 import { fail } from '../../core/errors.js';
 import { onStopSignals, type CellError, type CellRunner, type CellTask } from '../cell-pool.js';
 import { fromWire, toWire } from './codec.js';
+import { buildIdentity, refusingBuild } from './build.js';
 import { checkReachable, connect, QUEUE_NAME, type QueueAddress } from './connection.js';
-import { JOB_ATTEMPTS, jobId, KEEP_SECONDS, type CellJob, type CellJobResult } from './jobs.js';
+import { JOB_ATTEMPTS, jobId, KEEP_SECONDS, type CellJob, type CellJobResult, type JobOwner } from './jobs.js';
 
 /** How often the coordinator looks for finished jobs: it adds at most this to a study's wall time. */
 const POLL_MS = 250;
@@ -23,7 +24,8 @@ const MIN_QUEUED = 64;
  * outputs as a local run), and removes each job only once its result is journalled. So a restarted
  * coordinator finds its jobs again (adding one twice is a no-op), and a result is never lost or kept
  * twice: a job either is in the queue or its cell is in the journal, and a job of a cell that is not
- * pending (collected already) is dropped.
+ * pending (collected already) is dropped. Every job carries this process's build; a worker of another
+ * build refuses it, and the coordinator then stops (exit 2) naming that worker's build.
  */
 export function queueRunner(address: QueueAddress, outDir: string): CellRunner {
   return {
@@ -38,6 +40,7 @@ async function coordinate<C extends { key: string }, R>(
   onStop: (signal: string) => void,
 ): Promise<CellError[]> {
   if (cells.length === 0) return [];
+  const owner: JobOwner = { task, scope, build: buildIdentity() };
   await checkReachable(address);
   const health = { error: '' };
   const note = (e: Error) => { health.error = e.message.split('\n')[0]; };
@@ -54,15 +57,15 @@ async function coordinate<C extends { key: string }, R>(
     || (e as Error).message.split('\n')[0]}); the finished cells are in the journal: run the same `
     + 'command again to resume');
   try {
-    const pending = new Map(cells.map((c) => [jobId(task, scope, c.key), c.key]));
-    const feed = jobFeed(queue, task, scope, cells, pending);
+    const pending = new Map(cells.map((c) => [jobId(owner, c.key), c.key]));
+    const feed = jobFeed(queue, owner, cells, pending);
     try {
       await dropFailed(queue, pending);
       await feed.topUp();
     } catch (e) {
       lost(e);
     }
-    return await collect(queue, task, scope, pending, feed, onResult, lost);
+    return await collect(queue, owner, pending, feed, onResult, lost);
   } finally {
     release();
     await queue.close().catch(() => undefined);
@@ -80,12 +83,12 @@ async function dropFailed(queue: Queue<CellJob, CellJobResult>, pending: Map<str
 }
 
 /** A cell's job as BullMQ adds it: its id, everything its worker needs, retries and expiry. */
-function cellJob(task: CellTask, scope: string, cell: { key: string }) {
-  const data: CellJob = { scope, key: cell.key, cell: toWire(cell) };
+function cellJob(owner: JobOwner, cell: { key: string }) {
+  const data: CellJob = { scope: owner.scope, key: cell.key, build: owner.build, cell: toWire(cell) };
   return {
-    name: task, data, bytes: JSON.stringify(data).length,
+    name: owner.task, data, bytes: JSON.stringify(data).length,
     opts: {
-      jobId: jobId(task, scope, cell.key), attempts: JOB_ATTEMPTS,
+      jobId: jobId(owner, cell.key), attempts: JOB_ATTEMPTS,
       removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS },
     },
   };
@@ -97,7 +100,7 @@ function cellJob(task: CellTask, scope: string, cell: { key: string }) {
  * Redis at once. `topUp` adds what fits; `collected` frees a job's share.
  */
 export function jobFeed<C extends { key: string }>(
-  queue: Pick<Queue<CellJob, CellJobResult>, 'addBulk'>, task: CellTask, scope: string, cells: C[],
+  queue: Pick<Queue<CellJob, CellJobResult>, 'addBulk'>, owner: JobOwner, cells: C[],
   pending: Map<string, string>, limits = { bytes: QUEUED_BYTES, jobs: MIN_QUEUED },
 ) {
   const open = new Map<string, number>();
@@ -108,7 +111,7 @@ export function jobFeed<C extends { key: string }>(
       let i = at.next, bytes = at.bytes;
       while (i < cells.length && part.length < ADD_BATCH
         && (bytes < limits.bytes || open.size + part.length < limits.jobs)) {
-        const job = cellJob(task, scope, cells[i++]);
+        const job = cellJob(owner, cells[i++]);
         if (!pending.has(job.opts.jobId)) continue; // collected already (left by an earlier coordinator)
         part.push(job);
         bytes += job.bytes;
@@ -131,9 +134,12 @@ export function jobFeed<C extends { key: string }>(
 /** A finished job, and whether it failed. */
 type Finished = [job: Job<CellJob, CellJobResult>, failed: boolean];
 
-/** Collects finished jobs until none is pending; answers the cells that failed, with their errors. */
+/**
+ * Collects finished jobs until none is pending; answers the cells that failed, with their errors.
+ * Stops with one line (exit 2) at the first cell a worker of another build refused.
+ */
 async function collect<R>(
-  queue: Queue<CellJob, CellJobResult>, task: CellTask, scope: string, pending: Map<string, string>,
+  queue: Queue<CellJob, CellJobResult>, owner: JobOwner, pending: Map<string, string>,
   feed: ReturnType<typeof jobFeed>, onResult: (r: R) => void, lost: (e: unknown) => never,
 ): Promise<CellError[]> {
   const errors: CellError[] = [];
@@ -153,7 +159,7 @@ async function collect<R>(
       finished = [];
     }
     for (const [job, failed] of finished) {
-      if (job.name !== task || job.data?.scope !== scope) continue;
+      if (job.name !== owner.task || job.data?.scope !== owner.scope) continue;
       const key = job.id ? pending.get(job.id) : undefined;
       if (key === undefined) {
         // journalled by an earlier coordinator that stopped before removing the job, or a cell
@@ -161,6 +167,13 @@ async function collect<R>(
         tally.dropped++;
         await job.remove().catch(() => undefined);
         continue;
+      }
+      const other = failed ? refusingBuild(job.failedReason) : undefined;
+      if (other !== undefined) {
+        // left failed: a rerun queues it again, as it does any failed cell
+        fail(`a worker runs gradleak build ${other}, not this coordinator's ${owner.build}, and refused cell `
+          + `${key}: run one build everywhere, then the same command again (the finished cells are in the `
+          + 'journal)');
       }
       if (job.stalledCounter > 0 || job.attemptsStarted > 1) tally.again++;
       if (failed) errors.push({ key, error: job.failedReason });
@@ -173,9 +186,9 @@ async function collect<R>(
     if (pending.size > 0) await new Promise((r) => setTimeout(r, POLL_MS));
   }
   if (tally.again) {
-    console.error(`${task}: ${tally.again} cell(s) ran more than once (a worker lost or a retried error); `
-      + 'each is kept once');
+    console.error(`${owner.task}: ${tally.again} cell(s) ran more than once (a worker lost or a retried `
+      + 'error); each is kept once');
   }
-  if (tally.dropped) console.error(`${task}: dropped ${tally.dropped} finished job(s) not pending here`);
+  if (tally.dropped) console.error(`${owner.task}: dropped ${tally.dropped} finished job(s) not pending here`);
   return errors;
 }
