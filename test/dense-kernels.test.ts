@@ -4,9 +4,8 @@ import { Rng } from '../src/core/rng.js';
 import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
 import { gramMatrix } from '../src/linalg/gram.js';
-import { schurColumns } from '../src/linalg/schur.js';
-import { schurColumnsTiledWasm } from '../src/linalg/wasm/schur.js';
-import { schurColumnsBlocked } from '../src/linalg/wasm/schur-blocks.js';
+import { schurColumns, schurPivotedCholesky } from '../src/linalg/schur.js';
+import { schurColumnsTiledWasm, schurPivotedCholeskyWasm } from '../src/linalg/wasm/schur.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
 import {
   choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm,
@@ -135,15 +134,35 @@ describe("the row path's Schur complement in tiles of gradient rows", () => {
   }
 });
 
-describe("the row path's Schur complement over blocks of gradient rows", () => {
-  // block bytes for n = 50 unknowns: 800 → blocks of 2, 2400 → 6 (then an odd last block of 17)
-  for (const [ms, mg, n, blockBytes] of [[40, 7, 30, 480], [25, 17, 50, 800], [25, 17, 50, 2400],
-    [60, 1, 20, 1], [0, 5, 12, 96], [30, 9, 40, 1e9]]) {
-    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns, ${blockBytes} B blocks: the same bits`, () => {
+describe("the row path's Schur complement with Yᵀ copied in groups of tiles", () => {
+  // group bytes for 25 rows of S (3200 B a tile of 16): 1 → one tile a group, 6400 → two, 1e9 → all
+  for (const [ms, mg, n, groupBytes] of [[40, 7, 30, 1], [25, 17, 50, 1], [25, 40, 50, 6400],
+    [60, 1, 20, 1], [0, 5, 12, 1], [30, 70, 40, 1e9], [30, 70, 40, 8000]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns, ${groupBytes} B groups: the same bits`, () => {
       const { s, g, y, ref } = schurCase(ms, mg, n);
-      const got = schurColumnsBlocked(s, g, y, n, blockBytes);
+      const got = schurColumnsTiledWasm(s, g, y, n, groupBytes);
       assert.equal(got.length, mg * mg);
       assert.deepEqual(bits(got), bits(ref));
+    });
+  }
+});
+
+describe("the row path's Schur complement factored where it is formed", () => {
+  for (const [ms, mg, n, groupBytes] of [[40, 7, 30, 1e9], [25, 40, 50, 6400], [0, 5, 12, 1],
+    [90, 75, 120, 1e9], [30, 70, 40, 8000]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns: rank, pivots and factor to the bit`, () => {
+      const { s, g, y } = schurCase(ms, mg, n);
+      // a zero row's scale stays 1, as the solver's does; the others vary by orders of magnitude
+      const dsc = Float64Array.from({ length: mg }, (_, i) => (i % 9 === 4 ? 1 : 10 ** ((i % 5) - 2)));
+      for (const tol of [1e-10, 0.3]) {
+        const ref = schurPivotedCholesky(s, g, y, n, dsc, tol);
+        const got = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, groupBytes);
+        assert.equal(got.rank, ref.rank);
+        assert.deepEqual(got.pivots, ref.pivots);
+        assert.deepEqual(bits(got.pivotValues), bits(ref.pivotValues));
+        assert.deepEqual(bits(got.l), bits(ref.l));
+        if (tol > 0.1 && mg > 20) assert.ok(ref.rank < Math.min(mg, n), 'a rank-deficient case');
+      }
     });
   }
 });

@@ -1,7 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
 import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
-import { schurColumnsBlocked } from '../linalg/wasm/schur-blocks.js';
-import { schurColumnsTiledFast } from '../linalg/wasm/schur.js';
+import { schurPivotedCholeskyFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import { rowPathSolution } from './rowsolve.js';
@@ -9,7 +8,7 @@ import {
   addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
 } from '../linalg/sparse.js';
 import { fail } from '../core/errors.js';
-import { formatBytes, MAX_DENSE_ROWS, SCHUR_BLOCK_BYTES } from '../core/limits.js';
+import { formatBytes, MAX_DENSE_ROWS } from '../core/limits.js';
 import { denseFallbackBytes } from '../core/memory.js';
 import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
@@ -449,18 +448,6 @@ function timesGradientRows(s: Csr, gt: Csr, mg: number): Float64Array[] {
   return y;
 }
 
-/** Each pair (i, j) and (j, i) of an m × m matrix set to their mean, in tiles (cache-friendly, same values). */
-function symmetrise(a: Float64Array, m: number, tile = 64): void {
-  for (let i0 = 0; i0 < m; i0 += tile) for (let j0 = 0; j0 <= i0; j0 += tile) {
-    const i1 = Math.min(m, i0 + tile);
-    for (let i = i0; i < i1; i++) for (let j = j0, j1 = Math.min(i, j0 + tile); j < j1; j++) {
-      const v = 0.5 * (a[i * m + j] + a[j * m + i]);
-      a[i * m + j] = v;
-      a[j * m + i] = v;
-    }
-  }
-}
-
 /**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY,
  * h = g − Yᵀs: rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows
@@ -492,7 +479,7 @@ function rowPath(
   const dense = new Float64Array(n);
   const y = timesGradientRows(s, transpose(gm), mg);
   if (ms > 0) bs.solveMany(y);
-  // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j. Materialised on the row path; on demand on the dense path.
+  // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j, on demand (the dense path)
   const scColumn = (j: number, out: Float64Array) => {
     dense.fill(0);
     for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) dense[gm.idx[k]] += gm.val[k];
@@ -507,32 +494,18 @@ function rowPath(
     }
     out.set(mulVec(gm, dense));
   };
-  let sc: Float64Array | null = null;
-  if (path === 'row') {
-    // the tiled kernel copies Yᵀ whole; large images take the blocked one (same bits, bounded memory)
-    sc = ms * mg * 8 <= SCHUR_BLOCK_BYTES
-      ? schurColumnsTiledFast(s, gm, y, n) : schurColumnsBlocked(s, gm, y, n);
-    symmetrise(sc, mg);
-  }
   // Scale by the gradient rows' own norms: pivots become squared sines of the angle between a row
   // and the span of everything before it, as in the envelope factorisation; rows already in the span
   // of S keep a tiny diagonal instead of being blown up to one.
   const norms = rowNorms(gm);
   // zero rows keep scale 1: their diagonal is 0, so they are never pivots and stay in the null space
   const dsc = norms.map((v) => (v > 0 ? 1 / v : 1));
-  const diag = new Float64Array(mg);
-  for (let i = 0; i < mg; i++) {
-    let v: number;
-    if (sc) v = sc[i * mg + i];
-    else v = norms[i] * norms[i];
-    diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
-  }
-  const piv = pivotedCholeskyFast(mg, (j, out) => {
-    // Sc is exactly symmetric by now: its row j is column j, read contiguously
-    if (sc) out.set(sc.subarray(j * mg, (j + 1) * mg));
-    else scColumn(j, out);
-    for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
-  }, diag, opts.tol);
+  // the row path forms Sc whole and factors it where it was formed; the dense path's columns come on demand
+  const piv = path === 'row' ? schurPivotedCholeskyFast(s, gm, y, n, dsc, opts.tol)
+    : pivotedCholeskyFast(mg, (j, out) => {
+      scColumn(j, out);
+      for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
+    }, norms.map((v, i) => Math.max(0, v * v) * dsc[i] * dsc[i]), opts.tol);
   const r = piv.rank;
   const rank = ms + r;
   // condition: that of S, times the spread of the accepted dense pivots (sines of angles)
