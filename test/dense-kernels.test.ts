@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
-import { gramMatrix } from '../src/linalg/gram.js';
+import { denseGramFactor, gramMatrix } from '../src/linalg/gram.js';
+import { denseGramFactorFast, denseGramFactorWasm } from '../src/linalg/wasm/dense-gram.js';
 import { schurColumns, schurPivotedCholesky } from '../src/linalg/schur.js';
 import { schurColumnsTiledWasm, schurPivotedCholeskyWasm } from '../src/linalg/wasm/schur.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
@@ -165,4 +166,46 @@ describe("the row path's Schur complement factored where it is formed", () => {
       }
     });
   }
+});
+
+/** The lower triangle's bits (the WebAssembly factorisations leave scratch above the diagonal). */
+const lower = (a: Float64Array, n: number) => {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) out.push(a[i * n + j]);
+  return bits(Float64Array.from(out));
+};
+
+describe("the dense path's UᵀU summed, scaled and factored in one memory", () => {
+  for (const [rows, cols, per, seed] of [[90, 60, 7, 1], [300, 200, 12, 2], [40, 70, 5, 3], [8, 3, 2, 4]]) {
+    it(`${rows}×${cols}: rank, pivots, scaling and factor to the bit`, () => {
+      const u = sparse(rows, cols, per, new Rng(seed));
+      // every fifth column dropped; column 1's entries zeroed (a kept column with a zero diagonal)
+      for (let k = 0; k < u.idx.length; k++) if (u.idx[k] === 1) u.val[k] = 0;
+      const order = new Int32Array(cols).fill(-1), back: number[] = [];
+      for (let c = 0; c < cols; c++) if (c % 5 !== 2) { order[c] = back.length; back.push(c); }
+      const bk = Int32Array.from(back), n = bk.length;
+      for (const tol of [1e-10, 0.3]) {
+        const ref = denseGramFactor(u, order, bk, tol);
+        const got = denseGramFactorWasm(u, order, bk, tol, true)!;
+        assert.equal(got.rank, ref.rank);
+        assert.deepEqual(got.perm, ref.perm);
+        assert.deepEqual(bits(got.pivots), bits(ref.pivots));
+        assert.deepEqual(bits(got.dsc), bits(ref.dsc));
+        assert.deepEqual(lower(got.a, n), lower(ref.a, n));
+        assert.equal(denseGramFactorWasm(u, order, bk, tol, false)!.a.length, 0, 'no factor asked for');
+      }
+      assert.ok(denseGramFactor(u, order, bk, 0.3).rank < n, 'a rank-deficient case');
+    });
+  }
+  it('a row listing a column twice goes to the reference', () => {
+    const b = new CsrBuilder(4);
+    b.push([0, 2, 2, 3], [1.5, 0.1, 0.7, -2]);
+    b.push([1, 2, 3], [0.3, 1 / 3, 3]);
+    b.push([0, 1], [1, 2]);
+    const u = b.build(), order = Int32Array.from([0, 1, 2, 3]), back = order.slice();
+    assert.equal(denseGramFactorWasm(u, order, back, 1e-10, true), null);
+    const ref = denseGramFactor(u, order, back, 1e-10), got = denseGramFactorFast(u, order, back, 1e-10, true);
+    assert.equal(got.rank, ref.rank);
+    assert.deepEqual(lower(got.a, 4), lower(ref.a, 4));
+  });
 });

@@ -719,12 +719,14 @@ function panel4(f: usize, fm: i32, j0: i32): void {
   }
 }
 
-// ---- the Schur complement made ready for pstrf in place (solve/layersolve.ts's reference) ------
-// Sc (n × n, row-major, as schurt leaves it) symmetrised and scaled for the pivoted Cholesky: lower
-// entry (i, j) becomes (0.5·(a_ij + a_ji))·(d_j·d_i), the diagonal a_ii·(d_i·d_i), as the reference's
-// symmetrise and then its column callback compute them (out[i] *= d[i]·d[j] on column j). The upper
-// triangle is read, never written (pstrf treats it as scratch). Tiles of 32 keep both sides in cache.
-export function symscale(a: usize, n: i32, d: usize): void {
+// ---- a Gram matrix made ready for pstrf in place (solve/layersolve.ts's and linalg/gram.ts's
+// references) ----
+// Lower entry (i, j) of the n × n row-major matrix becomes v·(d_j·d_i), the diagonal a_ii·(d_i·d_i),
+// where v = 0.5·(a_ij + a_ji) when sym (the row path's Schur complement: the reference's symmetrise,
+// then its column callback's out[i] *= d[i]·d[j]) and v = a_ij otherwise (the dense path's UᵀU, whose
+// reference scales a_ij *= d_i·d_j). The upper triangle is read only when sym, never written (pstrf
+// treats it as scratch). Tiles of 32 keep both sides in cache.
+export function symscale(a: usize, n: i32, d: usize, sym: bool): void {
   const sn = <usize>n << 3;
   for (let i0 = 0; i0 < n; i0 += 32) {
     const i1 = i0 + 32 < n ? i0 + 32 : n;
@@ -734,7 +736,7 @@ export function symscale(a: usize, n: i32, d: usize): void {
         const j1 = j0 + 32 < i ? j0 + 32 : i;
         for (let j = j0; j < j1; j++) {
           const p = ri + (<usize>j << 3);
-          const v = 0.5 * (load<f64>(p) + load<f64>(a + <usize>j * sn + (<usize>i << 3)));
+          const v = sym ? 0.5 * (load<f64>(p) + load<f64>(a + <usize>j * sn + (<usize>i << 3))) : load<f64>(p);
           store<f64>(p, v * (load<f64>(d + (<usize>j << 3)) * di));
         }
       }
@@ -742,6 +744,34 @@ export function symscale(a: usize, n: i32, d: usize): void {
     for (let i = i0; i < i1; i++) {
       const p = a + <usize>i * sn + (<usize>i << 3), di = load<f64>(d + (<usize>i << 3));
       store<f64>(p, load<f64>(p) * (di * di));
+    }
+  }
+}
+
+// ---- the lower triangle of UᵀU on chosen columns (solve/layersolve.ts's denseGram is the reference) --
+// U is CSR (rows listing their columns in increasing order; the host checks), Uᵀ its transpose (rows
+// in increasing order); order maps U's columns to positions (−1: dropped, increasing otherwise) and
+// back inverts it. Row p1 of a (n × n, zero on entry) gets, for each row r of U through column
+// back[p1], u_r,back[p1] · u_rc at position order[c] ≤ p1: each entry's terms in the reference's order
+// (rows r increasing), and the sorted rows end each pass at the first position past the diagonal.
+export function gramlower(
+  uptr: usize, uidx: usize, uval: usize, tptr: usize, tidx: usize, tval: usize, order: usize, back: usize,
+  n: i32, a: usize,
+): void {
+  for (let p1 = 0; p1 < n; p1++) {
+    const c = load<i32>(back + (<usize>p1 << 2)), row = a + <usize>p1 * (<usize>n << 3);
+    const q1 = load<i32>(tptr + (<usize>(c + 1) << 2));
+    for (let q = load<i32>(tptr + (<usize>c << 2)); q < q1; q++) {
+      const r = load<i32>(tidx + (<usize>q << 2)), v1 = load<f64>(tval + (<usize>q << 3));
+      const k1 = load<i32>(uptr + (<usize>(r + 1) << 2));
+      for (let k = load<i32>(uptr + (<usize>r << 2)); k < k1; k++) {
+        const p2 = load<i32>(order + (<usize>load<i32>(uidx + (<usize>k << 2)) << 2));
+        if (p2 > p1) break;
+        if (p2 >= 0) {
+          const x = row + (<usize>p2 << 3);
+          store<f64>(x, load<f64>(x) + v1 * load<f64>(uval + (<usize>k << 3)));
+        }
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { denseGramFactorFast } from '../linalg/wasm/dense-gram.js';
 import { schurPivotedCholeskyFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
@@ -285,11 +286,7 @@ function denseColumnPath(
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
   for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
-  const { a, cvec } = denseGram(u, v, order, back);
-  const dsc = new Float64Array(n);
-  for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
-  const { rank, perm, pivots } = blockedPivotedCholeskyFast(a, n, opts.tol);
+  const { rank, perm, pivots, dsc, a } = denseGramFactorFast(u, order, back, opts.tol, !opts.rankOnly);
   const condition = rank > 0 ? Math.sqrt(pivots[0] / pivots[rank - 1]) : Infinity;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
@@ -342,40 +339,19 @@ function denseColumnPath(
     }
     for (let i = 0; i < n; i++) into[back[i]] = xb[i];
   };
-  solveWith(cvec, x);
-  for (const e of extra?.rhs ?? []) {
+  // Uᵀv on the kept columns, each sum over U's rows in increasing order
+  const uTv = (e: Float64Array) => {
     const full = new Float64Array(sys.n);
     addMulTransVec(u, e, full);
+    return Float64Array.from(back, (col) => full[col]);
+  };
+  solveWith(uTv(v), x);
+  for (const e of extra?.rhs ?? []) {
     const into = new Float64Array(sys.n);
-    solveWith(Float64Array.from(back, (col) => full[col]), into);
+    solveWith(uTv(e), into);
     extra!.out.push(into);
   }
   return { rank, x, condition, path: 'dense' };
-}
-
-/**
- * UᵀU on the kept columns (n×n, row-major) and Uᵀv, each entry summed over U's rows in increasing
- * order. Built a row of the result at a time, through U's columns (Uᵀ's rows list each row of U in
- * increasing order, a repeated column as often as it occurs): the same sums in the same order as
- * scattering each row of U's pairs, but every write lands in one contiguous row.
- */
-function denseGram(u: Csr, v: Float64Array, order: Int32Array, back: Int32Array) {
-  const n = back.length, ut = transpose(u);
-  const a = new Float64Array(n * n), cvec = new Float64Array(n);
-  for (let p1 = 0; p1 < n; p1++) {
-    const c = back[p1], row = p1 * n;
-    let cv = 0;
-    for (let q = ut.ptr[c]; q < ut.ptr[c + 1]; q++) {
-      const r = ut.idx[q], v1 = ut.val[q];
-      cv += v1 * v[r];
-      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
-        const p2 = order[u.idx[k2]];
-        if (p2 >= 0) a[row + p2] += v1 * u.val[k2];
-      }
-    }
-    cvec[p1] = cv;
-  }
-  return { a, cvec };
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */

@@ -7,7 +7,7 @@ import { instantiate, pstrfLayout, pstrfPivoted, withFallback, type Pstrf } from
 type SchurT = (stptr: number, stidx: number, stval: number, ms: number, gptr: number, gidx: number,
   gval: number, mg: number, gtptr: number, gtidx: number, gtval: number, yt: number, dt: number, sc: number,
   n: number, zf: number, cur: number, jBeg: number, jEnd: number) => void;
-type SymScale = (a: number, n: number, d: number) => void;
+type SymScale = (a: number, n: number, d: number, sym: number) => void;
 interface SchurExports { schurt: SchurT; symscale: SymScale; pstrf: Pstrf }
 
 const up = (b: number) => Math.ceil(b / 16) * 16;
@@ -87,7 +87,7 @@ export function schurPivotedCholeskyWasm(
   // the diagonal before symscale scales it in place (symmetrising leaves it as it is)
   const diag = schurDiagonal(new Float64Array(buffer, o.a, mg * mg), mg, dsc);
   new Float64Array(buffer, d, mg).set(dsc);
-  k.symscale(o.a, mg, d);
+  k.symscale(o.a, mg, d, 1);
   return pstrfPivoted(k.pstrf, buffer, o, mg, diag, tol, NB);
 }
 
