@@ -157,11 +157,14 @@ describe("the row path's Schur complement factored where it is formed", () => {
       const dsc = Float64Array.from({ length: mg }, (_, i) => (i % 9 === 4 ? 1 : 10 ** ((i % 5) - 2)));
       for (const tol of [1e-10, 0.3]) {
         const ref = schurPivotedCholesky(s, g, y, n, dsc, tol);
-        const got = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, groupBytes);
+        const got = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, true, groupBytes);
         assert.equal(got.rank, ref.rank);
         assert.deepEqual(got.pivots, ref.pivots);
         assert.deepEqual(bits(got.pivotValues), bits(ref.pivotValues));
         assert.deepEqual(bits(got.l), bits(ref.l));
+        const bare = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, false, groupBytes);
+        assert.equal(bare.l.length, 0);
+        assert.deepEqual(bits(bare.pivotValues), bits(ref.pivotValues));
         if (tol > 0.1 && mg > 20) assert.ok(ref.rank < Math.min(mg, n), 'a rank-deficient case');
       }
     });

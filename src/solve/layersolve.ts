@@ -477,7 +477,7 @@ function rowPath(
   // zero rows keep scale 1: their diagonal is 0, so they are never pivots and stay in the null space
   const dsc = norms.map((v) => (v > 0 ? 1 / v : 1));
   // the row path forms Sc whole and factors it where it was formed; the dense path's columns come on demand
-  const piv = path === 'row' ? schurPivotedCholeskyFast(s, gm, y, n, dsc, opts.tol)
+  const piv = path === 'row' ? schurPivotedCholeskyFast(s, gm, y, n, dsc, opts.tol, !opts.rankOnly)
     : pivotedCholeskyFast(mg, (j, out) => {
       scColumn(j, out);
       for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];

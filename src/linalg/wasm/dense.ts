@@ -94,19 +94,19 @@ export function pivotedCholeskyWasm(
 /**
  * pstrf in pivotedCholesky's mode on the symmetric matrix already at o.a (lower triangle read), with
  * pivotedCholesky's result: the factor's rows back in the original order, a pivot's row zero after its
- * own step, as in the reference.
+ * own step, as in the reference (or no factor, l empty, when only the rank and pivots are wanted).
  */
 export function pstrfPivoted(
   pstrf: Pstrf, buffer: ArrayBuffer, o: ReturnType<typeof pstrfLayout>, n: number, diag: Float64Array,
-  tol: number, nb: number,
+  tol: number, nb: number, keepFactor = true,
 ): PivotedCholesky {
   new Float64Array(buffer, o.work, n).set(diag);
   const perm = new Int32Array(buffer, o.perm, n);
   for (let i = 0; i < n; i++) perm[i] = i;
   const r = pstrf(o.a, o.pt, o.work, o.perm, o.piv, n, nb, tol, 1);
   const m = new Float64Array(buffer, o.a, n * n);
-  const l = new Float64Array(n * r);
-  for (let q = 0; q < n; q++) {
+  const l = new Float64Array(keepFactor ? n * r : 0);
+  if (keepFactor) for (let q = 0; q < n; q++) {
     const row = perm[q] * r, hi = Math.min(r, q + 1);
     for (let t = 0; t < hi; t++) l[row + t] = m[q * n + t];
   }

@@ -76,11 +76,12 @@ export function schurColumnsTiledWasm(
 /**
  * linalg/schur.ts's schurPivotedCholesky in WebAssembly, the same result to the bit: Sc is formed,
  * symmetrised and scaled (`symscale`) and factored (`pstrf`) in one memory, with no copy of the mg × mg
- * matrix in between. Throws RangeError when the memory cannot be had.
+ * matrix in between. Without keepFactor, l is left empty (the rank and pivots need no copy of the
+ * factor). Throws RangeError when the memory cannot be had.
  */
 export function schurPivotedCholeskyWasm(
   s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number,
-  groupBytes = SCHUR_BLOCK_BYTES,
+  keepFactor = true, groupBytes = SCHUR_BLOCK_BYTES,
 ): PivotedCholesky {
   const mg = gm.rows;
   const { k, buffer, o, d } = schurInMemory(s, gm, y, n, groupBytes);
@@ -88,12 +89,12 @@ export function schurPivotedCholeskyWasm(
   const diag = schurDiagonal(new Float64Array(buffer, o.a, mg * mg), mg, dsc);
   new Float64Array(buffer, d, mg).set(dsc);
   k.symscale(o.a, mg, d, 1);
-  return pstrfPivoted(k.pstrf, buffer, o, mg, diag, tol, NB);
+  return pstrfPivoted(k.pstrf, buffer, o, mg, diag, tol, NB, keepFactor);
 }
 
 export function schurPivotedCholeskyFast(
-  s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number,
+  s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number, keepFactor: boolean,
 ): PivotedCholesky {
-  return withFallback(() => schurPivotedCholeskyWasm(s, gm, y, n, dsc, tol),
+  return withFallback(() => schurPivotedCholeskyWasm(s, gm, y, n, dsc, tol, keepFactor),
     () => schurPivotedCholesky(s, gm, y, n, dsc, tol));
 }
