@@ -53,10 +53,10 @@ function schurInMemory(s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes
     // tile t's row r holds y[16t .. 16t+15][r]; lanes past mg stay zero
     if (t1 * lanes > mg) ytv.fill(0, (t1 - 1 - t0) * ms * lanes, (t1 - t0) * ms * lanes);
     for (let t = t0; t < t1; t++) {
-      const base = (t - t0) * ms * lanes;
-      for (let j = t * lanes, jl = 0; j < Math.min(mg, (t + 1) * lanes); j++, jl++) {
-        const yj = y[j];
-        for (let r = 0; r < ms; r++) ytv[base + r * lanes + jl] = yj[r];
+      // row by row, so that the writes are contiguous (the reads are 16 sequential streams)
+      const ys = y.slice(t * lanes, Math.min(mg, (t + 1) * lanes)), w = ys.length;
+      for (let r = 0, at = (t - t0) * ms * lanes; r < ms; r++, at += lanes) {
+        for (let jl = 0; jl < w; jl++) ytv[at + jl] = ys[jl][r];
       }
     }
     k.schurt(stptr, stidx, stval, ms, gptr, gidx, gval, mg, gtptr, gtidx, gtval, yt, dt, o.a, n, zf, cur,
