@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
 import { choleskyEnvelope, Envelope, gramOfColumns } from '../src/linalg/envelope.js';
 import { csrOfMarkedEnvelope, markedGramOfColumns } from '../src/linalg/envgram.js';
-import { gramMatrix } from '../src/linalg/gram.js';
-import { schurColumns } from '../src/linalg/schur.js';
-import { schurColumnsTiledWasm } from '../src/linalg/wasm/schur.js';
-import { schurColumnsBlocked } from '../src/linalg/wasm/schur-blocks.js';
+import { denseGramFactor, gramMatrix } from '../src/linalg/gram.js';
+import { denseGramFactorFast, denseGramFactorWasm } from '../src/linalg/wasm/dense-gram.js';
+import { schurColumns, schurPivotedCholesky } from '../src/linalg/schur.js';
+import { schurColumnsTiledWasm, schurPivotedCholeskyWasm } from '../src/linalg/wasm/schur.js';
 import { CsrBuilder, transpose, type Csr } from '../src/linalg/sparse.js';
 import {
   choleskyEnvelopeBlockedWasm, markedGramOfColumnsWasm,
@@ -135,15 +135,80 @@ describe("the row path's Schur complement in tiles of gradient rows", () => {
   }
 });
 
-describe("the row path's Schur complement over blocks of gradient rows", () => {
-  // block bytes for n = 50 unknowns: 800 → blocks of 2, 2400 → 6 (then an odd last block of 17)
-  for (const [ms, mg, n, blockBytes] of [[40, 7, 30, 480], [25, 17, 50, 800], [25, 17, 50, 2400],
-    [60, 1, 20, 1], [0, 5, 12, 96], [30, 9, 40, 1e9]]) {
-    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns, ${blockBytes} B blocks: the same bits`, () => {
+describe("the row path's Schur complement with Yᵀ copied in groups of tiles", () => {
+  // group bytes for 25 rows of S (3200 B a tile of 16): 1 → one tile a group, 6400 → two, 1e9 → all
+  for (const [ms, mg, n, groupBytes] of [[40, 7, 30, 1], [25, 17, 50, 1], [25, 40, 50, 6400],
+    [60, 1, 20, 1], [0, 5, 12, 1], [30, 70, 40, 1e9], [30, 70, 40, 8000]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns, ${groupBytes} B groups: the same bits`, () => {
       const { s, g, y, ref } = schurCase(ms, mg, n);
-      const got = schurColumnsBlocked(s, g, y, n, blockBytes);
+      const got = schurColumnsTiledWasm(s, g, y, n, groupBytes);
       assert.equal(got.length, mg * mg);
       assert.deepEqual(bits(got), bits(ref));
     });
   }
+});
+
+describe("the row path's Schur complement factored where it is formed", () => {
+  for (const [ms, mg, n, groupBytes] of [[40, 7, 30, 1e9], [25, 40, 50, 6400], [0, 5, 12, 1],
+    [90, 75, 120, 1e9], [30, 70, 40, 8000]]) {
+    it(`${ms} rows of S, ${mg} gradient rows, ${n} unknowns: rank, pivots and factor to the bit`, () => {
+      const { s, g, y } = schurCase(ms, mg, n);
+      // a zero row's scale stays 1, as the solver's does; the others vary by orders of magnitude
+      const dsc = Float64Array.from({ length: mg }, (_, i) => (i % 9 === 4 ? 1 : 10 ** ((i % 5) - 2)));
+      for (const tol of [1e-10, 0.3]) {
+        const ref = schurPivotedCholesky(s, g, y, n, dsc, tol);
+        const got = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, true, groupBytes);
+        assert.equal(got.rank, ref.rank);
+        assert.deepEqual(got.pivots, ref.pivots);
+        assert.deepEqual(bits(got.pivotValues), bits(ref.pivotValues));
+        assert.deepEqual(bits(got.l), bits(ref.l));
+        const bare = schurPivotedCholeskyWasm(s, g, y, n, dsc, tol, false, groupBytes);
+        assert.equal(bare.l.length, 0);
+        assert.deepEqual(bits(bare.pivotValues), bits(ref.pivotValues));
+        if (tol > 0.1 && mg > 20) assert.ok(ref.rank < Math.min(mg, n), 'a rank-deficient case');
+      }
+    });
+  }
+});
+
+/** The lower triangle's bits (the WebAssembly factorisations leave scratch above the diagonal). */
+const lower = (a: Float64Array, n: number) => {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) out.push(a[i * n + j]);
+  return bits(Float64Array.from(out));
+};
+
+describe("the dense path's UᵀU summed, scaled and factored in one memory", () => {
+  for (const [rows, cols, per, seed] of [[90, 60, 7, 1], [300, 200, 12, 2], [40, 70, 5, 3], [8, 3, 2, 4]]) {
+    it(`${rows}×${cols}: rank, pivots, scaling and factor to the bit`, () => {
+      const u = sparse(rows, cols, per, new Rng(seed));
+      // every fifth column dropped; column 1's entries zeroed (a kept column with a zero diagonal)
+      for (let k = 0; k < u.idx.length; k++) if (u.idx[k] === 1) u.val[k] = 0;
+      const order = new Int32Array(cols).fill(-1), back: number[] = [];
+      for (let c = 0; c < cols; c++) if (c % 5 !== 2) { order[c] = back.length; back.push(c); }
+      const bk = Int32Array.from(back), n = bk.length;
+      for (const tol of [1e-10, 0.3]) {
+        const ref = denseGramFactor(u, order, bk, tol);
+        const got = denseGramFactorWasm(u, order, bk, tol, true)!;
+        assert.equal(got.rank, ref.rank);
+        assert.deepEqual(got.perm, ref.perm);
+        assert.deepEqual(bits(got.pivots), bits(ref.pivots));
+        assert.deepEqual(bits(got.dsc), bits(ref.dsc));
+        assert.deepEqual(lower(got.a, n), lower(ref.a, n));
+        assert.equal(denseGramFactorWasm(u, order, bk, tol, false)!.a.length, 0, 'no factor asked for');
+      }
+      assert.ok(denseGramFactor(u, order, bk, 0.3).rank < n, 'a rank-deficient case');
+    });
+  }
+  it('a row listing a column twice goes to the reference', () => {
+    const b = new CsrBuilder(4);
+    b.push([0, 2, 2, 3], [1.5, 0.1, 0.7, -2]);
+    b.push([1, 2, 3], [0.3, 1 / 3, 3]);
+    b.push([0, 1], [1, 2]);
+    const u = b.build(), order = Int32Array.from([0, 1, 2, 3]), back = order.slice();
+    assert.equal(denseGramFactorWasm(u, order, back, 1e-10, true), null);
+    const ref = denseGramFactor(u, order, back, 1e-10), got = denseGramFactorFast(u, order, back, 1e-10, true);
+    assert.equal(got.rank, ref.rank);
+    assert.deepEqual(lower(got.a, 4), lower(ref.a, 4));
+  });
 });

@@ -490,8 +490,10 @@ export function envcholb(
 // rows j increasing), minus s_rc·y_rj over the rows r of S in column c (through Sᵀ, r increasing; a
 // zero y skipped as the reference does); Sc[i][j] is 0 plus g_ik·D[c_k][j] over G's row i in order.
 // The same operations in the same order as schurColumns for every element, but no element of D or Sc is
-// loaded and stored once per term. dt: n × 16 values; zf: ms bytes (does row r of Y's tile hold a 0)
-// and 144 of scratch; cur: n i32.
+// loaded and stored once per term. One call does the tiles of gradient rows jBeg..jEnd−1 (jBeg a
+// multiple of 16): yt holds their Yᵀ tile by tile (ms rows of 16 values each, lanes past mg zero), so
+// that a tile's rows are contiguous and a group of tiles bounds the copy of Y. dt: n × 16 values;
+// zf: ms bytes (does row r of Y's tile hold a 0) and 144 of scratch; cur: n i32, kept between calls.
 // @ts-ignore: decorator
 @inline function sub8(s: v128, y: v128, v: v128, zero: v128, masked: bool): v128 {
   const t = f64x2.sub(s, f64x2.mul(v, y));
@@ -501,13 +503,14 @@ export function envcholb(
 export function schurt(
   stptr: usize, stidx: usize, stval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
   gtptr: usize, gtidx: usize, gtval: usize, yt: usize, dt: usize, sc: usize, n: i32, zf: usize, cur: usize,
+  jBeg: i32, jEnd: i32,
 ): void {
-  const row = <usize>mg << 3, zero = f64x2.splat(0);
-  for (let j0 = 0; j0 < mg; j0 += 16) {
-    const w = mg - j0 < 16 ? mg - j0 : 16, off = <usize>j0 << 3;
-    // lanes ≥ w (the last tile) read whatever follows the tile: they feed only lanes never stored
+  const row = <usize>mg << 3, zero = f64x2.splat(0), tile = <usize>ms << 7;
+  for (let j0 = jBeg; j0 < jEnd; j0 += 16) {
+    const w = jEnd - j0 < 16 ? jEnd - j0 : 16, off = <usize>j0 << 3;
+    const yb = yt + <usize>((j0 - jBeg) >> 4) * tile;
     for (let r = 0; r < ms; r++) {
-      const yr = yt + <usize>r * row + off;
+      const yr = yb + (<usize>r << 7);
       let z: u8 = 0;
       for (let j = 0; j < w; j++) if (load<f64>(yr + (<usize>j << 3)) == 0) z = 1;
       store<u8>(zf + <usize>r, z);
@@ -531,7 +534,7 @@ export function schurt(
       for (let k = load<i32>(stptr + (<usize>c << 2)); k < k1; k++) {
         const r = load<i32>(stidx + (<usize>k << 2));
         const v = f64x2.splat(load<f64>(stval + (<usize>k << 3)));
-        const yr = yt + <usize>r * row + off;
+        const yr = yb + (<usize>r << 7);
         if (load<u8>(zf + <usize>r) == 0) {
           s0 = sub8(s0, v128.load(yr), v, zero, false); s1 = sub8(s1, v128.load(yr, 16), v, zero, false);
           s2 = sub8(s2, v128.load(yr, 32), v, zero, false); s3 = sub8(s3, v128.load(yr, 48), v, zero, false);
@@ -716,55 +719,59 @@ function panel4(f: usize, fm: i32, j0: i32): void {
   }
 }
 
-// ---- schur over a block of gradient rows: columns j0..j0+jb−1 of Sc (the same per element) ----
-// linalg/schur.ts's schurColumns with D and yt restricted to the block's columns (n × jb and ms × jb,
-// D zero on entry) and Sc's block written into the full mg × mg matrix (zero there on entry): D for all
-// gradient rows at once was n·mg values (681 MB for cnn3_c1's layer 1 at 224²). Each element of D and
-// Sc sees the same operations in the same order as there.
-export function schurblock(
-  sptr: usize, sidx: usize, sval: usize, ms: i32, gptr: usize, gidx: usize, gval: usize, mg: i32,
-  j0: i32, jb: i32, yt: usize, d: usize, sc: usize,
+// ---- a Gram matrix made ready for pstrf in place (solve/layersolve.ts's and linalg/gram.ts's
+// references) ----
+// Lower entry (i, j) of the n × n row-major matrix becomes v·(d_j·d_i), the diagonal a_ii·(d_i·d_i),
+// where v = 0.5·(a_ij + a_ji) when sym (the row path's Schur complement: the reference's symmetrise,
+// then its column callback's out[i] *= d[i]·d[j]) and v = a_ij otherwise (the dense path's UᵀU, whose
+// reference scales a_ij *= d_i·d_j). The upper triangle is read only when sym, never written (pstrf
+// treats it as scratch). Tiles of 32 keep both sides in cache.
+export function symscale(a: usize, n: i32, d: usize, sym: bool): void {
+  const sn = <usize>n << 3;
+  for (let i0 = 0; i0 < n; i0 += 32) {
+    const i1 = i0 + 32 < n ? i0 + 32 : n;
+    for (let j0 = 0; j0 <= i0; j0 += 32) {
+      for (let i = i0; i < i1; i++) {
+        const ri = a + <usize>i * sn, di = load<f64>(d + (<usize>i << 3));
+        const j1 = j0 + 32 < i ? j0 + 32 : i;
+        for (let j = j0; j < j1; j++) {
+          const p = ri + (<usize>j << 3);
+          const v = sym ? 0.5 * (load<f64>(p) + load<f64>(a + <usize>j * sn + (<usize>i << 3))) : load<f64>(p);
+          store<f64>(p, v * (load<f64>(d + (<usize>j << 3)) * di));
+        }
+      }
+    }
+    for (let i = i0; i < i1; i++) {
+      const p = a + <usize>i * sn + (<usize>i << 3), di = load<f64>(d + (<usize>i << 3));
+      store<f64>(p, load<f64>(p) * (di * di));
+    }
+  }
+}
+
+// ---- the lower triangle of UᵀU on chosen columns (solve/layersolve.ts's denseGram is the reference) --
+// U is CSR (rows listing their columns in increasing order; the host checks), Uᵀ its transpose (rows
+// in increasing order); order maps U's columns to positions (−1: dropped, increasing otherwise) and
+// back inverts it. Row p1 of a (n × n, zero on entry) gets, for each row r of U through column
+// back[p1], u_r,back[p1] · u_rc at position order[c] ≤ p1: each entry's terms in the reference's order
+// (rows r increasing), and the sorted rows end each pass at the first position past the diagonal.
+export function gramlower(
+  uptr: usize, uidx: usize, uval: usize, tptr: usize, tidx: usize, tval: usize, order: usize, back: usize,
+  n: i32, a: usize,
 ): void {
-  const row = <usize>jb << 3;
-  const m2 = <usize>(jb & ~1) << 3;
-  for (let j = j0; j < j0 + jb; j++) {
-    const k1 = load<i32>(gptr + (<usize>(j + 1) << 2));
-    for (let k = load<i32>(gptr + (<usize>j << 2)); k < k1; k++) {
-      const p = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row + (<usize>(j - j0) << 3);
-      store<f64>(p, load<f64>(p) + load<f64>(gval + (<usize>k << 3)));
-    }
-  }
-  const zero = f64x2.splat(0);
-  for (let r = 0; r < ms; r++) {
-    const yr = yt + <usize>r * row;
-    const k1 = load<i32>(sptr + (<usize>(r + 1) << 2));
-    for (let k = load<i32>(sptr + (<usize>r << 2)); k < k1; k++) {
-      const base = d + <usize>load<i32>(sidx + (<usize>k << 2)) * row;
-      const s = load<f64>(sval + (<usize>k << 3));
-      const v = f64x2.splat(s);
-      let j: usize = 0;
-      for (; j < m2; j += 16) {
-        const y = v128.load(yr + j), old = v128.load(base + j);
-        v128.store(base + j, v128.bitselect(f64x2.sub(old, f64x2.mul(v, y)), old, f64x2.ne(y, zero)));
+  for (let p1 = 0; p1 < n; p1++) {
+    const c = load<i32>(back + (<usize>p1 << 2)), row = a + <usize>p1 * (<usize>n << 3);
+    const q1 = load<i32>(tptr + (<usize>(c + 1) << 2));
+    for (let q = load<i32>(tptr + (<usize>c << 2)); q < q1; q++) {
+      const r = load<i32>(tidx + (<usize>q << 2)), v1 = load<f64>(tval + (<usize>q << 3));
+      const k1 = load<i32>(uptr + (<usize>(r + 1) << 2));
+      for (let k = load<i32>(uptr + (<usize>r << 2)); k < k1; k++) {
+        const p2 = load<i32>(order + (<usize>load<i32>(uidx + (<usize>k << 2)) << 2));
+        if (p2 > p1) break;
+        if (p2 >= 0) {
+          const x = row + (<usize>p2 << 3);
+          store<f64>(x, load<f64>(x) + v1 * load<f64>(uval + (<usize>k << 3)));
+        }
       }
-      for (; j < row; j += 8) {
-        const y = load<f64>(yr + j);
-        if (y != 0) store<f64>(base + j, load<f64>(base + j) - s * y);
-      }
-    }
-  }
-  for (let i = 0; i < mg; i++) {
-    const acc = sc + ((<usize>i * <usize>mg + <usize>j0) << 3);
-    const k1 = load<i32>(gptr + (<usize>(i + 1) << 2));
-    for (let k = load<i32>(gptr + (<usize>i << 2)); k < k1; k++) {
-      const base = d + <usize>load<i32>(gidx + (<usize>k << 2)) * row;
-      const g = load<f64>(gval + (<usize>k << 3));
-      const v = f64x2.splat(g);
-      let j: usize = 0;
-      for (; j < m2; j += 16) {
-        v128.store(acc + j, f64x2.add(v128.load(acc + j), f64x2.mul(v, v128.load(base + j))));
-      }
-      for (; j < row; j += 8) store<f64>(acc + j, load<f64>(acc + j) + g * load<f64>(base + j));
     }
   }
 }

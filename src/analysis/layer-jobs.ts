@@ -70,9 +70,9 @@ export interface LayerThreads {
 
 /**
  * Solves the jobs on the workers, the costliest first (longest processing time first, so the wall
- * time approaches the largest layer's); each system is built on this thread when a worker is free
- * for it, while the others work. The reports keep the jobs' order. The first error is raised as the
- * worker raised it (an InputError stays one); the caller terminates the workers.
+ * time approaches the largest layer's); each system is built on this thread while the workers work,
+ * one ahead of them. The reports keep the jobs' order. The first error is raised as the worker
+ * raised it (an InputError stays one); the caller terminates the workers.
  */
 export async function solveOnWorkers(
   jobs: PendingJob[], solve: WorkerSolve, workers: LayerWorker[],
@@ -80,11 +80,29 @@ export async function solveOnWorkers(
   const order = jobs.map((job, i) => ({ i, cost: job.cost })).sort((a, b) => b.cost - a.cost || a.i - b.i);
   const reports: LayerReport[] = new Array(jobs.length);
   const queue = { next: 0, failed: false };
+  // The next job's system is built while the workers solve, so that a worker freed later finds it
+  // ready instead of idling through its build; an error building it is raised when it is taken.
+  const ready = new Map<number, { system: LayerSystem } | { error: unknown }>();
+  const build = (i: number) => {
+    try {
+      return { system: ownBuffers(jobs[i].build()) };
+    } catch (error) {
+      return { error };
+    }
+  };
+  const take = (i: number): LayerSystem => {
+    const r = ready.get(i) ?? build(i);
+    ready.delete(i);
+    if ('error' in r) throw r.error;
+    return r.system;
+  };
   const serve = async (worker: LayerWorker) => {
     while (!queue.failed && queue.next < order.length) {
       const { i } = order[queue.next++];
-      const job = { node: jobs[i].node, system: ownBuffers(jobs[i].build()) };
-      const out = await worker.solve({ ...solve, job });
+      const solving = worker.solve({ ...solve, job: { node: jobs[i].node, system: take(i) } });
+      const next = order[queue.next]?.i;
+      if (next !== undefined && !ready.has(next)) ready.set(next, build(next));
+      const out = await solving;
       if (!out.ok) {
         queue.failed = true;
         throw out.input ? new InputError(out.message) : new Error(out.message);

@@ -87,7 +87,7 @@ export function formatBytes(bytes: number): string {
 export const SCHUR_TILE_ROWS = 16;
 
 /**
- * Bytes of Yᵀ (rows of S × gradient rows) that `schurt` may copy whole; above it the Schur complement
- * is computed over blocks of gradient rows of this size (linalg/wasm/schur-blocks.ts, `schurblock`).
+ * Bytes of Yᵀ (rows of S × gradient rows) that `schurt` is given at a time: Yᵀ is copied into the
+ * module's memory in groups of tiles of at most this size (linalg/wasm/schur.ts).
  */
 export const SCHUR_BLOCK_BYTES = 64 * 2 ** 20;

@@ -145,16 +145,15 @@ export function systemSize(g: SystemGeometry): SystemSize {
 }
 
 /**
- * The Schur complement's scratch in WebAssembly memory (linalg/wasm/schur.ts, schur-blocks.ts): copies
- * of S and G, Sc, and Yᵀ with D = Gᵀ − SᵀY whole or over blocks of gradient rows.
+ * The Schur complement's scratch in WebAssembly memory (linalg/wasm/schur.ts): copies of S, G and Gᵀ,
+ * Yᵀ copied in groups of tiles of at most SCHUR_BLOCK_BYTES, and a tile of D = Gᵀ − SᵀY (n × 16). Sc
+ * itself is factored where it is formed: it is the first of the row path's mg × mg matrices.
  */
 function schurScratchBytes(n: number, ms: number, mg: number, nnzS: number, nnzG: number): number {
-  const sparse = (nnzS + nnzG) * (F64 + I32) + mg * mg * F64;
-  // Yᵀ whole and a tile of D (schurt) while Yᵀ fits the block size, else blocks of both (schurblock)
-  const tile = Math.min(mg, SCHUR_TILE_ROWS);
-  if (ms * mg * F64 <= SCHUR_BLOCK_BYTES) return sparse + ms * mg * F64 + n * tile * F64;
-  const block = Math.min(mg, Math.max(2, Math.floor(SCHUR_BLOCK_BYTES / (F64 * Math.max(1, n))) & ~1));
-  return sparse + (n + ms) * block * F64;
+  const tile = SCHUR_TILE_ROWS * F64;
+  const tiles = Math.ceil(mg / SCHUR_TILE_ROWS);
+  const group = Math.min(tiles, Math.max(1, Math.floor(SCHUR_BLOCK_BYTES / Math.max(1, ms * tile))));
+  return (nnzS + 2 * nnzG) * (F64 + I32) + group * ms * tile + n * tile;
 }
 
 /** The dense fallback's matrix: the Gram matrix of the touched columns, n × n. */

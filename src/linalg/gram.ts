@@ -1,3 +1,4 @@
+import { blockedPivotedCholesky } from './dense.js';
 import { transpose, type Csr } from './sparse.js';
 
 /**
@@ -48,4 +49,56 @@ function grow<T extends Int32Array | Float64Array>(a: T, size: number): T {
   const b = new (a.constructor as new (n: number) => T)(size);
   b.set(a);
   return b;
+}
+
+/**
+ * UᵀU on the kept columns (n×n, row-major; order[c] = position of column c or −1, back inverts it),
+ * each entry summed over U's rows in increasing order. Built a row of the result at a time, through
+ * U's columns (Uᵀ's rows list each row of U in increasing order, a repeated column as often as it
+ * occurs): the same sums in the same order as scattering each row of U's pairs, but every write lands
+ * in one contiguous row.
+ */
+export function denseGram(u: Csr, order: Int32Array, back: Int32Array): Float64Array {
+  const n = back.length, ut = transpose(u);
+  const a = new Float64Array(n * n);
+  for (let p1 = 0; p1 < n; p1++) {
+    const c = back[p1], row = p1 * n;
+    for (let q = ut.ptr[c]; q < ut.ptr[c + 1]; q++) {
+      const r = ut.idx[q], v1 = ut.val[q];
+      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
+        const p2 = order[u.idx[k2]];
+        if (p2 >= 0) a[row + p2] += v1 * u.val[k2];
+      }
+    }
+  }
+  return a;
+}
+
+/** The dense path's rank-revealing factorisation of UᵀU (denseGramFactor). */
+export interface DenseGramFactor {
+  rank: number;
+  /** Position → kept column's position before pivoting. */
+  perm: Int32Array;
+  /** Accepted pivots, in order. */
+  pivots: Float64Array;
+  /** The scaling to unit diagonal: 1/√(UᵀU)_ii, 0 on a zero column. */
+  dsc: Float64Array;
+  /** n × n, row-major: L in the lower triangle's first `rank` columns; the rest is scratch. */
+  a: Float64Array;
+}
+
+type BlockedFactor = (a: Float64Array, n: number, tol: number) => { rank: number; perm: Int32Array; pivots: Float64Array };
+
+/**
+ * UᵀU scaled to unit diagonal, so that pivots are squared sines of the angles between columns, and
+ * factored by the blocked pivoted Cholesky (`factor`: the reference, or its WebAssembly twin).
+ */
+export function denseGramFactor(
+  u: Csr, order: Int32Array, back: Int32Array, tol: number, factor: BlockedFactor = blockedPivotedCholesky,
+): DenseGramFactor {
+  const n = back.length, a = denseGram(u, order, back);
+  const dsc = new Float64Array(n);
+  for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
+  return { ...factor(a, n, tol), dsc, a };
 }

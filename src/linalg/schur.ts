@@ -1,3 +1,4 @@
+import { pivotedCholesky, type PivotedCholesky } from './dense.js';
 import type { Csr } from './sparse.js';
 
 /**
@@ -34,4 +35,40 @@ export function schurColumns(s: Csr, gm: Csr, y: Float64Array[], n: number): Flo
     sc.set(acc, i * mg);
   }
   return sc;
+}
+
+/** Each pair (i, j) and (j, i) of an m × m matrix set to their mean, in tiles (cache-friendly, same values). */
+export function symmetrise(a: Float64Array, m: number, tile = 64): void {
+  for (let i0 = 0; i0 < m; i0 += tile) for (let j0 = 0; j0 <= i0; j0 += tile) {
+    const i1 = Math.min(m, i0 + tile);
+    for (let i = i0; i < i1; i++) for (let j = j0, j1 = Math.min(i, j0 + tile); j < j1; j++) {
+      const v = 0.5 * (a[i * m + j] + a[j * m + i]);
+      a[i * m + j] = v;
+      a[j * m + i] = v;
+    }
+  }
+}
+
+/**
+ * The row path's rank-revealing factorisation of its Schur complement: Sc (schurColumns, made exactly
+ * symmetric), scaled to D·Sc·D with D = diag(dsc), by the pivoted Cholesky. The reference that
+ * linalg/wasm/schur.ts's `schurPivotedCholeskyWasm` equals to the bit.
+ */
+export function schurPivotedCholesky(
+  s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number,
+): PivotedCholesky {
+  const mg = gm.rows, sc = schurColumns(s, gm, y, n);
+  symmetrise(sc, mg);
+  return pivotedCholesky(mg, (j, out) => {
+    // Sc is exactly symmetric by now: its row j is column j, read contiguously
+    out.set(sc.subarray(j * mg, (j + 1) * mg));
+    for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
+  }, schurDiagonal(sc, mg, dsc), tol);
+}
+
+/** The scaled Schur complement's diagonal, a negative rounding clamped to 0. */
+export function schurDiagonal(sc: Float64Array, mg: number, dsc: Float64Array): Float64Array {
+  const diag = new Float64Array(mg);
+  for (let i = 0; i < mg; i++) diag[i] = Math.max(0, sc[i * mg + i]) * dsc[i] * dsc[i];
+  return diag;
 }

@@ -1,7 +1,7 @@
 import { cholesky, choleskySolve } from '../linalg/dense.js';
-import { blockedPivotedCholeskyFast, pivotedCholeskyFast } from '../linalg/wasm/dense.js';
-import { schurColumnsBlocked } from '../linalg/wasm/schur-blocks.js';
-import { schurColumnsTiledFast } from '../linalg/wasm/schur.js';
+import { pivotedCholeskyFast } from '../linalg/wasm/dense.js';
+import { denseGramFactorFast } from '../linalg/wasm/dense-gram.js';
+import { schurPivotedCholeskyFast } from '../linalg/wasm/schur.js';
 import { factorRowGram, GramSolver, type GridLayout } from '../linalg/gramsolver.js';
 import { dot } from '../linalg/vec.js';
 import { rowPathSolution } from './rowsolve.js';
@@ -9,7 +9,7 @@ import {
   addMulTransVec, CsrBuilder, mulVec, rowNorms, stack, transpose, type Csr,
 } from '../linalg/sparse.js';
 import { fail } from '../core/errors.js';
-import { formatBytes, MAX_DENSE_ROWS, SCHUR_BLOCK_BYTES } from '../core/limits.js';
+import { formatBytes, MAX_DENSE_ROWS } from '../core/limits.js';
 import { denseFallbackBytes } from '../core/memory.js';
 import type { CachedFactors, SolverCache } from './solver-cache.js';
 import type { LayerSystem } from './system.js';
@@ -286,11 +286,7 @@ function denseColumnPath(
   const n = kept;
   const order = new Int32Array(sys.n).fill(-1), back = new Int32Array(n);
   for (let c = 0, p = 0; c < sys.n; c++) if (touched[c]) { order[c] = p; back[p++] = c; }
-  const { a, cvec } = denseGram(u, v, order, back);
-  const dsc = new Float64Array(n);
-  for (let i = 0; i < n; i++) dsc[i] = a[i * n + i] > 0 ? 1 / Math.sqrt(a[i * n + i]) : 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] *= dsc[i] * dsc[j];
-  const { rank, perm, pivots } = blockedPivotedCholeskyFast(a, n, opts.tol);
+  const { rank, perm, pivots, dsc, a } = denseGramFactorFast(u, order, back, opts.tol, !opts.rankOnly);
   const condition = rank > 0 ? Math.sqrt(pivots[0] / pivots[rank - 1]) : Infinity;
   const x = new Float64Array(sys.n);
   if (opts.rankOnly) return { rank, x, condition, path: 'dense' };
@@ -343,40 +339,19 @@ function denseColumnPath(
     }
     for (let i = 0; i < n; i++) into[back[i]] = xb[i];
   };
-  solveWith(cvec, x);
-  for (const e of extra?.rhs ?? []) {
+  // Uᵀv on the kept columns, each sum over U's rows in increasing order
+  const uTv = (e: Float64Array) => {
     const full = new Float64Array(sys.n);
     addMulTransVec(u, e, full);
+    return Float64Array.from(back, (col) => full[col]);
+  };
+  solveWith(uTv(v), x);
+  for (const e of extra?.rhs ?? []) {
     const into = new Float64Array(sys.n);
-    solveWith(Float64Array.from(back, (col) => full[col]), into);
+    solveWith(uTv(e), into);
     extra!.out.push(into);
   }
   return { rank, x, condition, path: 'dense' };
-}
-
-/**
- * UᵀU on the kept columns (n×n, row-major) and Uᵀv, each entry summed over U's rows in increasing
- * order. Built a row of the result at a time, through U's columns (Uᵀ's rows list each row of U in
- * increasing order, a repeated column as often as it occurs): the same sums in the same order as
- * scattering each row of U's pairs, but every write lands in one contiguous row.
- */
-function denseGram(u: Csr, v: Float64Array, order: Int32Array, back: Int32Array) {
-  const n = back.length, ut = transpose(u);
-  const a = new Float64Array(n * n), cvec = new Float64Array(n);
-  for (let p1 = 0; p1 < n; p1++) {
-    const c = back[p1], row = p1 * n;
-    let cv = 0;
-    for (let q = ut.ptr[c]; q < ut.ptr[c + 1]; q++) {
-      const r = ut.idx[q], v1 = ut.val[q];
-      cv += v1 * v[r];
-      for (let k2 = u.ptr[r]; k2 < u.ptr[r + 1]; k2++) {
-        const p2 = order[u.idx[k2]];
-        if (p2 >= 0) a[row + p2] += v1 * u.val[k2];
-      }
-    }
-    cvec[p1] = cv;
-  }
-  return { a, cvec };
 }
 
 /** Preconditioned conjugate gradients for an SPD operator; converged at relative residual 1e-14. */
@@ -449,18 +424,6 @@ function timesGradientRows(s: Csr, gt: Csr, mg: number): Float64Array[] {
   return y;
 }
 
-/** Each pair (i, j) and (j, i) of an m × m matrix set to their mean, in tiles (cache-friendly, same values). */
-function symmetrise(a: Float64Array, m: number, tile = 64): void {
-  for (let i0 = 0; i0 < m; i0 += tile) for (let j0 = 0; j0 <= i0; j0 += tile) {
-    const i1 = Math.min(m, i0 + tile);
-    for (let i = i0; i < i1; i++) for (let j = j0, j1 = Math.min(i, j0 + tile); j < j1; j++) {
-      const v = 0.5 * (a[i * m + j] + a[j * m + i]);
-      a[i * m + j] = v;
-      a[j * m + i] = v;
-    }
-  }
-}
-
 /**
  * Row path. With B = SSᵀ (full rank), Y = B⁻¹SGᵀ, Sc = GGᵀ − GSᵀY, K = I + YᵀY,
  * h = g − Yᵀs: rank = rows(S) + rank(Sc). The least-squares residual t of the gradient rows
@@ -492,7 +455,7 @@ function rowPath(
   const dense = new Float64Array(n);
   const y = timesGradientRows(s, transpose(gm), mg);
   if (ms > 0) bs.solveMany(y);
-  // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j. Materialised on the row path; on demand on the dense path.
+  // Sc column j: G(g_j − Sᵀy_j) = G P_N g_j, on demand (the dense path)
   const scColumn = (j: number, out: Float64Array) => {
     dense.fill(0);
     for (let k = gm.ptr[j]; k < gm.ptr[j + 1]; k++) dense[gm.idx[k]] += gm.val[k];
@@ -507,32 +470,18 @@ function rowPath(
     }
     out.set(mulVec(gm, dense));
   };
-  let sc: Float64Array | null = null;
-  if (path === 'row') {
-    // the tiled kernel copies Yᵀ whole; large images take the blocked one (same bits, bounded memory)
-    sc = ms * mg * 8 <= SCHUR_BLOCK_BYTES
-      ? schurColumnsTiledFast(s, gm, y, n) : schurColumnsBlocked(s, gm, y, n);
-    symmetrise(sc, mg);
-  }
   // Scale by the gradient rows' own norms: pivots become squared sines of the angle between a row
   // and the span of everything before it, as in the envelope factorisation; rows already in the span
   // of S keep a tiny diagonal instead of being blown up to one.
   const norms = rowNorms(gm);
   // zero rows keep scale 1: their diagonal is 0, so they are never pivots and stay in the null space
   const dsc = norms.map((v) => (v > 0 ? 1 / v : 1));
-  const diag = new Float64Array(mg);
-  for (let i = 0; i < mg; i++) {
-    let v: number;
-    if (sc) v = sc[i * mg + i];
-    else v = norms[i] * norms[i];
-    diag[i] = Math.max(0, v) * dsc[i] * dsc[i];
-  }
-  const piv = pivotedCholeskyFast(mg, (j, out) => {
-    // Sc is exactly symmetric by now: its row j is column j, read contiguously
-    if (sc) out.set(sc.subarray(j * mg, (j + 1) * mg));
-    else scColumn(j, out);
-    for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
-  }, diag, opts.tol);
+  // the row path forms Sc whole and factors it where it was formed; the dense path's columns come on demand
+  const piv = path === 'row' ? schurPivotedCholeskyFast(s, gm, y, n, dsc, opts.tol, !opts.rankOnly)
+    : pivotedCholeskyFast(mg, (j, out) => {
+      scColumn(j, out);
+      for (let i = 0; i < mg; i++) out[i] *= dsc[i] * dsc[j];
+    }, norms.map((v, i) => Math.max(0, v * v) * dsc[i] * dsc[i]), opts.tol);
   const r = piv.rank;
   const rank = ms + r;
   // condition: that of S, times the spread of the accepted dense pivots (sines of angles)

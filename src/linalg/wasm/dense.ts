@@ -14,7 +14,7 @@ import { LINALG_WASM_BASE64 } from './binary.js';
  * fall back to the references where WebAssembly SIMD or its memory is not available.
  */
 
-type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
+export type Pstrf = (a: number, pt: number, work: number, perm: number, piv: number,
   n: number, nb: number, tol: number, mode: number) => number;
 type EnvSolve = (data: number, first: number, ptr: number, x: number, n: number, m: number) => void;
 interface Exports { pstrf: Pstrf; envsolve: EnvSolve }
@@ -36,10 +36,13 @@ export function instantiate(bytes: number): { fn: Exports; buffer: ArrayBuffer }
   return { fn: instance.exports as unknown as Exports, buffer: memory.buffer };
 }
 
-/** Byte offsets of the matrix (n×n), the transposed panel (nb×n), work (n), perm (n, i32), pivots (n). */
-function layout(n: number, nb: number) {
+/**
+ * Byte offsets, from `base`, of the matrix (n×n), the transposed panel (nb×n), work (n), perm (n, i32)
+ * and the pivots (n).
+ */
+export function pstrfLayout(n: number, nb: number, base = 0) {
   const up = (b: number) => Math.ceil(b / ALIGN) * ALIGN;
-  const a = 0, pt = up(n * n * 8), work = pt + up(nb * n * 8);
+  const a = base, pt = a + up(n * n * 8), work = pt + up(nb * n * 8);
   const perm = work + up(n * 8), piv = perm + up(n * 4);
   return { a, pt, work, perm, piv, end: piv + up(n * 8) };
 }
@@ -61,7 +64,7 @@ function symmetric(a: Float64Array, n: number): boolean {
 export function blockedPivotedCholeskyWasm(
   a: Float64Array, n: number, tol: number, nb = 48,
 ): { rank: number; perm: Int32Array; pivots: Float64Array } {
-  const o = layout(n, nb);
+  const o = pstrfLayout(n, nb);
   if (o.end <= MAX_BYTES && !symmetric(a, n)) return blockedPivotedCholesky(a, n, tol, nb);
   const { fn: { pstrf }, buffer } = instantiate(o.end);
   new Float64Array(buffer, o.a, n * n).set(a);
@@ -80,19 +83,30 @@ export function blockedPivotedCholeskyWasm(
 export function pivotedCholeskyWasm(
   n: number, column: (j: number, out: Float64Array) => void, diag: Float64Array, tol: number, nb = 48,
 ): PivotedCholesky {
-  const o = layout(n, nb);
+  const o = pstrfLayout(n, nb);
   const { fn: { pstrf }, buffer } = instantiate(o.end);
   // row j holds column j: by symmetry, lower entry (i, j) is then column j's entry i
   for (let j = 0; j < n; j++) column(j, new Float64Array(buffer, o.a + j * n * 8, n));
   if (!symmetric(new Float64Array(buffer, o.a, n * n), n)) return pivotedCholesky(n, column, diag, tol);
+  return pstrfPivoted(pstrf, buffer, o, n, diag, tol, nb);
+}
+
+/**
+ * pstrf in pivotedCholesky's mode on the symmetric matrix already at o.a (lower triangle read), with
+ * pivotedCholesky's result: the factor's rows back in the original order, a pivot's row zero after its
+ * own step, as in the reference (or no factor, l empty, when only the rank and pivots are wanted).
+ */
+export function pstrfPivoted(
+  pstrf: Pstrf, buffer: ArrayBuffer, o: ReturnType<typeof pstrfLayout>, n: number, diag: Float64Array,
+  tol: number, nb: number, keepFactor = true,
+): PivotedCholesky {
   new Float64Array(buffer, o.work, n).set(diag);
   const perm = new Int32Array(buffer, o.perm, n);
   for (let i = 0; i < n; i++) perm[i] = i;
   const r = pstrf(o.a, o.pt, o.work, o.perm, o.piv, n, nb, tol, 1);
   const m = new Float64Array(buffer, o.a, n * n);
-  // rows back to the original order; a pivot's row is zero after its own step, as in the reference
-  const l = new Float64Array(n * r);
-  for (let q = 0; q < n; q++) {
+  const l = new Float64Array(keepFactor ? n * r : 0);
+  if (keepFactor) for (let q = 0; q < n; q++) {
     const row = perm[q] * r, hi = Math.min(r, q + 1);
     for (let t = 0; t < hi; t++) l[row + t] = m[q * n + t];
   }

@@ -1,49 +1,100 @@
-import { schurColumns } from '../schur.js';
+import { SCHUR_BLOCK_BYTES, SCHUR_TILE_ROWS } from '../../core/limits.js';
+import type { PivotedCholesky } from '../dense.js';
+import { schurDiagonal, schurPivotedCholesky } from '../schur.js';
 import { transpose, type Csr } from '../sparse.js';
-import { instantiate, withFallback } from './dense.js';
+import { instantiate, pstrfLayout, pstrfPivoted, withFallback, type Pstrf } from './dense.js';
 
 type SchurT = (stptr: number, stidx: number, stval: number, ms: number, gptr: number, gidx: number,
   gval: number, mg: number, gtptr: number, gtidx: number, gtval: number, yt: number, dt: number, sc: number,
-  n: number, zf: number, cur: number) => void;
+  n: number, zf: number, cur: number, jBeg: number, jEnd: number) => void;
+type SymScale = (a: number, n: number, d: number, sym: number) => void;
+interface SchurExports { schurt: SchurT; symscale: SymScale; pstrf: Pstrf }
 
 const up = (b: number) => Math.ceil(b / 16) * 16;
+/** pstrf's panel width, as in dense.ts. */
+const NB = 48;
 
 /**
- * schurColumns in WebAssembly, 16 gradient rows at a time with every element finished in registers
- * (wasm/linalg.ts's `schurt`): the same result to the bit, and D takes n × 16 values instead of
- * n × mg. Throws RangeError when the memory cannot be had.
+ * The row path's Schur complement Sc = G(Gᵀ − SᵀY) in WebAssembly (wasm/linalg.ts's `schurt`), 16
+ * gradient rows at a time with every element finished in registers: the same result to the bit as
+ * schurColumns. Sc is left in the module's memory where pstrf's layout puts its matrix, so that the
+ * factorisation runs on it in place. Yᵀ is copied tile by tile (each tile's rows contiguous) in groups
+ * of at most `groupBytes`, so the copy stays bounded whatever the image size (at 224², Yᵀ whole would
+ * be hundreds of MiB); D takes n × 16 values. Throws RangeError when the memory cannot be had.
  */
-export function schurColumnsTiledWasm(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
-  const ms = s.rows, mg = gm.rows;
+function schurInMemory(s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes: number) {
+  const ms = s.rows, mg = gm.rows, lanes = SCHUR_TILE_ROWS;
+  const tiles = Math.ceil(mg / lanes);
+  const perGroup = Math.max(1, Math.min(tiles, Math.floor(groupBytes / Math.max(1, ms * lanes * 8))));
   // the columns of S and G (rows in increasing order, as the reference adds them)
   const st = transpose({ ...s, cols: n }), gt = transpose({ ...gm, cols: n });
   const parts: [Int32Array | Float64Array | null, number][] = [
     [st.ptr, (n + 1) * 4], [st.idx, st.idx.length * 4], [st.val, st.val.length * 8],
     [gm.ptr.subarray(0, mg + 1), (mg + 1) * 4], [gm.idx, gm.idx.length * 4], [gm.val, gm.val.length * 8],
     [gt.ptr, (n + 1) * 4], [gt.idx, gt.idx.length * 4], [gt.val, gt.val.length * 8],
-    [null, ms * mg * 8 + 128], [null, n * 128], [null, mg * mg * 8], [null, ms + 160],
+    [null, perGroup * ms * lanes * 8], [null, n * lanes * 8], [null, ms + 160],
     [gt.ptr.subarray(0, n), n * 4], // cur: where each column's next tile starts
+    [null, mg * 8], // the scaling, for symscale
   ];
   const at: number[] = [];
   let end = 0;
   for (const [, bytes] of parts) { at.push(end); end += up(bytes); }
-  const { fn, buffer } = instantiate(end);
+  const o = pstrfLayout(mg, NB, end);
+  const { fn, buffer } = instantiate(o.end);
   parts.forEach(([a], i) => {
     if (a instanceof Int32Array) new Int32Array(buffer, at[i], a.length).set(a);
     else if (a) new Float64Array(buffer, at[i], a.length).set(a);
   });
-  const [stptr, stidx, stval, gptr, gidx, gval, gtptr, gtidx, gtval, yt, dt, sc, zf, cur] = at;
-  const ytv = new Float64Array(buffer, yt, ms * mg);
-  // Yᵀ eight columns at a time, so that neither side is read with a long stride alone
-  for (let j0 = 0; j0 < mg; j0 += 8) {
-    const j1 = Math.min(mg, j0 + 8);
-    for (let r = 0; r < ms; r++) for (let j = j0; j < j1; j++) ytv[r * mg + j] = y[j][r];
+  const [stptr, stidx, stval, gptr, gidx, gval, gtptr, gtidx, gtval, yt, dt, zf, cur, d] = at;
+  const k = fn as unknown as SchurExports;
+  const ytv = new Float64Array(buffer, yt, perGroup * ms * lanes);
+  for (let t0 = 0; t0 < tiles; t0 += perGroup) {
+    const t1 = Math.min(tiles, t0 + perGroup);
+    // tile t's row r holds y[16t .. 16t+15][r]; lanes past mg stay zero
+    if (t1 * lanes > mg) ytv.fill(0, (t1 - 1 - t0) * ms * lanes, (t1 - t0) * ms * lanes);
+    for (let t = t0; t < t1; t++) {
+      // row by row, so that the writes are contiguous (the reads are 16 sequential streams)
+      const ys = y.slice(t * lanes, Math.min(mg, (t + 1) * lanes)), w = ys.length;
+      for (let r = 0, at = (t - t0) * ms * lanes; r < ms; r++, at += lanes) {
+        for (let jl = 0; jl < w; jl++) ytv[at + jl] = ys[jl][r];
+      }
+    }
+    k.schurt(stptr, stidx, stval, ms, gptr, gidx, gval, mg, gtptr, gtidx, gtval, yt, dt, o.a, n, zf, cur,
+      t0 * lanes, Math.min(mg, t1 * lanes));
   }
-  (fn as unknown as { schurt: SchurT }).schurt(
-    stptr, stidx, stval, ms, gptr, gidx, gval, mg, gtptr, gtidx, gtval, yt, dt, sc, n, zf, cur);
-  return new Float64Array(buffer, sc, mg * mg).slice();
+  return { k, buffer, o, d };
 }
 
-export function schurColumnsTiledFast(s: Csr, gm: Csr, y: Float64Array[], n: number): Float64Array {
-  return withFallback(() => schurColumnsTiledWasm(s, gm, y, n), () => schurColumns(s, gm, y, n));
+/** schurColumns in WebAssembly (tests; the solver takes schurPivotedCholeskyWasm). `groupBytes`: Yᵀ's copy. */
+export function schurColumnsTiledWasm(
+  s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes = SCHUR_BLOCK_BYTES,
+): Float64Array {
+  const { buffer, o } = schurInMemory(s, gm, y, n, groupBytes);
+  return new Float64Array(buffer, o.a, gm.rows * gm.rows).slice();
+}
+
+/**
+ * linalg/schur.ts's schurPivotedCholesky in WebAssembly, the same result to the bit: Sc is formed,
+ * symmetrised and scaled (`symscale`) and factored (`pstrf`) in one memory, with no copy of the mg × mg
+ * matrix in between. Without keepFactor, l is left empty (the rank and pivots need no copy of the
+ * factor). Throws RangeError when the memory cannot be had.
+ */
+export function schurPivotedCholeskyWasm(
+  s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number,
+  keepFactor = true, groupBytes = SCHUR_BLOCK_BYTES,
+): PivotedCholesky {
+  const mg = gm.rows;
+  const { k, buffer, o, d } = schurInMemory(s, gm, y, n, groupBytes);
+  // the diagonal before symscale scales it in place (symmetrising leaves it as it is)
+  const diag = schurDiagonal(new Float64Array(buffer, o.a, mg * mg), mg, dsc);
+  new Float64Array(buffer, d, mg).set(dsc);
+  k.symscale(o.a, mg, d, 1);
+  return pstrfPivoted(k.pstrf, buffer, o, mg, diag, tol, NB, keepFactor);
+}
+
+export function schurPivotedCholeskyFast(
+  s: Csr, gm: Csr, y: Float64Array[], n: number, dsc: Float64Array, tol: number, keepFactor: boolean,
+): PivotedCholesky {
+  return withFallback(() => schurPivotedCholeskyWasm(s, gm, y, n, dsc, tol, keepFactor),
+    () => schurPivotedCholesky(s, gm, y, n, dsc, tol));
 }
