@@ -14,7 +14,8 @@ export function crowdLabels(
 ): { labels: number[]; inferred: boolean; ambiguous: boolean; reason?: string } {
   const N = update.batch * crowd;
   const scaled = new Map([...update.gradients].map(([k, v]) => [k, v.map((x) => x / crowd)]));
-  const r = recoverLabels(kernels, payload, { ...update, batch: N, gradients: scaled, labels: undefined }, seed);
+  const pooled = { ...update, batch: N, gradients: scaled, labels: undefined };
+  const r = recoverLabels(kernels, payload, pooled, seed);
   const why = r.reason ? { reason: r.reason } : {};
   if (!update.labels) return { labels: r.labels, inferred: true, ambiguous: r.ambiguous, ...why };
   const counts = [...r.counts];

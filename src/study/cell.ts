@@ -149,7 +149,9 @@ export function attackCell(
   const r = getAttack(method).run(client.payload, update, options);
   const seconds = (performance.now() - t0) / 1000;
   const all = toUnitRange(r.images.data, REFERENCE_NORMALISATION);
-  if (r.images.shape[0] === 1) return { unit: all, quality: quality(all, client.target, client.shape), seconds };
+  if (r.images.shape[0] === 1) {
+    return { unit: all, quality: quality(all, client.target, client.shape), seconds };
+  }
   // a crowd's reconstruction (adaptive secure aggregation): the image closest to the target is its
   const best = batchQuality(all, client.target, 1, client.shape, r.images.shape[0]).pairs[0];
   const n = client.target.length;
