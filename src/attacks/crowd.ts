@@ -1,6 +1,6 @@
 import type { Kernels } from '../kernels/kernels.js';
 import type { GradientUpdate, ServerPayload } from '../threat/payload.js';
-import { recoverLabels } from './labels.js';
+import { labelsOf, recoverLabels } from './labels.js';
 
 /**
  * The labels of a secure-aggregation crowd (K clients of B images each), for an attacker that reads
@@ -24,7 +24,5 @@ export function crowdLabels(
     const j = counts[l] > 0 ? l : counts.indexOf(Math.max(...counts));
     counts[j]--;
   }
-  const rest = counts.flatMap((c, j) => new Array<number>(Math.max(0, c)).fill(j));
-  return {
-    labels: [...update.labels, ...rest], inferred: true, ambiguous: r.ambiguous, ...why };
+  return { labels: [...update.labels, ...labelsOf(counts)], inferred: true, ambiguous: r.ambiguous, ...why };
 }

@@ -100,7 +100,8 @@ export function roundCounts(estimate: ArrayLike<number>, total: number): number[
   return counts;
 }
 
-const labelsOf = (counts: number[]) => counts.flatMap((c, j) => new Array<number>(c).fill(j));
+/** The labels a batch with these class counts holds, sorted. */
+export const labelsOf = (counts: number[]) => counts.flatMap((c, j) => new Array<number>(c).fill(j));
 
 export function recoverLabels(
   kernels: Kernels, payload: ServerPayload, update: GradientUpdate, seed = 0,

@@ -153,10 +153,10 @@ export function attackCell(
     return { unit: all, quality: quality(all, client.target, client.shape), seconds };
   }
   // a crowd's reconstruction (adaptive secure aggregation): the image closest to the target is its
-  const best = batchQuality(all, client.target, 1, client.shape, r.images.shape[0]).pairs[0];
+  const { reconstruction, target: _, ...best } = batchQuality(
+    all, client.target, 1, client.shape, r.images.shape[0]).pairs[0];
   const n = client.target.length;
-  const unit = all.slice(best.reconstruction! * n, (best.reconstruction! + 1) * n);
-  return { unit, quality: quality(unit, client.target, client.shape), seconds };
+  return { unit: all.slice(reconstruction! * n, (reconstruction! + 1) * n), quality: best, seconds };
 }
 
 /** What one cell needs at most, for any of `models` and the largest of `attacks` (workers run side by side). */

@@ -115,26 +115,32 @@ export function matchingObjective(p: MatchingProblem, shape: Shape): (x: Float64
         const dot = sumAll(e, mul(e, g, t));
         constant += 1;
         if (tn === 0 || gg.data[0] === 0) return;
-        const cos = Math.sqrt(gg.data[0]) * tn < COSINE_EPS
-          ? scale(e, dot, 1 / COSINE_EPS)
-          : scale(e, mul(e, dot, unary(e, gg, 'rsqrt')), 1 / tn);
-        term = scale(e, cos, -1);
+        term = negativeCosine(e, dot, gg, tn);
       }
       total = total ? add(e, total, term) : term;
     });
     if (dotAll && normAll) {
       // 1 − ⟨G, G*⟩/max(‖G‖·‖G*‖, ε) over all tensors as one vector (Geiping et al.'s Eq. 4)
-      const tn = Math.sqrt(targetSq), gn = Math.sqrt((normAll as Var).data[0]);
+      const tn = Math.sqrt(targetSq);
       constant = 1;
-      if (tn > 0 && gn > 0) total = gn * tn < COSINE_EPS
-        ? scale(e, dotAll, -1 / COSINE_EPS)
-        : scale(e, mul(e, dotAll, unary(e, normAll, 'rsqrt')), -1 / tn);
+      if (tn > 0 && (normAll as Var).data[0] > 0) total = negativeCosine(e, dotAll, normAll, tn);
     }
     if (!total) return { value: constant, grad: new Float64Array(x.length) };
     const [gx] = e.grad(total, [candidate]);
     // copied out of the pool, which reuses the tape's arrays in the next evaluation
     return { value: (total as Var).data[0] + constant, grad: gx ? gx.data.slice() : new Float64Array(x.length) };
   }
+}
+
+/**
+ * −⟨g, t⟩/max(‖g‖·‖t‖, ε) from ⟨g, t⟩ and ‖g‖² on the tape and ‖t‖ (a constant): the cosine term of
+ * both cosine distances, with PyTorch's guard against two near-zero norms.
+ */
+function negativeCosine(e: Engine, dot: Var, gg: Var, tn: number): Var {
+  const cos = Math.sqrt(gg.data[0]) * tn < COSINE_EPS
+    ? scale(e, dot, 1 / COSINE_EPS)
+    : scale(e, mul(e, dot, unary(e, gg, 'rsqrt')), 1 / tn);
+  return scale(e, cos, -1);
 }
 
 /**
