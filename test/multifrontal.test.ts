@@ -7,7 +7,9 @@ import { stack, transpose, type Csr } from '../src/linalg/sparse.js';
 import {
   frontalPatterns, multifrontalCholesky, solveFrontal, solveFrontalMany,
 } from '../src/linalg/multifrontal.js';
-import { frontKernelWasm, solveFrontalManyWasm } from '../src/linalg/wasm/frontal.js';
+import {
+  frontKernelWasm, solveFrontalManyWasm, solveFrontalOneWasm,
+} from '../src/linalg/wasm/frontal.js';
 import { Rng } from '../src/core/rng.js';
 import { buildLayerSystem } from '../src/solve/system.js';
 import { solveLayer } from '../src/solve/layersolve.js';
@@ -151,7 +153,7 @@ describe('nested dissection and the multifrontal Cholesky', () => {
     const tree = nestedDissection(gram, x, y);
     const fronts = frontalPatterns(gram, tree);
     assert.ok(Math.max(...fronts.map((r) => r.length)) > 40, 'fronts wide enough for the panels');
-    const probe = frontKernelWasm(8);
+    const probe = frontKernelWasm({ n: 4, rows: [Int32Array.of(0, 1, 2, 3)], own: Int32Array.of(4), maxFront: 8 });
     assert.equal(probe.front(3).buffer, probe.front(4).buffer, 'the WebAssembly kernel, not the fallback');
     for (const allowDrop of [true, false]) {
       const js = multifrontalCholesky(gram, tree, fronts, 1e-6, allowDrop);
@@ -164,7 +166,9 @@ describe('nested dissection and the multifrontal Cholesky', () => {
       });
     }
     // the solves: JavaScript and WebAssembly, 8 vectors at a time, against one at a time
-    const { factor } = multifrontalCholesky(gram, tree, fronts, 1e-6, true, frontKernelWasm);
+    const { factor, solves } = multifrontalCholesky(gram, tree, fronts, 1e-6, true, frontKernelWasm);
+    // the factor stays in the module's memory, where its solves run
+    assert.ok(factor.cols.every((c) => c.buffer === factor.cols[0].buffer && c.byteOffset > 0));
     const rng = new Rng(12);
     const vs = Array.from({ length: 19 }, (_, c) => Float64Array.from({ length: s.rows },
       (_, i) => (c === 4 ? 0 : c % 3 === 1 && i % 5 < 3 ? (i % 2 ? -0 : 0) : rng.normal())));
@@ -172,9 +176,16 @@ describe('nested dissection and the multifrontal Cholesky', () => {
     const many = vs.map((v) => v.slice()), manyWasm = vs.map((v) => v.slice());
     solveFrontalMany(factor, many);
     solveFrontalManyWasm(factor, manyWasm);
+    const solvedBy = (f: (w: Float64Array) => void) => vs.map((v) => { const w = v.slice(); f(w); return w; });
+    const resident = vs.map((v) => v.slice()), residentOne = solvedBy(solves.solve);
+    solves.solveMany(resident);
+    const copied = solvedBy((w) => solveFrontalOneWasm(factor, w));
     one.forEach((v, c) => {
       assert.ok(v.every((x, i) => Object.is(x, many[c][i])), `js, vector ${c}`);
       assert.ok(v.every((x, i) => Object.is(x, manyWasm[c][i])), `wasm, vector ${c}`);
+      assert.ok(v.every((x, i) => Object.is(x, resident[c][i])), `resident wasm, vector ${c}`);
+      assert.ok(v.every((x, i) => Object.is(x, residentOne[c][i])), `resident wasm, one vector, ${c}`);
+      assert.ok(v.every((x, i) => Object.is(x, copied[c][i])), `wasm one vector on a copy, ${c}`);
     });
     assert.ok(Math.hypot(...one[0]) > 0);
   });

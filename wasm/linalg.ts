@@ -855,3 +855,53 @@ export function frontsolve(
     v128.store(dst, v128.load(src, 32), 32); v128.store(dst, v128.load(src, 48), 48);
   }
 }
+
+// ---- one vector through the multifrontal factor (linalg/multifrontal.ts's solveFrontal) ----
+// The factor as frontsolve's; y: n positions (f64); w: scratch of the largest front. Forward, column
+// j: w_j /= l_jj, then (unless zero) w_t −= l_tj·w_j below it, two rows a lane pair (each entry's
+// operations as the reference's). Backward, w_j = (w_j − Σ_t l_tj·w_t)/l_jj with the terms taken one
+// at a time in increasing t: the reference's chain, which no lane split may reorder.
+export function frontsolve1(
+  nf: i32, rows: usize, rptr: usize, cols: usize, cptr: usize, own: usize, y: usize, w: usize,
+): void {
+  for (let i = 0; i < nf; i++) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather1(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = 0; j < k; j++) {
+      const cj = c + <usize>j * sm, at = w + (<usize>j << 3);
+      const wj = load<f64>(at) / load<f64>(cj + (<usize>j << 3));
+      store<f64>(at, wj);
+      if (wj != 0) axpyDown(w, cj, wj, j + 1, fm);
+    }
+    scatter1(w, y, rw, fm);
+  }
+  for (let i = nf - 1; i >= 0; i--) {
+    const r0 = load<i32>(rptr + (<usize>i << 2)), fm = load<i32>(rptr + (<usize>(i + 1) << 2)) - r0;
+    const rw = rows + (<usize>r0 << 2), c = cols + (<usize>load<i32>(cptr + (<usize>i << 2)) << 3);
+    gather1(w, y, rw, fm);
+    const k = load<i32>(own + (<usize>i << 2)), sm = <usize>fm << 3;
+    for (let j = k - 1; j >= 0; j--) {
+      const cj = c + <usize>j * sm;
+      let s = load<f64>(w + (<usize>j << 3));
+      for (let t = j + 1; t < fm; t++) s -= load<f64>(cj + (<usize>t << 3)) * load<f64>(w + (<usize>t << 3));
+      store<f64>(w + (<usize>j << 3), s / load<f64>(cj + (<usize>j << 3)));
+    }
+    scatter1(w, y, rw, k);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function gather1(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    store<f64>(w + (<usize>t << 3), load<f64>(y + (<usize>load<i32>(rw + (<usize>t << 2)) << 3)));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function scatter1(w: usize, y: usize, rw: usize, count: i32): void {
+  for (let t = 0; t < count; t++) {
+    store<f64>(y + (<usize>load<i32>(rw + (<usize>t << 2)) << 3), load<f64>(w + (<usize>t << 3)));
+  }
+}

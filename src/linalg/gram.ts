@@ -14,7 +14,9 @@ export function gramMatrix(r: Csr, order: Int32Array, n: number): Csr {
   const mark = new Int32Array(n).fill(-1);
   let list = new Int32Array(64);
   const ptr = new Int32Array(n + 1);
-  let idx = new Int32Array(Math.max(16, 4 * n)), val = new Float64Array(idx.length);
+  // rows go into chunks, joined once at the end: no growing copies, and a peak of twice the result
+  const chunks: { idx: Int32Array; val: Float64Array; used: number }[] = [];
+  let idx = new Int32Array(0), val = new Float64Array(0), used = 0;
   for (let pa = 0; pa < n; pa++) {
     const c = back[pa];
     let m = 0;
@@ -33,17 +35,30 @@ export function gramMatrix(r: Csr, order: Int32Array, n: number): Csr {
       }
     }
     list.subarray(0, m).sort();
-    const at = ptr[pa];
-    if (at + m > idx.length) {
-      idx = grow(idx, Math.max(at + m, 2 * idx.length));
-      val = grow(val, idx.length);
+    if (used + m > idx.length) {
+      const size = Math.max(m, Math.min(GRAM_CHUNK, 4 * n));
+      idx = new Int32Array(size);
+      val = new Float64Array(size);
+      used = 0;
+      chunks.push({ idx, val, used });
     }
-    for (let t = 0; t < m; t++) { idx[at + t] = list[t]; val[at + t] = acc[list[t]]; }
-    ptr[pa + 1] = at + m;
+    for (let t = 0; t < m; t++) { idx[used + t] = list[t]; val[used + t] = acc[list[t]]; }
+    used += m;
+    if (m > 0) chunks[chunks.length - 1].used = used;
+    ptr[pa + 1] = ptr[pa] + m;
   }
-  const nnz = ptr[n];
-  return { rows: n, cols: n, ptr, idx: idx.slice(0, nnz), val: val.slice(0, nnz) };
+  const out = { rows: n, cols: n, ptr, idx: new Int32Array(ptr[n]), val: new Float64Array(ptr[n]) };
+  let at = 0;
+  for (const c of chunks) {
+    out.idx.set(c.idx.subarray(0, c.used), at);
+    out.val.set(c.val.subarray(0, c.used), at);
+    at += c.used;
+  }
+  return out;
 }
+
+/** Entries per chunk of gramMatrix's rows (12 MiB of indices and values). */
+const GRAM_CHUNK = 2 ** 20;
 
 function grow<T extends Int32Array | Float64Array>(a: T, size: number): T {
   const b = new (a.constructor as new (n: number) => T)(size);

@@ -5,12 +5,10 @@ import { csrOfMarkedEnvelope } from './envgram.js';
 import { choleskyEnvelopeBlockedFast, markedGramOfColumnsFast } from './wasm/envelope.js';
 import { solveEnvelopeFast } from './envelope-solve.js';
 import { solveEnvelopeManyFast } from './wasm/dense.js';
-import { frontKernelWasm, solveFrontalManyWasm } from './wasm/frontal.js';
+import { frontKernelWasm } from './wasm/frontal.js';
 import { nestedDissection } from './dissection.js';
 import { gramMatrix } from './gram.js';
-import {
-  frontalCost, frontalPatterns, multifrontalCholesky, solveFrontal,
-} from './multifrontal.js';
+import { frontalCost, frontalPatterns, multifrontalCholesky } from './multifrontal.js';
 import { addMulTransVec, mulVec, transpose, type Csr } from './sparse.js';
 import { Rng } from '../core/rng.js';
 import { squaredNorm } from './vec.js';
@@ -93,9 +91,8 @@ export function factorGram(
   if (force !== 'sparse' && envCost <= SPARSE_PENALTY * frontalCost(fronts, tree)) {
     return envelopeFactor(r, order, n, tol, allowDrop, marked?.env);
   }
-  const { factor, report } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop, frontKernelWasm);
-  const solve = (v: Float64Array) => solveFrontal(factor, v);
-  return { n, kind: 'sparse', report, solve, solveMany: (vs) => solveFrontalManyWasm(factor, vs) };
+  const { report, solves } = multifrontalCholesky(gram, tree, fronts, tol, allowDrop, frontKernelWasm);
+  return { n, kind: 'sparse', report, solve: solves.solve, solveMany: solves.solveMany };
 }
 
 function envelopeFactor(

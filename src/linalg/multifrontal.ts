@@ -60,10 +60,18 @@ export function frontalCost(rows: Int32Array[], d: Dissection): number {
   return cost;
 }
 
+/** What a front kernel is made for: the fronts' positions and own column counts, and the order n. */
+export interface FrontPlan {
+  n: number;
+  rows: Int32Array[];
+  own: Int32Array;
+  maxFront: number;
+}
+
 export function multifrontalCholesky(
   a: Csr, d: Dissection, rows: Int32Array[], tol: number, allowDrop = false,
-  makeKernel: (maxFront: number) => FrontKernel = frontKernelJs,
-): { factor: FrontalFactor; report: CholeskyReport } {
+  makeKernel: (plan: FrontPlan) => FrontKernel = frontKernelJs,
+): { factor: FrontalFactor; report: CholeskyReport; solves: FrontalSolves } {
   const n = a.rows, m = rows.length, perm = d.perm;
   const inv = new Int32Array(n);
   for (let k = 0; k < n; k++) inv[perm[k]] = k;
@@ -76,11 +84,13 @@ export function multifrontalCholesky(
   const dropped: number[] = [];
   const pivots = Float64Array.of(0, Infinity); // the largest and smallest accepted pivot so far
   let maxFront = 0;
-  for (let i = 0; i < m; i++) maxFront = Math.max(maxFront, rows[i].length);
-  const kernel = makeKernel(maxFront);
   for (let i = 0; i < m; i++) {
-    const r = rows[i], fm = r.length, k = d.end[i] - d.start[i];
-    own[i] = k;
+    maxFront = Math.max(maxFront, rows[i].length);
+    own[i] = d.end[i] - d.start[i];
+  }
+  const kernel = makeKernel({ n, rows, own, maxFront });
+  for (let i = 0; i < m; i++) {
+    const r = rows[i], fm = r.length, k = own[i];
     for (let t = 0; t < fm; t++) local[r[t]] = t;
     const f = kernel.front(fm); // column-major, lower triangle used, zero
     const diag = kernel.diag(k), drops = kernel.drops(k);
@@ -94,18 +104,22 @@ export function multifrontalCholesky(
       }
     }
     for (const c of children[i]) {
+      // the child's boundary in this front's numbering, looked up once rather than per entry
       const u = updates[c]!, rc = rows[c], kc = own[c], um = rc.length - kc;
-      for (let s = 0; s < um; s++) {
-        const ls = local[rc[kc + s]], base = ls * fm;
-        for (let t = s; t < um; t++) f[base + local[rc[kc + t]]] += u[s * um + t];
+      const at = new Int32Array(um);
+      for (let t = 0; t < um; t++) at[t] = local[rc[kc + t]];
+      for (let s = 0, o = 0; s < um; s++) {
+        const base = at[s] * fm;
+        for (let t = s; t < um; t++, o++) f[base + at[t]] += u[o];
       }
       updates[c] = null;
     }
     const failed = kernel.eliminate(fm, k, tol, allowDrop, pivots, drops);
     if (failed >= 0) {
+      const factor = { n, perm, rows, cols, own };
       return {
-        factor: { n, perm, rows, cols, own },
-        report: { ok: false, dropped, maxPivot: pivots[0], minPivot: pivots[1] },
+        factor, report: { ok: false, dropped, maxPivot: pivots[0], minPivot: pivots[1] },
+        solves: frontalSolvesJs(factor),
       };
     }
     for (let j = 0; j < k; j++) {
@@ -113,11 +127,14 @@ export function multifrontalCholesky(
       dropped.push(perm[r[j]]);
       isDropped[r[j]] = 1;
     }
-    cols[i] = f.slice(0, k * fm);
+    cols[i] = kernel.keep(i, f, fm, k);
     const um = fm - k;
     if (d.parent[i] >= 0 && um > 0) {
-      const u = new Float64Array(um * um);
-      for (let s = 0; s < um; s++) u.set(f.subarray((k + s) * fm + k, (k + s + 1) * fm), s * um);
+      // the update's lower triangle, packed by column (only t ≥ s is ever added into the parent)
+      const u = new Float64Array((um * (um + 1)) / 2);
+      for (let s = 0, o = 0; s < um; o += um - s, s++) {
+        u.set(f.subarray((k + s) * fm + k + s, (k + s + 1) * fm), o);
+      }
       updates[i] = u;
     }
   }
@@ -132,11 +149,22 @@ export function multifrontalCholesky(
     }
   }
   dropped.sort((u, v) => u - v);
+  const factor = { n, perm, rows, cols, own };
   return {
-    factor: { n, perm, rows, cols, own },
-    report: { ok: true, dropped, maxPivot: pivots[0], minPivot: pivots[1] },
+    factor, report: { ok: true, dropped, maxPivot: pivots[0], minPivot: pivots[1] },
+    solves: kernel.solves?.(factor) ?? frontalSolvesJs(factor),
   };
 }
+
+/** Solves with a finished factor: one vector, or many with the bits each would get alone. */
+export interface FrontalSolves {
+  solve(b: Float64Array): void;
+  solveMany(bs: Float64Array[]): void;
+}
+
+const frontalSolvesJs = (f: FrontalFactor): FrontalSolves => ({
+  solve: (b) => solveFrontal(f, b), solveMany: (bs) => solveFrontalMany(f, bs),
+});
 
 /**
  * Where a front lives while its own columns are eliminated: buffers handed out per front (front(fm)
@@ -150,6 +178,10 @@ export interface FrontKernel {
   drops(k: number): Uint8Array;
   eliminate(fm: number, k: number, tol: number, allowDrop: boolean, pivots: Float64Array,
     drops: Uint8Array): number;
+  /** Front i's own columns (its first k, eliminated), kept as the factor's: a copy or a view. */
+  keep(i: number, f: Float64Array, fm: number, k: number): Float64Array;
+  /** Solves where the kernel holds the factor (without: the JavaScript ones). */
+  solves?(factor: FrontalFactor): FrontalSolves;
 }
 
 /** The JavaScript reference: fresh arrays per front. */
@@ -161,6 +193,7 @@ export function frontKernelJs(): FrontKernel {
     drops: (k) => new Uint8Array(k),
     eliminate: (fm, k, tol, allowDrop, pivots, drops) =>
       eliminateFront(f, fm, k, diag, tol, allowDrop, pivots, drops),
+    keep: (_i, front, fm, k) => front.slice(0, k * fm),
   };
 }
 

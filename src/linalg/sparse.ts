@@ -89,14 +89,16 @@ export function shiftColumns(a: Csr, offset: number, cols: number): Csr {
   return { ...a, cols, idx: a.idx.map((i) => i + offset) };
 }
 
-export function transpose(a: Csr): Csr {
+/** Aᵀ; `into` (ptr of cols + 1, idx and val of nnz entries) receives it instead of new arrays. */
+export function transpose(a: Csr, into?: Pick<Csr, 'ptr' | 'idx' | 'val'>): Csr {
   const count = new Int32Array(a.cols + 1);
   for (let k = 0; k < a.idx.length; k++) count[a.idx[k] + 1]++;
   for (let c = 0; c < a.cols; c++) count[c + 1] += count[c];
-  const ptr = count.slice();
-  const fill = count.slice(0, a.cols);
-  const idx = new Int32Array(a.idx.length);
-  const val = new Float64Array(a.idx.length);
+  const ptr = into ? into.ptr : count.slice();
+  if (into) ptr.set(count);
+  const fill = count.subarray(0, a.cols);
+  const idx = into ? into.idx : new Int32Array(a.idx.length);
+  const val = into ? into.val : new Float64Array(a.idx.length);
   for (let r = 0; r < a.rows; r++) {
     for (let k = a.ptr[r]; k < a.ptr[r + 1]; k++) {
       const dst = fill[a.idx[k]]++;

@@ -26,14 +26,13 @@ function schurInMemory(s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes
   const ms = s.rows, mg = gm.rows, lanes = SCHUR_TILE_ROWS;
   const tiles = Math.ceil(mg / lanes);
   const perGroup = Math.max(1, Math.min(tiles, Math.floor(groupBytes / Math.max(1, ms * lanes * 8))));
-  // the columns of S and G (rows in increasing order, as the reference adds them)
-  const st = transpose({ ...s, cols: n }), gt = transpose({ ...gm, cols: n });
+  const sNnz = s.idx.length, gNnz = gm.idx.length;
   const parts: [Int32Array | Float64Array | null, number][] = [
-    [st.ptr, (n + 1) * 4], [st.idx, st.idx.length * 4], [st.val, st.val.length * 8],
-    [gm.ptr.subarray(0, mg + 1), (mg + 1) * 4], [gm.idx, gm.idx.length * 4], [gm.val, gm.val.length * 8],
-    [gt.ptr, (n + 1) * 4], [gt.idx, gt.idx.length * 4], [gt.val, gt.val.length * 8],
+    [null, (n + 1) * 4], [null, sNnz * 4], [null, sNnz * 8], // Sᵀ, transposed in place below
+    [gm.ptr.subarray(0, mg + 1), (mg + 1) * 4], [gm.idx, gNnz * 4], [gm.val, gNnz * 8],
+    [null, (n + 1) * 4], [null, gNnz * 4], [null, gNnz * 8], // Gᵀ, likewise
     [null, perGroup * ms * lanes * 8], [null, n * lanes * 8], [null, ms + 160],
-    [gt.ptr.subarray(0, n), n * 4], // cur: where each column's next tile starts
+    [null, n * 4], // cur: where each column's next tile starts
     [null, mg * 8], // the scaling, for symscale
   ];
   const at: number[] = [];
@@ -46,6 +45,15 @@ function schurInMemory(s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes
     else if (a) new Float64Array(buffer, at[i], a.length).set(a);
   });
   const [stptr, stidx, stval, gptr, gidx, gval, gtptr, gtidx, gtval, yt, dt, zf, cur, d] = at;
+  // the columns of S and G (rows in increasing order, as the reference adds them), written where
+  // the kernel reads them: no JavaScript copy of either transpose
+  const view = (p: number, q: number, r: number, nnz: number) => ({
+    ptr: new Int32Array(buffer, p, n + 1), idx: new Int32Array(buffer, q, nnz), val: new Float64Array(buffer, r, nnz),
+  });
+  transpose({ ...s, cols: n }, view(stptr, stidx, stval, sNnz));
+  const gtv = view(gtptr, gtidx, gtval, gNnz);
+  transpose({ ...gm, cols: n }, gtv);
+  new Int32Array(buffer, cur, n).set(gtv.ptr.subarray(0, n));
   const k = fn as unknown as SchurExports;
   const ytv = new Float64Array(buffer, yt, perGroup * ms * lanes);
   for (let t0 = 0; t0 < tiles; t0 += perGroup) {
