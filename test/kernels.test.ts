@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import type { ConvGeometry, Kernels, UnaryName } from '../src/kernels/kernels.js';
+import type { ConvGeometry, Kernels, Term, UnaryName } from '../src/kernels/kernels.js';
 import { unaryElement } from '../src/kernels/js/elementwise.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { matchingKernels } from '../src/kernels/select.js';
@@ -189,6 +189,24 @@ describe('one-pass kernels against the primitives they stand for', () => {
       assert.deepEqual(JS_KERNELS.mulBroadcast(a, b, small, big), JS_KERNELS.mul(a, wide));
       const c = random(rng, a.length);
       assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
+    });
+    it(`${big.join('×')} ← ${small.join('×')}: addTerms of every pair of term kinds to the bit`, () => {
+      const rng = new Rng(19);
+      const n = big.reduce((p, q) => p * q, 1), m = small.reduce((p, q) => p * q, 1);
+      const k = JS_KERNELS;
+      const [x, y, u, w] = [random(rng, n), random(rng, n), random(rng, n), random(rng, n)];
+      const [v, z] = [random(rng, m), random(rng, m)];
+      const other: Shape = small.map((d, i) => (i === 1 ? big[1] : 1)); // a per-channel broadcast
+      const zc = random(rng, other.reduce((p, q) => p * q, 1));
+      // each term with the values it stands for
+      const terms: Array<[Term, Float64Array]> = [
+        [{ x }, x], [{ x: u, y: w }, k.mul(u, w)], [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
+        [{ x: w, y: z, from: small }, k.mulBroadcast(w, z, small, big)],
+        [{ x: u, y: zc, from: other }, k.mulBroadcast(u, zc, other, big)],
+      ];
+      for (const [ta, va] of terms) {
+        for (const [tb, vb] of terms) assert.deepEqual(k.addTerms(ta, tb, big), k.add(va, vb));
+      }
     });
   }
   it('mulUnary: mul by unary, to the bit, with signed zeros, infinities and NaN on both sides', () => {

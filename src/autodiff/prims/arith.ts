@@ -1,7 +1,7 @@
 import type { Engine, Primitive, Var } from '../engine.js';
-import type { Kernels } from '../../kernels/kernels.js';
+import type { Kernels, Term } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
+import { BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -25,10 +25,24 @@ function combine(
   return full(a.data, b.data);
 }
 
+/** A product not built yet as the factors addTerms reads; anything else as its values. */
+function termOf(t: Tensor): Term | null {
+  if (t instanceof ProductTensor && !t.built) return { x: t.a.data, y: t.b.data };
+  if (t instanceof BroadcastProductTensor && !t.built) {
+    return { x: t.a.data, y: t.b.source.data, from: t.b.source.shape };
+  }
+  return null;
+}
+
 export const ADD: Primitive = {
   name: 'add',
   forward: (k, [a, b]) => {
     sameShapes('add', a, b);
+    const ta = termOf(a), tb = termOf(b);
+    // a product added is formed as it is added (the same values)
+    if ((ta || tb) && !(a instanceof BroadcastTensor || b instanceof BroadcastTensor)) {
+      return { out: { shape: a.shape, data: k.addTerms(ta ?? { x: a.data }, tb ?? { x: b.data }, a.shape) } };
+    }
     return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
   },
   vjp: (_e, _n, g) => [g, g],
@@ -43,9 +57,11 @@ export const MUL: Primitive = {
       const other = d === b ? a : b;
       return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
     }
-    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+    if (a instanceof BroadcastTensor && b instanceof BroadcastTensor) {
       return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
     }
+    if (b instanceof BroadcastTensor) return { out: new BroadcastProductTensor(a, b, k) };
+    if (a instanceof BroadcastTensor) return { out: new BroadcastProductTensor(b, a, k) };
     return { out: new ProductTensor(a, b, k) };
   },
   vjp: (e, { inputs: [a, b] }, g, [da, db]) => [da ? mul(e, g, b) : null, db ? mul(e, g, a) : null],

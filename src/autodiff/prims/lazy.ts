@@ -50,3 +50,18 @@ export class ProductTensor implements Tensor {
     return this.full ??= this.k.mul(this.a.data, this.b.data);
   }
 }
+
+/**
+ * a ⊙ a broadcast (batch norm's g ⊙ k and g ⊙ centred's per-channel adjoints). On the matching step's
+ * tape nearly all of them are only added to another adjoint next, which add does in the same pass
+ * (kernel addTerms) without writing the product out.
+ */
+export class BroadcastProductTensor implements Tensor {
+  private full: Float64Array | null = null;
+  constructor(readonly a: Tensor, readonly b: BroadcastTensor, private readonly k: Kernels) {}
+  get shape(): Shape { return this.b.shape; }
+  get built(): boolean { return this.full !== null; }
+  get data(): Float64Array {
+    return this.full ??= this.k.mulBroadcast(this.a.data, this.b.source.data, this.b.source.shape, this.b.shape);
+  }
+}

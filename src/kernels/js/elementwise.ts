@@ -1,9 +1,10 @@
 import { makeActivation, type ActivationName } from '../../model/chain-activations.js';
 import { fail } from '../../core/errors.js';
-import type { Shape } from '../../tensor/tensor.js';
-import { FRESH, type Alloc, type UnaryName } from '../kernels.js';
+import { sameShape, type Shape } from '../../tensor/tensor.js';
+import { FRESH, type Alloc, type Term, type UnaryName } from '../kernels.js';
 import {
-  addRange, addScalarRange, dotRange, mulRange, mulReluMaskRange, mulScalarRange, sumRange,
+  addMulRange, addMulScalarRange, addRange, addScalarRange, dotRange, mulAddMulRange, mulAddMulScalarRange,
+  mulRange, mulReluMaskRange, mulScalarAddMulScalarRange, mulScalarRange, sumRange,
 } from './unrolled.js';
 
 /**
@@ -242,6 +243,47 @@ export function mulBroadcast(
     if (kept) mulRange(a, b, out, k, k + len, t - k);
     else mulScalarRange(a, b[t], out, k, k + len);
   });
+  return out;
+}
+
+/**
+ * A term within one contiguous run: x alone, x ⊙ y at an index shift (y of x's shape, or a broadcast's
+ * source where the run keeps its dimensions), or x times a broadcast scalar v.
+ */
+type RunTerm =
+  | { kind: 0; x: Float64Array }
+  | { kind: 1; x: Float64Array; y: Float64Array; shift: number }
+  | { kind: 2; x: Float64Array; v: number };
+
+function runTerm(t: Term, k: number, s: number, kept: boolean): RunTerm {
+  if (!t.y) return { kind: 0, x: t.x };
+  if (!t.from) return { kind: 1, x: t.x, y: t.y, shift: 0 };
+  return kept ? { kind: 1, x: t.x, y: t.y, shift: s - k } : { kind: 2, x: t.x, v: t.y[s] };
+}
+
+/** out[k..end) = p + q, p's kind ≤ q's (sums commute: the values do not depend on the order). */
+function addRun(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number): void {
+  if (p.kind === 0) {
+    if (q.kind === 0) addRange(p.x, q.x, out, k, end, 0);
+    else if (q.kind === 1) addMulRange(p.x, q.x, q.y, out, k, end, q.shift);
+    else addMulScalarRange(p.x, q.x, q.v, out, k, end);
+  } else if (p.kind === 1) {
+    if (q.kind === 1) mulAddMulRange(p.x, p.y, p.shift, q.x, q.y, q.shift, out, k, end);
+    else if (q.kind === 2) mulAddMulScalarRange(p.x, p.y, p.shift, q.x, q.v, out, k, end);
+  } else if (q.kind === 2) mulScalarAddMulScalarRange(p.x, p.v, q.x, q.v, out, k, end);
+}
+
+export function addTerms(a: Term, b: Term, to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(a.x.length, false);
+  let [p, q] = [a, b];
+  // two broadcasts from different shapes walk differently: the second is built first
+  if (p.from && q.from && !sameShape(p.from, q.from)) q = { x: mulBroadcast(q.x, q.y!, q.from, to, alloc) };
+  const from = p.from ?? q.from;
+  const visit = (k: number, s: number, len: number, kept: boolean) => {
+    const tp = runTerm(p, k, s, kept), tq = runTerm(q, k, s, kept);
+    if (tp.kind <= tq.kind) addRun(tp, tq, out, k, k + len); else addRun(tq, tp, out, k, k + len);
+  };
+  if (from) walkRuns(to, from, visit); else visit(0, 0, out.length, true);
   return out;
 }
 
