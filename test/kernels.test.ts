@@ -205,7 +205,10 @@ describe('one-pass kernels against the primitives they stand for', () => {
         [{ x: u, y: zc, from: other }, k.mulBroadcast(u, zc, other, big)],
       ];
       for (const [ta, va] of terms) {
-        for (const [tb, vb] of terms) assert.deepEqual(k.addTerms(ta, tb, big), k.add(va, vb));
+        for (const [tb, vb] of terms) {
+          assert.deepEqual(k.addTerms([ta, tb], big), k.add(va, vb));
+          for (const [tc, vc] of terms) assert.deepEqual(k.addTerms([ta, tb, tc], big), k.add(k.add(va, vb), vc));
+        }
       }
     });
   }

@@ -79,10 +79,11 @@ export interface Kernels {
   addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   /**
-   * a + b of two terms, each product rounded before the sum: the values of add after mul / mulBroadcast
-   * in one pass, without writing the products out (the matching step's adjoints are mostly such sums).
+   * ((t₀ + t₁) + t₂) + … of two or more terms, each product rounded before it is added: the values of
+   * add after mul / mulBroadcast, in that order, in one pass without writing the products or the
+   * partial sums out (the matching step's adjoints are mostly such sums).
    */
-  addTerms(a: Term, b: Term, to: Shape): Float64Array;
+  addTerms(terms: readonly Term[], to: Shape): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** sumTo(mul(a, b), from, to) in one pass: the same products summed in the same order. */

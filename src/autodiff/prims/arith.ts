@@ -1,7 +1,7 @@
 import type { Engine, Primitive, Var } from '../engine.js';
 import type { Kernels, Term } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
+import { BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor, SumTensor } from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -26,24 +26,28 @@ function combine(
 }
 
 /** A product not built yet as the factors addTerms reads; anything else as its values. */
-function termOf(t: Tensor): Term | null {
+function termOf(t: Tensor): Term {
   if (t instanceof ProductTensor && !t.built) return { x: t.a.data, y: t.b.data };
   if (t instanceof BroadcastProductTensor && !t.built) {
     return { x: t.a.data, y: t.b.source.data, from: t.b.source.shape };
   }
-  return null;
+  return { x: t.data };
 }
+
+const lazySum = (t: Tensor): t is SumTensor => t instanceof SumTensor && !t.built;
 
 export const ADD: Primitive = {
   name: 'add',
   forward: (k, [a, b]) => {
     sameShapes('add', a, b);
-    const ta = termOf(a), tb = termOf(b);
-    // a product added is formed as it is added (the same values)
-    if ((ta || tb) && !(a instanceof BroadcastTensor || b instanceof BroadcastTensor)) {
-      return { out: { shape: a.shape, data: k.addTerms(ta ?? { x: a.data }, tb ?? { x: b.data }, a.shape) } };
+    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+      return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
     }
-    return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
+    // left to be summed with its products (and the sums it is added to next) in one pass: a sum
+    // continues a partial sum on either side (+ commutes), never two (that would reassociate)
+    const terms = lazySum(a) ? [...a.terms, termOf(b)]
+      : lazySum(b) ? [...b.terms, termOf(a)] : [termOf(a), termOf(b)];
+    return { out: new SumTensor(a.shape, terms, k) };
   },
   vjp: (_e, _n, g) => [g, g],
 };

@@ -1,4 +1,4 @@
-import type { Kernels, UnaryName } from '../../kernels/kernels.js';
+import type { Kernels, Term, UnaryName } from '../../kernels/kernels.js';
 import type { Shape, Tensor } from '../../tensor/tensor.js';
 
 /**
@@ -63,5 +63,19 @@ export class BroadcastProductTensor implements Tensor {
   get built(): boolean { return this.full !== null; }
   get data(): Float64Array {
     return this.full ??= this.k.mulBroadcast(this.a.data, this.b.source.data, this.b.source.shape, this.b.shape);
+  }
+}
+
+/**
+ * ((t₀ + t₁) + t₂) + … built only when read: an adjoint accumulated from several uses is a chain of
+ * adds whose partial sums nothing else reads, summed here in one pass with their products (kernel
+ * addTerms). Same values, same order.
+ */
+export class SumTensor implements Tensor {
+  private full: Float64Array | null = null;
+  constructor(readonly shape: Shape, readonly terms: readonly Term[], private readonly k: Kernels) {}
+  get built(): boolean { return this.full !== null; }
+  get data(): Float64Array {
+    return this.full ??= this.k.addTerms(this.terms, this.shape);
   }
 }

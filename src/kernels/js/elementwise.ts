@@ -273,15 +273,29 @@ function addRun(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: numbe
   } else if (q.kind === 2) mulScalarAddMulScalarRange(p.x, p.v, q.x, q.v, out, k, end);
 }
 
-export function addTerms(a: Term, b: Term, to: Shape, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(a.x.length, false);
-  let [p, q] = [a, b];
-  // two broadcasts from different shapes walk differently: the second is built first
-  if (p.from && q.from && !sameShape(p.from, q.from)) q = { x: mulBroadcast(q.x, q.y!, q.from, to, alloc) };
-  const from = p.from ?? q.from;
+const addPair = (p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number) =>
+  (p.kind <= q.kind ? addRun(p, q, out, k, end) : addRun(q, p, out, k, end));
+
+/**
+ * Elements per chunk of a sum of three or more terms: the first two are added into the output and
+ * the others into it in turn a chunk at a time, so the partial sums are reread from L1, not memory.
+ */
+const CHUNK = 512;
+
+export function addTerms(terms: readonly Term[], to: Shape, alloc: Alloc = FRESH): Float64Array {
+  const out = alloc(terms[0].x.length, false);
+  const from = terms.find((t) => t.from)?.from;
+  // broadcasts from another shape walk differently: those are built first
+  const ts = terms.map((t) => (t.from && !sameShape(t.from, from!)
+    ? { x: mulBroadcast(t.x, t.y!, t.from, to, alloc) } : t));
   const visit = (k: number, s: number, len: number, kept: boolean) => {
-    const tp = runTerm(p, k, s, kept), tq = runTerm(q, k, s, kept);
-    if (tp.kind <= tq.kind) addRun(tp, tq, out, k, k + len); else addRun(tq, tp, out, k, k + len);
+    const run = ts.map((t) => runTerm(t, k, s, kept));
+    const acc: RunTerm = { kind: 0, x: out };
+    for (let c = k, end = k + len; c < end; c += CHUNK) {
+      const stop = Math.min(end, c + CHUNK);
+      addPair(run[0], run[1], out, c, stop);
+      for (let i = 2; i < run.length; i++) addPair(acc, run[i], out, c, stop);
+    }
   };
   if (from) walkRuns(to, from, visit); else visit(0, 0, out.length, true);
   return out;
