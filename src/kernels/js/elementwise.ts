@@ -247,18 +247,26 @@ export function mulBroadcast(
 }
 
 /**
- * A term within one contiguous run: x alone, x ⊙ y at an index shift (y of x's shape, or a broadcast's
- * source where the run keeps its dimensions), or x times a broadcast scalar v.
+ * A term within one contiguous run: x alone (kind 0), x ⊙ y at an index shift (1: y of x's shape, or
+ * a broadcast's source where the run keeps its dimensions), or x times a broadcast scalar v (2). One
+ * object per term, updated run by run (a batch of 8×8 maps has thousands of runs: fresh objects
+ * for each were a garbage collection's worth per step).
  */
-type RunTerm =
-  | { kind: 0; x: Float64Array }
-  | { kind: 1; x: Float64Array; y: Float64Array; shift: number }
-  | { kind: 2; x: Float64Array; v: number };
+class RunTerm {
+  kind = 0;
+  shift = 0;
+  v = 0;
+  readonly y: Float64Array;
+  constructor(readonly term: Term, readonly x: Float64Array) { this.y = term.y ?? x; }
 
-function runTerm(t: Term, k: number, s: number, kept: boolean): RunTerm {
-  if (!t.y) return { kind: 0, x: t.x };
-  if (!t.from) return { kind: 1, x: t.x, y: t.y, shift: 0 };
-  return kept ? { kind: 1, x: t.x, y: t.y, shift: s - k } : { kind: 2, x: t.x, v: t.y[s] };
+  at(k: number, s: number, kept: boolean): this {
+    const t = this.term;
+    if (!t.y) this.kind = 0;
+    else if (!t.from) { this.kind = 1; this.shift = 0; }
+    else if (kept) { this.kind = 1; this.shift = s - k; }
+    else { this.kind = 2; this.v = t.y[s]; }
+    return this;
+  }
 }
 
 /** out[k..end) = p + q, p's kind ≤ q's (sums commute: the values do not depend on the order). */
@@ -286,11 +294,13 @@ export function addTerms(terms: readonly Term[], to: Shape, alloc: Alloc = FRESH
   const out = alloc(terms[0].x.length, false);
   const from = terms.find((t) => t.from)?.from;
   // broadcasts from another shape walk differently: those are built first
-  const ts = terms.map((t) => (t.from && !sameShape(t.from, from!)
-    ? { x: mulBroadcast(t.x, t.y!, t.from, to, alloc) } : t));
+  const run = terms.map((t) => {
+    const own = t.from && !sameShape(t.from, from!) ? { x: mulBroadcast(t.x, t.y!, t.from, to, alloc) } : t;
+    return new RunTerm(own, own.x);
+  });
+  const acc = new RunTerm({ x: out }, out);
   const visit = (k: number, s: number, len: number, kept: boolean) => {
-    const run = ts.map((t) => runTerm(t, k, s, kept));
-    const acc: RunTerm = { kind: 0, x: out };
+    for (const r of run) r.at(k, s, kept);
     for (let c = k, end = k + len; c < end; c += CHUNK) {
       const stop = Math.min(end, c + CHUNK);
       addPair(run[0], run[1], out, c, stop);
