@@ -179,6 +179,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
   const shapes: Array<[Shape, Shape]> = [
     [[2, 3, 4, 5], [1, 3, 1, 1]], [[2, 3, 4, 5], [2, 1, 4, 1]], [[2, 3, 4, 5], [1, 1, 1, 1]],
     [[2, 3, 4, 5], [2, 3, 4, 5]], [[1, 3, 1, 5], [1, 1, 1, 5]], [[8, 16, 1, 1], [1, 16, 1, 1]],
+    [[2, 3, 40, 30], [1, 3, 1, 1]], // runs longer than addTerms' chunks
   ];
   for (const [big, small] of shapes) {
     it(`${big.join('×')} ← ${small.join('×')}: addBroadcast, mulBroadcast, sumToMul to the bit`, () => {
@@ -190,7 +191,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
       const c = random(rng, a.length);
       assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
     });
-    it(`${big.join('×')} ← ${small.join('×')}: addTerms of every pair of term kinds to the bit`, () => {
+    it(`${big.join('×')} ← ${small.join('×')}: addTerms of every two and three kinds of term to the bit`, () => {
       const rng = new Rng(19);
       const n = big.reduce((p, q) => p * q, 1), m = small.reduce((p, q) => p * q, 1);
       const k = JS_KERNELS;
@@ -203,6 +204,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
         [{ x }, x], [{ x: u, y: w }, k.mul(u, w)], [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
         [{ x: w, y: z, from: small }, k.mulBroadcast(w, z, small, big)],
         [{ x: u, y: zc, from: other }, k.mulBroadcast(u, zc, other, big)],
+        [{ y: v, from: small }, k.broadcastTo(v, small, big)], [{ y: zc, from: other }, k.broadcastTo(zc, other, big)],
       ];
       for (const [ta, va] of terms) {
         for (const [tb, vb] of terms) {

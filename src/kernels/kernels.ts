@@ -43,10 +43,10 @@ export type UnaryName =
   | 'exp' | 'log' | 'rsqrt' | 'recip' | 'sqrt' | 'square' | 'abs';
 
 /**
- * An operand of `addTerms`: x, or x ⊙ y with y of x's shape or, given `from`, y of shape `from`
- * broadcast up to x's.
+ * An operand of `addTerms`: x, x ⊙ y with y of x's shape, or, given `from`, y of shape `from`
+ * broadcast up to the sum's (times x if given).
  */
-export interface Term { x: Float64Array; y?: Float64Array; from?: Shape }
+export interface Term { x?: Float64Array; y?: Float64Array; from?: Shape }
 
 export interface Kernels {
   /** z = w * x (+ b), n samples; the bias starts each sum. */

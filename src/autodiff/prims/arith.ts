@@ -25,12 +25,16 @@ function combine(
   return full(a.data, b.data);
 }
 
-/** A product not built yet as the factors addTerms reads; anything else as its values. */
+/**
+ * A tensor as an operand of addTerms: a product or a broadcast not built yet as what it is made of,
+ * anything else as its values.
+ */
 function termOf(t: Tensor): Term {
   if (t instanceof ProductTensor && !t.built) return { x: t.a.data, y: t.b.data };
   if (t instanceof BroadcastProductTensor && !t.built) {
     return { x: t.a.data, y: t.b.source.data, from: t.b.source.shape };
   }
+  if (t instanceof BroadcastTensor) return { y: t.source.data, from: t.source.shape };
   return { x: t.data };
 }
 
@@ -40,11 +44,11 @@ export const ADD: Primitive = {
   name: 'add',
   forward: (k, [a, b]) => {
     sameShapes('add', a, b);
-    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+    if (a instanceof BroadcastTensor && b instanceof BroadcastTensor) {
       return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
     }
-    // left to be summed with its products (and the sums it is added to next) in one pass: a sum
-    // continues a partial sum on either side (+ commutes), never two (that would reassociate)
+    // summed with its products and broadcasts (and the sums it is added to next) in one pass when
+    // read: a sum continues a partial sum on either side (+ commutes), never two (that would reassociate)
     const terms = lazySum(a) ? [...a.terms, termOf(b)]
       : lazySum(b) ? [...b.terms, termOf(a)] : [termOf(a), termOf(b)];
     return { out: new SumTensor(a.shape, terms, k) };

@@ -4,7 +4,8 @@ import { sameShape, type Shape } from '../../tensor/tensor.js';
 import { FRESH, type Alloc, type Term, type UnaryName } from '../kernels.js';
 import {
   addMulRange, addMulScalarRange, addRange, addScalarRange, dotRange, mulAddMulRange, mulAddMulScalarRange,
-  mulRange, mulReluMaskRange, mulScalarAddMulScalarRange, mulScalarRange, sumRange,
+  mulAddScalarRange, mulRange, mulReluMaskRange, mulScalarAddMulScalarRange, mulScalarAddScalarRange,
+  mulScalarRange, sumRange,
 } from './unrolled.js';
 
 /**
@@ -246,43 +247,79 @@ export function mulBroadcast(
   return out;
 }
 
+/** How a term reads within one contiguous run (see RunTerm). */
+const enum Kind { Plain, Product, ScaledByScalar, Scalar, Shifted }
+
 /**
- * A term within one contiguous run: x alone (kind 0), x ⊙ y at an index shift (1: y of x's shape, or
- * a broadcast's source where the run keeps its dimensions), or x times a broadcast scalar v (2). One
- * object per term, updated run by run (a batch of 8×8 maps has thousands of runs: fresh objects
- * for each were a garbage collection's worth per step).
+ * A term within one contiguous run: x alone, x ⊙ y at an index shift (y of x's shape, or a
+ * broadcast's source where the run keeps its dimensions), x times a broadcast scalar v, or a
+ * broadcast alone: v, or y at a shift. One object per term, updated run by run (a batch of 8×8 maps
+ * has thousands of runs: fresh objects for each were a garbage collection's worth per step).
  */
 class RunTerm {
-  kind = 0;
+  kind = Kind.Plain;
   shift = 0;
   v = 0;
-  readonly y: Float64Array;
-  constructor(readonly term: Term, readonly x: Float64Array) { this.y = term.y ?? x; }
+  constructor(readonly x: Float64Array | undefined, readonly y: Float64Array | undefined,
+    readonly broadcast: boolean) {}
 
   at(k: number, s: number, kept: boolean): this {
-    const t = this.term;
-    if (!t.y) this.kind = 0;
-    else if (!t.from) { this.kind = 1; this.shift = 0; }
-    else if (kept) { this.kind = 1; this.shift = s - k; }
-    else { this.kind = 2; this.v = t.y[s]; }
+    const { x, y } = this;
+    if (!y) { this.kind = Kind.Plain; return this; }
+    const shift = this.broadcast ? s - k : 0;
+    if (this.broadcast && !kept) { this.v = y[s]; this.kind = x ? Kind.ScaledByScalar : Kind.Scalar; }
+    else { this.shift = shift; this.kind = x ? Kind.Product : Kind.Shifted; }
     return this;
+  }
+
+  /** out[k..end) = this term. */
+  write(out: Float64Array, k: number, end: number): void {
+    const { x, y, v, shift } = this;
+    switch (this.kind) {
+      case Kind.Plain: for (let i = k; i < end; i++) out[i] = x![i]; break;
+      case Kind.Product: mulRange(x!, y!, out, k, end, shift); break;
+      case Kind.ScaledByScalar: mulScalarRange(x!, v, out, k, end); break;
+      case Kind.Scalar: out.fill(v, k, end); break;
+      case Kind.Shifted: for (let i = k; i < end; i++) out[i] = y![i + shift]; break;
+    }
+  }
+
+  /** out[k..end) += this term (rounded first, as its own array would be). */
+  addTo(out: Float64Array, k: number, end: number): void {
+    const { x, y, v, shift } = this;
+    switch (this.kind) {
+      case Kind.Plain: addRange(out, x!, out, k, end, 0); break;
+      case Kind.Product: addMulRange(out, x!, y!, out, k, end, shift); break;
+      case Kind.ScaledByScalar: addMulScalarRange(out, x!, v, out, k, end); break;
+      case Kind.Scalar: addScalarRange(out, v, out, k, end); break;
+      case Kind.Shifted: addRange(out, y!, out, k, end, shift); break;
+    }
   }
 }
 
-/** out[k..end) = p + q, p's kind ≤ q's (sums commute: the values do not depend on the order). */
-function addRun(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number): void {
-  if (p.kind === 0) {
-    if (q.kind === 0) addRange(p.x, q.x, out, k, end, 0);
-    else if (q.kind === 1) addMulRange(p.x, q.x, q.y, out, k, end, q.shift);
-    else addMulScalarRange(p.x, q.x, q.v, out, k, end);
-  } else if (p.kind === 1) {
-    if (q.kind === 1) mulAddMulRange(p.x, p.y, p.shift, q.x, q.y, q.shift, out, k, end);
-    else if (q.kind === 2) mulAddMulScalarRange(p.x, p.y, p.shift, q.x, q.v, out, k, end);
-  } else if (q.kind === 2) mulScalarAddMulScalarRange(p.x, p.v, q.x, q.v, out, k, end);
+/**
+ * out[k..end) = p + q in one pass for the pairs the matching step meets (p's kind ≤ q's: sums
+ * commute, the values do not depend on the order); others as p written, then q added to it.
+ */
+function addPair(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number): void {
+  if (p.kind > q.kind) { addPair(q, p, out, k, end); return; }
+  const pair = p.kind * 8 + q.kind;
+  switch (pair) {
+    case Kind.Plain * 8 + Kind.Plain: addRange(p.x!, q.x!, out, k, end, 0); return;
+    case Kind.Plain * 8 + Kind.Product: addMulRange(p.x!, q.x!, q.y!, out, k, end, q.shift); return;
+    case Kind.Plain * 8 + Kind.ScaledByScalar: addMulScalarRange(p.x!, q.x!, q.v, out, k, end); return;
+    case Kind.Plain * 8 + Kind.Scalar: addScalarRange(p.x!, q.v, out, k, end); return;
+    case Kind.Product * 8 + Kind.Product:
+      mulAddMulRange(p.x!, p.y!, p.shift, q.x!, q.y!, q.shift, out, k, end); return;
+    case Kind.Product * 8 + Kind.ScaledByScalar:
+      mulAddMulScalarRange(p.x!, p.y!, p.shift, q.x!, q.v, out, k, end); return;
+    case Kind.Product * 8 + Kind.Scalar: mulAddScalarRange(p.x!, p.y!, p.shift, q.v, out, k, end); return;
+    case Kind.ScaledByScalar * 8 + Kind.ScaledByScalar:
+      mulScalarAddMulScalarRange(p.x!, p.v, q.x!, q.v, out, k, end); return;
+    case Kind.ScaledByScalar * 8 + Kind.Scalar: mulScalarAddScalarRange(p.x!, p.v, q.v, out, k, end); return;
+    default: p.write(out, k, end); q.addTo(out, k, end);
+  }
 }
-
-const addPair = (p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number) =>
-  (p.kind <= q.kind ? addRun(p, q, out, k, end) : addRun(q, p, out, k, end));
 
 /**
  * Elements per chunk of a sum of three or more terms: the first two are added into the output and
@@ -291,20 +328,21 @@ const addPair = (p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: numb
 const CHUNK = 512;
 
 export function addTerms(terms: readonly Term[], to: Shape, alloc: Alloc = FRESH): Float64Array {
-  const out = alloc(terms[0].x.length, false);
+  const out = alloc(to.reduce((a, b) => a * b, 1), false);
   const from = terms.find((t) => t.from)?.from;
   // broadcasts from another shape walk differently: those are built first
   const run = terms.map((t) => {
-    const own = t.from && !sameShape(t.from, from!) ? { x: mulBroadcast(t.x, t.y!, t.from, to, alloc) } : t;
-    return new RunTerm(own, own.x);
+    if (!t.from) return new RunTerm(t.x, t.y, false);
+    if (sameShape(t.from, from!)) return new RunTerm(t.x, t.y, true);
+    const built = t.x ? mulBroadcast(t.x, t.y!, t.from, to, alloc) : broadcastTo(t.y!, t.from, to, alloc);
+    return new RunTerm(built, undefined, false);
   });
-  const acc = new RunTerm({ x: out }, out);
   const visit = (k: number, s: number, len: number, kept: boolean) => {
     for (const r of run) r.at(k, s, kept);
     for (let c = k, end = k + len; c < end; c += CHUNK) {
       const stop = Math.min(end, c + CHUNK);
       addPair(run[0], run[1], out, c, stop);
-      for (let i = 2; i < run.length; i++) addPair(acc, run[i], out, c, stop);
+      for (let i = 2; i < run.length; i++) run[i].addTo(out, c, stop);
     }
   };
   if (from) walkRuns(to, from, visit); else visit(0, 0, out.length, true);

@@ -164,3 +164,31 @@ export function mulScalarAddMulScalarRange(
   }
   for (; k < to; k++) out[k] = x[k] * v + u[k] * w;
 }
+
+/** out[k] = x[k]·y[k + sy] + v. */
+export function mulAddScalarRange(
+  x: Float64Array, y: Float64Array, sy: number, v: number, out: Float64Array, from: number, to: number,
+): void {
+  let k = from;
+  for (; k + 7 < to; k += 8) {
+    const s = k + sy;
+    out[k] = x[k] * y[s] + v; out[k + 1] = x[k + 1] * y[s + 1] + v;
+    out[k + 2] = x[k + 2] * y[s + 2] + v; out[k + 3] = x[k + 3] * y[s + 3] + v;
+    out[k + 4] = x[k + 4] * y[s + 4] + v; out[k + 5] = x[k + 5] * y[s + 5] + v;
+    out[k + 6] = x[k + 6] * y[s + 6] + v; out[k + 7] = x[k + 7] * y[s + 7] + v;
+  }
+  for (; k < to; k++) out[k] = x[k] * y[k + sy] + v;
+}
+
+/** out[k] = x[k]·v + w: a per-channel affine map (batch norm's output). */
+export function mulScalarAddScalarRange(
+  x: Float64Array, v: number, w: number, out: Float64Array, from: number, to: number,
+): void {
+  let k = from;
+  for (; k + 7 < to; k += 8) {
+    out[k] = x[k] * v + w; out[k + 1] = x[k + 1] * v + w; out[k + 2] = x[k + 2] * v + w;
+    out[k + 3] = x[k + 3] * v + w; out[k + 4] = x[k + 4] * v + w; out[k + 5] = x[k + 5] * v + w;
+    out[k + 6] = x[k + 6] * v + w; out[k + 7] = x[k + 7] * v + w;
+  }
+  for (; k < to; k++) out[k] = x[k] * v + w;
+}
