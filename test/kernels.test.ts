@@ -199,6 +199,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
       const [v, z] = [random(rng, m), random(rng, m)];
       const other: Shape = small.map((d, i) => (i === 1 ? big[1] : 1)); // a per-channel broadcast
       const zc = random(rng, other.reduce((p, q) => p * q, 1));
+      const v2 = random(rng, n); // a ReLU's input, for the mask
       // each term with the values it stands for
       const terms: Array<[Term, Float64Array]> = [
         [{ x }, x], [{ x: u, y: w }, k.mul(u, w)], [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
@@ -209,6 +210,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
       for (const [ta, va] of terms) {
         for (const [tb, vb] of terms) {
           assert.deepEqual(k.addTerms([ta, tb], big), k.add(va, vb));
+          assert.deepEqual(k.addTerms([ta, tb], big, v2), k.mulUnary(k.add(va, vb), 'relu', 1, 0, v2));
           for (const [tc, vc] of terms) assert.deepEqual(k.addTerms([ta, tb, tc], big), k.add(k.add(va, vb), vc));
         }
       }

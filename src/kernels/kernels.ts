@@ -81,9 +81,10 @@ export interface Kernels {
   /**
    * ((t₀ + t₁) + t₂) + … of two or more terms, each product rounded before it is added: the values of
    * add after mul / mulBroadcast, in that order, in one pass without writing the products or the
-   * partial sums out (the matching step's adjoints are mostly such sums).
+   * partial sums out (the matching step's adjoints are mostly such sums). With `reluMaskOf` (m), each
+   * sum then times ReLU′(m) as mulUnary(·, 'relu', 1, 0, m) gives it (a ReLU's adjoint).
    */
-  addTerms(terms: readonly Term[], to: Shape): Float64Array;
+  addTerms(terms: readonly Term[], to: Shape, reluMaskOf?: Float64Array): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** sumTo(mul(a, b), from, to) in one pass: the same products summed in the same order. */

@@ -63,6 +63,10 @@ export const MUL: Primitive = {
     const d = b instanceof DerivativeTensor ? b : a instanceof DerivativeTensor ? a : null;
     if (d) {
       const other = d === b ? a : b;
+      // a ReLU's adjoint summed over its uses: masked as it is summed (the same values)
+      if (d.name === 'relu' && d.order === 1 && lazySum(other)) {
+        return { out: { shape: a.shape, data: k.addTerms(other.terms, a.shape, d.x.data) } };
+      }
       return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
     }
     if (a instanceof BroadcastTensor && b instanceof BroadcastTensor) {

@@ -113,7 +113,7 @@ export function unary(
  */
 type MaskLoop = (a: Float64Array, x: Float64Array, o: Float64Array, slope: number) => void;
 const MUL_DERIVATIVE: Partial<Record<UnaryName, MaskLoop>> = {
-  relu: (a, x, o) => mulReluMaskRange(a, x, o, x.length),
+  relu: (a, x, o) => mulReluMaskRange(a, x, o, 0, x.length),
   leaky_relu: (a, x, o, s) => {
     const slope = Float64Array.of(s, 1);
     for (let k = 0; k < x.length; k++) o[k] = a[k] * slope[+(x[k] >= 0)];
@@ -327,7 +327,9 @@ function addPair(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: numb
  */
 const CHUNK = 512;
 
-export function addTerms(terms: readonly Term[], to: Shape, alloc: Alloc = FRESH): Float64Array {
+export function addTerms(
+  terms: readonly Term[], to: Shape, reluMaskOf?: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
   const out = alloc(to.reduce((a, b) => a * b, 1), false);
   const from = terms.find((t) => t.from)?.from;
   // broadcasts from another shape walk differently: those are built first
@@ -343,6 +345,7 @@ export function addTerms(terms: readonly Term[], to: Shape, alloc: Alloc = FRESH
       const stop = Math.min(end, c + CHUNK);
       addPair(run[0], run[1], out, c, stop);
       for (let i = 2; i < run.length; i++) run[i].addTo(out, c, stop);
+      if (reluMaskOf) mulReluMaskRange(out, reluMaskOf, out, c, stop);
     }
   };
   if (from) walkRuns(to, from, visit); else visit(0, 0, out.length, true);

@@ -52,16 +52,16 @@ export function mulScalarRange(a: Float64Array, v: number, out: Float64Array, fr
   for (; k < to; k++) out[k] = a[k] * v;
 }
 
-/** out[k] = a[k] · +(x[k] > 0): ReLU's mask applied without a branch (see mulUnary). */
-export function mulReluMaskRange(a: Float64Array, x: Float64Array, out: Float64Array, n: number): void {
-  let k = 0;
-  for (; k + 7 < n; k += 8) {
+/** out[k] = a[k] · +(x[k] > 0) for k in [from, to): ReLU's mask applied without a branch (see mulUnary). */
+export function mulReluMaskRange(a: Float64Array, x: Float64Array, out: Float64Array, from: number, to: number): void {
+  let k = from;
+  for (; k + 7 < to; k += 8) {
     out[k] = a[k] * +(x[k] > 0); out[k + 1] = a[k + 1] * +(x[k + 1] > 0);
     out[k + 2] = a[k + 2] * +(x[k + 2] > 0); out[k + 3] = a[k + 3] * +(x[k + 3] > 0);
     out[k + 4] = a[k + 4] * +(x[k + 4] > 0); out[k + 5] = a[k + 5] * +(x[k + 5] > 0);
     out[k + 6] = a[k + 6] * +(x[k + 6] > 0); out[k + 7] = a[k + 7] * +(x[k + 7] > 0);
   }
-  for (; k < n; k++) out[k] = a[k] * +(x[k] > 0);
+  for (; k < to; k++) out[k] = a[k] * +(x[k] > 0);
 }
 
 /**
