@@ -191,7 +191,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
       const c = random(rng, a.length);
       assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
     });
-    it(`${big.join('×')} ← ${small.join('×')}: addTerms of every two and three kinds of term to the bit`, () => {
+    it(`${big.join('×')} ← ${small.join('×')}: addTerms, any 2 or 3 kinds of term`, () => {
       const rng = new Rng(19);
       const n = big.reduce((p, q) => p * q, 1), m = small.reduce((p, q) => p * q, 1);
       const k = JS_KERNELS;
@@ -202,16 +202,20 @@ describe('one-pass kernels against the primitives they stand for', () => {
       const v2 = random(rng, n); // a ReLU's input, for the mask
       // each term with the values it stands for
       const terms: Array<[Term, Float64Array]> = [
-        [{ x }, x], [{ x: u, y: w }, k.mul(u, w)], [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
+        [{ x }, x], [{ x: u, y: w }, k.mul(u, w)],
+        [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
         [{ x: w, y: z, from: small }, k.mulBroadcast(w, z, small, big)],
         [{ x: u, y: zc, from: other }, k.mulBroadcast(u, zc, other, big)],
-        [{ y: v, from: small }, k.broadcastTo(v, small, big)], [{ y: zc, from: other }, k.broadcastTo(zc, other, big)],
+        [{ y: v, from: small }, k.broadcastTo(v, small, big)],
+        [{ y: zc, from: other }, k.broadcastTo(zc, other, big)],
       ];
       for (const [ta, va] of terms) {
         for (const [tb, vb] of terms) {
           assert.deepEqual(k.addTerms([ta, tb], big), k.add(va, vb));
           assert.deepEqual(k.addTerms([ta, tb], big, v2), k.mulUnary(k.add(va, vb), 'relu', 1, 0, v2));
-          for (const [tc, vc] of terms) assert.deepEqual(k.addTerms([ta, tb, tc], big), k.add(k.add(va, vb), vc));
+          for (const [tc, vc] of terms) {
+            assert.deepEqual(k.addTerms([ta, tb, tc], big), k.add(k.add(va, vb), vc));
+          }
         }
       }
     });

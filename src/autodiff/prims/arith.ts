@@ -1,7 +1,9 @@
 import type { Engine, Primitive, Var } from '../engine.js';
 import type { Kernels, Term } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor, SumTensor } from './lazy.js';
+import {
+  BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor, SumTensor,
+} from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 

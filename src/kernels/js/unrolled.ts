@@ -53,7 +53,9 @@ export function mulScalarRange(a: Float64Array, v: number, out: Float64Array, fr
 }
 
 /** out[k] = a[k] · +(x[k] > 0) for k in [from, to): ReLU's mask applied without a branch (see mulUnary). */
-export function mulReluMaskRange(a: Float64Array, x: Float64Array, out: Float64Array, from: number, to: number): void {
+export function mulReluMaskRange(
+  a: Float64Array, x: Float64Array, out: Float64Array, from: number, to: number,
+): void {
   let k = from;
   for (; k + 7 < to; k += 8) {
     out[k] = a[k] * +(x[k] > 0); out[k + 1] = a[k + 1] * +(x[k + 1] > 0);
@@ -97,7 +99,8 @@ export function dotRange(a: Float64Array, b: Float64Array, from: number, to: num
 
 /** out[k] = a[k] + x[k]·y[k + shift]. */
 export function addMulRange(
-  a: Float64Array, x: Float64Array, y: Float64Array, out: Float64Array, from: number, to: number, shift: number,
+  a: Float64Array, x: Float64Array, y: Float64Array, out: Float64Array, from: number, to: number,
+  shift: number,
 ): void {
   let k = from;
   for (; k + 7 < to; k += 8) {
@@ -132,15 +135,18 @@ export function mulAddMulRange(
   let k = from;
   for (; k + 3 < to; k += 4) {
     const s = k + sy, t = k + sw;
-    out[k] = x[k] * y[s] + u[k] * w[t]; out[k + 1] = x[k + 1] * y[s + 1] + u[k + 1] * w[t + 1];
-    out[k + 2] = x[k + 2] * y[s + 2] + u[k + 2] * w[t + 2]; out[k + 3] = x[k + 3] * y[s + 3] + u[k + 3] * w[t + 3];
+    out[k] = x[k] * y[s] + u[k] * w[t];
+    out[k + 1] = x[k + 1] * y[s + 1] + u[k + 1] * w[t + 1];
+    out[k + 2] = x[k + 2] * y[s + 2] + u[k + 2] * w[t + 2];
+    out[k + 3] = x[k + 3] * y[s + 3] + u[k + 3] * w[t + 3];
   }
   for (; k < to; k++) out[k] = x[k] * y[k + sy] + u[k] * w[k + sw];
 }
 
 /** out[k] = x[k]·y[k + sy] + u[k]·v. */
 export function mulAddMulScalarRange(
-  x: Float64Array, y: Float64Array, sy: number, u: Float64Array, v: number, out: Float64Array, from: number, to: number,
+  x: Float64Array, y: Float64Array, sy: number, u: Float64Array, v: number, out: Float64Array,
+  from: number, to: number,
 ): void {
   let k = from;
   for (; k + 3 < to; k += 4) {
