@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Rng } from '../src/core/rng.js';
-import type { ConvGeometry, Kernels, UnaryName } from '../src/kernels/kernels.js';
+import type { ConvGeometry, Kernels, Term, UnaryName } from '../src/kernels/kernels.js';
 import { unaryElement } from '../src/kernels/js/elementwise.js';
 import { JS_KERNELS } from '../src/kernels/js/index.js';
 import { matchingKernels } from '../src/kernels/select.js';
@@ -179,6 +179,7 @@ describe('one-pass kernels against the primitives they stand for', () => {
   const shapes: Array<[Shape, Shape]> = [
     [[2, 3, 4, 5], [1, 3, 1, 1]], [[2, 3, 4, 5], [2, 1, 4, 1]], [[2, 3, 4, 5], [1, 1, 1, 1]],
     [[2, 3, 4, 5], [2, 3, 4, 5]], [[1, 3, 1, 5], [1, 1, 1, 5]], [[8, 16, 1, 1], [1, 16, 1, 1]],
+    [[2, 3, 40, 30], [1, 3, 1, 1]], // runs longer than addTerms' chunks
   ];
   for (const [big, small] of shapes) {
     it(`${big.join('×')} ← ${small.join('×')}: addBroadcast, mulBroadcast, sumToMul to the bit`, () => {
@@ -189,6 +190,34 @@ describe('one-pass kernels against the primitives they stand for', () => {
       assert.deepEqual(JS_KERNELS.mulBroadcast(a, b, small, big), JS_KERNELS.mul(a, wide));
       const c = random(rng, a.length);
       assert.deepEqual(JS_KERNELS.sumToMul(a, c, big, small), JS_KERNELS.sumTo(JS_KERNELS.mul(a, c), big, small));
+    });
+    it(`${big.join('×')} ← ${small.join('×')}: addTerms, any 2 or 3 kinds of term`, () => {
+      const rng = new Rng(19);
+      const n = big.reduce((p, q) => p * q, 1), m = small.reduce((p, q) => p * q, 1);
+      const k = JS_KERNELS;
+      const [x, y, u, w] = [random(rng, n), random(rng, n), random(rng, n), random(rng, n)];
+      const [v, z] = [random(rng, m), random(rng, m)];
+      const other: Shape = small.map((d, i) => (i === 1 ? big[1] : 1)); // a per-channel broadcast
+      const zc = random(rng, other.reduce((p, q) => p * q, 1));
+      const v2 = random(rng, n); // a ReLU's input, for the mask
+      // each term with the values it stands for
+      const terms: Array<[Term, Float64Array]> = [
+        [{ x }, x], [{ x: u, y: w }, k.mul(u, w)],
+        [{ x: y, y: v, from: small }, k.mulBroadcast(y, v, small, big)],
+        [{ x: w, y: z, from: small }, k.mulBroadcast(w, z, small, big)],
+        [{ x: u, y: zc, from: other }, k.mulBroadcast(u, zc, other, big)],
+        [{ y: v, from: small }, k.broadcastTo(v, small, big)],
+        [{ y: zc, from: other }, k.broadcastTo(zc, other, big)],
+      ];
+      for (const [ta, va] of terms) {
+        for (const [tb, vb] of terms) {
+          assert.deepEqual(k.addTerms([ta, tb], big), k.add(va, vb));
+          assert.deepEqual(k.addTerms([ta, tb], big, v2), k.mulUnary(k.add(va, vb), 'relu', 1, 0, v2));
+          for (const [tc, vc] of terms) {
+            assert.deepEqual(k.addTerms([ta, tb, tc], big), k.add(k.add(va, vb), vc));
+          }
+        }
+      }
     });
   }
   it('mulUnary: mul by unary, to the bit, with signed zeros, infinities and NaN on both sides', () => {

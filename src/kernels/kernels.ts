@@ -42,6 +42,12 @@ export type UnaryName =
   | 'identity' | 'tanh' | 'sigmoid' | 'softplus' | 'relu' | 'leaky_relu'
   | 'exp' | 'log' | 'rsqrt' | 'recip' | 'sqrt' | 'square' | 'abs';
 
+/**
+ * An operand of `addTerms`: x, x ⊙ y with y of x's shape, or, given `from`, y of shape `from`
+ * broadcast up to the sum's (times x if given).
+ */
+export interface Term { x?: Float64Array; y?: Float64Array; from?: Shape }
+
 export interface Kernels {
   /** z = w * x (+ b), n samples; the bias starts each sum. */
   conv2d(g: ConvGeometry, n: number, x: Float64Array, w: Float64Array, b: Float64Array | null): Float64Array;
@@ -72,6 +78,13 @@ export interface Kernels {
    */
   addBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
   mulBroadcast(a: Float64Array, b: Float64Array, from: Shape, to: Shape): Float64Array;
+  /**
+   * ((t₀ + t₁) + t₂) + … of two or more terms, each product rounded before it is added: the values of
+   * add after mul / mulBroadcast, in that order, in one pass without writing the products or the
+   * partial sums out (the matching step's adjoints are mostly such sums). With `reluMaskOf` (m), each
+   * sum then times ReLU′(m) as mulUnary(·, 'relu', 1, 0, m) gives it (a ReLU's adjoint).
+   */
+  addTerms(terms: readonly Term[], to: Shape, reluMaskOf?: Float64Array): Float64Array;
   /** Sums x (of shape `from`) down to `to`: same rank, each dimension equal or 1. */
   sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array;
   /** sumTo(mul(a, b), from, to) in one pass: the same products summed in the same order. */

@@ -1,7 +1,9 @@
 import type { Engine, Primitive, Var } from '../engine.js';
-import type { Kernels } from '../../kernels/kernels.js';
+import type { Kernels, Term } from '../../kernels/kernels.js';
 import { sameShape, formatShape, type Tensor } from '../../tensor/tensor.js';
-import { BroadcastTensor, DerivativeTensor, ProductTensor } from './lazy.js';
+import {
+  BroadcastProductTensor, BroadcastTensor, DerivativeTensor, ProductTensor, SumTensor,
+} from './lazy.js';
 
 /** Elementwise sum, product and scaling of tensors of one shape. */
 
@@ -25,11 +27,33 @@ function combine(
   return full(a.data, b.data);
 }
 
+/**
+ * A tensor as an operand of addTerms: a product or a broadcast not built yet as what it is made of,
+ * anything else as its values.
+ */
+function termOf(t: Tensor): Term {
+  if (t instanceof ProductTensor && !t.built) return { x: t.a.data, y: t.b.data };
+  if (t instanceof BroadcastProductTensor && !t.built) {
+    return { x: t.a.data, y: t.b.source.data, from: t.b.source.shape };
+  }
+  if (t instanceof BroadcastTensor) return { y: t.source.data, from: t.source.shape };
+  return { x: t.data };
+}
+
+const lazySum = (t: Tensor): t is SumTensor => t instanceof SumTensor && !t.built;
+
 export const ADD: Primitive = {
   name: 'add',
   forward: (k, [a, b]) => {
     sameShapes('add', a, b);
-    return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
+    if (a instanceof BroadcastTensor && b instanceof BroadcastTensor) {
+      return { out: { shape: a.shape, data: combine(a, b, k.add, k.addBroadcast) } };
+    }
+    // summed with its products and broadcasts (and the sums it is added to next) in one pass when
+    // read: a sum continues a partial sum on either side (+ commutes), never two (that would reassociate)
+    const terms = lazySum(a) ? [...a.terms, termOf(b)]
+      : lazySum(b) ? [...b.terms, termOf(a)] : [termOf(a), termOf(b)];
+    return { out: new SumTensor(a.shape, terms, k) };
   },
   vjp: (_e, _n, g) => [g, g],
 };
@@ -41,11 +65,17 @@ export const MUL: Primitive = {
     const d = b instanceof DerivativeTensor ? b : a instanceof DerivativeTensor ? a : null;
     if (d) {
       const other = d === b ? a : b;
+      // a ReLU's adjoint summed over its uses: masked as it is summed (the same values)
+      if (d.name === 'relu' && d.order === 1 && lazySum(other)) {
+        return { out: { shape: a.shape, data: k.addTerms(other.terms, a.shape, d.x.data) } };
+      }
       return { out: { shape: a.shape, data: k.mulUnary(other.data, d.name, d.order, d.param, d.x.data) } };
     }
-    if (a instanceof BroadcastTensor || b instanceof BroadcastTensor) {
+    if (a instanceof BroadcastTensor && b instanceof BroadcastTensor) {
       return { out: { shape: a.shape, data: combine(a, b, k.mul, k.mulBroadcast) } };
     }
+    if (b instanceof BroadcastTensor) return { out: new BroadcastProductTensor(a, b, k) };
+    if (a instanceof BroadcastTensor) return { out: new BroadcastProductTensor(b, a, k) };
     return { out: new ProductTensor(a, b, k) };
   },
   vjp: (e, { inputs: [a, b] }, g, [da, db]) => [da ? mul(e, g, b) : null, db ? mul(e, g, a) : null],

@@ -1,9 +1,11 @@
 import { makeActivation, type ActivationName } from '../../model/chain-activations.js';
 import { fail } from '../../core/errors.js';
-import type { Shape } from '../../tensor/tensor.js';
-import { FRESH, type Alloc, type UnaryName } from '../kernels.js';
+import { sameShape, type Shape } from '../../tensor/tensor.js';
+import { FRESH, type Alloc, type Term, type UnaryName } from '../kernels.js';
 import {
-  addRange, addScalarRange, dotRange, mulRange, mulReluMaskRange, mulScalarRange, sumRange,
+  addMulRange, addMulScalarRange, addRange, addScalarRange, dotRange, mulAddMulRange, mulAddMulScalarRange,
+  mulAddScalarRange, mulRange, mulReluMaskRange, mulScalarAddMulScalarRange, mulScalarAddScalarRange,
+  mulScalarRange, sumRange,
 } from './unrolled.js';
 
 /**
@@ -111,7 +113,7 @@ export function unary(
  */
 type MaskLoop = (a: Float64Array, x: Float64Array, o: Float64Array, slope: number) => void;
 const MUL_DERIVATIVE: Partial<Record<UnaryName, MaskLoop>> = {
-  relu: (a, x, o) => mulReluMaskRange(a, x, o, x.length),
+  relu: (a, x, o) => mulReluMaskRange(a, x, o, 0, x.length),
   leaky_relu: (a, x, o, s) => {
     const slope = Float64Array.of(s, 1);
     for (let k = 0; k < x.length; k++) o[k] = a[k] * slope[+(x[k] >= 0)];
@@ -242,6 +244,111 @@ export function mulBroadcast(
     if (kept) mulRange(a, b, out, k, k + len, t - k);
     else mulScalarRange(a, b[t], out, k, k + len);
   });
+  return out;
+}
+
+/** How a term reads within one contiguous run (see RunTerm). */
+const enum Kind { Plain, Product, ScaledByScalar, Scalar, Shifted }
+
+/**
+ * A term within one contiguous run: x alone, x ⊙ y at an index shift (y of x's shape, or a
+ * broadcast's source where the run keeps its dimensions), x times a broadcast scalar v, or a
+ * broadcast alone: v, or y at a shift. One object per term, updated run by run (a batch of 8×8 maps
+ * has thousands of runs: fresh objects for each were a garbage collection's worth per step).
+ */
+class RunTerm {
+  kind = Kind.Plain;
+  shift = 0;
+  v = 0;
+  constructor(readonly x: Float64Array | undefined, readonly y: Float64Array | undefined,
+    readonly broadcast: boolean) {}
+
+  at(k: number, s: number, kept: boolean): this {
+    const { x, y } = this;
+    if (!y) { this.kind = Kind.Plain; return this; }
+    const shift = this.broadcast ? s - k : 0;
+    if (this.broadcast && !kept) { this.v = y[s]; this.kind = x ? Kind.ScaledByScalar : Kind.Scalar; }
+    else { this.shift = shift; this.kind = x ? Kind.Product : Kind.Shifted; }
+    return this;
+  }
+
+  /** out[k..end) = this term. */
+  write(out: Float64Array, k: number, end: number): void {
+    const { x, y, v, shift } = this;
+    switch (this.kind) {
+      case Kind.Plain: for (let i = k; i < end; i++) out[i] = x![i]; break;
+      case Kind.Product: mulRange(x!, y!, out, k, end, shift); break;
+      case Kind.ScaledByScalar: mulScalarRange(x!, v, out, k, end); break;
+      case Kind.Scalar: out.fill(v, k, end); break;
+      case Kind.Shifted: for (let i = k; i < end; i++) out[i] = y![i + shift]; break;
+    }
+  }
+
+  /** out[k..end) += this term (rounded first, as its own array would be). */
+  addTo(out: Float64Array, k: number, end: number): void {
+    const { x, y, v, shift } = this;
+    switch (this.kind) {
+      case Kind.Plain: addRange(out, x!, out, k, end, 0); break;
+      case Kind.Product: addMulRange(out, x!, y!, out, k, end, shift); break;
+      case Kind.ScaledByScalar: addMulScalarRange(out, x!, v, out, k, end); break;
+      case Kind.Scalar: addScalarRange(out, v, out, k, end); break;
+      case Kind.Shifted: addRange(out, y!, out, k, end, shift); break;
+    }
+  }
+}
+
+/**
+ * out[k..end) = p + q in one pass for the pairs the matching step meets (p's kind ≤ q's: sums
+ * commute, the values do not depend on the order); others as p written, then q added to it.
+ */
+function addPair(p: RunTerm, q: RunTerm, out: Float64Array, k: number, end: number): void {
+  if (p.kind > q.kind) { addPair(q, p, out, k, end); return; }
+  const pair = p.kind * 8 + q.kind;
+  switch (pair) {
+    case Kind.Plain * 8 + Kind.Plain: addRange(p.x!, q.x!, out, k, end, 0); return;
+    case Kind.Plain * 8 + Kind.Product: addMulRange(p.x!, q.x!, q.y!, out, k, end, q.shift); return;
+    case Kind.Plain * 8 + Kind.ScaledByScalar: addMulScalarRange(p.x!, q.x!, q.v, out, k, end); return;
+    case Kind.Plain * 8 + Kind.Scalar: addScalarRange(p.x!, q.v, out, k, end); return;
+    case Kind.Product * 8 + Kind.Product:
+      mulAddMulRange(p.x!, p.y!, p.shift, q.x!, q.y!, q.shift, out, k, end); return;
+    case Kind.Product * 8 + Kind.ScaledByScalar:
+      mulAddMulScalarRange(p.x!, p.y!, p.shift, q.x!, q.v, out, k, end); return;
+    case Kind.Product * 8 + Kind.Scalar: mulAddScalarRange(p.x!, p.y!, p.shift, q.v, out, k, end); return;
+    case Kind.ScaledByScalar * 8 + Kind.ScaledByScalar:
+      mulScalarAddMulScalarRange(p.x!, p.v, q.x!, q.v, out, k, end); return;
+    case Kind.ScaledByScalar * 8 + Kind.Scalar: mulScalarAddScalarRange(p.x!, p.v, q.v, out, k, end); return;
+    default: p.write(out, k, end); q.addTo(out, k, end);
+  }
+}
+
+/**
+ * Elements per chunk of a sum of three or more terms: the first two are added into the output and
+ * the others into it in turn a chunk at a time, so the partial sums are reread from L1, not memory.
+ */
+const CHUNK = 512;
+
+export function addTerms(
+  terms: readonly Term[], to: Shape, reluMaskOf?: Float64Array, alloc: Alloc = FRESH,
+): Float64Array {
+  const out = alloc(to.reduce((a, b) => a * b, 1), false);
+  const from = terms.find((t) => t.from)?.from;
+  // broadcasts from another shape walk differently: those are built first
+  const run = terms.map((t) => {
+    if (!t.from) return new RunTerm(t.x, t.y, false);
+    if (sameShape(t.from, from!)) return new RunTerm(t.x, t.y, true);
+    const built = t.x ? mulBroadcast(t.x, t.y!, t.from, to, alloc) : broadcastTo(t.y!, t.from, to, alloc);
+    return new RunTerm(built, undefined, false);
+  });
+  const visit = (k: number, s: number, len: number, kept: boolean) => {
+    for (const r of run) r.at(k, s, kept);
+    for (let c = k, end = k + len; c < end; c += CHUNK) {
+      const stop = Math.min(end, c + CHUNK);
+      addPair(run[0], run[1], out, c, stop);
+      for (let i = 2; i < run.length; i++) run[i].addTo(out, c, stop);
+      if (reluMaskOf) mulReluMaskRange(out, reluMaskOf, out, c, stop);
+    }
+  };
+  if (from) walkRuns(to, from, visit); else visit(0, 0, out.length, true);
   return out;
 }
 

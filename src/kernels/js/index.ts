@@ -21,6 +21,7 @@ export function jsKernels(alloc: Alloc = FRESH): Kernels {
     scale: (a, c) => ew.scale(a, c, alloc),
     addBroadcast: (a, b, from, to) => ew.addBroadcast(a, b, from, to, alloc),
     mulBroadcast: (a, b, from, to) => ew.mulBroadcast(a, b, from, to, alloc),
+    addTerms: (terms, to, reluMaskOf) => ew.addTerms(terms, to, reluMaskOf, alloc),
     sumTo: (x, from, to) => ew.sumTo(x, from, to, alloc),
     sumToMul: (a, b, from, to) => ew.sumToMul(a, b, from, to, alloc),
     broadcastTo: (x, from, to) => ew.broadcastTo(x, from, to, alloc),
