@@ -192,8 +192,8 @@ async function main(withStudy: boolean): Promise<void> {
     out[j.model] = j;
   }
   // the analytic audit's growth with the input, 32² → 224² (scripts/analytic-scaling.mjs, a child per size)
-  const growth = spawnSync(process.execPath, [path.join(ROOT, 'scripts/analytic-scaling.mjs'), '--repeat', '3'],
-    { encoding: 'utf8' });
+  const growth = spawnSync(process.execPath,
+    [path.join(ROOT, 'scripts/analytic-scaling.mjs'), '--repeat', '3'], { encoding: 'utf8' });
   out.analyticGrowth = growth.status === 0 ? growth.stdout : `failed: ${growth.stderr}`;
   if (withStudy) {
     const study = fullStudy();

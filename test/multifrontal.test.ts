@@ -153,7 +153,9 @@ describe('nested dissection and the multifrontal Cholesky', () => {
     const tree = nestedDissection(gram, x, y);
     const fronts = frontalPatterns(gram, tree);
     assert.ok(Math.max(...fronts.map((r) => r.length)) > 40, 'fronts wide enough for the panels');
-    const probe = frontKernelWasm({ n: 4, rows: [Int32Array.of(0, 1, 2, 3)], own: Int32Array.of(4), maxFront: 8 });
+    const probe = frontKernelWasm({
+      n: 4, rows: [Int32Array.of(0, 1, 2, 3)], own: Int32Array.of(4), maxFront: 8,
+    });
     assert.equal(probe.front(3).buffer, probe.front(4).buffer, 'the WebAssembly kernel, not the fallback');
     for (const allowDrop of [true, false]) {
       const js = multifrontalCholesky(gram, tree, fronts, 1e-6, allowDrop);

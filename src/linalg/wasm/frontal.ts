@@ -1,6 +1,7 @@
 import { linalgInstance, up16 } from './instance.js';
 import {
-  frontKernelJs, solveFrontal, solveFrontalMany, type FrontalFactor, type FrontalSolves, type FrontKernel, type FrontPlan,
+  frontKernelJs, solveFrontal, solveFrontalMany,
+  type FrontalFactor, type FrontalSolves, type FrontKernel, type FrontPlan,
 } from '../multifrontal.js';
 
 /**
@@ -144,7 +145,8 @@ function copyIn(f: FrontalFactor) {
   const wasm = linalgInstance(o.end);
   if (!wasm) return null;
   writePattern(wasm.buffer, o, { n: f.n, rows: f.rows, own: f.own, maxFront });
-  const cv = new Float64Array(wasm.buffer, o.colsAt, colCount), cptr = new Int32Array(wasm.buffer, o.cptrAt, nf);
+  const cv = new Float64Array(wasm.buffer, o.colsAt, colCount);
+  const cptr = new Int32Array(wasm.buffer, o.cptrAt, nf);
   for (let i = 0, co = 0; i < nf; i++) {
     cptr[i] = co;
     cv.set(f.cols[i], co);

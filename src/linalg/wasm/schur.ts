@@ -48,7 +48,8 @@ function schurInMemory(s: Csr, gm: Csr, y: Float64Array[], n: number, groupBytes
   // the columns of S and G (rows in increasing order, as the reference adds them), written where
   // the kernel reads them: no JavaScript copy of either transpose
   const view = (p: number, q: number, r: number, nnz: number) => ({
-    ptr: new Int32Array(buffer, p, n + 1), idx: new Int32Array(buffer, q, nnz), val: new Float64Array(buffer, r, nnz),
+    ptr: new Int32Array(buffer, p, n + 1), idx: new Int32Array(buffer, q, nnz),
+    val: new Float64Array(buffer, r, nnz),
   });
   transpose({ ...s, cols: n }, view(stptr, stidx, stval, sNnz));
   const gtv = view(gtptr, gtidx, gtval, gNnz);
