@@ -88,6 +88,7 @@ export const SCHUR_TILE_ROWS = 16;
 
 /**
  * Bytes of Yᵀ (rows of S × gradient rows) that `schurt` is given at a time: Yᵀ is copied into the
- * module's memory in groups of tiles of at most this size (linalg/wasm/schur.ts).
+ * module's memory in groups of tiles of at most this size (linalg/wasm/schur.ts). 16 MiB: the same CPU
+ * time as 64 on LeNet's audit, 27 MiB off the 224² audit's peak (docs/DESIGN.md, analytic scaling).
  */
-export const SCHUR_BLOCK_BYTES = 64 * 2 ** 20;
+export const SCHUR_BLOCK_BYTES = 16 * 2 ** 20;
