@@ -141,10 +141,11 @@ function copyIn(f: FrontalFactor) {
     colCount += f.cols[i].length;
     maxFront = Math.max(maxFront, f.rows[i].length);
   }
-  const o = factorLayout(0, { n: f.n, rows: f.rows, own: f.own, maxFront }, colCount);
+  const plan = { n: f.n, rows: f.rows, own: f.own, maxFront };
+  const o = factorLayout(0, plan, colCount);
   const wasm = linalgInstance(o.end);
   if (!wasm) return null;
-  writePattern(wasm.buffer, o, { n: f.n, rows: f.rows, own: f.own, maxFront });
+  writePattern(wasm.buffer, o, plan);
   const cv = new Float64Array(wasm.buffer, o.colsAt, colCount);
   const cptr = new Int32Array(wasm.buffer, o.cptrAt, nf);
   for (let i = 0, co = 0; i < nf; i++) {
